@@ -1,0 +1,1 @@
+"""Petition Desk API: the only writer of the database."""

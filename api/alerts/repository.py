@@ -1,0 +1,61 @@
+"""Alert storage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.alerts.models import Alert, AlertStatus
+from api.pagination import keyset
+
+
+class AlertRepository:
+    """Reads and writes alerts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, alert: Alert) -> None:
+        """Stage a new alert."""
+        self.session.add(alert)
+
+    async def get(self, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert | None:
+        """The alert; locked for this transaction when `for_update`."""
+        stmt = select(Alert).where(Alert.id == alert_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim_stale_pending(self, older_than: datetime, limit: int) -> Sequence[Alert]:
+        """Pending alerts untouched since `older_than`, locked, skipping held rows."""
+        stmt = (
+            select(Alert)
+            .where(Alert.status == AlertStatus.pending, Alert.updated_at < older_than)
+            .order_by(Alert.updated_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def list(
+        self,
+        *,
+        status: AlertStatus | None,
+        case_id: uuid.UUID | None,
+        official_id: uuid.UUID | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Sequence[Alert]:
+        """Alerts filtered by status, case and official; newest first."""
+        stmt = select(Alert)
+        if status is not None:
+            stmt = stmt.where(Alert.status == status)
+        if case_id is not None:
+            stmt = stmt.where(Alert.case_id == case_id)
+        if official_id is not None:
+            stmt = stmt.where(Alert.official_id == official_id)
+        return (await self.session.execute(keyset(stmt, Alert, cursor, limit))).scalars().all()

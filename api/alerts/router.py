@@ -1,0 +1,50 @@
+"""`/v1/alerts`: every message and its delivery state; the worker reports attempts here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.alerts import service
+from api.alerts.models import AlertStatus
+from api.alerts.schemas import AlertRead
+from api.auth.dependencies import CurrentPrincipal, WorkerCaller
+from api.dependencies import DbSession
+from api.metrics import ALERT_ATTEMPTS
+from api.pagination import MAX_LIMIT, Page
+from shared.contracts import AlertAttempt
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+internal_router = APIRouter(
+    prefix="/v1/internal/alerts", tags=["internal"], dependencies=[WorkerCaller]
+)
+
+
+@router.get("")
+async def list_alerts(
+    session: DbSession,
+    _: CurrentPrincipal,
+    status: AlertStatus | None = None,
+    case_id: uuid.UUID | None = None,
+    official_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Page[AlertRead]:
+    """List alerts with channel, recipient, status, attempts and last error."""
+    rows, next_cursor = await service.list_alerts(
+        session, status=status, case_id=case_id, official_id=official_id, cursor=cursor, limit=limit
+    )
+    return Page(
+        items=[AlertRead.model_validate(a, from_attributes=True) for a in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@internal_router.post("/{alert_id}/attempts")
+async def report_attempt(alert_id: uuid.UUID, body: AlertAttempt, session: DbSession) -> AlertRead:
+    """Worker only: record the outcome of one delivery attempt."""
+    alert = await service.record_attempt(session, alert_id, body)
+    ALERT_ATTEMPTS.labels(outcome="ok" if body.ok else "error").inc()
+    return AlertRead.model_validate(alert, from_attributes=True)

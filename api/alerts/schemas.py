@@ -1,0 +1,30 @@
+"""Alert response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from api.alerts.models import AlertChannel, AlertStatus
+
+
+class AlertRead(BaseModel):
+    """An alert with its delivery state; `id` is the message id sent to the provider."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID | None
+    deadline_id: uuid.UUID | None
+    escalation_id: uuid.UUID | None
+    official_id: uuid.UUID | None
+    purpose: str = Field(description="`summons` (到位通知) or `escalation` (督办).")
+    channel: AlertChannel
+    recipient: str
+    text: str
+    status: AlertStatus
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,73 @@
+"""Filling the Chinese message templates of the policy document."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+from api.officials.models import Role
+
+ROLE_NAMES: dict[str, str] = {
+    Role.chief: "主要负责人",
+    Role.deputy: "分管领导",
+    Role.petition_staff: "信访干部",
+    Role.info_officer: "信息员",
+    Role.grid_worker: "网格员",
+    Role.dept_head: "部门负责人",
+    Role.viewer: "",
+    Role.admin: "管理员",
+}
+
+LEVEL_NAMES: dict[str, str] = {
+    "village": "村(居)",
+    "area": "管理区",
+    "town": "镇(街道)",
+    "county": "县(区)",
+    "city": "市",
+    "province": "省",
+    "national": "北京",
+}
+
+# The placeholders each template may use.
+FIELDS: dict[str, frozenset[str]] = {
+    "summons": frozenset(
+        {"case_number", "headcount", "lodged", "title", "due_local", "within", "official_name"}
+    ),
+    "arrival_missed": frozenset(
+        {
+            "case_number",
+            "headcount",
+            "lodged",
+            "title",
+            "due_local",
+            "official_name",
+            "unit_name",
+            "role_name",
+        }
+    ),
+}
+
+
+def placeholders(template: str) -> set[str]:
+    """The field names a template refers to; ValueError when it is malformed."""
+    names = set()
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ValueError(f"placeholder {{{field}}} must be a plain name")
+        names.add(field)
+    return names
+
+
+def check_template(name: str, template: str) -> None:
+    """Raise ValueError when a template uses a placeholder it is not given."""
+    unknown = placeholders(template) - FIELDS[name]
+    if unknown:
+        allowed = ", ".join(sorted(FIELDS[name]))
+        raise ValueError(f"unknown placeholders {sorted(unknown)}; allowed: {allowed}")
+
+
+def render(template: str, fields: Mapping[str, object]) -> str:
+    """The template with its placeholders filled."""
+    return template.format_map(dict(fields))

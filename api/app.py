@@ -1,0 +1,100 @@
+"""The FastAPI application: lifespan resources, routers, error rendering."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq.connections import ArqRedis
+from fastapi import FastAPI
+from redis.asyncio import ConnectionPool
+
+from api.alerts.router import internal_router as alerts_internal
+from api.alerts.router import router as alerts_router
+from api.auth.router import router as auth_router
+from api.cases.router import router as cases_router
+from api.db import create_engine, create_sessionmaker
+from api.deadlines.router import internal_router as deadlines_internal
+from api.deadlines.router import router as deadlines_router
+from api.dependencies import AppState
+from api.errors import install_handlers
+from api.escalations.router import router as escalations_router
+from api.health.router import router as health_router
+from api.officials.router import router as officials_router
+from api.officials.service import ADMIN_USERNAME, ensure_admin
+from api.policies.router import router as policies_router
+from api.sweeps.router import router as sweeps_router
+from api.units.router import router as units_router
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger("api")
+
+DESCRIPTION = """
+Case and escalation service for citizen petition work (信访) in a county.
+
+All `/v1` endpoints need a bearer token from `POST /v1/auth/token`. Errors are RFC 9457
+`application/problem+json`. Timestamps are RFC 3339 with offset; day arithmetic is done in
+Asia/Shanghai. `/v1/internal/*` is for the worker only.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; resources are opened in the lifespan, not at import."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logging.basicConfig(level=settings.log_level)
+        if not settings.jwt_secret:
+            log.warning("JWT_SECRET is not set: tokens will not survive a restart")
+            settings.jwt_secret = secrets.token_urlsafe(32)
+        engine = create_engine(settings.database_url)
+        sessionmaker = create_sessionmaker(engine)
+        pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
+        arq = ArqRedis(pool, default_queue_name=settings.arq_queue)
+        app.state.desk = AppState(
+            settings=settings, engine=engine, sessionmaker=sessionmaker, arq=arq
+        )
+        async with sessionmaker() as session:
+            created = await ensure_admin(session, settings.admin_password)
+            await session.commit()
+        if created is not None:
+            log.warning("created account %r; password: %s", ADMIN_USERNAME, created)
+            print(
+                f"Petition Desk: admin account {ADMIN_USERNAME!r}, password: {created}", flush=True
+            )
+        try:
+            yield
+        finally:
+            await arq.aclose()
+            await pool.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Petition Desk",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    for router in (
+        health_router,
+        auth_router,
+        units_router,
+        officials_router,
+        cases_router,
+        deadlines_router,
+        escalations_router,
+        alerts_router,
+        policies_router,
+        deadlines_internal,
+        alerts_internal,
+        sweeps_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,91 @@
+"""Who is calling: an official with a bearer token, or the worker with its internal token."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth.security import read_token
+from api.dependencies import AppState, DbSession, get_state
+from api.errors import Forbidden, Unauthorized
+from api.officials.models import Role
+from api.officials.repository import OfficialRepository
+
+bearer = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated official behind a request."""
+
+    id: uuid.UUID
+    role: Role
+    unit_id: uuid.UUID | None
+    client: str | None
+
+    def has_role(self, *roles: Role) -> bool:
+        """Whether the official holds one of the roles (admin holds all)."""
+        return self.role is Role.admin or self.role in roles
+
+
+async def current_principal(
+    request: Request,
+    session: DbSession,
+    state: Annotated[AppState, Depends(get_state)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The official whose valid access token came with the request."""
+    if credentials is None:
+        raise Unauthorized("A bearer token is required.")
+    claims = read_token(credentials.credentials, state.settings.jwt_secret)
+    if claims is None:
+        raise Unauthorized("The bearer token is invalid or expired.")
+    official = await OfficialRepository(session).get(claims.official_id)
+    if official is None or not official.active:
+        raise Unauthorized("The account behind this token is not active.")
+    return Principal(
+        id=official.id,
+        role=official.role,
+        unit_id=official.unit_id,
+        client=request.headers.get("user-agent"),
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits only officials holding one of `roles` (admins always)."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden(f"Role {principal.role.value} may not do this.")
+        return principal
+
+    return check
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.admin))]
+
+
+async def worker_caller(
+    state: Annotated[AppState, Depends(get_state)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """Admit only the worker, by its shared internal token."""
+    expected = state.settings.worker_token
+    if (
+        credentials is None
+        or not expected
+        or not hmac.compare_digest(credentials.credentials.encode(), expected.encode())
+    ):
+        raise Unauthorized("Internal endpoint: worker token required.")
+
+
+WorkerCaller = Depends(worker_caller)

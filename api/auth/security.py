@@ -1,0 +1,63 @@
+"""Password hashing (argon2) and access tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.db import utcnow
+
+_hasher = PasswordHasher()
+ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether the password matches the stored hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What an access token says about its bearer."""
+
+    official_id: uuid.UUID
+    role: str
+
+
+def issue_token(claims: TokenClaims, secret: str, lifetime: timedelta) -> str:
+    """A signed access token for the official."""
+    now = utcnow()
+    payload = {
+        "sub": str(claims.official_id),
+        "role": claims.role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "typ": "access",
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def read_token(token: str, secret: str) -> TokenClaims | None:
+    """The claims of a valid, unexpired access token, or None."""
+    try:
+        payload = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+        if payload.get("typ") != "access":
+            return None
+        return TokenClaims(official_id=uuid.UUID(payload["sub"]), role=str(payload["role"]))
+    except (jwt.PyJWTError, ValueError, KeyError):
+        return None

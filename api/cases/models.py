@@ -1,0 +1,113 @@
+"""The petition case (信访事项), its number counter, timeline and arrivals."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, RecordModel, utcnow
+
+
+class Channel(enum.StrEnum):
+    """How the petition arrived."""
+
+    visit = "visit"  # 来访
+    letter = "letter"  # 来信
+    phone = "phone"  # 来电
+    online = "online"  # 网上信访
+    grid = "grid"  # 网格员上报
+
+
+class LodgedLevel(enum.StrEnum):
+    """Where the petitioners went; above `county` is a skip-level petition (越级访)."""
+
+    village = "village"
+    area = "area"
+    town = "town"
+    county = "county"
+    city = "city"
+    province = "province"
+    national = "national"
+
+
+class CaseStatus(enum.StrEnum):
+    """Lifecycle state of a case."""
+
+    registered = "registered"
+    accepted = "accepted"
+    assigned = "assigned"
+    replied = "replied"
+    closed = "closed"
+
+
+class Case(RecordModel):
+    """A registered petition with its number, parties and place in the territory."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("county_id", "number", name="uq_cases_county_number"),)
+
+    number: Mapped[str] = mapped_column(String(32))
+    county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
+    channel: Mapped[Channel] = mapped_column(Enum(Channel, name="case_channel"))
+    status: Mapped[CaseStatus] = mapped_column(
+        Enum(CaseStatus, name="case_status"), default=CaseStatus.registered, index=True
+    )
+    origin_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    lodged_unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"))
+    lodged_level: Mapped[LodgedLevel] = mapped_column(Enum(LodgedLevel, name="lodged_level"))
+    petitioners: Mapped[list[dict[str, Any]]]
+    headcount: Mapped[int] = mapped_column(Integer)
+    is_collective: Mapped[bool]
+    category: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str | None] = mapped_column(Text)
+    demands: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    received_at: Mapped[datetime]
+    registered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+
+
+class CaseNumberCounter(Base):
+    """Last number handed out per county and year; bumped atomically on each registration."""
+
+    __tablename__ = "case_number_counters"
+
+    county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class CaseEvent(Base):
+    """One entry of a case's timeline: who did what, when, from which client."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Arrival(Base):
+    """An official's check-in at the scene (到位签到)."""
+
+    __tablename__ = "arrivals"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    official_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officials.id"))
+    arrived_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))

@@ -1,0 +1,404 @@
+"""Registering petitions, summoning officials to the scene, and checking in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.alerts.service import alert_official
+from api.alerts.templates import LEVEL_NAMES, render
+from api.auth.dependencies import Principal
+from api.cases.models import Arrival, Case, CaseStatus, Channel, LodgedLevel
+from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
+from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, CaseRead
+from api.db import utcnow
+from api.deadlines import service as deadlines
+from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
+from api.deadlines.repository import DeadlineRepository
+from api.errors import Forbidden, InvalidInput, NotFound
+from api.escalations.service import stop_for_deadline
+from api.metrics import CASES_REGISTERED
+from api.officials.models import Official, Role
+from api.officials.repository import OfficialRepository
+from api.pagination import page_of
+from api.policies.schemas import Policy
+from api.policies.service import current_policy
+from api.timeutil import local, local_clock, within_text
+from api.units.models import Unit, UnitLevel
+from api.units.repository import UnitRepository
+from api.units.schemas import Location
+
+# Clock skew we tolerate on a client's `received_at` before calling it "in the future".
+RECEIVED_AT_SKEW = timedelta(minutes=5)
+NUMBER_PREFIX = "XF"
+# Units whose chief must come when their people petition above them (管理区、村(居)一把手).
+GRASSROOTS = (UnitLevel.village, UnitLevel.area)
+
+
+def _location(lat: float | None, lon: float | None) -> Location | None:
+    return Location(lat=lat, lon=lon) if lat is not None and lon is not None else None
+
+
+def to_read(case: Case, deadline_rows: list[Deadline] | None = None) -> CaseRead:
+    """The API view of a case, with its deadlines when given."""
+    return CaseRead(
+        id=case.id,
+        number=case.number,
+        status=case.status,
+        channel=case.channel,
+        origin_unit_id=case.origin_unit_id,
+        lodged_unit_id=case.lodged_unit_id,
+        lodged_level=case.lodged_level,
+        petitioners=case.petitioners,
+        headcount=case.headcount,
+        is_collective=case.is_collective,
+        category=case.category,
+        title=case.title,
+        content=case.content,
+        reasons=case.reasons,
+        demands=case.demands,
+        location=_location(case.lat, case.lon),
+        received_at=case.received_at,
+        registered_by=case.registered_by,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        deadlines=[deadlines.to_read(d) for d in deadline_rows or []],
+    )
+
+
+def _lodged_level_of(unit: Unit, ancestry: list[Unit]) -> LodgedLevel:
+    if unit.level is UnitLevel.department:
+        parent = ancestry[1] if len(ancestry) > 1 else None
+        return LodgedLevel(parent.level.value) if parent else LodgedLevel.county
+    return LodgedLevel(unit.level.value)
+
+
+async def _resolve_territory(
+    session: AsyncSession, data: CaseCreate
+) -> tuple[list[Unit], Unit | None, LodgedLevel]:
+    """Origin ancestry (origin first, county last), the lodged unit and the lodged level."""
+    units = UnitRepository(session)
+    origin_chain = await units.ancestry(data.origin_unit_id)
+    if not origin_chain:
+        raise InvalidInput(f"Unit {data.origin_unit_id} does not exist.", pointer="/origin_unit_id")
+    if origin_chain[0].level is UnitLevel.department:
+        raise InvalidInput(
+            "The origin must be a territorial unit, not a department.", pointer="/origin_unit_id"
+        )
+    if origin_chain[-1].level is not UnitLevel.county:
+        raise InvalidInput("The origin unit is not inside a county.", pointer="/origin_unit_id")
+
+    if data.lodged_unit_id is None:
+        if data.lodged_level is None:
+            raise InvalidInput(
+                "Give lodged_unit_id or lodged_level: where the petitioners went.",
+                pointer="/lodged_level",
+            )
+        return origin_chain, None, data.lodged_level
+
+    lodged_chain = await units.ancestry(data.lodged_unit_id)
+    if not lodged_chain:
+        raise InvalidInput(f"Unit {data.lodged_unit_id} does not exist.", pointer="/lodged_unit_id")
+    if lodged_chain[-1].id != origin_chain[-1].id:
+        raise InvalidInput(
+            "The lodged unit is in another county than the origin.", pointer="/lodged_unit_id"
+        )
+    level = _lodged_level_of(lodged_chain[0], lodged_chain)
+    if data.lodged_level is not None and data.lodged_level is not level:
+        raise InvalidInput(
+            f"lodged_level {data.lodged_level.value} contradicts the lodged unit ({level.value}).",
+            pointer="/lodged_level",
+        )
+    return origin_chain, lodged_chain[0], level
+
+
+def _check_parties(data: CaseCreate, policy: Policy) -> tuple[int, bool]:
+    representatives = sum(p.is_representative for p in data.petitioners)
+    if representatives > policy.max_representatives:
+        raise InvalidInput(
+            f"At most {policy.max_representatives} representatives may speak for a visit "
+            f"({representatives} given).",
+            pointer="/petitioners",
+        )
+    headcount = data.headcount if data.headcount is not None else len(data.petitioners)
+    if headcount < len(data.petitioners):
+        raise InvalidInput(
+            "headcount is lower than the number of petitioners listed.", pointer="/headcount"
+        )
+    collective = headcount >= policy.collective_headcount
+    if data.is_collective is not None and data.is_collective != collective:
+        raise InvalidInput(
+            f"is_collective={data.is_collective} contradicts headcount {headcount} "
+            f"(collective from {policy.collective_headcount}).",
+            pointer="/is_collective",
+        )
+    return headcount, collective
+
+
+async def register_case(
+    session: AsyncSession, data: CaseCreate, principal: Principal
+) -> tuple[Case, list[Deadline]]:
+    """Register a petition: number it, and for a visit above its origin summon the officials."""
+    policy = (await current_policy(session)).policy
+    origin_chain, lodged_unit, lodged_level = await _resolve_territory(session, data)
+    headcount, collective = _check_parties(data, policy)
+    now = utcnow()
+    received_at = data.received_at.astimezone(UTC) if data.received_at else now
+    if received_at > now + RECEIVED_AT_SKEW:
+        raise InvalidInput("received_at is in the future.", pointer="/received_at")
+
+    county = origin_chain[-1]
+    repo = CaseRepository(session)
+    year = local(now).year
+    seq = await repo.next_number(county.id, year)
+    case = Case(
+        id=uuid.uuid4(),
+        number=f"{NUMBER_PREFIX}-{year}-{seq:06d}",
+        county_id=county.id,
+        channel=data.channel,
+        status=CaseStatus.registered,
+        origin_unit_id=origin_chain[0].id,
+        lodged_unit_id=lodged_unit.id if lodged_unit else None,
+        lodged_level=lodged_level,
+        petitioners=[p.model_dump(mode="json") for p in data.petitioners],
+        headcount=headcount,
+        is_collective=collective,
+        category=data.category,
+        title=data.title,
+        content=data.content,
+        reasons=data.reasons,
+        demands=data.demands,
+        lat=data.location.lat if data.location else None,
+        lon=data.location.lon if data.location else None,
+        received_at=received_at,
+        registered_by=principal.id,
+        created_at=now,
+        updated_at=now,
+    )
+    repo.add(case)
+    await session.flush()
+    CaseEventRepository(session).record(
+        case.id,
+        "registered",
+        actor_id=principal.id,
+        client=principal.client,
+        data={"number": case.number, "channel": case.channel.value, "headcount": headcount},
+        at=now,
+    )
+    opened: list[Deadline] = []
+    if data.channel is Channel.visit and lodged_unit is not None:
+        opened = await _summon(session, case, origin_chain, lodged_unit, policy, now)
+    CASES_REGISTERED.labels(channel=case.channel.value).inc()
+    return case, opened
+
+
+def _arrival_duties(
+    case: Case, origin_chain: list[Unit], lodged_unit: Unit, policy: Policy
+) -> list[tuple[Unit, Role, timedelta]]:
+    """Who must come to the scene, from which unit, within how long (SPEC §4 arrival)."""
+    below = []
+    for unit in origin_chain:
+        if unit.id == lodged_unit.id:
+            break
+        below.append(unit)
+    if len(below) == len(origin_chain):
+        return []  # the lodged unit is not above the origin: nobody is summoned
+    duties: list[tuple[Unit, Role, timedelta]] = [
+        (u, Role.chief, policy.arrival.chief) for u in below if u.level in GRASSROOTS
+    ]
+    if not duties and below:
+        duties.append((below[0], Role.chief, policy.arrival.chief))
+    towns_below = [u for u in below if u.level is UnitLevel.town]
+    if towns_below:  # a higher office notified the town concerned: its petition staff come
+        duties.append((towns_below[0], Role.petition_staff, policy.arrival.staff))
+    if case.headcount >= policy.arrival.deputy_headcount:
+        duties.append((lodged_unit, Role.deputy, policy.arrival.leader))
+    if case.headcount >= policy.arrival.leader_headcount:
+        duties.append((lodged_unit, Role.chief, policy.arrival.leader))
+    return duties
+
+
+async def _summon(
+    session: AsyncSession,
+    case: Case,
+    origin_chain: list[Unit],
+    lodged_unit: Unit,
+    policy: Policy,
+    now: datetime,
+) -> list[Deadline]:
+    """Open an ArrivalDeadline per duty and send each official the summons (到位通知) now."""
+    officials = OfficialRepository(session)
+    events = CaseEventRepository(session)
+    lodged = lodged_unit.name or LEVEL_NAMES.get(case.lodged_level.value, "")
+    opened: list[Deadline] = []
+    for unit, role, span in _arrival_duties(case, origin_chain, lodged_unit, policy):
+        official = await officials.holder_of(unit.id, role)
+        deadline = deadlines.open_deadline(
+            session,
+            case_id=case.id,
+            kind=DeadlineKind.arrival,
+            role=role.value,
+            official_id=official.id if official else None,
+            unit_id=unit.id,
+            starts_at=now,
+            due_at=now + span,
+            flags=[] if official else ["post_vacant"],
+        )
+        opened.append(deadline)
+        await session.flush()
+        events.record(
+            case.id,
+            "summoned",
+            data={
+                "deadline_id": str(deadline.id),
+                "official_id": str(official.id) if official else None,
+                "unit_id": str(unit.id),
+                "role": role.value,
+                "due_at": deadline.due_at.isoformat(),
+            },
+            at=now,
+        )
+        if official is not None:
+            await _send_summons(session, case, deadline, official, lodged, span, policy)
+    return opened
+
+
+async def _send_summons(
+    session: AsyncSession,
+    case: Case,
+    deadline: Deadline,
+    official: Official,
+    lodged: str,
+    span: timedelta,
+    policy: Policy,
+) -> None:
+    text = render(
+        policy.templates.summons,
+        {
+            "case_number": case.number,
+            "headcount": case.headcount,
+            "lodged": lodged,
+            "title": case.title,
+            "due_local": local_clock(deadline.due_at),
+            "within": within_text(span),
+            "official_name": official.name,
+        },
+    )
+    await alert_official(
+        session,
+        official,
+        purpose="summons",
+        text=text,
+        case_id=case.id,
+        deadline_id=deadline.id,
+    )
+
+
+async def get_case(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, list[Deadline]]:
+    """The case and its deadlines, or 404."""
+    case = await CaseRepository(session).get(case_id)
+    if case is None:
+        raise NotFound(f"Case {case_id} does not exist.")
+    return case, list(await DeadlineRepository(session).for_case(case_id))
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    status: CaseStatus | None,
+    channel: Channel | None,
+    origin_unit_id: uuid.UUID | None,
+    category: str | None,
+    updated_since: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Case], str | None]:
+    """A page of cases."""
+    rows = await CaseRepository(session).list(
+        status=status,
+        channel=channel,
+        origin_unit_id=origin_unit_id,
+        category=category,
+        updated_since=updated_since,
+        cursor=cursor,
+        limit=limit,
+    )
+    return page_of(list(rows), limit)
+
+
+async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseEventRead]:
+    """The case's events, oldest first."""
+    if await CaseRepository(session).get(case_id) is None:
+        raise NotFound(f"Case {case_id} does not exist.")
+    events = await CaseEventRepository(session).for_case(case_id)
+    return [CaseEventRead.model_validate(e, from_attributes=True) for e in events]
+
+
+async def record_arrival(
+    session: AsyncSession, case_id: uuid.UUID, data: ArrivalCreate, principal: Principal
+) -> ArrivalRead:
+    """Check an official in at the scene: meets their open arrival deadline if in time.
+
+    A late arrival leaves the deadline missed but stops its escalation chain.
+    """
+    case = await CaseRepository(session).get(case_id)
+    if case is None:
+        raise NotFound(f"Case {case_id} does not exist.")
+    official_id = data.official_id or principal.id
+    if official_id != principal.id and not principal.has_role(Role.petition_staff):
+        raise Forbidden("Only petition staff may record someone else's arrival.")
+    if await OfficialRepository(session).get(official_id) is None:
+        raise InvalidInput(f"Official {official_id} does not exist.", pointer="/official_id")
+
+    now = utcnow()
+    settled: list[Deadline] = []
+    on_time: bool | None = None
+    for deadline in await DeadlineRepository(session).open_arrivals_of(case.id, official_id):
+        if deadline.status is DeadlineStatus.open:
+            if now <= deadline.due_at:
+                deadlines.meet(session, deadline, now, principal.id)
+                on_time = True if on_time is None else on_time
+            else:  # late, before the worker flagged it: a miss, but nobody left to chase
+                await deadlines.flag_missed(session, deadline, now, escalate=False)
+                on_time = False
+            settled.append(deadline)
+        elif deadline.status is DeadlineStatus.missed:
+            await stop_for_deadline(session, deadline.id, official_id)
+            on_time = False
+            settled.append(deadline)
+
+    arrival = Arrival(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        official_id=official_id,
+        arrived_at=now,
+        lat=data.location.lat if data.location else None,
+        lon=data.location.lon if data.location else None,
+        recorded_by=principal.id,
+    )
+    ArrivalRepository(session).add(arrival)
+    CaseEventRepository(session).record(
+        case.id,
+        "arrival_recorded",
+        actor_id=principal.id,
+        client=principal.client,
+        data={
+            "official_id": str(official_id),
+            "on_time": on_time,
+            "deadline_ids": [str(d.id) for d in settled],
+        },
+        at=now,
+    )
+    case.updated_at = now
+    await session.flush()
+    return ArrivalRead(
+        id=arrival.id,
+        case_id=case.id,
+        official_id=official_id,
+        arrived_at=now,
+        location=data.location,
+        on_time=on_time,
+        deadlines=[deadlines.to_read(d) for d in settled],
+    )

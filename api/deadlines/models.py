@@ -1,0 +1,59 @@
+"""Deadlines (时限): who must do what by when."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import RecordModel
+
+
+class DeadlineKind(enum.StrEnum):
+    """What the deadline is for (SPEC §4)."""
+
+    arrival = "arrival"
+    transfer = "transfer"
+    disposition = "disposition"
+    acceptance_notice = "acceptance_notice"
+    objection = "objection"
+    first_resolution = "first_resolution"
+    handling = "handling"
+    review = "review"
+    re_review = "re_review"
+    report = "report"
+    national_report = "national_report"
+
+
+class DeadlineStatus(enum.StrEnum):
+    """Open until met, missed or cancelled."""
+
+    open = "open"
+    met = "met"
+    missed = "missed"
+    cancelled = "cancelled"
+
+
+class Deadline(RecordModel):
+    """A due time for one responsible official and unit, e.g. an ArrivalDeadline (到位时限)."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        Index("ix_deadlines_open_due", "due_at", postgresql_where=text("status = 'open'")),
+    )
+
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[DeadlineKind] = mapped_column(Enum(DeadlineKind, name="deadline_kind"))
+    role: Mapped[str] = mapped_column(String(32))
+    official_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"), index=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    starts_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    status: Mapped[DeadlineStatus] = mapped_column(
+        Enum(DeadlineStatus, name="deadline_status"), default=DeadlineStatus.open
+    )
+    closed_at: Mapped[datetime | None]
+    flags: Mapped[list[str]] = mapped_column(default=list)

@@ -1,0 +1,87 @@
+"""Deadline storage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
+from api.pagination import keyset
+
+
+class DeadlineRepository:
+    """Reads, locks and writes deadlines."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, deadline: Deadline) -> None:
+        """Stage a new deadline."""
+        self.session.add(deadline)
+
+    async def get(self, deadline_id: uuid.UUID, *, for_update: bool = False) -> Deadline | None:
+        """The deadline; locked for this transaction when `for_update`."""
+        stmt = select(Deadline).where(Deadline.id == deadline_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_case(self, case_id: uuid.UUID) -> Sequence[Deadline]:
+        """All deadlines of a case, earliest due first."""
+        stmt = select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.due_at)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def open_arrivals_of(
+        self, case_id: uuid.UUID, official_id: uuid.UUID
+    ) -> Sequence[Deadline]:
+        """The official's arrival deadlines on a case, locked, whatever their status."""
+        stmt = (
+            select(Deadline)
+            .where(
+                Deadline.case_id == case_id,
+                Deadline.official_id == official_id,
+                Deadline.kind == DeadlineKind.arrival,
+            )
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def claim_overdue(self, now: datetime, limit: int) -> Sequence[Deadline]:
+        """Open deadlines past due, locked, skipping rows another sweeper holds."""
+        stmt = (
+            select(Deadline)
+            .where(Deadline.status == DeadlineStatus.open, Deadline.due_at <= now)
+            .order_by(Deadline.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def list(
+        self,
+        *,
+        status: DeadlineStatus | None,
+        kind: DeadlineKind | None,
+        case_id: uuid.UUID | None,
+        unit_id: uuid.UUID | None,
+        official_id: uuid.UUID | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Sequence[Deadline]:
+        """Deadlines filtered by status, kind, case, unit and official; newest first."""
+        stmt = select(Deadline)
+        if status is not None:
+            stmt = stmt.where(Deadline.status == status)
+        if kind is not None:
+            stmt = stmt.where(Deadline.kind == kind)
+        if case_id is not None:
+            stmt = stmt.where(Deadline.case_id == case_id)
+        if unit_id is not None:
+            stmt = stmt.where(Deadline.unit_id == unit_id)
+        if official_id is not None:
+            stmt = stmt.where(Deadline.official_id == official_id)
+        return (await self.session.execute(keyset(stmt, Deadline, cursor, limit))).scalars().all()

@@ -1,0 +1,53 @@
+"""`/v1/deadlines`: every due time, and the worker's evaluation endpoint."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth.dependencies import CurrentPrincipal, WorkerCaller
+from api.deadlines import service
+from api.deadlines.models import DeadlineKind, DeadlineStatus
+from api.deadlines.schemas import DeadlineRead
+from api.dependencies import DbSession
+from api.pagination import MAX_LIMIT, Page
+from shared.contracts import DeadlineEvaluation
+
+router = APIRouter(prefix="/v1/deadlines", tags=["deadlines"])
+internal_router = APIRouter(
+    prefix="/v1/internal/deadlines", tags=["internal"], dependencies=[WorkerCaller]
+)
+
+
+@router.get("")
+async def list_deadlines(
+    session: DbSession,
+    _: CurrentPrincipal,
+    status: DeadlineStatus | None = None,
+    kind: DeadlineKind | None = None,
+    case_id: uuid.UUID | None = None,
+    unit_id: uuid.UUID | None = None,
+    official_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Page[DeadlineRead]:
+    """List deadlines by status (open, met, missed, cancelled), kind, case, unit or official."""
+    rows, next_cursor = await service.list_deadlines(
+        session,
+        status=status,
+        kind=kind,
+        case_id=case_id,
+        unit_id=unit_id,
+        official_id=official_id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[service.to_read(d) for d in rows], next_cursor=next_cursor)
+
+
+@internal_router.post("/{deadline_id}/evaluate")
+async def evaluate_deadline(deadline_id: uuid.UUID, session: DbSession) -> DeadlineEvaluation:
+    """Worker only: flag the deadline missed if it is due and open (exactly once)."""
+    return await service.evaluate(session, deadline_id)

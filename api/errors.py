@@ -1,0 +1,167 @@
+"""One exception family for the whole API and the handler that renders it as RFC 9457."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://petition-desk.example/problems/"
+
+
+class PetitionDeskError(Exception):
+    """Base of every error a service may raise; rendered as problem+json."""
+
+    status = 500
+    slug = "internal"
+    title = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+    def to_problem(self, instance: str) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        return {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            **self.extensions,
+        }
+
+
+class BadRequest(PetitionDeskError):
+    """The request cannot be understood."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class Unauthorized(PetitionDeskError):
+    """No valid credentials."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self.headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(PetitionDeskError):
+    """Authenticated, but this role may not do this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(PetitionDeskError):
+    """The object does not exist (or is outside the caller's reach)."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(PetitionDeskError):
+    """The request conflicts with the current state."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class InvalidInput(PetitionDeskError):
+    """Semantically wrong input; `errors` points at each bad field."""
+
+    status = 422
+    slug = "validation"
+    title = "Invalid input"
+
+    def __init__(self, detail: str, *, pointer: str | None = None, **extensions: Any) -> None:
+        errors = extensions.pop("errors", None)
+        if errors is None and pointer is not None:
+            errors = [{"pointer": pointer, "detail": detail}]
+        super().__init__(detail, errors=errors or [], **extensions)
+
+
+class ServiceUnavailable(PetitionDeskError):
+    """A dependency (database, Redis) cannot be reached."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
+def json_pointer(loc: Sequence[int | str]) -> str:
+    """RFC 6901 pointer for a pydantic error location inside the request body."""
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        where = str(loc[0]) if loc else "body"
+        entry: dict[str, Any] = {"detail": err.get("msg", "invalid"), "type": err.get("type")}
+        if where == "body":
+            entry["pointer"] = json_pointer(loc[1:])
+        else:
+            entry["in"] = where
+            entry["name"] = ".".join(str(p) for p in loc[1:])
+        out.append(entry)
+    return out
+
+
+def _problem(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the problem+json rendering for every error the app can produce."""
+
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, PetitionDeskError)
+        return _problem(exc.status, exc.to_problem(request.url.path), exc.headers)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problem = InvalidInput("The request has invalid fields.", errors=_validation_errors(exc))
+        return _problem(422, problem.to_problem(request.url.path))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        body = {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "instance": request.url.path,
+        }
+        return _problem(exc.status_code, body, dict(exc.headers or {}))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _problem(500, PetitionDeskError().to_problem(request.url.path))
+
+    app.add_exception_handler(PetitionDeskError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

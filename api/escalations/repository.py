@@ -1,0 +1,61 @@
+"""Escalation storage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.escalations.models import Escalation, EscalationStatus
+from api.pagination import keyset
+
+
+class EscalationRepository:
+    """Reads and writes escalations."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, escalation: Escalation) -> None:
+        """Stage a new escalation."""
+        self.session.add(escalation)
+
+    async def get(self, escalation_id: uuid.UUID, *, for_update: bool = False) -> Escalation | None:
+        """The escalation; locked when `for_update`."""
+        stmt = select(Escalation).where(Escalation.id == escalation_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def open_for_deadline(self, deadline_id: uuid.UUID) -> Sequence[Escalation]:
+        """Unacknowledged escalations of a deadline, locked."""
+        stmt = (
+            select(Escalation)
+            .where(
+                Escalation.deadline_id == deadline_id,
+                Escalation.status == EscalationStatus.open,
+            )
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def list(
+        self,
+        *,
+        status: EscalationStatus | None,
+        case_id: uuid.UUID | None,
+        deadline_id: uuid.UUID | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Sequence[Escalation]:
+        """Escalations filtered by status, case and deadline; newest first."""
+        stmt = select(Escalation)
+        if status is not None:
+            stmt = stmt.where(Escalation.status == status)
+        if case_id is not None:
+            stmt = stmt.where(Escalation.case_id == case_id)
+        if deadline_id is not None:
+            stmt = stmt.where(Escalation.deadline_id == deadline_id)
+        return (await self.session.execute(keyset(stmt, Escalation, cursor, limit))).scalars().all()

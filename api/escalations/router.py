@@ -1,0 +1,46 @@
+"""`/v1/escalations`: escalation steps and acknowledging them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth.dependencies import CurrentPrincipal
+from api.dependencies import DbSession
+from api.escalations import service
+from api.escalations.models import EscalationStatus
+from api.escalations.schemas import EscalationRead
+from api.pagination import MAX_LIMIT, Page
+
+router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
+
+
+@router.get("")
+async def list_escalations(
+    session: DbSession,
+    _: CurrentPrincipal,
+    status: EscalationStatus | None = None,
+    case_id: uuid.UUID | None = None,
+    deadline_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Page[EscalationRead]:
+    """List escalations, optionally of one case or deadline, or by status."""
+    rows, next_cursor = await service.list_escalations(
+        session, status=status, case_id=case_id, deadline_id=deadline_id, cursor=cursor, limit=limit
+    )
+    return Page(
+        items=[EscalationRead.model_validate(e, from_attributes=True) for e in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@router.post("/{escalation_id}/ack")
+async def acknowledge_escalation(
+    escalation_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> EscalationRead:
+    """Acknowledge an escalation (收到); this stops its chain."""
+    escalation = await service.acknowledge(session, escalation_id, principal.id, principal.client)
+    return EscalationRead.model_validate(escalation, from_attributes=True)

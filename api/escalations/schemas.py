@@ -1,0 +1,26 @@
+"""Escalation response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from api.escalations.models import EscalationStatus
+
+
+class EscalationRead(BaseModel):
+    """An escalation step and who it notified."""
+
+    id: uuid.UUID
+    deadline_id: uuid.UUID
+    case_id: uuid.UUID | None
+    step: int
+    reason: str
+    status: EscalationStatus
+    recipients: list[uuid.UUID]
+    acknowledged_at: datetime | None
+    acknowledged_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,26 @@
+"""Every table, imported in one place for Alembic."""
+
+from api.alerts.models import Alert
+from api.cases.models import Arrival, Case, CaseEvent, CaseNumberCounter
+from api.db import Base
+from api.deadlines.models import Deadline
+from api.escalations.models import Escalation
+from api.officials.models import Official
+from api.outbox.models import OutboxMessage
+from api.policies.models import PolicyDocument
+from api.units.models import Unit
+
+__all__ = [
+    "Alert",
+    "Arrival",
+    "Base",
+    "Case",
+    "CaseEvent",
+    "CaseNumberCounter",
+    "Deadline",
+    "Escalation",
+    "Official",
+    "OutboxMessage",
+    "PolicyDocument",
+    "Unit",
+]

@@ -1,0 +1,65 @@
+"""Official storage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.officials.models import Official, Role
+from api.pagination import keyset
+
+
+class OfficialRepository:
+    """Reads and writes officials."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, official_id: uuid.UUID) -> Official | None:
+        """The official with this id."""
+        return await self.session.get(Official, official_id)
+
+    async def get_many(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Official]:
+        """Officials by id."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Official).where(Official.id.in_(ids)))
+        return {o.id: o for o in rows.scalars()}
+
+    async def get_by_username(self, username: str) -> Official | None:
+        """The official who logs in with this user name."""
+        stmt = select(Official).where(Official.username == username)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def holder_of(self, unit_id: uuid.UUID, role: Role) -> Official | None:
+        """The longest-serving active official with `role` in the unit."""
+        stmt = (
+            select(Official)
+            .where(Official.unit_id == unit_id, Official.role == role, Official.active.is_(True))
+            .order_by(Official.created_at, Official.id)
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    def add(self, official: Official) -> None:
+        """Stage a new official."""
+        self.session.add(official)
+
+    async def list(
+        self,
+        *,
+        unit_id: uuid.UUID | None,
+        role: Role | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Sequence[Official]:
+        """Officials filtered by unit and role, newest first."""
+        stmt = select(Official)
+        if unit_id is not None:
+            stmt = stmt.where(Official.unit_id == unit_id)
+        if role is not None:
+            stmt = stmt.where(Official.role == role)
+        return (await self.session.execute(keyset(stmt, Official, cursor, limit))).scalars().all()

@@ -1,0 +1,57 @@
+"""`/v1/officials`: the people who are summoned and alerted."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth.dependencies import AdminPrincipal, CurrentPrincipal
+from api.dependencies import DbSession
+from api.officials import service
+from api.officials.models import Role
+from api.officials.schemas import OfficialCreate, OfficialRead, OfficialUpdate
+from api.pagination import MAX_LIMIT, Page
+
+router = APIRouter(prefix="/v1/officials", tags=["officials"])
+
+
+@router.post("", status_code=201)
+async def create_official(
+    body: OfficialCreate, session: DbSession, _: AdminPrincipal
+) -> OfficialRead:
+    """Add an official (chief 一把手, deputy 分管领导, petition staff, grid worker …) to a unit."""
+    return service.to_read(await service.create_official(session, body))
+
+
+@router.get("")
+async def list_officials(
+    session: DbSession,
+    _: CurrentPrincipal,
+    unit_id: uuid.UUID | None = None,
+    role: Role | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Page[OfficialRead]:
+    """List officials, optionally of one unit or one role."""
+    rows, next_cursor = await service.list_officials(
+        session, unit_id=unit_id, role=role, cursor=cursor, limit=limit
+    )
+    return Page(items=[service.to_read(o) for o in rows], next_cursor=next_cursor)
+
+
+@router.get("/{official_id}")
+async def get_official(
+    official_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
+) -> OfficialRead:
+    """Read one official."""
+    return service.to_read(await service.get_official(session, official_id))
+
+
+@router.patch("/{official_id}")
+async def update_official(
+    official_id: uuid.UUID, body: OfficialUpdate, session: DbSession, _: AdminPrincipal
+) -> OfficialRead:
+    """Change an official's details, unit, role, password, contacts or active flag."""
+    return service.to_read(await service.update_official(session, official_id, body))

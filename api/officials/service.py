@@ -1,0 +1,160 @@
+"""Officials: creating, changing, reading, and the first admin account."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.security import hash_password
+from api.errors import Conflict, InvalidInput, NotFound
+from api.officials.models import Official, Role
+from api.officials.repository import OfficialRepository
+from api.officials.schemas import (
+    ContactIn,
+    ContactOut,
+    OfficialCreate,
+    OfficialRead,
+    OfficialUpdate,
+)
+from api.pagination import page_of
+from api.units.repository import UnitRepository
+
+log = logging.getLogger(__name__)
+ADMIN_USERNAME = "admin"
+
+
+def to_read(official: Official) -> OfficialRead:
+    """The API view of an official (no password hash, no contact secrets)."""
+    return OfficialRead(
+        id=official.id,
+        name=official.name,
+        phone=official.phone,
+        unit_id=official.unit_id,
+        role=official.role,
+        username=official.username,
+        contacts=[
+            ContactOut(channel=c["channel"], address=c["address"], has_secret=bool(c.get("secret")))
+            for c in official.contacts
+        ],
+        active=official.active,
+        created_at=official.created_at,
+        updated_at=official.updated_at,
+    )
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.to_thread(hash_password, password)
+
+
+def _contacts(contacts: list[ContactIn]) -> list[dict[str, Any]]:
+    return [c.model_dump(mode="json") for c in contacts]
+
+
+async def get_official(session: AsyncSession, official_id: uuid.UUID) -> Official:
+    """The official, or 404."""
+    official = await OfficialRepository(session).get(official_id)
+    if official is None:
+        raise NotFound(f"Official {official_id} does not exist.")
+    return official
+
+
+async def _check_unit(session: AsyncSession, unit_id: uuid.UUID) -> None:
+    if await UnitRepository(session).get(unit_id) is None:
+        raise InvalidInput(f"Unit {unit_id} does not exist.", pointer="/unit_id")
+
+
+async def create_official(session: AsyncSession, data: OfficialCreate) -> Official:
+    """Add an official to a unit; a user name needs a password and must be free."""
+    await _check_unit(session, data.unit_id)
+    if (data.username is None) != (data.password is None):
+        raise InvalidInput(
+            "username and password go together.",
+            pointer="/password" if data.username else "/username",
+        )
+    repo = OfficialRepository(session)
+    if data.username and await repo.get_by_username(data.username):
+        raise Conflict(f"User name {data.username!r} is taken.")
+    official = Official(
+        name=data.name,
+        phone=data.phone,
+        unit_id=data.unit_id,
+        role=data.role,
+        username=data.username,
+        password_hash=await _hash(data.password) if data.password else None,
+        contacts=_contacts(data.contacts),
+    )
+    repo.add(official)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration took the name
+        raise Conflict(f"User name {data.username!r} is taken.") from exc
+    return official
+
+
+async def update_official(
+    session: AsyncSession, official_id: uuid.UUID, data: OfficialUpdate
+) -> Official:
+    """Change an official's details, unit, role, password or contacts."""
+    official = await get_official(session, official_id)
+    if data.unit_id is not None:
+        await _check_unit(session, data.unit_id)
+        official.unit_id = data.unit_id
+    if data.name is not None:
+        official.name = data.name
+    if "phone" in data.model_fields_set:
+        official.phone = data.phone
+    if data.role is not None:
+        official.role = data.role
+    if data.password is not None:
+        official.password_hash = await _hash(data.password)
+    if data.contacts is not None:
+        official.contacts = _contacts(data.contacts)
+    if data.active is not None:
+        official.active = data.active
+    await session.flush()
+    return official
+
+
+async def list_officials(
+    session: AsyncSession,
+    *,
+    unit_id: uuid.UUID | None,
+    role: Role | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Official], str | None]:
+    """A page of officials."""
+    rows = await OfficialRepository(session).list(
+        unit_id=unit_id, role=role, cursor=cursor, limit=limit
+    )
+    return page_of(list(rows), limit)
+
+
+async def ensure_admin(session: AsyncSession, password: str) -> str | None:
+    """Create the `admin` account on an empty database; returns the password if created."""
+    repo = OfficialRepository(session)
+    if await repo.get_by_username(ADMIN_USERNAME) is not None:
+        return None
+    password = password or secrets.token_urlsafe(12)
+    repo.add(
+        Official(
+            name="Administrator",
+            unit_id=None,
+            role=Role.admin,
+            username=ADMIN_USERNAME,
+            password_hash=await _hash(password),
+            contacts=[],
+        )
+    )
+    try:
+        await session.flush()
+    except IntegrityError:  # another replica created it first
+        await session.rollback()
+        return None
+    return password

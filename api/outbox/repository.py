@@ -1,0 +1,43 @@
+"""Outbox rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.outbox.models import OutboxMessage
+
+
+class OutboxRepository:
+    """Reads and marks outbox messages."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, message: OutboxMessage) -> None:
+        """Record a message in the current transaction."""
+        self.session.add(message)
+
+    async def claim_undispatched(self, older_than: datetime, limit: int) -> Sequence[OutboxMessage]:
+        """Undispatched messages created before `older_than`, locked for this transaction."""
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.dispatched_at.is_(None), OutboxMessage.created_at < older_than)
+            .order_by(OutboxMessage.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def mark_dispatched(self, ids: Sequence[uuid.UUID], at: datetime) -> None:
+        """Note that these messages reached Redis."""
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.dispatched_at.is_(None))
+                .values(dispatched_at=at)
+            )

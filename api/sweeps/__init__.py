@@ -1,0 +1,1 @@
+"""Safety-net sweeps the worker triggers."""

@@ -1,0 +1,22 @@
+"""`/v1/internal/sweep`: the worker's periodic safety net."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.auth.dependencies import WorkerCaller
+from api.dependencies import AppState, DbSession, get_state
+from api.sweeps import service
+from shared.contracts import SweepReport
+
+router = APIRouter(prefix="/v1/internal", tags=["internal"], dependencies=[WorkerCaller])
+
+
+@router.post("/sweep")
+async def sweep(session: DbSession, state: Annotated[AppState, Depends(get_state)]) -> SweepReport:
+    """Worker only: flag overdue deadlines, relay the outbox, re-enqueue stale alerts."""
+    grace = timedelta(seconds=state.settings.outbox_relay_grace_seconds)
+    return await service.sweep(session, state.arq, grace)

@@ -1,0 +1,29 @@
+"""Time zone and human-readable durations for Chinese message texts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def local(at: datetime) -> datetime:
+    """The moment in Asia/Shanghai, where all day arithmetic happens."""
+    return at.astimezone(CHINA)
+
+
+def local_clock(at: datetime) -> str:
+    """A short local date and time for message texts, e.g. `11月23日 17:52`."""
+    t = local(at)
+    return f"{t.month}月{t.day}日 {t:%H:%M}"
+
+
+def within_text(span: timedelta) -> str:
+    """A span in words: `20分钟`, `2小时`, `45秒`."""
+    seconds = int(span.total_seconds())
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600}小时"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60}分钟"
+    return f"{seconds}秒"

@@ -1,0 +1,58 @@
+"""Unit storage and tree queries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.pagination import keyset
+from api.units.models import Unit, UnitLevel
+
+
+class UnitRepository:
+    """Reads and writes units."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, unit_id: uuid.UUID) -> Unit | None:
+        """The unit with this id."""
+        return await self.session.get(Unit, unit_id)
+
+    def add(self, unit: Unit) -> None:
+        """Stage a new unit."""
+        self.session.add(unit)
+
+    async def ancestry(self, unit_id: uuid.UUID) -> list[Unit]:
+        """The unit and its ancestors, nearest first, ending at the root."""
+        chain = (
+            select(Unit.id, Unit.parent_id, literal(0).label("depth"))
+            .where(Unit.id == unit_id)
+            .cte("chain", recursive=True)
+        )
+        chain = chain.union_all(
+            select(Unit.id, Unit.parent_id, (chain.c.depth + 1).label("depth")).join(
+                chain, Unit.id == chain.c.parent_id
+            )
+        )
+        stmt = select(Unit).join(chain, Unit.id == chain.c.id).order_by(chain.c.depth)
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def list(
+        self,
+        *,
+        parent_id: uuid.UUID | None,
+        level: UnitLevel | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Sequence[Unit]:
+        """Units filtered by parent and level, newest first."""
+        stmt = select(Unit)
+        if parent_id is not None:
+            stmt = stmt.where(Unit.parent_id == parent_id)
+        if level is not None:
+            stmt = stmt.where(Unit.level == level)
+        return (await self.session.execute(keyset(stmt, Unit, cursor, limit))).scalars().all()

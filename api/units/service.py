@@ -1,0 +1,104 @@
+"""The territory tree: where a unit may hang, and reading it."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import InvalidInput, NotFound
+from api.pagination import page_of
+from api.units.models import Unit, UnitLevel
+from api.units.repository import UnitRepository
+from api.units.schemas import Location, UnitCreate, UnitRead, UnitUpdate
+
+# Which parent levels each level may hang under (县 > 镇/街道 > 管理区 > 村/居; 部门 under either).
+ALLOWED_PARENTS: dict[UnitLevel, set[UnitLevel | None]] = {
+    UnitLevel.county: {None},
+    UnitLevel.town: {UnitLevel.county},
+    UnitLevel.area: {UnitLevel.town},
+    UnitLevel.village: {UnitLevel.town, UnitLevel.area},
+    UnitLevel.department: {UnitLevel.county, UnitLevel.town},
+}
+
+
+def to_read(unit: Unit) -> UnitRead:
+    """The API view of a unit."""
+    location = (
+        Location(lat=unit.lat, lon=unit.lon)
+        if unit.lat is not None and unit.lon is not None
+        else None
+    )
+    return UnitRead(
+        id=unit.id,
+        name=unit.name,
+        level=unit.level,
+        parent_id=unit.parent_id,
+        location=location,
+        created_at=unit.created_at,
+        updated_at=unit.updated_at,
+    )
+
+
+async def get_unit(session: AsyncSession, unit_id: uuid.UUID) -> Unit:
+    """The unit, or 404."""
+    unit = await UnitRepository(session).get(unit_id)
+    if unit is None:
+        raise NotFound(f"Unit {unit_id} does not exist.")
+    return unit
+
+
+async def create_unit(session: AsyncSession, data: UnitCreate) -> Unit:
+    """Add a unit under a parent of a level it may hang under."""
+    repo = UnitRepository(session)
+    parent_level: UnitLevel | None = None
+    if data.parent_id is not None:
+        parent = await repo.get(data.parent_id)
+        if parent is None:
+            raise InvalidInput(
+                f"Parent unit {data.parent_id} does not exist.", pointer="/parent_id"
+            )
+        parent_level = parent.level
+    allowed = ALLOWED_PARENTS[data.level]
+    if parent_level not in allowed:
+        names = sorted(a.value if a else "none" for a in allowed)
+        raise InvalidInput(
+            f"A {data.level.value} must hang under: {', '.join(names)}.", pointer="/parent_id"
+        )
+    unit = Unit(
+        name=data.name,
+        level=data.level,
+        parent_id=data.parent_id,
+        lat=data.location.lat if data.location else None,
+        lon=data.location.lon if data.location else None,
+    )
+    repo.add(unit)
+    await session.flush()
+    return unit
+
+
+async def update_unit(session: AsyncSession, unit_id: uuid.UUID, data: UnitUpdate) -> Unit:
+    """Rename or move the location of a unit."""
+    unit = await get_unit(session, unit_id)
+    if data.name is not None:
+        unit.name = data.name
+    if "location" in data.model_fields_set:
+        unit.lat = data.location.lat if data.location else None
+        unit.lon = data.location.lon if data.location else None
+    await session.flush()
+    return unit
+
+
+async def list_units(
+    session: AsyncSession,
+    *,
+    parent_id: uuid.UUID | None,
+    level: UnitLevel | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Unit], str | None]:
+    """A page of units."""
+    rows = await UnitRepository(session).list(
+        parent_id=parent_id, level=level, cursor=cursor, limit=limit
+    )
+    return page_of(list(rows), limit)

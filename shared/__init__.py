@@ -1,0 +1,1 @@
+"""What the API and the worker both import: settings, payload contracts, the API client."""

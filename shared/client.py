@@ -1,0 +1,51 @@
+"""Typed HTTP client the worker uses to talk to the API's internal endpoints."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from shared.contracts import AlertAttempt, DeadlineEvaluation, SweepReport
+
+
+class ApiClient:
+    """Calls the API as the worker; one instance per worker process, made in `on_startup`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool."""
+        await self._http.aclose()
+
+    async def evaluate_deadline(self, deadline_id: uuid.UUID | str) -> DeadlineEvaluation:
+        """Ask the API to flag the deadline missed if it is due and still open."""
+        resp = await self._http.post(f"/v1/internal/deadlines/{deadline_id}/evaluate")
+        resp.raise_for_status()
+        return DeadlineEvaluation.model_validate(resp.json())
+
+    async def report_alert_attempt(self, alert_id: uuid.UUID | str, attempt: AlertAttempt) -> None:
+        """Record the outcome of one delivery attempt of an alert."""
+        resp = await self._http.post(
+            f"/v1/internal/alerts/{alert_id}/attempts", json=attempt.model_dump(mode="json")
+        )
+        resp.raise_for_status()
+
+    async def sweep(self) -> SweepReport:
+        """Run the safety-net sweep: overdue deadlines, undispatched outbox, stale alerts."""
+        resp = await self._http.post("/v1/internal/sweep")
+        resp.raise_for_status()
+        return SweepReport.model_validate(resp.json())

@@ -1,0 +1,57 @@
+"""Payloads exchanged between the API and the worker (job arguments and internal calls)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+JOB_DELIVER_ALERT = "deliver_alert"
+JOB_CHECK_DEADLINE = "check_deadline"
+
+
+def check_deadline_job_id(deadline_id: uuid.UUID | str) -> str:
+    """arq job id of a deadline's due-time check: one per deadline, so re-enqueueing dedupes."""
+    return f"check-deadline:{deadline_id}"
+
+
+def deliver_alert_job_id(alert_id: uuid.UUID | str) -> str:
+    """arq job id of an alert's delivery: one per alert."""
+    return f"deliver-alert:{alert_id}"
+
+
+class AlertMessage(BaseModel):
+    """What the worker needs to deliver one alert; `alert_id` is the stable message id."""
+
+    alert_id: uuid.UUID
+    channel: Literal["sms"]
+    to: str
+    text: str
+
+
+class AlertAttempt(BaseModel):
+    """The outcome of one delivery attempt, reported back to the API."""
+
+    ok: bool
+    attempt: int = Field(ge=1)
+    error: str | None = None
+    final: bool = Field(default=False, description="No further attempt will be made.")
+
+
+class DeadlineEvaluation(BaseModel):
+    """The API's verdict on a deadline the worker asked it to evaluate."""
+
+    id: uuid.UUID
+    status: Literal["open", "met", "missed", "cancelled"]
+    due_at: datetime
+    flagged_now: bool = Field(description="True when this call is the one that flagged it missed.")
+
+
+class SweepReport(BaseModel):
+    """What one safety-net sweep did."""
+
+    deadlines_missed: int
+    outbox_relayed: int
+    alerts_requeued: int

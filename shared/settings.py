@@ -1,0 +1,64 @@
+"""Settings read from the environment (see `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Normalise a PostgreSQL URL to the SQLAlchemy asyncpg dialect."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every setting of the API and the worker, from the environment or `.env`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/petition_desk",
+        description="PostgreSQL URL; `postgresql://` is accepted and used through asyncpg.",
+    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0")
+    api_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where the worker reaches the API."
+    )
+    worker_token: str = Field(
+        default="",
+        description="Shared secret the worker presents to the API's internal endpoints.",
+    )
+    jwt_secret: str = Field(default="", description="HS256 key for access tokens.")
+    access_token_minutes: int = 12 * 60
+    admin_password: str = Field(
+        default="", description="Password of the first `admin` account; generated when empty."
+    )
+    arq_queue: str = Field(default="petition-desk:queue", description="arq queue name.")
+    sms_gateway_url: str = Field(
+        default="",
+        description="Generic HTTP SMS gateway; empty means messages go to the worker's log.",
+    )
+    sms_timeout_seconds: float = 5.0
+    alert_max_attempts: int = 8
+    alert_retry_base_seconds: float = 0.5
+    alert_retry_max_seconds: float = 300.0
+    sweep_interval_seconds: float = 2.0
+    worker_poll_seconds: float = 0.05
+    outbox_relay_grace_seconds: float = 2.0
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg(cls, value: str) -> str:
+        return to_asyncpg_url(value)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,194 @@
+"""Test fixtures: real PostgreSQL and Redis (embedded when no URLs are given), a fresh database
+per run, the app in-process over ASGI, and a small county to work in."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+
+from api.app import create_app
+from shared.embedded import Services, create_fresh_database, drop_database, start_services
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_PASSWORD = "admin-password-for-tests"
+WORKER_TOKEN = "worker-token-for-tests"
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    """PostgreSQL and Redis: from DATABASE_URL/REDIS_URL, or embedded under `.data/test`."""
+    running = start_services(ROOT / ".data" / "test")
+    yield running
+    running.stop()
+
+
+def migrate(database_url: str) -> None:
+    """Bring a database to the newest schema with Alembic."""
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = database_url
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+
+
+@pytest.fixture(scope="session")
+def database_url(services: Services) -> Iterator[str]:
+    """A fresh, migrated database for this test run, dropped afterwards."""
+    url = create_fresh_database(services.database_url, "pd_test")
+    migrate(url)
+    yield url
+    if not os.environ.get("KEEP_TEST_DB"):
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def settings(services: Services, database_url: str) -> Settings:
+    """Settings of the app under test; its own arq queue so runs never mix."""
+    return Settings(
+        database_url=database_url,
+        redis_url=services.redis_url,
+        jwt_secret="jwt-secret-for-tests-0123456789abcdef",
+        worker_token=WORKER_TOKEN,
+        admin_password=ADMIN_PASSWORD,
+        arq_queue=f"pd-test:{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The application with its lifespan running."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    """Authorization header for a user."""
+    resp = await client.post("/v1/auth/token", data={"username": username, "password": password})
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+async def admin(client: httpx.AsyncClient) -> dict[str, str]:
+    """Headers of the bootstrap admin."""
+    return await login(client, "admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def worker_headers() -> dict[str, str]:
+    """Headers the worker sends to internal endpoints."""
+    return {"Authorization": f"Bearer {WORKER_TOKEN}"}
+
+
+@dataclass
+class County:
+    """A small territory: county > town > area > village, plus a village directly under the town,
+    with a chief in each unit, a deputy and petition staff in the town and county."""
+
+    county: dict[str, Any]
+    town: dict[str, Any]
+    area: dict[str, Any]
+    village: dict[str, Any]  # under the area
+    village2: dict[str, Any]  # directly under the town
+    officials: dict[str, dict[str, Any]]
+    passwords: dict[str, str]
+
+    async def headers(self, client: httpx.AsyncClient, key: str) -> dict[str, str]:
+        """Headers of one of the officials."""
+        return await login(client, self.officials[key]["username"], self.passwords[key])
+
+
+async def make_county(client: httpx.AsyncClient, admin: dict[str, str]) -> County:
+    """Create a fresh territory with officials (unique names per call)."""
+    tag = uuid.uuid4().hex[:6]
+
+    async def unit(name: str, level: str, parent: dict[str, Any] | None) -> dict[str, Any]:
+        body = {"name": f"{name}-{tag}", "level": level, "parent_id": parent and parent["id"]}
+        resp = await client.post("/v1/units", json=body, headers=admin)
+        assert resp.status_code == 201, resp.text
+        return dict(resp.json())
+
+    county = await unit("城关县", "county", None)
+    town = await unit("东风镇", "town", county)
+    area = await unit("北片管理区", "area", town)
+    village = await unit("柳树村", "village", area)
+    village2 = await unit("杨庄村", "village", town)
+    officials: dict[str, dict[str, Any]] = {}
+    passwords: dict[str, str] = {}
+    plan = [
+        ("county_chief", county, "chief"),
+        ("county_staff", county, "petition_staff"),
+        ("town_chief", town, "chief"),
+        ("town_deputy", town, "deputy"),
+        ("town_staff", town, "petition_staff"),
+        ("area_chief", area, "chief"),
+        ("village_chief", village, "chief"),
+        ("village2_chief", village2, "chief"),
+        ("grid", village2, "grid_worker"),
+    ]
+    for n, (key, where, role) in enumerate(plan):
+        password = f"pw-{key}-{tag}"
+        body = {
+            "name": f"{key}-{tag}",
+            "phone": f"139{n:02d}{int(tag, 16) % 1000000:06d}",
+            "unit_id": where["id"],
+            "role": role,
+            "username": f"{key}-{tag}",
+            "password": password,
+        }
+        resp = await client.post("/v1/officials", json=body, headers=admin)
+        assert resp.status_code == 201, resp.text
+        officials[key] = resp.json()
+        passwords[key] = password
+    return County(county, town, area, village, village2, officials, passwords)
+
+
+@pytest.fixture
+async def county(client: httpx.AsyncClient, admin: dict[str, str]) -> County:
+    """A fresh county for one test."""
+    return await make_county(client, admin)
+
+
+def visit_body(origin: dict[str, Any], lodged: dict[str, Any], headcount: int) -> dict[str, Any]:
+    """A registration body for a (collective) visit."""
+    return {
+        "channel": "visit",
+        "origin_unit_id": origin["id"],
+        "lodged_unit_id": lodged["id"],
+        "petitioners": [
+            {"name": "张三", "phone": "13800000001", "is_representative": True},
+            {"name": "李四", "id_number": "32010219800101123X", "is_representative": True},
+        ],
+        "headcount": headcount,
+        "category": "land_acquisition",
+        "title": "征地补偿款未兑现",
+        "content": "村民反映征地补偿款至今未发放。",
+        "demands": "尽快发放补偿款",
+    }
+
+
+@pytest.fixture
+async def policy_restore(client: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterator[None]:
+    """Put the policy document back after a test that changes it."""
+    before = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    yield
+    await client.put("/v1/policies", json=before, headers=admin)

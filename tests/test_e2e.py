@@ -1,0 +1,266 @@
+"""End to end: the API (uvicorn) and the worker (arq) as real processes, a local SMS gateway.
+
+A collective visit summons the village chief and the town's deputy; the deputy checks in, the
+chief does not, and the town's chief must hear of it within about a second of the due time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.embedded import Services
+from tests.conftest import ADMIN_PASSWORD, WORKER_TOKEN, County, login, make_county, visit_body
+from tests.fakes.sms_gateway import FakeSmsGateway
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Stack:
+    """The running processes and how to reach them."""
+
+    api_url: str
+    gateway: FakeSmsGateway
+    logs: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Iterator[Stack]:
+    """Start the API and the worker as separate processes against the test database."""
+    gateway = FakeSmsGateway().start()
+    port = _free_port()
+    logs = tmp_path_factory.mktemp("e2e")
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": services.redis_url,
+        "API_URL": f"http://127.0.0.1:{port}",
+        "JWT_SECRET": "jwt-secret-for-e2e-0123456789abcdef",
+        "WORKER_TOKEN": WORKER_TOKEN,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ARQ_QUEUE": f"pd-e2e:{uuid.uuid4().hex[:8]}",
+        "SMS_GATEWAY_URL": gateway.url,
+        "SWEEP_INTERVAL_SECONDS": "1",
+        "ALERT_RETRY_BASE_SECONDS": "0.2",
+        "LOG_LEVEL": "INFO",
+    }
+    api_log = (logs / "api.log").open("wb")
+    worker_log = (logs / "worker.log").open("wb")
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=api_log,
+        stderr=subprocess.STDOUT,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
+        cwd=ROOT,
+        env=env,
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() - started > 30 or api.poll() is not None:
+                raise RuntimeError("API did not start:\n" + (logs / "api.log").read_text())
+            time.sleep(0.1)
+        yield Stack(api_url=f"http://127.0.0.1:{port}", gateway=gateway, logs=logs)
+    finally:
+        _stop(worker)
+        _stop(api)
+        gateway.stop()
+        api_log.close()
+        worker_log.close()
+        if os.environ.get("E2E_SHOW_LOGS"):
+            print((logs / "api.log").read_text(), (logs / "worker.log").read_text())
+
+
+@pytest.fixture(scope="module")
+async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the real API process."""
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as client:
+        yield client
+
+
+async def _poll(check: Any, within: float, what: str) -> Any:
+    started = time.monotonic()
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() - started > within:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+async def test_collective_visit_summons_checks_in_and_escalates(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    admin = await login(http, "admin", ADMIN_PASSWORD)
+    county: County = await make_county(http, admin)
+    policy = (await http.get("/v1/policies", headers=admin)).json()["policy"]
+    policy["arrival"]["chief"] = "PT2S"
+    policy["arrival"]["leader"] = "PT2S"
+    assert (await http.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+
+    staff = await county.headers(http, "town_staff")
+    resp = await http.post(
+        "/v1/cases", json=visit_body(county.village2, county.town, 25), headers=staff
+    )
+    assert resp.status_code == 201, resp.text
+    case = resp.json()
+    o = county.officials
+    chief_id, deputy_id = o["village2_chief"]["id"], o["town_deputy"]["id"]
+    assert {d["official_id"] for d in case["deadlines"]} == {chief_id, deputy_id}
+    phones = {o[k]["phone"] for k in ("village2_chief", "town_deputy")}
+
+    async def summons_arrived() -> bool:
+        got = {
+            m["to"].removeprefix("+86")
+            for m in stack.gateway.delivered()
+            if case["number"] in m["text"] and "到位通知" in m["text"]
+        }
+        return got == phones
+
+    await _poll(summons_arrived, 5, "summons SMS to both officials")
+
+    deputy = await county.headers(http, "town_deputy")
+    arrival = await http.post(f"/v1/cases/{case['id']}/arrivals", json={}, headers=deputy)
+    assert arrival.status_code == 201
+    assert arrival.json()["on_time"] is True
+
+    async def chief_missed() -> dict[str, Any] | None:
+        rows = (
+            await http.get("/v1/deadlines", params={"case_id": case["id"]}, headers=admin)
+        ).json()["items"]
+        chief = next(d for d in rows if d["official_id"] == chief_id)
+        return chief if chief["status"] == "missed" else None
+
+    missed = await _poll(chief_missed, 10, "the chief's deadline to be missed")
+    lag = (_ts(missed["closed_at"]) - _ts(missed["due_at"])).total_seconds()
+    print(f"\nE2E: due -> missed lag {lag:.3f} s")
+    assert 0 <= lag < 1.0
+
+    deadlines = (
+        await http.get("/v1/deadlines", params={"case_id": case["id"]}, headers=admin)
+    ).json()["items"]
+    assert {d["official_id"]: d["status"] for d in deadlines} == {
+        chief_id: "missed",
+        deputy_id: "met",
+    }
+    escalations = (
+        await http.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
+    ).json()["items"]
+    assert len(escalations) == 1
+    assert escalations[0]["recipients"] == [o["town_chief"]["id"]]
+
+    async def escalation_sms() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in stack.gateway.delivered()
+            if case["number"] in m["text"] and "超时" in m["text"]
+        ]
+
+    sms = await _poll(escalation_sms, 5, "the escalation SMS")
+    assert len(sms) == 1
+    assert sms[0]["to"] == "+86" + o["town_chief"]["phone"]
+    received = next(r.at for r in stack.gateway.requests if r.body is sms[0])
+    sms_lag = received - _ts(missed["due_at"]).timestamp()
+    print(f"E2E: due -> escalation SMS at gateway {sms_lag:.3f} s")
+    assert sms_lag < 2.0
+
+    alerts = (await http.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    assert len(alerts) == 3
+    assert {a["status"] for a in alerts} == {"sent"}
+
+    # A worker running late must never flag a second time.
+    await asyncio.sleep(1.5)
+    again = (
+        await http.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
+    ).json()["items"]
+    assert len(again) == 1
+
+
+async def test_gateway_errors_are_retried_until_delivered_once(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    admin = await login(http, "admin", ADMIN_PASSWORD)
+    county = await make_county(http, admin)
+    policy = (await http.get("/v1/policies", headers=admin)).json()["policy"]
+    policy["arrival"]["chief"] = "PT20M"
+    assert (await http.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    stack.gateway.fail_first = 2
+    try:
+        staff = await county.headers(http, "town_staff")
+        resp = await http.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+        )
+        case = resp.json()
+
+        async def sent() -> list[dict[str, Any]]:
+            items = (
+                await http.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)
+            ).json()["items"]
+            return items if items and items[0]["status"] == "sent" else []
+
+        alert = (await _poll(sent, 10, "the alert to be sent"))[0]
+    finally:
+        stack.gateway.fail_first = 0
+    attempts = stack.gateway.attempts_for(alert["id"])
+    assert [a.status for a in attempts] == [500, 500, 200]
+    assert alert["attempts"] == 3
+    assert alert["last_error"] is None
+    delivered = [m for m in stack.gateway.delivered() if m["message_id"] == alert["id"]]
+    assert len(delivered) == 1

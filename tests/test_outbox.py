@@ -1,0 +1,109 @@
+"""Transactional outbox: jobs reach Redis only after commit, and nothing is lost when Redis
+is down at that moment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from api.app import create_app
+from api.outbox.models import OutboxMessage
+from api.outbox.service import relay_undispatched
+from shared.contracts import check_deadline_job_id, deliver_alert_job_id
+from shared.settings import Settings
+from tests.conftest import ADMIN_PASSWORD, County, visit_body
+
+ARQ_JOB_PREFIX = "arq:job:"
+
+
+async def _rows_for(app: FastAPI, job_ids: set[str]) -> list[OutboxMessage]:
+    async with app.state.desk.sessionmaker() as session:
+        stmt = select(OutboxMessage).where(OutboxMessage.job_id.in_(job_ids))
+        return list((await session.execute(stmt)).scalars())
+
+
+def _job_ids(case: dict[str, Any], alerts: list[dict[str, Any]]) -> set[str]:
+    return {check_deadline_job_id(d["id"]) for d in case["deadlines"]} | {
+        deliver_alert_job_id(a["id"]) for a in alerts
+    }
+
+
+async def test_jobs_reach_redis_after_commit(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str], app: FastAPI
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    case = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 25), headers=staff
+        )
+    ).json()
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    job_ids = _job_ids(case, alerts)
+    assert len(job_ids) == 4
+    rows = await _rows_for(app, job_ids)
+    assert len(rows) == 4
+    assert all(r.dispatched_at is not None for r in rows)
+    arq = app.state.desk.arq
+    for job_id in job_ids:
+        assert await arq.exists(ARQ_JOB_PREFIX + job_id), job_id
+
+
+async def test_redis_down_loses_nothing(
+    county: County,
+    settings: Settings,
+    app: FastAPI,
+    admin: dict[str, str],
+    client: httpx.AsyncClient,
+) -> None:
+    broken = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/0"}))
+    async with broken.router.lifespan_context(broken):
+        transport = httpx.ASGITransport(app=broken)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as other:
+            staff = await county.headers(other, "town_staff")
+            resp = await other.post(
+                "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+            )
+            assert resp.status_code == 201, resp.text
+            case = resp.json()
+            ready = await other.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["redis"].startswith("error")
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    job_ids = _job_ids(case, alerts)
+    rows = await _rows_for(app, job_ids)
+    assert len(rows) == 2
+    assert all(r.dispatched_at is None for r in rows)
+
+    arq = app.state.desk.arq
+    async with app.state.desk.sessionmaker() as session:
+        relayed = await relay_undispatched(session, arq, grace=timedelta(0))
+        await session.commit()
+    assert relayed >= 2
+    for job_id in job_ids:
+        assert await arq.exists(ARQ_JOB_PREFIX + job_id), job_id
+    rows = await _rows_for(app, job_ids)
+    assert all(r.dispatched_at is not None for r in rows)
+    assert ADMIN_PASSWORD  # the broken app found the existing admin and created none
+
+
+async def test_failed_request_records_no_job(
+    county: County, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    async with app.state.desk.sessionmaker() as session:
+        before = len((await session.execute(select(OutboxMessage.id))).all())
+    staff = await county.headers(client, "town_staff")
+    body = visit_body(county.village2, county.town, 25)
+    body["petitioners"] = [{"name": f"代表{i}", "is_representative": True} for i in range(9)]
+    resp = await client.post("/v1/cases", json=body, headers=staff)
+    assert resp.status_code == 422
+    async with app.state.desk.sessionmaker() as session:
+        after = len((await session.execute(select(OutboxMessage.id))).all())
+    assert after == before

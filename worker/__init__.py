@@ -1,0 +1,1 @@
+"""Petition Desk worker: the clock (deadline checks, sweeps) and the messenger (alerts)."""

@@ -1,0 +1,160 @@
+"""arq worker: deferred deadline checks, alert delivery, and the APScheduler safety sweep.
+
+Run with `arq worker.main.WorkerSettings`. It never touches the API's tables: it reads
+Redis and calls the API through `shared.client.ApiClient`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from arq import Retry
+from arq.connections import RedisSettings
+from arq.worker import func
+
+from shared.client import ApiClient
+from shared.contracts import (
+    JOB_CHECK_DEADLINE,
+    JOB_DELIVER_ALERT,
+    AlertAttempt,
+    AlertMessage,
+)
+from shared.settings import Settings, get_settings
+from worker.sms import HttpGatewaySender, LogSender, SendError, SmsSender
+
+log = logging.getLogger("worker")
+REPORT_TRIES = 5
+
+
+def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
+    """Exponential backoff with a little jitter before attempt `attempt + 1`."""
+    delay: float = min(base * 2 ** (attempt - 1), ceiling)
+    return delay * random.uniform(1.0, 1.2)
+
+
+async def _report(api: ApiClient, message: AlertMessage, attempt: AlertAttempt) -> None:
+    # Retry the report itself so a short API hiccup does not resend an SMS already sent;
+    # if the API stays away, the job is retried whole (receivers dedupe on the message id).
+    for n in range(1, REPORT_TRIES + 1):
+        try:
+            await api.report_alert_attempt(message.alert_id, attempt)
+            return
+        except httpx.HTTPError as exc:
+            if n == REPORT_TRIES:
+                raise Retry(defer=5.0) from exc
+            await asyncio.sleep(0.2 * n)
+
+
+async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
+    """Deliver one alert; retried with backoff until sent or attempts run out."""
+    settings: Settings = ctx["settings"]
+    api: ApiClient = ctx["api"]
+    sender: SmsSender = ctx["sms"]
+    alert = AlertMessage.model_validate(message)
+    attempt = int(ctx.get("job_try", 1))
+    try:
+        await sender.send(alert)
+    except SendError as exc:
+        final = attempt >= settings.alert_max_attempts
+        log.warning("alert %s attempt %d failed: %s", alert.alert_id, attempt, exc)
+        report = AlertAttempt(ok=False, attempt=attempt, error=str(exc), final=final)
+        await _report(api, alert, report)
+        if final:
+            return "failed"
+        raise _retry_later(attempt, settings) from exc
+    await _report(api, alert, AlertAttempt(ok=True, attempt=attempt))
+    return "sent"
+
+
+def _retry_later(attempt: int, settings: Settings) -> Retry:
+    return Retry(
+        defer=backoff_seconds(
+            attempt, settings.alert_retry_base_seconds, settings.alert_retry_max_seconds
+        )
+    )
+
+
+async def check_deadline(ctx: dict[str, Any], deadline_id: str) -> str:
+    """At a deadline's due time, ask the API to flag it missed if still open."""
+    api: ApiClient = ctx["api"]
+    try:
+        verdict = await api.evaluate_deadline(deadline_id)
+    except httpx.HTTPError as exc:  # API unreachable: try again shortly (the sweep also will)
+        raise Retry(defer=1.0) from exc
+    if verdict.status == "open":
+        wait = (verdict.due_at - datetime.now(UTC)).total_seconds()
+        raise Retry(defer=max(wait, 0.05))  # woke early (clock skew): come back at due time
+    return verdict.status
+
+
+async def sweep(ctx: dict[str, Any]) -> None:
+    """The safety net: let the API flag overdue deadlines and relay what was left behind."""
+    try:
+        report = await ctx["api"].sweep()
+    except Exception as exc:
+        log.warning("sweep failed: %s", exc)
+        return
+    if report.deadlines_missed or report.outbox_relayed or report.alerts_requeued:
+        log.info("sweep: %s", report.model_dump())
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Create the worker's resources: API client, SMS sender, sweep scheduler."""
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level)
+    ctx["settings"] = settings
+    ctx["api"] = ApiClient(settings.api_url, settings.worker_token)
+    ctx["sms"] = (
+        HttpGatewaySender(settings.sms_gateway_url, settings.sms_timeout_seconds)
+        if settings.sms_gateway_url
+        else LogSender()
+    )
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=settings.sweep_interval_seconds,
+        args=[ctx],
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    ctx["scheduler"] = scheduler
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Release the worker's resources."""
+    scheduler: AsyncIOScheduler | None = ctx.get("scheduler")
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    if "api" in ctx:
+        await ctx["api"].aclose()
+    if "sms" in ctx:
+        await ctx["sms"].aclose()
+
+
+_settings = get_settings()
+
+
+class WorkerSettings:
+    """arq settings, read from the environment when the worker process starts."""
+
+    functions: ClassVar[list[Any]] = [
+        func(check_deadline, name=JOB_CHECK_DEADLINE, max_tries=1000),
+        func(deliver_alert, name=JOB_DELIVER_ALERT, max_tries=_settings.alert_max_attempts + 5),
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(_settings.redis_url)
+    queue_name = _settings.arq_queue
+    poll_delay = _settings.worker_poll_seconds
+    max_jobs = 50
+    job_timeout = 60
+    keep_result = 3600

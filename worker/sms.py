@@ -1,0 +1,65 @@
+"""SMS senders: the generic HTTP gateway, and the log for machines without one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import httpx
+
+from shared.contracts import AlertMessage
+
+log = logging.getLogger("worker.sms")
+
+
+class SendError(Exception):
+    """A delivery attempt failed; the job retries with backoff."""
+
+
+class SmsSender(Protocol):
+    """Delivers one SMS or raises `SendError`."""
+
+    async def send(self, message: AlertMessage) -> None:
+        """Send the message."""
+
+    async def aclose(self) -> None:
+        """Release resources."""
+
+
+def e164(number: str) -> str:
+    """A mainland number in E.164 form (`+86…`); numbers with a `+` are kept."""
+    digits = number.strip().replace(" ", "").replace("-", "")
+    return digits if digits.startswith("+") else "+86" + digits.removeprefix("0086")
+
+
+class HttpGatewaySender:
+    """`POST {url}` with `{"message_id", "to", "text"}`; any 2xx is success."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self._http = httpx.AsyncClient(timeout=timeout)
+
+    async def send(self, message: AlertMessage) -> None:
+        """Send through the gateway; non-2xx and transport errors raise `SendError`."""
+        body = {"message_id": str(message.alert_id), "to": e164(message.to), "text": message.text}
+        try:
+            resp = await self._http.post(self.url, json=body)
+        except httpx.HTTPError as exc:
+            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+        if not resp.is_success:
+            raise SendError(f"gateway answered {resp.status_code}: {resp.text[:200]}")
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+
+class LogSender:
+    """Writes messages to the worker's log (the `make run` default, no gateway)."""
+
+    async def send(self, message: AlertMessage) -> None:
+        """Log the message as if sent."""
+        log.info("SMS %s to %s: %s", message.alert_id, e164(message.to), message.text)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
