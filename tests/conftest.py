@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
@@ -28,7 +29,10 @@ WORKER_TOKEN = "worker-token-for-tests"
 @pytest.fixture(scope="session")
 def services() -> Iterator[Services]:
     """PostgreSQL and Redis: from DATABASE_URL/REDIS_URL, or embedded under `.data/test`."""
+    embedded_redis = not os.environ.get("REDIS_URL")
     running = start_services(ROOT / ".data" / "test")
+    if embedded_redis:  # our own test Redis: drop jobs queued by earlier runs
+        redis.Redis.from_url(running.redis_url).flushdb()
     yield running
     running.stop()
 

@@ -108,6 +108,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     """Create the worker's resources: API client, SMS sender, sweep scheduler."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level)
+    for noisy in ("apscheduler", "httpx"):  # a line per sweep would bury the alerts
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx["settings"] = settings
     ctx["api"] = ApiClient(settings.api_url, settings.worker_token)
     ctx["sms"] = (

@@ -1,0 +1,69 @@
+# Petition Desk: developer commands.  Everything runs from the project's own .venv, which the
+# first target that needs it creates (and refreshes whenever pyproject.toml changes).
+#
+#   make run       API + worker (+ embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)
+#   make test      pytest (PYTEST_ARGS="-k foo -x" to pass options)
+#   make lint      ruff check, ruff format --check, mypy
+#   make format    ruff format + ruff check --fix
+#   make openapi   regenerate openapi.yaml
+#   make migrate   alembic upgrade head (same database as `make run`)
+#   make clean     delete .data (embedded databases, queued jobs, dev secrets)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# The stamp records which pyproject.toml the venv was installed from.
+STAMP := $(VENV)/.installed-from-pyproject
+PYTEST_ARGS ?=
+
+# python3.11, else python3 if that is a 3.11
+PYTHON_311 := $(shell \
+	if command -v python3.11 >/dev/null 2>&1; then echo python3.11; \
+	elif command -v python3 >/dev/null 2>&1 && \
+	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
+	then echo python3; fi)
+
+.PHONY: help venv .venv run test lint format openapi migrate clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+venv .venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON_311)" ]; then \
+		echo "make: Python 3.11 is required (no python3.11, and python3 is not 3.11)" >&2; \
+		exit 1; \
+	fi
+	@if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
+		echo "+ $(PYTHON_311) -m venv $(VENV)"; \
+		rm -rf $(VENV) && $(PYTHON_311) -m venv $(VENV); \
+	fi
+	$(PY) -m pip install -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	$(PY) -m shared.devrun
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy api worker shared tests
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+openapi: $(STAMP)
+	$(PY) -m api.openapi_dump
+
+migrate: $(STAMP)
+	$(PY) -m shared.devrun migrate
+
+clean:
+	rm -rf .data

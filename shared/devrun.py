@@ -1,0 +1,316 @@
+"""`make run`: the whole service on one machine, with nothing installed but Python.
+
+    python -m shared.devrun            # migrate, then run the API and the worker
+    python -m shared.devrun migrate    # only `alembic upgrade head`
+
+PostgreSQL and Redis come from `DATABASE_URL` / `REDIS_URL` when set, else they run embedded
+with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TOKEN` and
+`ADMIN_PASSWORD` come from the environment when set, else from ``.data/secrets.json``
+(generated on the first run, mode 0600), so tokens and the printed admin password stay valid
+across restarts.  Values in ``.env`` count as set in the environment.  `PORT` (default 8000)
+is the API's port.
+
+Ctrl-C (or SIGTERM) stops the API, the worker and the embedded servers; if the API or the
+worker dies by itself, the rest is stopped too and the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+
+from dotenv import dotenv_values
+
+from shared.embedded import Services, start_services
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / ".data"
+SECRETS_FILE = "secrets.json"
+ADMIN_USER = "admin"
+HEALTH_TIMEOUT = 30.0
+STOP_GRACE = 5.0
+
+_SECRET_FACTORIES: dict[str, Callable[[], str]] = {
+    "JWT_SECRET": lambda: secrets.token_urlsafe(48),
+    "WORKER_TOKEN": lambda: secrets.token_urlsafe(32),
+    "ADMIN_PASSWORD": lambda: secrets.token_urlsafe(12),
+}
+
+
+class _Terminate(BaseException):
+    """Raised in the main thread by SIGINT/SIGTERM."""
+
+
+def _say(message: str) -> None:
+    print(f"[devrun] {message}", flush=True)
+
+
+def _fail(message: str) -> None:
+    print(f"[devrun] ERROR: {message}", file=sys.stderr, flush=True)
+
+
+def load_dotenv(path: Path) -> None:
+    """Copy the variables of `path` (a ``.env`` file) into `os.environ` where not already set."""
+    if not path.is_file():
+        return
+    for key, value in dotenv_values(path).items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+
+
+def load_secrets(data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """JWT_SECRET, WORKER_TOKEN and ADMIN_PASSWORD: from `environ`, else `data_dir`/secrets.json.
+
+    Missing ones are generated and saved (file mode 0600) so that the next run reuses them.
+    """
+    path = data_dir / SECRETS_FILE
+    stored: dict[str, str] = {}
+    if path.is_file():
+        try:
+            raw = json.loads(path.read_text())
+        except ValueError as exc:
+            raise SystemExit(
+                f"[devrun] ERROR: {path} is not valid JSON ({exc}); fix or delete it"
+            ) from None
+        if isinstance(raw, dict):
+            stored = {str(k): str(v) for k, v in raw.items() if isinstance(v, str) and v}
+    result: dict[str, str] = {}
+    changed = False
+    for name, factory in _SECRET_FACTORIES.items():
+        if environ.get(name):
+            result[name] = environ[name]
+            continue
+        if name not in stored:
+            stored[name] = factory()
+            changed = True
+        result[name] = stored[name]
+    if changed:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    if path.exists():
+        path.chmod(0o600)
+    return result
+
+
+def child_environment(
+    services: Services, secret_values: Mapping[str, str], port: int
+) -> dict[str, str]:
+    """The environment of alembic, the API and the worker."""
+    env = dict(os.environ)
+    env.update(secret_values)
+    env.update(
+        DATABASE_URL=services.database_url,
+        REDIS_URL=services.redis_url,
+        API_URL=f"http://127.0.0.1:{port}",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _port() -> int:
+    raw = os.environ.get("PORT", "8000")
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SystemExit(f"[devrun] ERROR: PORT={raw!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise SystemExit(f"[devrun] ERROR: PORT={port} is out of range")
+    return port
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def run_migrations(env: Mapping[str, str]) -> bool:
+    """`alembic upgrade head` in the repository root; False (after saying why) on failure."""
+    if not (ROOT / "alembic.ini").is_file():
+        _fail(f"no alembic.ini in {ROOT}: cannot run migrations")
+        return False
+    _say("migrating the database: alembic upgrade head")
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=dict(env)
+    )
+    if result.returncode != 0:
+        _fail(
+            f"migrations failed (alembic exited with {result.returncode}); see its output above."
+            " Nothing was started."
+        )
+        return False
+    return True
+
+
+def _spawn(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    # Own session: a terminal Ctrl-C reaches devrun only, which then stops everything in order
+    # (and can signal the child's whole process group).
+    return subprocess.Popen(
+        list(args), cwd=ROOT, env=dict(env), stdin=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def stop_children(children: Mapping[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each child's process group, then SIGKILL what is left after `STOP_GRACE` s."""
+    for proc in children.values():
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    for name, proc in children.items():
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _say(f"{name} did not stop within {STOP_GRACE:.0f}s: killing it")
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _dead_child(children: Mapping[str, subprocess.Popen[bytes]]) -> tuple[str, int] | None:
+    for name, proc in children.items():
+        code = proc.poll()
+        if code is not None:
+            return name, code
+    return None
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise _Terminate(signum)
+
+
+def _on_signal_while_stopping(signum: int, frame: FrameType | None) -> None:
+    _say("still stopping, please wait")
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def run() -> int:
+    """Migrate, start the API and the worker, wait for Ctrl-C or a death; stop everything."""
+    port = _port()
+    if not _port_free(port):
+        _fail(f"port {port} on 127.0.0.1 is in use; choose another with PORT=...")
+        return 1
+    api_url = f"http://127.0.0.1:{port}"
+    services: Services | None = None
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    status = 0
+    try:
+        _say("starting PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL are set)")
+        services = start_services(DATA_DIR)
+        secret_values = load_secrets(DATA_DIR, os.environ)
+        env = child_environment(services, secret_values, port)
+        if not run_migrations(env):
+            return 1
+        py = sys.executable
+        uvicorn = [py, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)]
+        children["api"] = _spawn(uvicorn, env)
+        children["worker"] = _spawn([py, "-m", "arq", "worker.main.WorkerSettings"], env)
+
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while not _healthy(f"{api_url}/healthz"):
+            dead = _dead_child(children)
+            if dead is not None:
+                _fail(f"the {dead[0]} exited during start-up ({_describe_exit(dead[1])})")
+                return 1
+            if time.monotonic() > deadline:
+                _fail(f"{api_url}/healthz did not answer 200 within {HEALTH_TIMEOUT:.0f}s")
+                return 1
+            time.sleep(0.2)
+
+        print(
+            "\n"
+            "  Petition Desk is running\n"
+            f"    API:       {api_url}\n"
+            f"    API docs:  {api_url}/docs\n"
+            f"    Log in:    user {ADMIN_USER!r}, password {secret_values['ADMIN_PASSWORD']!r}\n"
+            "  Ctrl-C stops everything\n",
+            flush=True,
+        )
+        while True:
+            dead = _dead_child(children)
+            if dead is not None:
+                _fail(f"the {dead[0]} died by itself ({_describe_exit(dead[1])}); stopping")
+                status = dead[1] if dead[1] > 0 else 1
+                break
+            time.sleep(0.25)
+    except (_Terminate, KeyboardInterrupt):
+        _say("stopping")
+    finally:
+        signal.signal(signal.SIGINT, _on_signal_while_stopping)
+        signal.signal(signal.SIGTERM, _on_signal_while_stopping)
+        stop_children(children)
+        if services is not None:
+            services.stop()
+        _say("stopped")
+    return status
+
+
+def migrate() -> int:
+    """`alembic upgrade head` against the same database `run` uses; the exit status."""
+    services: Services | None = None
+    try:
+        services = start_services(DATA_DIR)
+        env = child_environment(services, load_secrets(DATA_DIR, os.environ), _port())
+        return 0 if run_migrations(env) else 1
+    except (_Terminate, KeyboardInterrupt):
+        _say("interrupted")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, _on_signal_while_stopping)
+        signal.signal(signal.SIGTERM, _on_signal_while_stopping)
+        if services is not None:
+            services.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``run`` (default) or ``migrate``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else "run"
+    if command not in ("run", "migrate") or len(args) > 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    os.chdir(ROOT)
+    load_dotenv(ROOT / ".env")
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    return run() if command == "run" else migrate()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
