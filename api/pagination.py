@@ -1,4 +1,4 @@
-"""Keyset pagination shared by the list endpoints."""
+"""Lists: filter parameters, keyset pagination and the page envelope shared by every list."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Select, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadRequest
 
 T = TypeVar("T")
-S = TypeVar("S", bound=Select[Any])
 MAX_LIMIT = 200
+PAGING_FIELDS = frozenset({"cursor", "limit", "updated_since"})
 
 
 class Page(BaseModel, Generic[T]):
@@ -23,6 +24,19 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(default=None, description="Opaque; absent on the last page.")
+
+
+class ListQuery(BaseModel):
+    """Paging of a list. Subclasses add filter fields named like the model's columns; each one
+    given narrows the list to rows whose column equals it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
+    updated_since: AwareDatetime | None = Field(
+        default=None, description="Only rows changed after this moment (RFC 3339)."
+    )
 
 
 def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
@@ -41,20 +55,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise BadRequest("The cursor is not valid.", parameter="cursor") from exc
 
 
-def keyset(stmt: S, model: Any, cursor: str | None, limit: int) -> S:
-    """Order newest first and continue after `cursor`, fetching one extra row to detect more."""
-    if cursor:
-        created, id_ = decode_cursor(cursor)
+async def fetch_page(
+    session: AsyncSession, stmt: Select[Any], model: Any, query: ListQuery
+) -> tuple[list[Any], str | None]:
+    """Apply the query's filters to `stmt`, page newest first, and return rows + next cursor."""
+    for name, value in query.model_dump(exclude=set(PAGING_FIELDS), exclude_none=True).items():
+        stmt = stmt.where(getattr(model, name) == value)
+    if query.updated_since is not None:
+        stmt = stmt.where(model.updated_at > query.updated_since)
+    if query.cursor:
+        created, id_ = decode_cursor(query.cursor)
         stmt = stmt.where(
             or_(model.created_at < created, (model.created_at == created) & (model.id < id_))
         )
-    return stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
-
-
-def page_of(rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
-    """Split the extra row off and make the next cursor."""
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        return rows, encode_cursor(last.created_at, last.id)
+    stmt = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(query.limit + 1)
+    rows = list((await session.execute(stmt)).scalars().all())
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
     return rows, None

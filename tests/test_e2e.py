@@ -219,11 +219,13 @@ async def test_collective_visit_summons_checks_in_and_escalates(
     print(f"E2E: due -> escalation SMS at gateway {sms_lag:.3f} s")
     assert sms_lag < 2.0
 
-    alerts = (await http.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
-        "items"
-    ]
+    async def all_sent() -> list[dict[str, Any]]:
+        resp = await http.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)
+        items: list[dict[str, Any]] = resp.json()["items"]
+        return items if {a["status"] for a in items} == {"sent"} else []
+
+    alerts = await _poll(all_sent, 5, "every alert to be reported sent")
     assert len(alerts) == 3
-    assert {a["status"] for a in alerts} == {"sent"}
 
     # A worker running late must never flag a second time.
     await asyncio.sleep(1.5)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.models import Alert, AlertStatus
-from api.pagination import keyset
+from api.alerts.schemas import AlertQuery
+from api.pagination import fetch_page
 
 
 class AlertRepository:
@@ -41,21 +42,6 @@ class AlertRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(
-        self,
-        *,
-        status: AlertStatus | None,
-        case_id: uuid.UUID | None,
-        official_id: uuid.UUID | None,
-        cursor: str | None,
-        limit: int,
-    ) -> Sequence[Alert]:
-        """Alerts filtered by status, case and official; newest first."""
-        stmt = select(Alert)
-        if status is not None:
-            stmt = stmt.where(Alert.status == status)
-        if case_id is not None:
-            stmt = stmt.where(Alert.case_id == case_id)
-        if official_id is not None:
-            stmt = stmt.where(Alert.official_id == official_id)
-        return (await self.session.execute(keyset(stmt, Alert, cursor, limit))).scalars().all()
+    async def list(self, query: AlertQuery) -> tuple[list[Alert], str | None]:
+        """A page of alerts matching the query, newest first."""
+        return await fetch_page(self.session, select(Alert), Alert, query)

@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.alerts import service
-from api.alerts.models import AlertStatus
-from api.alerts.schemas import AlertRead
+from api.alerts.schemas import AlertQuery, AlertRead
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller
 from api.dependencies import DbSession
 from api.metrics import ALERT_ATTEMPTS
-from api.pagination import MAX_LIMIT, Page
+from api.pagination import Page
 from shared.contracts import AlertAttempt
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -24,18 +23,10 @@ internal_router = APIRouter(
 
 @router.get("")
 async def list_alerts(
-    session: DbSession,
-    _: CurrentPrincipal,
-    status: AlertStatus | None = None,
-    case_id: uuid.UUID | None = None,
-    official_id: uuid.UUID | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    session: DbSession, _: CurrentPrincipal, query: Annotated[AlertQuery, Query()]
 ) -> Page[AlertRead]:
     """List alerts with channel, recipient, status, attempts and last error."""
-    rows, next_cursor = await service.list_alerts(
-        session, status=status, case_id=case_id, official_id=official_id, cursor=cursor, limit=limit
-    )
+    rows, next_cursor = await service.list_alerts(session, query)
     return Page(
         items=[AlertRead.model_validate(a, from_attributes=True) for a in rows],
         next_cursor=next_cursor,

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from api.alerts.models import AlertChannel, AlertStatus
+from api.pagination import ListQuery
 
 
 class AlertRead(BaseModel):
@@ -28,3 +29,11 @@ class AlertRead(BaseModel):
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class AlertQuery(ListQuery):
+    """Filters of `GET /v1/alerts`; each one given must match."""
+
+    status: AlertStatus | None = None
+    case_id: uuid.UUID | None = None
+    official_id: uuid.UUID | None = None

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.models import Alert, AlertChannel, AlertStatus
 from api.alerts.repository import AlertRepository
+from api.alerts.schemas import AlertQuery
 from api.db import utcnow
 from api.errors import NotFound
 from api.officials.models import Official
 from api.outbox.service import record_job
-from api.pagination import page_of
 from shared.contracts import (
     JOB_DELIVER_ALERT,
     AlertAttempt,
@@ -111,17 +111,6 @@ async def stale_pending_messages(
     return [message_of(a) for a in alerts]
 
 
-async def list_alerts(
-    session: AsyncSession,
-    *,
-    status: AlertStatus | None,
-    case_id: uuid.UUID | None,
-    official_id: uuid.UUID | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[Alert], str | None]:
+async def list_alerts(session: AsyncSession, query: AlertQuery) -> tuple[list[Alert], str | None]:
     """A page of alerts."""
-    rows = await AlertRepository(session).list(
-        status=status, case_id=case_id, official_id=official_id, cursor=cursor, limit=limit
-    )
-    return page_of(list(rows), limit)
+    return await AlertRepository(session).list(query)

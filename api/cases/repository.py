@@ -16,10 +16,9 @@ from api.cases.models import (
     Case,
     CaseEvent,
     CaseNumberCounter,
-    CaseStatus,
-    Channel,
 )
-from api.pagination import keyset
+from api.cases.schemas import CaseQuery
+from api.pagination import fetch_page
 
 
 class CaseRepository:
@@ -49,30 +48,9 @@ class CaseRepository:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def list(
-        self,
-        *,
-        status: CaseStatus | None,
-        channel: Channel | None,
-        origin_unit_id: uuid.UUID | None,
-        category: str | None,
-        updated_since: datetime | None,
-        cursor: str | None,
-        limit: int,
-    ) -> Sequence[Case]:
-        """Cases matching the filters, newest first."""
-        stmt = select(Case)
-        if status is not None:
-            stmt = stmt.where(Case.status == status)
-        if channel is not None:
-            stmt = stmt.where(Case.channel == channel)
-        if origin_unit_id is not None:
-            stmt = stmt.where(Case.origin_unit_id == origin_unit_id)
-        if category is not None:
-            stmt = stmt.where(Case.category == category)
-        if updated_since is not None:
-            stmt = stmt.where(Case.updated_at > updated_since)
-        return (await self.session.execute(keyset(stmt, Case, cursor, limit))).scalars().all()
+    async def list(self, query: CaseQuery) -> tuple[list[Case], str | None]:
+        """A page of cases matching the query, newest first."""
+        return await fetch_page(self.session, select(Case), Case, query)
 
 
 class CaseEventRepository:
@@ -102,7 +80,11 @@ class CaseEventRepository:
 
     async def for_case(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
         """The case's events in the order they happened."""
-        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at)
+        stmt = (
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case_id)
+            .order_by(CaseEvent.at, CaseEvent.seq)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
 

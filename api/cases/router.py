@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal
 from api.cases import service
-from api.cases.models import CaseStatus, Channel
-from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, CaseRead
+from api.cases.schemas import (
+    ArrivalCreate,
+    ArrivalRead,
+    CaseCreate,
+    CaseEventRead,
+    CaseQuery,
+    CaseRead,
+)
 from api.dependencies import DbSession
-from api.pagination import MAX_LIMIT, Page
+from api.pagination import Page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -29,27 +34,10 @@ async def register_case(
 
 @router.get("")
 async def list_cases(
-    session: DbSession,
-    _: CurrentPrincipal,
-    status: CaseStatus | None = None,
-    channel: Channel | None = None,
-    origin_unit_id: uuid.UUID | None = None,
-    category: str | None = None,
-    updated_since: datetime | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    session: DbSession, _: CurrentPrincipal, query: Annotated[CaseQuery, Query()]
 ) -> Page[CaseRead]:
     """List cases, newest first, with filters and a cursor."""
-    rows, next_cursor = await service.list_cases(
-        session,
-        status=status,
-        channel=channel,
-        origin_unit_id=origin_unit_id,
-        category=category,
-        updated_since=updated_since,
-        cursor=cursor,
-        limit=limit,
-    )
+    rows, next_cursor = await service.list_cases(session, query)
     return Page(items=[service.to_read(c) for c in rows], next_cursor=next_cursor)
 
 

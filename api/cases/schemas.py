@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.cases.models import CaseStatus, Channel, LodgedLevel
 from api.deadlines.schemas import DeadlineRead
+from api.pagination import ListQuery
 from api.units.schemas import Location
 
 
@@ -117,3 +118,12 @@ class ArrivalRead(BaseModel):
     location: Location | None
     on_time: bool | None = Field(description="Null when the official had no arrival deadline.")
     deadlines: list[DeadlineRead]
+
+
+class CaseQuery(ListQuery):
+    """Filters of `GET /v1/cases`; each one given must match."""
+
+    status: CaseStatus | None = None
+    channel: Channel | None = None
+    origin_unit_id: uuid.UUID | None = None
+    category: str | None = None

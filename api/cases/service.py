@@ -12,7 +12,14 @@ from api.alerts.templates import LEVEL_NAMES, render
 from api.auth.dependencies import Principal
 from api.cases.models import Arrival, Case, CaseStatus, Channel, LodgedLevel
 from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
-from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, CaseRead
+from api.cases.schemas import (
+    ArrivalCreate,
+    ArrivalRead,
+    CaseCreate,
+    CaseEventRead,
+    CaseQuery,
+    CaseRead,
+)
 from api.db import utcnow
 from api.deadlines import service as deadlines
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
@@ -22,7 +29,6 @@ from api.escalations.service import stop_for_deadline
 from api.metrics import CASES_REGISTERED
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
-from api.pagination import page_of
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.timeutil import local, local_clock, within_text
@@ -304,28 +310,9 @@ async def get_case(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, lis
     return case, list(await DeadlineRepository(session).for_case(case_id))
 
 
-async def list_cases(
-    session: AsyncSession,
-    *,
-    status: CaseStatus | None,
-    channel: Channel | None,
-    origin_unit_id: uuid.UUID | None,
-    category: str | None,
-    updated_since: datetime | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[Case], str | None]:
+async def list_cases(session: AsyncSession, query: CaseQuery) -> tuple[list[Case], str | None]:
     """A page of cases."""
-    rows = await CaseRepository(session).list(
-        status=status,
-        channel=channel,
-        origin_unit_id=origin_unit_id,
-        category=category,
-        updated_since=updated_since,
-        cursor=cursor,
-        limit=limit,
-    )
-    return page_of(list(rows), limit)
+    return await CaseRepository(session).list(query)
 
 
 async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseEventRead]:

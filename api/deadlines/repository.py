@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.pagination import keyset
+from api.deadlines.schemas import DeadlineQuery
+from api.pagination import fetch_page
 
 
 class DeadlineRepository:
@@ -61,27 +62,6 @@ class DeadlineRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(
-        self,
-        *,
-        status: DeadlineStatus | None,
-        kind: DeadlineKind | None,
-        case_id: uuid.UUID | None,
-        unit_id: uuid.UUID | None,
-        official_id: uuid.UUID | None,
-        cursor: str | None,
-        limit: int,
-    ) -> Sequence[Deadline]:
-        """Deadlines filtered by status, kind, case, unit and official; newest first."""
-        stmt = select(Deadline)
-        if status is not None:
-            stmt = stmt.where(Deadline.status == status)
-        if kind is not None:
-            stmt = stmt.where(Deadline.kind == kind)
-        if case_id is not None:
-            stmt = stmt.where(Deadline.case_id == case_id)
-        if unit_id is not None:
-            stmt = stmt.where(Deadline.unit_id == unit_id)
-        if official_id is not None:
-            stmt = stmt.where(Deadline.official_id == official_id)
-        return (await self.session.execute(keyset(stmt, Deadline, cursor, limit))).scalars().all()
+    async def list(self, query: DeadlineQuery) -> tuple[list[Deadline], str | None]:
+        """A page of deadlines matching the query, newest first."""
+        return await fetch_page(self.session, select(Deadline), Deadline, query)

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller
 from api.deadlines import service
-from api.deadlines.models import DeadlineKind, DeadlineStatus
-from api.deadlines.schemas import DeadlineRead
+from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.dependencies import DbSession
-from api.pagination import MAX_LIMIT, Page
+from api.pagination import Page
 from shared.contracts import DeadlineEvaluation
 
 router = APIRouter(prefix="/v1/deadlines", tags=["deadlines"])
@@ -23,27 +22,10 @@ internal_router = APIRouter(
 
 @router.get("")
 async def list_deadlines(
-    session: DbSession,
-    _: CurrentPrincipal,
-    status: DeadlineStatus | None = None,
-    kind: DeadlineKind | None = None,
-    case_id: uuid.UUID | None = None,
-    unit_id: uuid.UUID | None = None,
-    official_id: uuid.UUID | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    session: DbSession, _: CurrentPrincipal, query: Annotated[DeadlineQuery, Query()]
 ) -> Page[DeadlineRead]:
     """List deadlines by status (open, met, missed, cancelled), kind, case, unit or official."""
-    rows, next_cursor = await service.list_deadlines(
-        session,
-        status=status,
-        kind=kind,
-        case_id=case_id,
-        unit_id=unit_id,
-        official_id=official_id,
-        cursor=cursor,
-        limit=limit,
-    )
+    rows, next_cursor = await service.list_deadlines(session, query)
     return Page(items=[service.to_read(d) for d in rows], next_cursor=next_cursor)
 
 

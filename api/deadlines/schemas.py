@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from api.deadlines.models import DeadlineKind, DeadlineStatus
+from api.pagination import ListQuery
 
 
 class DeadlineRead(BaseModel):
@@ -26,3 +27,13 @@ class DeadlineRead(BaseModel):
     flags: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class DeadlineQuery(ListQuery):
+    """Filters of `GET /v1/deadlines`; each one given must match."""
+
+    status: DeadlineStatus | None = None
+    kind: DeadlineKind | None = None
+    case_id: uuid.UUID | None = None
+    unit_id: uuid.UUID | None = None
+    official_id: uuid.UUID | None = None

@@ -11,12 +11,11 @@ from api.cases.repository import CaseEventRepository
 from api.db import utcnow
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
-from api.deadlines.schemas import DeadlineRead
+from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.errors import NotFound
 from api.escalations.service import escalate_missed
 from api.metrics import DEADLINES_MISSED
 from api.outbox.service import record_job
-from api.pagination import page_of
 from api.policies.service import current_policy
 from shared.contracts import JOB_CHECK_DEADLINE, DeadlineEvaluation, check_deadline_job_id
 
@@ -72,6 +71,7 @@ def meet(session: AsyncSession, deadline: Deadline, at: datetime, actor_id: uuid
             "deadline_met",
             actor_id=actor_id,
             data={"deadline_id": str(deadline.id), "kind": deadline.kind.value},
+            at=at,
         )
 
 
@@ -125,24 +125,7 @@ async def flag_overdue(session: AsyncSession, limit: int = 500) -> int:
 
 
 async def list_deadlines(
-    session: AsyncSession,
-    *,
-    status: DeadlineStatus | None,
-    kind: DeadlineKind | None,
-    case_id: uuid.UUID | None,
-    unit_id: uuid.UUID | None,
-    official_id: uuid.UUID | None,
-    cursor: str | None,
-    limit: int,
+    session: AsyncSession, query: DeadlineQuery
 ) -> tuple[list[Deadline], str | None]:
     """A page of deadlines."""
-    rows = await DeadlineRepository(session).list(
-        status=status,
-        kind=kind,
-        case_id=case_id,
-        unit_id=unit_id,
-        official_id=official_id,
-        cursor=cursor,
-        limit=limit,
-    )
-    return page_of(list(rows), limit)
+    return await DeadlineRepository(session).list(query)

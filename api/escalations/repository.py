@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.escalations.models import Escalation, EscalationStatus
-from api.pagination import keyset
+from api.escalations.schemas import EscalationQuery
+from api.pagination import fetch_page
 
 
 class EscalationRepository:
@@ -41,21 +42,6 @@ class EscalationRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(
-        self,
-        *,
-        status: EscalationStatus | None,
-        case_id: uuid.UUID | None,
-        deadline_id: uuid.UUID | None,
-        cursor: str | None,
-        limit: int,
-    ) -> Sequence[Escalation]:
-        """Escalations filtered by status, case and deadline; newest first."""
-        stmt = select(Escalation)
-        if status is not None:
-            stmt = stmt.where(Escalation.status == status)
-        if case_id is not None:
-            stmt = stmt.where(Escalation.case_id == case_id)
-        if deadline_id is not None:
-            stmt = stmt.where(Escalation.deadline_id == deadline_id)
-        return (await self.session.execute(keyset(stmt, Escalation, cursor, limit))).scalars().all()
+    async def list(self, query: EscalationQuery) -> tuple[list[Escalation], str | None]:
+        """A page of escalations matching the query, newest first."""
+        return await fetch_page(self.session, select(Escalation), Escalation, query)

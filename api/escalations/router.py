@@ -10,27 +10,18 @@ from fastapi import APIRouter, Query
 from api.auth.dependencies import CurrentPrincipal
 from api.dependencies import DbSession
 from api.escalations import service
-from api.escalations.models import EscalationStatus
-from api.escalations.schemas import EscalationRead
-from api.pagination import MAX_LIMIT, Page
+from api.escalations.schemas import EscalationQuery, EscalationRead
+from api.pagination import Page
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
 
 
 @router.get("")
 async def list_escalations(
-    session: DbSession,
-    _: CurrentPrincipal,
-    status: EscalationStatus | None = None,
-    case_id: uuid.UUID | None = None,
-    deadline_id: uuid.UUID | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    session: DbSession, _: CurrentPrincipal, query: Annotated[EscalationQuery, Query()]
 ) -> Page[EscalationRead]:
     """List escalations, optionally of one case or deadline, or by status."""
-    rows, next_cursor = await service.list_escalations(
-        session, status=status, case_id=case_id, deadline_id=deadline_id, cursor=cursor, limit=limit
-    )
+    rows, next_cursor = await service.list_escalations(session, query)
     return Page(
         items=[EscalationRead.model_validate(e, from_attributes=True) for e in rows],
         next_cursor=next_cursor,

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from api.escalations.models import EscalationStatus
+from api.pagination import ListQuery
 
 
 class EscalationRead(BaseModel):
@@ -24,3 +25,11 @@ class EscalationRead(BaseModel):
     acknowledged_by: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+
+
+class EscalationQuery(ListQuery):
+    """Filters of `GET /v1/escalations`; each one given must match."""
+
+    status: EscalationStatus | None = None
+    case_id: uuid.UUID | None = None
+    deadline_id: uuid.UUID | None = None

@@ -15,9 +15,9 @@ from api.deadlines.models import Deadline
 from api.errors import Conflict, NotFound
 from api.escalations.models import Escalation, EscalationStatus
 from api.escalations.repository import EscalationRepository
+from api.escalations.schemas import EscalationQuery
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
-from api.pagination import page_of
 from api.policies.schemas import Policy, Recipient
 from api.timeutil import local_clock
 from api.units.repository import UnitRepository
@@ -74,8 +74,16 @@ async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Pol
         if deadline.official_id
         else None
     )
-    unit = await UnitRepository(session).get(deadline.unit_id)
-    lodged = LEVEL_NAMES.get(case.lodged_level.value, "") if case else ""
+    units = UnitRepository(session)
+    unit = await units.get(deadline.unit_id)
+    lodged_unit = await units.get(case.lodged_unit_id) if case and case.lodged_unit_id else None
+    lodged = (
+        lodged_unit.name
+        if lodged_unit
+        else LEVEL_NAMES.get(case.lodged_level.value, "")
+        if case
+        else ""
+    )
     text = render(
         policy.templates.arrival_missed,
         {
@@ -156,16 +164,7 @@ async def stop_for_deadline(
 
 
 async def list_escalations(
-    session: AsyncSession,
-    *,
-    status: EscalationStatus | None,
-    case_id: uuid.UUID | None,
-    deadline_id: uuid.UUID | None,
-    cursor: str | None,
-    limit: int,
+    session: AsyncSession, query: EscalationQuery
 ) -> tuple[list[Escalation], str | None]:
     """A page of escalations."""
-    rows = await EscalationRepository(session).list(
-        status=status, case_id=case_id, deadline_id=deadline_id, cursor=cursor, limit=limit
-    )
-    return page_of(list(rows), limit)
+    return await EscalationRepository(session).list(query)

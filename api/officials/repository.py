@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.officials.models import Official, Role
-from api.pagination import keyset
+from api.officials.schemas import OfficialQuery
+from api.pagination import fetch_page
 
 
 class OfficialRepository:
@@ -48,18 +49,6 @@ class OfficialRepository:
         """Stage a new official."""
         self.session.add(official)
 
-    async def list(
-        self,
-        *,
-        unit_id: uuid.UUID | None,
-        role: Role | None,
-        cursor: str | None,
-        limit: int,
-    ) -> Sequence[Official]:
-        """Officials filtered by unit and role, newest first."""
-        stmt = select(Official)
-        if unit_id is not None:
-            stmt = stmt.where(Official.unit_id == unit_id)
-        if role is not None:
-            stmt = stmt.where(Official.role == role)
-        return (await self.session.execute(keyset(stmt, Official, cursor, limit))).scalars().all()
+    async def list(self, query: OfficialQuery) -> tuple[list[Official], str | None]:
+        """A page of officials matching the query, newest first."""
+        return await fetch_page(self.session, select(Official), Official, query)

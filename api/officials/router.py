@@ -10,9 +10,8 @@ from fastapi import APIRouter, Query
 from api.auth.dependencies import AdminPrincipal, CurrentPrincipal
 from api.dependencies import DbSession
 from api.officials import service
-from api.officials.models import Role
-from api.officials.schemas import OfficialCreate, OfficialRead, OfficialUpdate
-from api.pagination import MAX_LIMIT, Page
+from api.officials.schemas import OfficialCreate, OfficialQuery, OfficialRead, OfficialUpdate
+from api.pagination import Page
 
 router = APIRouter(prefix="/v1/officials", tags=["officials"])
 
@@ -27,17 +26,10 @@ async def create_official(
 
 @router.get("")
 async def list_officials(
-    session: DbSession,
-    _: CurrentPrincipal,
-    unit_id: uuid.UUID | None = None,
-    role: Role | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    session: DbSession, _: CurrentPrincipal, query: Annotated[OfficialQuery, Query()]
 ) -> Page[OfficialRead]:
     """List officials, optionally of one unit or one role."""
-    rows, next_cursor = await service.list_officials(
-        session, unit_id=unit_id, role=role, cursor=cursor, limit=limit
-    )
+    rows, next_cursor = await service.list_officials(session, query)
     return Page(items=[service.to_read(o) for o in rows], next_cursor=next_cursor)
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.officials.models import Role
+from api.pagination import ListQuery
 
 PHONE_PATTERN = r"^\+?[0-9]{5,20}$"
 
@@ -81,3 +82,10 @@ class OfficialRead(BaseModel):
     active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class OfficialQuery(ListQuery):
+    """Filters of `GET /v1/officials`; each one given must match."""
+
+    unit_id: uuid.UUID | None = None
+    role: Role | None = None

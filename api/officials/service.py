@@ -19,10 +19,10 @@ from api.officials.schemas import (
     ContactIn,
     ContactOut,
     OfficialCreate,
+    OfficialQuery,
     OfficialRead,
     OfficialUpdate,
 )
-from api.pagination import page_of
 from api.units.repository import UnitRepository
 
 log = logging.getLogger(__name__)
@@ -122,18 +122,10 @@ async def update_official(
 
 
 async def list_officials(
-    session: AsyncSession,
-    *,
-    unit_id: uuid.UUID | None,
-    role: Role | None,
-    cursor: str | None,
-    limit: int,
+    session: AsyncSession, query: OfficialQuery
 ) -> tuple[list[Official], str | None]:
     """A page of officials."""
-    rows = await OfficialRepository(session).list(
-        unit_id=unit_id, role=role, cursor=cursor, limit=limit
-    )
-    return page_of(list(rows), limit)
+    return await OfficialRepository(session).list(query)
 
 
 async def ensure_admin(session: AsyncSession, password: str) -> str | None:

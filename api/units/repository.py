@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pagination import keyset
-from api.units.models import Unit, UnitLevel
+from api.pagination import fetch_page
+from api.units.models import Unit
+from api.units.schemas import UnitQuery
 
 
 class UnitRepository:
@@ -41,18 +41,6 @@ class UnitRepository:
         stmt = select(Unit).join(chain, Unit.id == chain.c.id).order_by(chain.c.depth)
         return list((await self.session.execute(stmt)).scalars().all())
 
-    async def list(
-        self,
-        *,
-        parent_id: uuid.UUID | None,
-        level: UnitLevel | None,
-        cursor: str | None,
-        limit: int,
-    ) -> Sequence[Unit]:
-        """Units filtered by parent and level, newest first."""
-        stmt = select(Unit)
-        if parent_id is not None:
-            stmt = stmt.where(Unit.parent_id == parent_id)
-        if level is not None:
-            stmt = stmt.where(Unit.level == level)
-        return (await self.session.execute(keyset(stmt, Unit, cursor, limit))).scalars().all()
+    async def list(self, query: UnitQuery) -> tuple[list[Unit], str | None]:
+        """A page of units matching the query, newest first."""
+        return await fetch_page(self.session, select(Unit), Unit, query)

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Query
 
 from api.auth.dependencies import AdminPrincipal, CurrentPrincipal
 from api.dependencies import DbSession
-from api.pagination import MAX_LIMIT, Page
+from api.pagination import Page
 from api.units import service
-from api.units.models import UnitLevel
-from api.units.schemas import UnitCreate, UnitRead, UnitUpdate
+from api.units.schemas import UnitCreate, UnitQuery, UnitRead, UnitUpdate
 
 router = APIRouter(prefix="/v1/units", tags=["units"])
 
@@ -25,17 +24,10 @@ async def create_unit(body: UnitCreate, session: DbSession, _: AdminPrincipal) -
 
 @router.get("")
 async def list_units(
-    session: DbSession,
-    _: CurrentPrincipal,
-    parent_id: uuid.UUID | None = None,
-    level: UnitLevel | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    session: DbSession, _: CurrentPrincipal, query: Annotated[UnitQuery, Query()]
 ) -> Page[UnitRead]:
     """List units, optionally the children of one parent or those of one level."""
-    rows, next_cursor = await service.list_units(
-        session, parent_id=parent_id, level=level, cursor=cursor, limit=limit
-    )
+    rows, next_cursor = await service.list_units(session, query)
     return Page(items=[service.to_read(u) for u in rows], next_cursor=next_cursor)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.pagination import ListQuery
 from api.units.models import UnitLevel
 
 
@@ -47,3 +48,10 @@ class UnitRead(BaseModel):
     location: Location | None
     created_at: datetime
     updated_at: datetime
+
+
+class UnitQuery(ListQuery):
+    """Filters of `GET /v1/units`; each one given must match."""
+
+    parent_id: uuid.UUID | None = None
+    level: UnitLevel | None = None

@@ -7,10 +7,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import InvalidInput, NotFound
-from api.pagination import page_of
 from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
-from api.units.schemas import Location, UnitCreate, UnitRead, UnitUpdate
+from api.units.schemas import Location, UnitCreate, UnitQuery, UnitRead, UnitUpdate
 
 # Which parent levels each level may hang under (县 > 镇/街道 > 管理区 > 村/居; 部门 under either).
 ALLOWED_PARENTS: dict[UnitLevel, set[UnitLevel | None]] = {
@@ -89,16 +88,6 @@ async def update_unit(session: AsyncSession, unit_id: uuid.UUID, data: UnitUpdat
     return unit
 
 
-async def list_units(
-    session: AsyncSession,
-    *,
-    parent_id: uuid.UUID | None,
-    level: UnitLevel | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[Unit], str | None]:
+async def list_units(session: AsyncSession, query: UnitQuery) -> tuple[list[Unit], str | None]:
     """A page of units."""
-    rows = await UnitRepository(session).list(
-        parent_id=parent_id, level=level, cursor=cursor, limit=limit
-    )
-    return page_of(list(rows), limit)
+    return await UnitRepository(session).list(query)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 17:36:34.765881
+Create Date: 2026-11-23 17:50:08.391662
 """
 
 from collections.abc import Sequence
@@ -234,6 +234,7 @@ def upgrade() -> None:
     op.create_table(
         "case_events",
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
         sa.Column("case_id", sa.Uuid(), nullable=False),
         sa.Column(
             "at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
@@ -249,6 +250,7 @@ def upgrade() -> None:
             ["case_id"], ["cases.id"], name=op.f("fk_case_events_case_id_cases"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_events")),
+        sa.UniqueConstraint("seq", name=op.f("uq_case_events_seq")),
     )
     op.create_index("ix_case_events_case_at", "case_events", ["case_id", "at"], unique=False)
     op.create_table(
