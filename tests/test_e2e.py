@@ -37,6 +37,26 @@ class Stack:
     api_url: str
     gateway: FakeSmsGateway
     logs: Path
+    env: dict[str, str]
+    worker: subprocess.Popen[bytes] | None = None
+
+    def start_worker(self) -> None:
+        """Start (or restart) the arq worker process."""
+        log = (self.logs / "worker.log").open("ab")
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def kill_worker(self) -> None:
+        """Crash the worker: SIGKILL, no shutdown hooks."""
+        assert self.worker is not None
+        self.worker.kill()
+        self.worker.wait()
 
 
 def _free_port() -> int:
@@ -75,7 +95,6 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
         "LOG_LEVEL": "INFO",
     }
     api_log = (logs / "api.log").open("wb")
-    worker_log = (logs / "worker.log").open("wb")
     api = subprocess.Popen(
         [
             sys.executable,
@@ -92,13 +111,8 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
         stdout=api_log,
         stderr=subprocess.STDOUT,
     )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
-        cwd=ROOT,
-        env=env,
-        stdout=worker_log,
-        stderr=subprocess.STDOUT,
-    )
+    stack = Stack(api_url=f"http://127.0.0.1:{port}", gateway=gateway, logs=logs, env=env)
+    stack.start_worker()
     try:
         started = time.monotonic()
         while True:
@@ -110,13 +124,13 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
             if time.monotonic() - started > 30 or api.poll() is not None:
                 raise RuntimeError("API did not start:\n" + (logs / "api.log").read_text())
             time.sleep(0.1)
-        yield Stack(api_url=f"http://127.0.0.1:{port}", gateway=gateway, logs=logs)
+        yield stack
     finally:
-        _stop(worker)
+        if stack.worker is not None:
+            _stop(stack.worker)
         _stop(api)
         gateway.stop()
         api_log.close()
-        worker_log.close()
         if os.environ.get("E2E_SHOW_LOGS"):
             print((logs / "api.log").read_text(), (logs / "worker.log").read_text())
 
@@ -143,6 +157,16 @@ def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+async def _sms_for(
+    http: httpx.AsyncClient, admin: dict[str, str], stack: Stack, case_id: str, purpose: str
+) -> list[dict[str, Any]]:
+    """What the gateway accepted for the case's alerts of one purpose (matched by message id:
+    case numbers restart in every county, so texts alone are ambiguous)."""
+    resp = await http.get("/v1/alerts", params={"case_id": case_id}, headers=admin)
+    ids = {a["id"] for a in resp.json()["items"] if a["purpose"] == purpose}
+    return [m for m in stack.gateway.delivered() if m["message_id"] in ids]
+
+
 async def test_collective_visit_summons_checks_in_and_escalates(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
@@ -165,12 +189,9 @@ async def test_collective_visit_summons_checks_in_and_escalates(
     phones = {o[k]["phone"] for k in ("village2_chief", "town_deputy")}
 
     async def summons_arrived() -> bool:
-        got = {
-            m["to"].removeprefix("+86")
-            for m in stack.gateway.delivered()
-            if case["number"] in m["text"] and "到位通知" in m["text"]
-        }
-        return got == phones
+        sms = await _sms_for(http, admin, stack, case["id"], "summons")
+        assert all(case["number"] in m["text"] and "到位通知" in m["text"] for m in sms)
+        return {m["to"].removeprefix("+86") for m in sms} == phones
 
     await _poll(summons_arrived, 5, "summons SMS to both officials")
 
@@ -205,14 +226,11 @@ async def test_collective_visit_summons_checks_in_and_escalates(
     assert escalations[0]["recipients"] == [o["town_chief"]["id"]]
 
     async def escalation_sms() -> list[dict[str, Any]]:
-        return [
-            m
-            for m in stack.gateway.delivered()
-            if case["number"] in m["text"] and "超时" in m["text"]
-        ]
+        return await _sms_for(http, admin, stack, case["id"], "escalation")
 
     sms = await _poll(escalation_sms, 5, "the escalation SMS")
     assert len(sms) == 1
+    assert case["number"] in sms[0]["text"]
     assert sms[0]["to"] == "+86" + o["town_chief"]["phone"]
     received = next(r.at for r in stack.gateway.requests if r.body is sms[0])
     sms_lag = received - _ts(missed["due_at"]).timestamp()
@@ -266,3 +284,43 @@ async def test_gateway_errors_are_retried_until_delivered_once(
     assert alert["last_error"] is None
     delivered = [m for m in stack.gateway.delivered() if m["message_id"] == alert["id"]]
     assert len(delivered) == 1
+
+
+async def test_a_crashed_worker_catches_up_after_restart(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Nothing accepted is lost: a deadline that falls due while the worker is dead is flagged
+    (once) and escalated as soon as a worker is back."""
+    admin = await login(http, "admin", ADMIN_PASSWORD)
+    county = await make_county(http, admin)
+    policy = (await http.get("/v1/policies", headers=admin)).json()["policy"]
+    policy["arrival"]["chief"] = "PT1S"
+    assert (await http.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    stack.kill_worker()
+    try:
+        staff = await county.headers(http, "town_staff")
+        resp = await http.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+        )
+        assert resp.status_code == 201
+        case = resp.json()
+        await asyncio.sleep(2.0)
+        deadline = (
+            await http.get("/v1/deadlines", params={"case_id": case["id"]}, headers=admin)
+        ).json()["items"][0]
+        assert deadline["status"] == "open"  # nobody flagged it: the worker is down
+    finally:
+        stack.start_worker()
+
+    async def escalation_sms() -> list[dict[str, Any]]:
+        return await _sms_for(http, admin, stack, case["id"], "escalation")
+
+    sms = await _poll(escalation_sms, 15, "the escalation SMS after the restart")
+    assert len(sms) == 1
+    assert sms[0]["to"] == "+86" + county.officials["town_chief"]["phone"]
+    summons = await _sms_for(http, admin, stack, case["id"], "summons")
+    assert len(summons) == 1  # the summons queued while the worker was dead went out too
+    escalations = (
+        await http.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
+    ).json()["items"]
+    assert len(escalations) == 1
