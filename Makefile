@@ -32,7 +32,7 @@ help:
 
 venv .venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@if [ -z "$(PYTHON_311)" ]; then \
 		echo "make: Python 3.11 is required (no python3.11, and python3 is not 3.11)" >&2; \
 		exit 1; \
@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml
 		echo "+ $(PYTHON_311) -m venv $(VENV)"; \
 		rm -rf $(VENV) && $(PYTHON_311) -m venv $(VENV); \
 	fi
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -c constraints.txt -e '.[dev]'
 	@touch $@
 
 run: $(STAMP)
