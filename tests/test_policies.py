@@ -8,9 +8,11 @@ import pytest
 from tests.conftest import County
 
 
+@pytest.mark.usefixtures("policy_restore")
 async def test_defaults_are_the_regulations(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
+    assert (await client.put("/v1/policies", json={}, headers=admin)).status_code == 200
     resp = await client.get("/v1/policies", headers=admin)
     policy = resp.json()["policy"]
     assert policy["arrival"]["chief"] == "PT20M"
