@@ -14,6 +14,7 @@ from redis.asyncio import ConnectionPool
 from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
 from api.auth.router import router as auth_router
+from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
 from api.db import create_engine, create_sessionmaker
 from api.deadlines.router import internal_router as deadlines_internal
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         escalations_router,
         alerts_router,
         policies_router,
+        calendar_router,
         deadlines_internal,
         alerts_internal,
         sweeps_router,

@@ -1,10 +1,12 @@
 """Every table, imported in one place for Alembic."""
 
 from api.alerts.models import Alert
-from api.cases.models import Arrival, Case, CaseEvent, CaseNumberCounter
+from api.calendar.models import CalendarOverride
+from api.cases.models import Arrival, Case, CaseEvent, CaseNumberCounter, CaseUnit
 from api.db import Base
 from api.deadlines.models import Deadline
 from api.escalations.models import Escalation
+from api.idempotency.models import IdempotencyRecord
 from api.officials.models import Official
 from api.outbox.models import OutboxMessage
 from api.policies.models import PolicyDocument
@@ -14,11 +16,14 @@ __all__ = [
     "Alert",
     "Arrival",
     "Base",
+    "CalendarOverride",
     "Case",
     "CaseEvent",
     "CaseNumberCounter",
+    "CaseUnit",
     "Deadline",
     "Escalation",
+    "IdempotencyRecord",
     "Official",
     "OutboxMessage",
     "PolicyDocument",

@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Select, or_
@@ -31,6 +31,7 @@ class ListQuery(BaseModel):
     given narrows the list to rows whose column equals it."""
 
     model_config = ConfigDict(extra="forbid")
+    custom_filters: ClassVar[frozenset[str]] = frozenset()  # applied by the repository itself
 
     cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
@@ -59,7 +60,8 @@ async def fetch_page(
     session: AsyncSession, stmt: Select[Any], model: Any, query: ListQuery
 ) -> tuple[list[Any], str | None]:
     """Apply the query's filters to `stmt`, page newest first, and return rows + next cursor."""
-    for name, value in query.model_dump(exclude=set(PAGING_FIELDS), exclude_none=True).items():
+    skip = set(PAGING_FIELDS | query.custom_filters)
+    for name, value in query.model_dump(exclude=skip, exclude_none=True).items():
         stmt = stmt.where(getattr(model, name) == value)
     if query.updated_since is not None:
         stmt = stmt.where(model.updated_at > query.updated_since)

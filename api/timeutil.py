@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import calendar
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -27,3 +28,10 @@ def within_text(span: timedelta) -> str:
     if seconds % 60 == 0 and seconds >= 60:
         return f"{seconds // 60}分钟"
     return f"{seconds}秒"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's end (Jan 31 + 1 month = Feb 28/29)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

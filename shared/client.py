@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from shared.contracts import AlertAttempt, DeadlineEvaluation, SweepReport
+from shared.contracts import AlertAttempt, DeadlineEvaluation, ReminderOutcome, SweepReport
 
 
 class ApiClient:
@@ -36,6 +36,16 @@ class ApiClient:
         resp = await self._http.post(f"/v1/internal/deadlines/{deadline_id}/evaluate")
         resp.raise_for_status()
         return DeadlineEvaluation.model_validate(resp.json())
+
+    async def remind_deadline(
+        self, deadline_id: uuid.UUID | str, fraction: float
+    ) -> ReminderOutcome:
+        """Ask the API to send the reminder due at `fraction` of the deadline's span."""
+        resp = await self._http.post(
+            f"/v1/internal/deadlines/{deadline_id}/remind", params={"fraction": fraction}
+        )
+        resp.raise_for_status()
+        return ReminderOutcome.model_validate(resp.json())
 
     async def report_alert_attempt(self, alert_id: uuid.UUID | str, attempt: AlertAttempt) -> None:
         """Record the outcome of one delivery attempt of an alert."""

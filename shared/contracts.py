@@ -10,11 +10,17 @@ from pydantic import BaseModel, Field
 
 JOB_DELIVER_ALERT = "deliver_alert"
 JOB_CHECK_DEADLINE = "check_deadline"
+JOB_REMIND_DEADLINE = "remind_deadline"
 
 
 def check_deadline_job_id(deadline_id: uuid.UUID | str) -> str:
     """arq job id of a deadline's due-time check: one per deadline, so re-enqueueing dedupes."""
     return f"check-deadline:{deadline_id}"
+
+
+def remind_deadline_job_id(deadline_id: uuid.UUID | str, fraction: float) -> str:
+    """arq job id of one reminder of a deadline."""
+    return f"remind-deadline:{deadline_id}:{fraction:g}"
 
 
 def deliver_alert_job_id(alert_id: uuid.UUID | str) -> str:
@@ -49,9 +55,17 @@ class DeadlineEvaluation(BaseModel):
     flagged_now: bool = Field(description="True when this call is the one that flagged it missed.")
 
 
+class ReminderOutcome(BaseModel):
+    """What the API did with a reminder the worker asked it to send."""
+
+    status: Literal["sent", "skipped", "early"]
+    remind_at: datetime = Field(description="When the reminder is (or was) due.")
+
+
 class SweepReport(BaseModel):
     """What one safety-net sweep did."""
 
     deadlines_missed: int
     outbox_relayed: int
     alerts_requeued: int
+    idempotency_keys_purged: int = 0

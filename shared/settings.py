@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 2.0
     worker_poll_seconds: float = 0.05
     outbox_relay_grace_seconds: float = 2.0
+    idempotency_retention_days: int = Field(
+        default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -172,6 +172,11 @@ async def county(client: httpx.AsyncClient, admin: dict[str, str]) -> County:
     return await make_county(client, admin)
 
 
+def arrivals(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's arrival deadlines (到位时限)."""
+    return [d for d in case["deadlines"] if d["kind"] == "arrival"]
+
+
 def visit_body(origin: dict[str, Any], lodged: dict[str, Any], headcount: int) -> dict[str, Any]:
     """A registration body for a (collective) visit."""
     return {

@@ -15,7 +15,7 @@ from api.alerts.models import Alert
 from api.cases.models import Case
 from api.deadlines.models import Deadline
 from api.outbox.models import OutboxMessage
-from tests.conftest import County, visit_body
+from tests.conftest import County, arrivals, visit_body
 
 
 def letter_body(county: County) -> dict[str, Any]:
@@ -40,7 +40,8 @@ async def test_letter_gets_a_number_and_no_arrival(
     case = resp.json()
     assert re.fullmatch(r"XF-\d{4}-\d{6}", case["number"])
     assert case["status"] == "registered"
-    assert case["deadlines"] == []
+    assert sorted(d["kind"] for d in case["deadlines"]) == ["acceptance_notice", "disposition"]
+    assert arrivals(case) == []
     assert case["received_at"].startswith("2026-11-20T01:30:00")
     read = await client.get(f"/v1/cases/{case['id']}", headers=admin)
     assert read.json()["number"] == case["number"]
@@ -56,14 +57,14 @@ async def test_collective_visit_summons_chiefs_and_deputy(
     assert resp.status_code == 201, resp.text
     case = resp.json()
     assert case["is_collective"] is True
-    summoned = {(d["official_id"], d["role"]) for d in case["deadlines"]}
+    summoned = {(d["official_id"], d["role"]) for d in arrivals(case)}
     o = county.officials
     assert summoned == {
         (o["village_chief"]["id"], "chief"),
         (o["area_chief"]["id"], "chief"),
         (o["town_deputy"]["id"], "deputy"),
     }
-    for d in case["deadlines"]:
+    for d in arrivals(case):
         assert d["kind"] == "arrival" and d["status"] == "open"
     alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()
     assert {a["official_id"] for a in alerts["items"]} == {oid for oid, _ in summoned}
@@ -73,7 +74,7 @@ async def test_collective_visit_summons_chiefs_and_deputy(
         assert alert["status"] == "pending"
     async with app.state.desk.sessionmaker() as session:
         jobs = await _outbox_jobs(session, case["id"])
-    assert jobs.count("check_deadline") == 3
+    assert jobs.count("check_deadline") == 5  # three arrivals, disposition, acceptance notice
     assert jobs.count("deliver_alert") == 3
 
 
@@ -100,7 +101,7 @@ async def test_fifty_people_bring_the_main_leader(
         "/v1/cases", json=visit_body(county.village2, county.county, 60), headers=staff
     )
     assert resp.status_code == 201, resp.text
-    roles = [(d["official_id"], d["role"]) for d in resp.json()["deadlines"]]
+    roles = [(d["official_id"], d["role"]) for d in arrivals(resp.json())]
     o = county.officials
     expected = sorted(
         [
@@ -112,7 +113,7 @@ async def test_fifty_people_bring_the_main_leader(
         key=lambda t: (t[0] or "", t[1]),
     )
     assert sorted(roles, key=lambda t: (t[0] or "", t[1])) == expected
-    vacant = [d for d in resp.json()["deadlines"] if d["official_id"] is None]
+    vacant = [d for d in arrivals(resp.json()) if d["official_id"] is None]
     assert vacant[0]["flags"] == ["post_vacant"]
 
 
@@ -123,7 +124,7 @@ async def test_visit_at_own_village_summons_nobody(
     body = visit_body(county.village2, county.village2, 3)
     resp = await client.post("/v1/cases", json=body, headers=staff)
     assert resp.status_code == 201
-    assert resp.json()["deadlines"] == []
+    assert arrivals(resp.json()) == []
     assert resp.json()["is_collective"] is False
 
 

@@ -23,7 +23,15 @@ import httpx
 import pytest
 
 from shared.embedded import Services
-from tests.conftest import ADMIN_PASSWORD, WORKER_TOKEN, County, login, make_county, visit_body
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    WORKER_TOKEN,
+    County,
+    arrivals,
+    login,
+    make_county,
+    visit_body,
+)
 from tests.fakes.sms_gateway import FakeSmsGateway
 
 pytestmark = pytest.mark.e2e
@@ -188,7 +196,7 @@ async def test_collective_visit_summons_checks_in_and_escalates(
     case = resp.json()
     o = county.officials
     chief_id, deputy_id = o["village2_chief"]["id"], o["town_deputy"]["id"]
-    assert {d["official_id"] for d in case["deadlines"]} == {chief_id, deputy_id}
+    assert {d["official_id"] for d in arrivals(case)} == {chief_id, deputy_id}
     phones = {o[k]["phone"] for k in ("village2_chief", "town_deputy")}
 
     async def summons_arrived() -> bool:
@@ -218,7 +226,7 @@ async def test_collective_visit_summons_checks_in_and_escalates(
     deadlines = (
         await http.get("/v1/deadlines", params={"case_id": case["id"]}, headers=admin)
     ).json()["items"]
-    assert {d["official_id"]: d["status"] for d in deadlines} == {
+    assert {d["official_id"]: d["status"] for d in deadlines if d["kind"] == "arrival"} == {
         chief_id: "missed",
         deputy_id: "met",
     }
@@ -246,7 +254,8 @@ async def test_collective_visit_summons_checks_in_and_escalates(
         return items if {a["status"] for a in items} == {"sent"} else []
 
     alerts = await _poll(all_sent, 5, "every alert to be reported sent")
-    assert len(alerts) == 3
+    purposes = sorted(a["purpose"] for a in alerts if a["purpose"] != "reminder")
+    assert purposes == ["escalation", "summons", "summons"]
 
     # A worker running late must never flag a second time.
     await asyncio.sleep(1.5)

@@ -3,7 +3,7 @@ is down at that moment."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -45,9 +45,9 @@ async def test_jobs_reach_redis_after_commit(
         "items"
     ]
     job_ids = _job_ids(case, alerts)
-    assert len(job_ids) == 4
+    assert len(job_ids) == 6  # two arrivals + two intake deadlines, two summons
     rows = await _rows_for(app, job_ids)
-    assert len(rows) == 4
+    assert len(rows) == 6
     assert all(r.dispatched_at is not None for r in rows)
     arq = app.state.desk.arq
     for job_id in job_ids:
@@ -79,14 +79,14 @@ async def test_redis_down_loses_nothing(
     ]
     job_ids = _job_ids(case, alerts)
     rows = await _rows_for(app, job_ids)
-    assert len(rows) == 2
+    assert len(rows) == len(job_ids) == 4  # arrival + two intake deadlines, one summons
     assert all(r.dispatched_at is None for r in rows)
 
     arq = app.state.desk.arq
     async with app.state.desk.sessionmaker() as session:
         relayed = await relay_undispatched(session, arq, grace=timedelta(0))
         await session.commit()
-    assert relayed >= 2
+    assert relayed >= 4
     for job_id in job_ids:
         assert await arq.exists(ARQ_JOB_PREFIX + job_id), job_id
     rows = await _rows_for(app, job_ids)
@@ -107,3 +107,25 @@ async def test_failed_request_records_no_job(
     async with app.state.desk.sessionmaker() as session:
         after = len((await session.execute(select(OutboxMessage.id))).all())
     assert after == before
+
+
+async def test_backdated_deadline_checks_still_reach_redis(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str], app: FastAPI
+) -> None:
+    """A due time already past must not make arq refuse the job (it runs at once)."""
+    staff = await county.headers(client, "county_staff")
+    body = {
+        "channel": "letter",
+        "origin_unit_id": county.village2["id"],
+        "lodged_level": "county",
+        "petitioners": [{"name": "孙七"}],
+        "category": "wages",
+        "title": "旧信",
+        "content": "二十天前收到的来信。",
+        "received_at": (datetime.now(UTC) - timedelta(days=20)).isoformat(),
+    }
+    case = (await client.post("/v1/cases", json=body, headers=staff)).json()
+    job_ids = {check_deadline_job_id(d["id"]) for d in case["deadlines"]}
+    rows = await _rows_for(app, job_ids)
+    assert len(rows) == 2
+    assert all(r.dispatched_at is not None for r in rows)

@@ -22,6 +22,7 @@ from shared.client import ApiClient
 from shared.contracts import (
     JOB_CHECK_DEADLINE,
     JOB_DELIVER_ALERT,
+    JOB_REMIND_DEADLINE,
     AlertAttempt,
     AlertMessage,
 )
@@ -93,6 +94,18 @@ async def check_deadline(ctx: dict[str, Any], deadline_id: str) -> str:
     return verdict.status
 
 
+async def remind_deadline(ctx: dict[str, Any], deadline_id: str, fraction: float) -> str:
+    """At a fraction of a deadline's span, have the API remind the responsible official."""
+    api: ApiClient = ctx["api"]
+    try:
+        outcome = await api.remind_deadline(deadline_id, fraction)
+    except httpx.HTTPError as exc:
+        raise Retry(defer=5.0) from exc
+    if outcome.status == "early":  # the deadline moved later (an extension): wait for it
+        raise Retry(defer=max((outcome.remind_at - datetime.now(UTC)).total_seconds(), 0.05))
+    return outcome.status
+
+
 async def sweep(ctx: dict[str, Any]) -> None:
     """The safety net: let the API flag overdue deadlines and relay what was left behind."""
     try:
@@ -150,6 +163,7 @@ class WorkerSettings:
 
     functions: ClassVar[list[Any]] = [
         func(check_deadline, name=JOB_CHECK_DEADLINE, max_tries=1000),
+        func(remind_deadline, name=JOB_REMIND_DEADLINE, max_tries=1000),
         func(deliver_alert, name=JOB_DELIVER_ALERT, max_tries=_settings.alert_max_attempts + 5),
     ]
     on_startup = startup

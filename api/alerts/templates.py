@@ -28,8 +28,26 @@ LEVEL_NAMES: dict[str, str] = {
     "national": "北京",
 }
 
+DEADLINE_NAMES: dict[str, str] = {
+    "arrival": "到位时限",
+    "transfer": "转送时限",
+    "disposition": "登记交办时限",
+    "acceptance_notice": "受理告知时限",
+    "objection": "异议时限",
+    "first_resolution": "初信初访办结时限",
+    "handling": "办理时限",
+    "review": "复查时限",
+    "re_review": "复核时限",
+    "report": "信息报送时限",
+    "national_report": "进京访结案报告时限",
+}
+
 # The placeholders each template may use.
 FIELDS: dict[str, frozenset[str]] = {
+    "reminder": frozenset({"case_number", "title", "deadline_name", "due_local", "official_name"}),
+    "deadline_missed": frozenset(
+        {"case_number", "title", "deadline_name", "due_local", "official_name", "unit_name"}
+    ),
     "summons": frozenset(
         {"case_number", "headcount", "lodged", "title", "due_local", "within", "official_name"}
     ),

@@ -47,20 +47,48 @@ class LodgedLevel(enum.StrEnum):
 
 
 class CaseStatus(enum.StrEnum):
-    """Lifecycle state of a case."""
+    """Lifecycle state of a case (SPEC §3)."""
 
-    registered = "registered"
-    accepted = "accepted"
-    assigned = "assigned"
-    replied = "replied"
-    closed = "closed"
+    registered = "registered"  # 登记
+    accepted = "accepted"  # 受理
+    assigned = "assigned"  # 交办, with the four fixes (四定)
+    replied = "replied"  # 答复
+    closed = "closed"  # 办结 (resolved | stabilized), or not accepted / redirected
+    review = "review"  # 复查 requested
+    reviewed = "reviewed"
+    re_review = "re_review"  # 复核 requested
+    re_reviewed = "re_reviewed"
+    terminated = "terminated"  # 终结
+    archived = "archived"  # signed off, read-only
+
+
+class Outcome(enum.StrEnum):
+    """How a case ended."""
+
+    resolved = "resolved"  # 解决
+    stabilized = "stabilized"  # 稳控 / 息访
+    rejected = "rejected"  # 不予受理
+    redirected = "redirected"  # 导入诉讼、仲裁、行政复议
+    terminated = "terminated"  # 终结
+    duplicate = "duplicate"  # the same petition registered twice
+
+
+class RedirectTarget(enum.StrEnum):
+    """Where a matter outside petition work belongs (seed 003 四.1.3)."""
+
+    court = "court"
+    arbitration = "arbitration"
+    administrative_review = "administrative_review"
 
 
 class Case(RecordModel):
     """A registered petition with its number, parties and place in the territory."""
 
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("county_id", "number", name="uq_cases_county_number"),)
+    __table_args__ = (
+        UniqueConstraint("county_id", "number", name="uq_cases_county_number"),
+        Index("ix_cases_petitioners", "petitioners", postgresql_using="gin"),
+    )
 
     number: Mapped[str] = mapped_column(String(32))
     county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
@@ -83,6 +111,41 @@ class Case(RecordModel):
     lon: Mapped[float | None]
     received_at: Mapped[datetime]
     registered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    intake_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
+    repeat_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    possible_duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
+    outcome: Mapped[Outcome | None] = mapped_column(Enum(Outcome, name="case_outcome"))
+    notice_text: Mapped[str | None] = mapped_column(Text)
+    redirect_to: Mapped[RedirectTarget | None] = mapped_column(
+        Enum(RedirectTarget, name="redirect_target")
+    )
+    assigned_unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"), index=True)
+    leader_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    handler_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    plan: Mapped[str | None] = mapped_column(Text)
+    time_limit: Mapped[datetime | None]
+    owner_leader_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    extended_days: Mapped[int | None]
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    satisfied: Mapped[bool | None]
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    accepted_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+
+
+class CaseUnit(Base):
+    """A unit handling a case jointly (联合办案): one lead, others contributing."""
+
+    __tablename__ = "case_units"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CaseNumberCounter(Base):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +16,11 @@ from api.cases.models import (
     Case,
     CaseEvent,
     CaseNumberCounter,
+    CaseUnit,
+    Channel,
 )
 from api.cases.schemas import CaseQuery
+from api.db import utcnow
 from api.pagination import fetch_page
 
 
@@ -27,9 +30,63 @@ class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, case_id: uuid.UUID) -> Case | None:
-        """The case with this id."""
+    async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+        """The case with this id; locked for this transaction when `for_update`."""
+        if for_update:
+            stmt = select(Case).where(Case.id == case_id).with_for_update()
+            return (await self.session.execute(stmt)).scalar_one_or_none()
         return await self.session.get(Case, case_id)
+
+    async def latest_repeat_candidate(
+        self,
+        *,
+        county_id: uuid.UUID,
+        category: str,
+        identities: list[dict[str, str]],
+        since: datetime,
+    ) -> Case | None:
+        """The most recent case of the same category since `since` whose petitioners include
+        one of `identities` (each `{"id_number": …}` or `{"phone": …}`)."""
+        if not identities:
+            return None
+        stmt = (
+            select(Case)
+            .where(
+                Case.county_id == county_id,
+                Case.category == category,
+                Case.received_at >= since,
+                or_(*(Case.petitioners.contains([identity]) for identity in identities)),
+            )
+            .order_by(Case.received_at.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def same_day_other_channel(
+        self,
+        *,
+        origin_unit_id: uuid.UUID,
+        category: str,
+        day_start: datetime,
+        day_end: datetime,
+        grid: bool,
+    ) -> Case | None:
+        """A case of the same origin and category received that day, registered through the
+        grid (`grid=True`) or through a desk (`grid=False`)."""
+        channel_test = Case.channel == Channel.grid if grid else Case.channel != Channel.grid
+        stmt = (
+            select(Case)
+            .where(
+                Case.origin_unit_id == origin_unit_id,
+                Case.category == category,
+                Case.received_at >= day_start,
+                Case.received_at < day_end,
+                channel_test,
+            )
+            .order_by(Case.received_at)
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     def add(self, case: Case) -> None:
         """Stage a new case."""
@@ -50,7 +107,12 @@ class CaseRepository:
 
     async def list(self, query: CaseQuery) -> tuple[list[Case], str | None]:
         """A page of cases matching the query, newest first."""
-        return await fetch_page(self.session, select(Case), Case, query)
+        stmt = select(Case)
+        if query.is_repeat is not None:
+            stmt = stmt.where(
+                Case.repeat_of_id.is_not(None) if query.is_repeat else Case.repeat_of_id.is_(None)
+            )
+        return await fetch_page(self.session, stmt, Case, query)
 
 
 class CaseEventRepository:
@@ -86,6 +148,45 @@ class CaseEventRepository:
             .order_by(CaseEvent.at, CaseEvent.seq)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+
+class CaseUnitRepository:
+    """The units handling a case jointly."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def for_case(self, case_id: uuid.UUID) -> Sequence[CaseUnit]:
+        """The lead first, then contributors in the order they joined."""
+        stmt = (
+            select(CaseUnit)
+            .where(CaseUnit.case_id == case_id)
+            .order_by(CaseUnit.role.desc(), CaseUnit.added_at)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def set_lead(self, case_id: uuid.UUID, unit_id: uuid.UUID) -> None:
+        """Make `unit_id` the case's only lead unit."""
+        await self.session.execute(
+            delete(CaseUnit).where(CaseUnit.case_id == case_id, CaseUnit.role == "lead")
+        )
+        await self.session.execute(
+            delete(CaseUnit).where(CaseUnit.case_id == case_id, CaseUnit.unit_id == unit_id)
+        )
+        self.session.add(CaseUnit(case_id=case_id, unit_id=unit_id, role="lead"))
+        await self.session.flush()
+
+    async def add_contributor(self, case_id: uuid.UUID, unit_id: uuid.UUID) -> None:
+        """Add a contributing unit (idempotent)."""
+        await self.session.execute(
+            insert(CaseUnit)
+            .values(case_id=case_id, unit_id=unit_id, role="contributor", added_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+
+    async def clear(self, case_id: uuid.UUID) -> None:
+        """Forget every handling unit (the assignment was objected to)."""
+        await self.session.execute(delete(CaseUnit).where(CaseUnit.case_id == case_id))
 
 
 class ArrivalRepository:

@@ -3,33 +3,105 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.auth.dependencies import CurrentPrincipal
-from api.cases import service
+from api.cases import service, workflow
+from api.cases.models import Case
 from api.cases.schemas import (
     ArrivalCreate,
     ArrivalRead,
+    AssignBody,
     CaseCreate,
     CaseEventRead,
     CaseQuery,
     CaseRead,
+    CloseBody,
+    DecisionBody,
+    DuplicateBody,
+    ExtendBody,
+    FeedbackBody,
+    NoteBody,
+    ObjectBody,
+    OfficialBody,
+    ReasonBody,
+    RedirectBody,
+    RejectBody,
+    ReplyBody,
+    UnitBody,
 )
 from api.dependencies import DbSession
+from api.idempotency.dependencies import IdempotencyKey, respond
+from api.idempotency.service import fingerprint, run_once
 from api.pagination import Page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 
-@router.post("", status_code=201)
+ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Not allowed in the case's state; lists the allowed actions."},
+    422: {"description": "Invalid input, with a JSON pointer to each bad field."},
+}
+
+
+async def _idempotent(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    key: str | None,
+    body: BaseModel | None,
+    status_code: int,
+    produce: Callable[[], Awaitable[BaseModel]],
+) -> JSONResponse:
+    result = await run_once(
+        session,
+        caller_id=principal.id,
+        key=key,
+        request_fingerprint=fingerprint(request.method, request.url.path, body),
+        status_code=status_code,
+        produce=produce,
+    )
+    return respond(result)
+
+
+async def _act(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    key: str | None,
+    body: BaseModel,
+    run: Callable[[], Awaitable[Case]],
+) -> JSONResponse:
+    async def produce() -> CaseRead:
+        case = await run()
+        return await service.get_case(session, case.id)
+
+    return await _idempotent(session, principal, request, key, body, 200, produce)
+
+
+@router.post("", status_code=201, response_model=CaseRead, responses=ACTION_ERRORS)
 async def register_case(
-    body: CaseCreate, session: DbSession, principal: CurrentPrincipal
-) -> CaseRead:
-    """Register a petition (登记). A visit lodged above its origin summons the chiefs at once."""
-    case, deadlines = await service.register_case(session, body, principal)
-    return service.to_read(case, deadlines)
+    body: CaseCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a petition (登记). A visit lodged above its origin summons the chiefs at once.
+
+    Offline clients retry with the same `Idempotency-Key`: one case is created.
+    """
+
+    async def produce() -> CaseRead:
+        case, deadlines = await service.register_case(session, body, principal)
+        return service.to_read(case, deadlines)
+
+    return await _idempotent(session, principal, request, idempotency_key, body, 201, produce)
 
 
 @router.get("")
@@ -43,9 +115,8 @@ async def list_cases(
 
 @router.get("/{case_id}")
 async def get_case(case_id: uuid.UUID, session: DbSession, _: CurrentPrincipal) -> CaseRead:
-    """Read a case with its deadlines."""
-    case, deadlines = await service.get_case(session, case_id)
-    return service.to_read(case, deadlines)
+    """Read a case with its deadlines, handling units and the actions allowed now."""
+    return await service.get_case(session, case_id)
 
 
 @router.get("/{case_id}/timeline")
@@ -56,9 +127,401 @@ async def case_timeline(
     return await service.timeline(session, case_id)
 
 
-@router.post("/{case_id}/arrivals", status_code=201)
+@router.post(
+    "/{case_id}/arrivals", status_code=201, response_model=ArrivalRead, responses=ACTION_ERRORS
+)
 async def record_arrival(
-    case_id: uuid.UUID, body: ArrivalCreate, session: DbSession, principal: CurrentPrincipal
-) -> ArrivalRead:
+    case_id: uuid.UUID,
+    body: ArrivalCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Check in at the scene (到位签到); meets the official's arrival deadline if in time."""
-    return await service.record_arrival(session, case_id, body, principal)
+
+    async def produce() -> ArrivalRead:
+        return await service.record_arrival(session, case_id, body, principal)
+
+    return await _idempotent(session, principal, request, idempotency_key, body, 201, produce)
+
+
+@router.post("/{case_id}/accept", response_model=CaseRead, responses=ACTION_ERRORS)
+async def accept_case(
+    case_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    body: NoteBody | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """受理 (accept): gives the acceptance notice; starts the handling, transfer and
+    first-resolution clocks."""
+    data = body or NoteBody()
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.accept(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/reject", response_model=CaseRead, responses=ACTION_ERRORS)
+async def reject_case(
+    case_id: uuid.UUID,
+    body: RejectBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """不予受理 (not accepted): closes the case with the reason and the written notice."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.reject(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/redirect", response_model=CaseRead, responses=ACTION_ERRORS)
+async def redirect_case(
+    case_id: uuid.UUID,
+    body: RedirectBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """导入法定途径: a matter for a court, arbitration or administrative review; closes the
+    case with a written notice."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.redirect(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/assign", response_model=CaseRead, responses=ACTION_ERRORS)
+async def assign_case(
+    case_id: uuid.UUID,
+    body: AssignBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """交办 with the four fixes (四定: leader, handler, plan, time limit); opens the
+    objection window."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.assign(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/object", response_model=CaseRead, responses=ACTION_ERRORS)
+async def object_case(
+    case_id: uuid.UUID,
+    body: ObjectBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """异议: the assignee objects within the objection window; the case returns for reassignment."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.object_to_assignment(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/add_department", response_model=CaseRead, responses=ACTION_ERRORS)
+async def add_department_case(
+    case_id: uuid.UUID,
+    body: UnitBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """联合办案: a contributing department joins the lead unit."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.add_department(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/set_owner_leader", response_model=CaseRead, responses=ACTION_ERRORS)
+async def set_owner_leader_case(
+    case_id: uuid.UUID,
+    body: OfficialBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """领导包案: a leader owns the case."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.set_owner_leader(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/extend", response_model=CaseRead, responses=ACTION_ERRORS)
+async def extend_case(
+    case_id: uuid.UUID,
+    body: ExtendBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """延期: the one extension of the handling time (approver and reason required)."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.extend(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/reply", response_model=CaseRead, responses=ACTION_ERRORS)
+async def reply_case(
+    case_id: uuid.UUID,
+    body: ReplyBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """书面答复: the written answer; meets the handling and first-resolution deadlines."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.reply(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/feedback", response_model=CaseRead, responses=ACTION_ERRORS)
+async def feedback_case(
+    case_id: uuid.UUID,
+    body: FeedbackBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """The petitioner's opinion of the answer (满意 / 不满意)."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.feedback(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/close", response_model=CaseRead, responses=ACTION_ERRORS)
+async def close_case(
+    case_id: uuid.UUID,
+    body: CloseBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """办结: resolved or stabilized, after the petitioner's feedback."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.close(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/request_review", response_model=CaseRead, responses=ACTION_ERRORS)
+async def request_review_case(
+    case_id: uuid.UUID,
+    body: ReasonBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """复查 requested within the window after the answer."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.request_review(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/review_decision", response_model=CaseRead, responses=ACTION_ERRORS)
+async def review_decision_case(
+    case_id: uuid.UUID,
+    body: DecisionBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """复查意见: the review decision."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.review_decision(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/request_re_review", response_model=CaseRead, responses=ACTION_ERRORS)
+async def request_re_review_case(
+    case_id: uuid.UUID,
+    body: ReasonBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """复核 requested within the window after the review."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.request_re_review(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/re_review_decision", response_model=CaseRead, responses=ACTION_ERRORS)
+async def re_review_decision_case(
+    case_id: uuid.UUID,
+    body: DecisionBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """复核意见: the re-review decision (final)."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.re_review_decision(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/terminate", response_model=CaseRead, responses=ACTION_ERRORS)
+async def terminate_case(
+    case_id: uuid.UUID,
+    body: ReasonBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """终结: no further handling after the re-review."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.terminate(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/sign_off", response_model=CaseRead, responses=ACTION_ERRORS)
+async def sign_off_case(
+    case_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    body: NoteBody | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """接访领导签字: the receiving leader signs off; the case is archived read-only."""
+    data = body or NoteBody()
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.sign_off(session, case_id, data, principal),
+    )
+
+
+@router.post("/{case_id}/resolve_duplicate", response_model=CaseRead, responses=ACTION_ERRORS)
+async def resolve_duplicate_case(
+    case_id: uuid.UUID,
+    body: DuplicateBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A person's verdict on a possible duplicate registration."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.resolve_duplicate(session, case_id, data, principal),
+    )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.cases.models import CaseStatus, Channel, LodgedLevel
+from api.cases.models import CaseStatus, Channel, LodgedLevel, Outcome, RedirectTarget
 from api.deadlines.schemas import DeadlineRead
 from api.pagination import ListQuery
 from api.units.schemas import Location
@@ -59,6 +59,13 @@ class CaseCreate(BaseModel):
     )
 
 
+class CaseUnitRead(BaseModel):
+    """A unit handling the case: the lead, or a contributing department (联合办案)."""
+
+    unit_id: uuid.UUID
+    role: str
+
+
 class CaseRead(BaseModel):
     """A case with its deadlines."""
 
@@ -80,8 +87,35 @@ class CaseRead(BaseModel):
     location: Location | None
     received_at: datetime
     registered_by: uuid.UUID | None
+    intake_unit_id: uuid.UUID
+    repeat_of_id: uuid.UUID | None = Field(description="The earlier case this repeats (重复访).")
+    is_repeat: bool
+    possible_duplicate_of_id: uuid.UUID | None = Field(
+        description="A registration of the same visit to confirm or dismiss."
+    )
+    outcome: Outcome | None
+    notice_text: str | None
+    redirect_to: RedirectTarget | None
+    assigned_unit_id: uuid.UUID | None
+    leader_id: uuid.UUID | None
+    handler_id: uuid.UUID | None
+    plan: str | None
+    time_limit: datetime | None
+    owner_leader_id: uuid.UUID | None
+    extended_days: int | None
+    reply_text: str | None
+    satisfied: bool | None
+    feedback_comment: str | None
+    accepted_at: datetime | None
+    assigned_at: datetime | None
+    replied_at: datetime | None
+    reviewed_at: datetime | None
+    closed_at: datetime | None
+    archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    allowed_actions: list[str] = Field(description="What may be done to the case now.")
+    departments: list[CaseUnitRead] = Field(default_factory=list)
     deadlines: list[DeadlineRead] = Field(default_factory=list)
 
 
@@ -123,7 +157,134 @@ class ArrivalRead(BaseModel):
 class CaseQuery(ListQuery):
     """Filters of `GET /v1/cases`; each one given must match."""
 
+    custom_filters: ClassVar[frozenset[str]] = frozenset({"is_repeat"})
+
     status: CaseStatus | None = None
     channel: Channel | None = None
     origin_unit_id: uuid.UUID | None = None
     category: str | None = None
+    is_repeat: bool | None = None
+
+
+class NoteBody(BaseModel):
+    """An action that needs nothing but an optional note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class RejectBody(BaseModel):
+    """Not accepted (不予受理), with the reason and the written notice to the petitioner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
+    notice_text: str = Field(min_length=1, max_length=20000, description="书面告知 text.")
+
+
+class RedirectBody(BaseModel):
+    """A matter for a court, arbitration or administrative review (导入法定途径)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: RedirectTarget
+    reason: str = Field(min_length=1, max_length=5000)
+    notice_text: str = Field(min_length=1, max_length=20000)
+
+
+class AssignBody(BaseModel):
+    """Assignment with the four fixes (四定): leader, handler, plan, time limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: uuid.UUID = Field(description="The handling unit or department (lead).")
+    leader_id: uuid.UUID
+    handler_id: uuid.UUID
+    plan: str = Field(min_length=1, max_length=20000)
+    time_limit_days: int = Field(ge=1, le=3650, description="Days from today to settle it.")
+
+
+class ObjectBody(BaseModel):
+    """The assignee says the matter is not theirs (异议), within the objection window."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class UnitBody(BaseModel):
+    """A contributing department for joint handling."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: uuid.UUID
+
+
+class OfficialBody(BaseModel):
+    """The owning leader (包案领导)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    official_id: uuid.UUID
+
+
+class ExtendBody(BaseModel):
+    """The one extension of the handling time (延期), approved by a leader."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=1, le=3650)
+    approver_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class ReplyBody(BaseModel):
+    """The written answer (书面答复)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=50000)
+
+
+class FeedbackBody(BaseModel):
+    """The petitioner's opinion of the answer (满意度)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    satisfied: bool
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class CloseBody(BaseModel):
+    """Closing (办结): resolved, or stabilized without full resolution."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["resolved", "stabilized"]
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class ReasonBody(BaseModel):
+    """A request or decision that states its reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class DecisionBody(BaseModel):
+    """A review (复查) or re-review (复核) decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["upheld", "changed"]
+    text: str = Field(min_length=1, max_length=50000)
+
+
+class DuplicateBody(BaseModel):
+    """A person's verdict on a possible duplicate registration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_duplicate: bool

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
 from api.alerts.templates import LEVEL_NAMES, render
 from api.auth.dependencies import Principal
-from api.cases.models import Arrival, Case, CaseStatus, Channel, LodgedLevel
-from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
+from api.calendar.service import due_after_days, end_of_local_day
+from api.cases import lifecycle
+from api.cases.models import Arrival, Case, CaseStatus, CaseUnit, Channel, LodgedLevel
+from api.cases.repository import (
+    ArrivalRepository,
+    CaseEventRepository,
+    CaseRepository,
+    CaseUnitRepository,
+)
 from api.cases.schemas import (
     ArrivalCreate,
     ArrivalRead,
@@ -19,19 +26,21 @@ from api.cases.schemas import (
     CaseEventRead,
     CaseQuery,
     CaseRead,
+    CaseUnitRead,
 )
+from api.cases.workflow import K, Step, staff_of
 from api.db import utcnow
 from api.deadlines import service as deadlines
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
-from api.errors import Forbidden, InvalidInput, NotFound
+from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.escalations.service import stop_for_deadline
 from api.metrics import CASES_REGISTERED
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
-from api.timeutil import local, local_clock, within_text
+from api.timeutil import CHINA, add_months, local, local_clock, within_text
 from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
 from api.units.schemas import Location
@@ -47,30 +56,24 @@ def _location(lat: float | None, lon: float | None) -> Location | None:
     return Location(lat=lat, lon=lon) if lat is not None and lon is not None else None
 
 
-def to_read(case: Case, deadline_rows: list[Deadline] | None = None) -> CaseRead:
-    """The API view of a case, with its deadlines when given."""
-    return CaseRead(
-        id=case.id,
-        number=case.number,
-        status=case.status,
-        channel=case.channel,
-        origin_unit_id=case.origin_unit_id,
-        lodged_unit_id=case.lodged_unit_id,
-        lodged_level=case.lodged_level,
-        petitioners=case.petitioners,
-        headcount=case.headcount,
-        is_collective=case.is_collective,
-        category=case.category,
-        title=case.title,
-        content=case.content,
-        reasons=case.reasons,
-        demands=case.demands,
-        location=_location(case.lat, case.lon),
-        received_at=case.received_at,
-        registered_by=case.registered_by,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        deadlines=[deadlines.to_read(d) for d in deadline_rows or []],
+def to_read(
+    case: Case,
+    deadline_rows: list[Deadline] | None = None,
+    departments: list[CaseUnit] | None = None,
+) -> CaseRead:
+    """The API view of a case; deadlines and departments when given (single-case reads)."""
+    columns = {name: getattr(case, name) for name in CaseRead.model_fields if hasattr(case, name)}
+    return CaseRead.model_validate(
+        {
+            **columns,
+            "location": _location(case.lat, case.lon),
+            "is_repeat": case.repeat_of_id is not None,
+            "allowed_actions": lifecycle.allowed_actions(case.status),
+            "departments": [
+                CaseUnitRead(unit_id=u.unit_id, role=u.role) for u in departments or []
+            ],
+            "deadlines": [deadlines.to_read(d) for d in deadline_rows or []],
+        }
     )
 
 
@@ -157,6 +160,20 @@ async def register_case(
 
     county = origin_chain[-1]
     repo = CaseRepository(session)
+    repeat_of = await repo.latest_repeat_candidate(
+        county_id=county.id,
+        category=data.category,
+        identities=_identities(data),
+        since=received_at - policy.intake.repeat_window,
+    )
+    day_start = datetime.combine(local(received_at).date(), time(), tzinfo=CHINA)
+    duplicate_of = await repo.same_day_other_channel(
+        origin_unit_id=origin_chain[0].id,
+        category=data.category,
+        day_start=day_start,
+        day_end=day_start + timedelta(days=1),
+        grid=data.channel is not Channel.grid,
+    )
     year = local(now).year
     seq = await repo.next_number(county.id, year)
     case = Case(
@@ -180,6 +197,9 @@ async def register_case(
         lon=data.location.lon if data.location else None,
         received_at=received_at,
         registered_by=principal.id,
+        intake_unit_id=(lodged_unit.id if lodged_unit else principal.unit_id or origin_chain[0].id),
+        repeat_of_id=repeat_of.id if repeat_of else None,
+        possible_duplicate_of_id=duplicate_of.id if duplicate_of else None,
         created_at=now,
         updated_at=now,
     )
@@ -190,14 +210,74 @@ async def register_case(
         "registered",
         actor_id=principal.id,
         client=principal.client,
-        data={"number": case.number, "channel": case.channel.value, "headcount": headcount},
+        data={
+            "number": case.number,
+            "channel": case.channel.value,
+            "headcount": headcount,
+            "repeat_of": str(case.repeat_of_id) if case.repeat_of_id else None,
+            "possible_duplicate_of": (
+                str(case.possible_duplicate_of_id) if case.possible_duplicate_of_id else None
+            ),
+        },
         at=now,
     )
     opened: list[Deadline] = []
     if data.channel is Channel.visit and lodged_unit is not None:
         opened = await _summon(session, case, origin_chain, lodged_unit, policy, now)
+    opened += await _open_intake_deadlines(session, case, principal, policy, now)
     CASES_REGISTERED.labels(channel=case.channel.value).inc()
     return case, opened
+
+
+def _identities(data: CaseCreate) -> list[dict[str, str]]:
+    """How a petitioner is recognised again: ID-card number or phone."""
+    found: list[dict[str, str]] = []
+    for p in data.petitioners:
+        if p.id_number:
+            found.append({"id_number": p.id_number})
+        if p.phone:
+            found.append({"phone": p.phone})
+    return found
+
+
+async def _open_intake_deadlines(
+    session: AsyncSession, case: Case, principal: Principal, policy: Policy, now: datetime
+) -> list[Deadline]:
+    """Deadlines counted from receipt: disposition, acceptance notice, and the closing report
+    of a case taken to Beijing. A backdated receipt may make them missed at once."""
+    step = Step(session, case, principal, policy, now)
+    desk = await staff_of(session, case.intake_unit_id)
+    d = policy.deadlines
+    start = case.received_at
+    opened = [
+        await step.open(
+            K.disposition,
+            desk,
+            case.intake_unit_id,
+            due_after_days(start, d.disposition_days),
+            starts_at=start,
+        ),
+        await step.open(
+            K.acceptance_notice,
+            desk,
+            case.intake_unit_id,
+            due_after_days(start, d.acceptance_notice_days),
+            starts_at=start,
+        ),
+    ]
+    if case.lodged_level is LodgedLevel.national:
+        report_day = add_months(local(start).date(), d.national_report_months)
+        chief = await OfficialRepository(session).holder_of(case.origin_unit_id, Role.chief)
+        opened.append(
+            await step.open(
+                K.national_report,
+                chief,
+                case.origin_unit_id,
+                end_of_local_day(report_day),
+                starts_at=start,
+            )
+        )
+    return opened
 
 
 def _arrival_duties(
@@ -251,6 +331,7 @@ async def _summon(
             starts_at=now,
             due_at=now + span,
             flags=[] if official else ["post_vacant"],
+            reminders=policy.reminders,
         )
         opened.append(deadline)
         await session.flush()
@@ -302,12 +383,16 @@ async def _send_summons(
     )
 
 
-async def get_case(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, list[Deadline]]:
-    """The case and its deadlines, or 404."""
+async def get_case(session: AsyncSession, case_id: uuid.UUID) -> CaseRead:
+    """The case with its deadlines and handling units, or 404."""
     case = await CaseRepository(session).get(case_id)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
-    return case, list(await DeadlineRepository(session).for_case(case_id))
+    return to_read(
+        case,
+        list(await DeadlineRepository(session).for_case(case_id)),
+        list(await CaseUnitRepository(session).for_case(case_id)),
+    )
 
 
 async def list_cases(session: AsyncSession, query: CaseQuery) -> tuple[list[Case], str | None]:
@@ -333,6 +418,8 @@ async def record_arrival(
     case = await CaseRepository(session).get(case_id)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
+    if case.status is CaseStatus.archived:
+        raise Conflict("The case is archived and read-only.", current_status=case.status.value)
     official_id = data.official_id or principal.id
     if official_id != principal.id and not principal.has_role(Role.petition_staff):
         raise Forbidden("Only petition staff may record someone else's arrival.")

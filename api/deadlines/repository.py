@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -47,6 +47,22 @@ class DeadlineRepository:
                 Deadline.official_id == official_id,
                 Deadline.kind == DeadlineKind.arrival,
             )
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def open_of_case(
+        self, case_id: uuid.UUID, kinds: Collection[DeadlineKind]
+    ) -> Sequence[Deadline]:
+        """The case's open deadlines of the given kinds, locked."""
+        stmt = (
+            select(Deadline)
+            .where(
+                Deadline.case_id == case_id,
+                Deadline.status == DeadlineStatus.open,
+                Deadline.kind.in_(list(kinds)),
+            )
+            .order_by(Deadline.due_at)
             .with_for_update()
         )
         return (await self.session.execute(stmt)).scalars().all()

@@ -12,7 +12,7 @@ from api.deadlines import service
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.dependencies import DbSession
 from api.pagination import Page
-from shared.contracts import DeadlineEvaluation
+from shared.contracts import DeadlineEvaluation, ReminderOutcome
 
 router = APIRouter(prefix="/v1/deadlines", tags=["deadlines"])
 internal_router = APIRouter(
@@ -27,6 +27,16 @@ async def list_deadlines(
     """List deadlines by status (open, met, missed, cancelled), kind, case, unit or official."""
     rows, next_cursor = await service.list_deadlines(session, query)
     return Page(items=[service.to_read(d) for d in rows], next_cursor=next_cursor)
+
+
+@internal_router.post("/{deadline_id}/remind")
+async def remind_deadline(
+    deadline_id: uuid.UUID,
+    session: DbSession,
+    fraction: Annotated[float, Query(gt=0, lt=1)],
+) -> ReminderOutcome:
+    """Worker only: send the reminder due at `fraction` of the deadline's span (once)."""
+    return await service.remind(session, deadline_id, fraction)
 
 
 @internal_router.post("/{deadline_id}/evaluate")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,11 +14,18 @@ from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.errors import NotFound
-from api.escalations.service import escalate_missed
+from api.escalations.service import escalate_missed, send_reminder
 from api.metrics import DEADLINES_MISSED
 from api.outbox.service import record_job
 from api.policies.service import current_policy
-from shared.contracts import JOB_CHECK_DEADLINE, DeadlineEvaluation, check_deadline_job_id
+from shared.contracts import (
+    JOB_CHECK_DEADLINE,
+    JOB_REMIND_DEADLINE,
+    DeadlineEvaluation,
+    ReminderOutcome,
+    check_deadline_job_id,
+    remind_deadline_job_id,
+)
 
 
 def to_read(deadline: Deadline) -> DeadlineRead:
@@ -36,8 +44,10 @@ def open_deadline(
     starts_at: datetime,
     due_at: datetime,
     flags: list[str] | None = None,
+    reminders: Sequence[float] = (),
 ) -> Deadline:
-    """Open a deadline and schedule the worker's check at its due time (via the outbox)."""
+    """Open a deadline and schedule the worker's check at its due time, and the reminders at
+    the given fractions of its span (via the outbox)."""
     deadline = Deadline(
         id=uuid.uuid4(),
         case_id=case_id,
@@ -58,21 +68,65 @@ def open_deadline(
         [str(deadline.id)],
         defer_until=due_at,
     )
+    now = utcnow()
+    for fraction in reminders:
+        remind_at = starts_at + (due_at - starts_at) * fraction
+        if remind_at > now and official_id is not None:
+            record_job(
+                session,
+                JOB_REMIND_DEADLINE,
+                remind_deadline_job_id(deadline.id, fraction),
+                [str(deadline.id), fraction],
+                defer_until=remind_at,
+            )
     return deadline
 
 
-def meet(session: AsyncSession, deadline: Deadline, at: datetime, actor_id: uuid.UUID) -> None:
-    """Mark an open deadline met."""
-    deadline.status = DeadlineStatus.met
+def close(
+    session: AsyncSession,
+    deadline: Deadline,
+    status: DeadlineStatus,
+    at: datetime,
+    actor_id: uuid.UUID | None,
+) -> None:
+    """Close an open deadline as met or cancelled, with a timeline event."""
+    deadline.status = status
     deadline.closed_at = at
     if deadline.case_id is not None:
         CaseEventRepository(session).record(
             deadline.case_id,
-            "deadline_met",
+            f"deadline_{status.value}",
             actor_id=actor_id,
             data={"deadline_id": str(deadline.id), "kind": deadline.kind.value},
             at=at,
         )
+
+
+async def close_open(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    kinds: Collection[DeadlineKind],
+    status: DeadlineStatus,
+    at: datetime,
+    actor_id: uuid.UUID | None,
+) -> list[Deadline]:
+    """Close the case's open deadlines of these kinds; returns them."""
+    closed = list(await DeadlineRepository(session).open_of_case(case_id, kinds))
+    for deadline in closed:
+        close(session, deadline, status, at, actor_id)
+    return closed
+
+
+async def open_of_case(
+    session: AsyncSession, case_id: uuid.UUID, kinds: Collection[DeadlineKind]
+) -> list[Deadline]:
+    """The case's open deadlines of these kinds, locked for this transaction."""
+    return list(await DeadlineRepository(session).open_of_case(case_id, kinds))
+
+
+def meet(session: AsyncSession, deadline: Deadline, at: datetime, actor_id: uuid.UUID) -> None:
+    """Mark an open deadline met."""
+    close(session, deadline, DeadlineStatus.met, at, actor_id)
 
 
 async def flag_missed(
@@ -112,6 +166,27 @@ async def evaluate(session: AsyncSession, deadline_id: uuid.UUID) -> DeadlineEva
     return DeadlineEvaluation(
         id=deadline.id, status=deadline.status.value, due_at=deadline.due_at, flagged_now=flagged
     )
+
+
+async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float) -> ReminderOutcome:
+    """Send the reminder due at `fraction` of the deadline's span, once, if it is still open.
+
+    A deadline moved later (an extension) answers `early` with the new time.
+    """
+    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
+    if deadline is None:
+        raise NotFound(f"Deadline {deadline_id} does not exist.")
+    remind_at = deadline.starts_at + (deadline.due_at - deadline.starts_at) * fraction
+    marker = f"reminded:{fraction:g}"
+    if deadline.status is not DeadlineStatus.open or marker in deadline.flags:
+        return ReminderOutcome(status="skipped", remind_at=remind_at)
+    if utcnow() < remind_at - timedelta(seconds=1):
+        return ReminderOutcome(status="early", remind_at=remind_at)
+    deadline.flags = [*deadline.flags, marker]
+    policy = (await current_policy(session)).policy
+    await send_reminder(session, deadline, policy)
+    await session.flush()
+    return ReminderOutcome(status="sent", remind_at=remind_at)
 
 
 async def flag_overdue(session: AsyncSession, limit: int = 500) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
-from api.alerts.templates import LEVEL_NAMES, ROLE_NAMES, render
+from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES, render
 from api.cases.repository import CaseEventRepository, CaseRepository
 from api.db import utcnow
 from api.deadlines.models import Deadline
@@ -53,9 +53,55 @@ async def _recipients(
     return list(found.values())
 
 
+async def _message_fields(session: AsyncSession, deadline: Deadline) -> dict[str, object]:
+    """Everything a template about this deadline may name (each template uses some)."""
+    case = await CaseRepository(session).get(deadline.case_id) if deadline.case_id else None
+    responsible = (
+        await OfficialRepository(session).get(deadline.official_id)
+        if deadline.official_id
+        else None
+    )
+    units = UnitRepository(session)
+    unit = await units.get(deadline.unit_id)
+    lodged_unit = await units.get(case.lodged_unit_id) if case and case.lodged_unit_id else None
+    if lodged_unit is not None:
+        lodged = lodged_unit.name
+    else:
+        lodged = LEVEL_NAMES.get(case.lodged_level.value, "") if case else ""
+    return {
+        "case_number": case.number if case else "",
+        "headcount": case.headcount if case else "",
+        "lodged": lodged,
+        "title": case.title if case else "",
+        "due_local": local_clock(deadline.due_at),
+        "official_name": responsible.name if responsible else "(空缺)",
+        "unit_name": unit.name if unit else "",
+        "role_name": ROLE_NAMES.get(deadline.role, deadline.role),
+        "deadline_name": DEADLINE_NAMES.get(deadline.kind.value, deadline.kind.value),
+    }
+
+
+async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Policy) -> None:
+    """Remind the responsible official that the deadline is approaching (时限提醒)."""
+    if deadline.official_id is None:
+        return
+    official = await OfficialRepository(session).get(deadline.official_id)
+    if official is None:
+        return
+    text = render(policy.templates.reminder, await _message_fields(session, deadline))
+    await alert_official(
+        session,
+        official,
+        purpose="reminder",
+        text=text,
+        case_id=deadline.case_id,
+        deadline_id=deadline.id,
+    )
+
+
 async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Policy) -> Escalation:
     """Start the escalation chain of a deadline just flagged missed: its first step, now."""
-    steps = policy.escalation.arrival
+    steps = policy.escalation.chain(deadline.kind.value)
     recipients = await _recipients(session, deadline, steps[0].notify)
     escalation = Escalation(
         id=uuid.uuid4(),
@@ -68,35 +114,12 @@ async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Pol
     EscalationRepository(session).add(escalation)
     await session.flush()
 
-    case = await CaseRepository(session).get(deadline.case_id) if deadline.case_id else None
-    responsible = (
-        await OfficialRepository(session).get(deadline.official_id)
-        if deadline.official_id
-        else None
+    template = (
+        policy.templates.arrival_missed
+        if deadline.kind.value == "arrival"
+        else policy.templates.deadline_missed
     )
-    units = UnitRepository(session)
-    unit = await units.get(deadline.unit_id)
-    lodged_unit = await units.get(case.lodged_unit_id) if case and case.lodged_unit_id else None
-    lodged = (
-        lodged_unit.name
-        if lodged_unit
-        else LEVEL_NAMES.get(case.lodged_level.value, "")
-        if case
-        else ""
-    )
-    text = render(
-        policy.templates.arrival_missed,
-        {
-            "case_number": case.number if case else "",
-            "headcount": case.headcount if case else "",
-            "lodged": lodged,
-            "title": case.title if case else "",
-            "due_local": local_clock(deadline.due_at),
-            "official_name": responsible.name if responsible else "(空缺)",
-            "unit_name": unit.name if unit else "",
-            "role_name": ROLE_NAMES.get(deadline.role, deadline.role),
-        },
-    )
+    text = render(template, await _message_fields(session, deadline))
     for person in recipients:
         await alert_official(
             session,

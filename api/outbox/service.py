@@ -55,7 +55,10 @@ def _queued(message: OutboxMessage) -> QueuedJob:
 
 async def _enqueue(arq: ArqRedis, job: QueuedJob) -> None:
     # An existing job with the same id makes arq return None: re-dispatch is harmless.
-    await arq.enqueue_job(job.job, *job.args, _job_id=job.job_id, _defer_until=job.defer_until)
+    # A due time already past (a backdated receipt, a late relay) means "now": arq derives
+    # the job's expiry from it and refuses one in the past.
+    defer_until = job.defer_until if job.defer_until and job.defer_until > utcnow() else None
+    await arq.enqueue_job(job.job, *job.args, _job_id=job.job_id, _defer_until=defer_until)
 
 
 async def dispatch_after_commit(
@@ -90,7 +93,11 @@ async def relay_undispatched(
     messages = await repo.claim_undispatched(utcnow() - grace, limit)
     done = []
     for message in messages:
-        await _enqueue(arq, _queued(message))
+        try:
+            await _enqueue(arq, _queued(message))
+        except Exception:  # one bad message must not hold back the others
+            log.exception("outbox: relay of %s failed; retried next sweep", message.job_id)
+            continue
         done.append(message.id)
     await repo.mark_dispatched(done, utcnow())
     return len(done)

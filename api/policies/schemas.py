@@ -59,11 +59,67 @@ class EscalationStep(StrictModel):
 
 
 class EscalationPolicy(StrictModel):
-    """Escalation chains per deadline kind."""
+    """Escalation chains: one for arrival deadlines, one for every other kind."""
 
     arrival: list[EscalationStep] = Field(
         default_factory=lambda: [EscalationStep(notify=[Recipient.next_unit_chief])],
         min_length=1,
+    )
+    default: list[EscalationStep] = Field(
+        default_factory=lambda: [
+            EscalationStep(notify=[Recipient.responsible, Recipient.unit_chief])
+        ],
+        min_length=1,
+        description="Chain of every deadline kind other than arrival.",
+    )
+
+    def chain(self, kind: str) -> list[EscalationStep]:
+        """The chain a deadline of `kind` walks."""
+        return self.arrival if kind == "arrival" else self.default
+
+
+Days = Annotated[int, Field(ge=1, le=3650)]
+
+
+class DeadlinePolicy(StrictModel):
+    """Day deadlines of the lifecycle (SPEC §4); working days follow the holiday calendar."""
+
+    disposition_days: Days = Field(
+        default=15, description="Registered and forwarded/assigned (条例 art. 22)."
+    )
+    acceptance_notice_days: Days = Field(
+        default=15, description="Petitioner told whether it is accepted (条例 art. 23)."
+    )
+    transfer_days: Days = Field(
+        default=2, description="A matter passed on to the handling unit (seed 003 五.四.1)."
+    )
+    objection_working_days: Days = Field(
+        default=5, description="Assignee may object to a wrong assignment (条例 art. 23)."
+    )
+    first_resolution_working_days: Days = Field(
+        default=7, description="Initial petitions settled (seed 000 rule 4: 5–7 working days)."
+    )
+    handling_days: Days = Field(default=60, description="Handled after acceptance (art. 34).")
+    extension_max_days: Days = Field(default=30, description="The one extension (art. 34).")
+    review_request_days: Days = Field(
+        default=30, description="Petitioner may request a review after the answer (art. 35)."
+    )
+    review_answer_days: Days = Field(default=30, description="Review answered (art. 35).")
+    re_review_request_days: Days = Field(
+        default=30, description="Petitioner may request a re-review after the review (art. 36)."
+    )
+    re_review_answer_days: Days = Field(default=30, description="Re-review answered (art. 36).")
+    national_report_months: int = Field(
+        default=1, ge=1, le=24, description="Closing report of a case taken to Beijing."
+    )
+
+
+class IntakePolicy(StrictModel):
+    """Registration rules: repeat petitions (重复访)."""
+
+    repeat_window: PositiveDuration = Field(
+        default=timedelta(days=180),
+        description="Same petitioner and category within this window is a repeat petition.",
     )
 
 
@@ -74,6 +130,15 @@ class Templates(StrictModel):
         default=(
             "【到位通知】{case_number}:{headcount}人到{lodged}上访({title})。"
             "请您于{due_local}前({within}内)到场接访,到场后签到。"
+        )
+    )
+    reminder: str = Field(
+        default="【时限提醒】{case_number}({title}):{deadline_name}将于{due_local}到期,请抓紧办理。"
+    )
+    deadline_missed: str = Field(
+        default=(
+            "【超期督办】{case_number}({title}):{official_name}({unit_name})"
+            "的{deadline_name}已于{due_local}超期。请立即督促办理。"
         )
     )
     arrival_missed: str = Field(
@@ -100,6 +165,13 @@ class Policy(StrictModel):
     max_representatives: int = Field(
         default=5, ge=1, description="Most representatives of a multi-person visit (条例 art. 20)."
     )
+    deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
+    reminders: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.5, 0.8],
+        max_length=5,
+        description="Reminders to the responsible official at these fractions of a deadline.",
+    )
+    intake: IntakePolicy = Field(default_factory=IntakePolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     templates: Templates = Field(default_factory=Templates)
 

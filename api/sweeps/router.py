@@ -18,5 +18,10 @@ router = APIRouter(prefix="/v1/internal", tags=["internal"], dependencies=[Worke
 @router.post("/sweep")
 async def sweep(session: DbSession, state: Annotated[AppState, Depends(get_state)]) -> SweepReport:
     """Worker only: flag overdue deadlines, relay the outbox, re-enqueue stale alerts."""
-    grace = timedelta(seconds=state.settings.outbox_relay_grace_seconds)
-    return await service.sweep(session, state.arq, grace)
+    settings = state.settings
+    return await service.sweep(
+        session,
+        state.arq,
+        timedelta(seconds=settings.outbox_relay_grace_seconds),
+        timedelta(days=settings.idempotency_retention_days),
+    )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.alerts.service import stale_pending_messages
 from api.db import utcnow
 from api.deadlines.service import flag_overdue
+from api.idempotency.repository import IdempotencyRepository
 from api.outbox.service import relay_undispatched
 from shared.contracts import JOB_DELIVER_ALERT, SweepReport, deliver_alert_job_id
 
@@ -17,8 +18,11 @@ from shared.contracts import JOB_DELIVER_ALERT, SweepReport, deliver_alert_job_i
 STALE_ALERT_AFTER = timedelta(minutes=2)
 
 
-async def sweep(session: AsyncSession, arq: ArqRedis, outbox_grace: timedelta) -> SweepReport:
-    """Flag overdue deadlines, relay undispatched outbox rows, re-enqueue stale alerts.
+async def sweep(
+    session: AsyncSession, arq: ArqRedis, outbox_grace: timedelta, idempotency_retention: timedelta
+) -> SweepReport:
+    """Flag overdue deadlines, relay undispatched outbox rows, re-enqueue stale alerts, and
+    forget Idempotency-Key responses past their retention.
 
     Every step is idempotent and safe to run from several workers at once (SKIP LOCKED,
     arq job ids).
@@ -32,4 +36,10 @@ async def sweep(session: AsyncSession, arq: ArqRedis, outbox_grace: timedelta) -
             message.model_dump(mode="json"),
             _job_id=deliver_alert_job_id(message.alert_id),
         )
-    return SweepReport(deadlines_missed=missed, outbox_relayed=relayed, alerts_requeued=len(stale))
+    forgotten = await IdempotencyRepository(session).purge_before(utcnow() - idempotency_retention)
+    return SweepReport(
+        deadlines_missed=missed,
+        outbox_relayed=relayed,
+        alerts_requeued=len(stale),
+        idempotency_keys_purged=forgotten,
+    )

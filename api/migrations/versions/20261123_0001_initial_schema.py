@@ -454,3 +454,16 @@ def downgrade() -> None:
     )
     op.drop_table("outbox_messages")
     # ### end Alembic commands ###
+    for enum in (
+        "alert_status",
+        "alert_channel",
+        "escalation_status",
+        "deadline_status",
+        "deadline_kind",
+        "case_status",
+        "lodged_level",
+        "case_channel",
+        "official_role",
+        "unit_level",
+    ):
+        sa.Enum(name=enum).drop(op.get_bind(), checkfirst=True)

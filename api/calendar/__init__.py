@@ -1,0 +1,1 @@
+"""Working-day calendar domain (工作日, public holidays and make-up workdays 调休)."""

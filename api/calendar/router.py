@@ -1,0 +1,49 @@
+"""`/v1/calendar`: the working-day calendar and its per-date overrides."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth.dependencies import AdminPrincipal, CurrentPrincipal
+from api.calendar import service
+from api.calendar.schemas import CalendarDay, OverrideWrite
+from api.dependencies import DbSession
+
+router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
+
+
+@router.get("")
+async def get_calendar(
+    session: DbSession,
+    _: CurrentPrincipal,
+    start: Annotated[date, Query(alias="from", description="First local date (YYYY-MM-DD).")],
+    end: Annotated[date, Query(alias="to", description="Last local date, included.")],
+) -> list[CalendarDay]:
+    """The working-day verdict of each date from `from` to `to` (at most 400 dates).
+
+    `source` says who decides: an admin `override`, the holiday `library` (public holidays and
+    make-up workdays from the State Council notices), or `unknown` for a year whose notice the
+    library does not have yet; `is_workday` is then null and deadlines counted over such days
+    are flagged `calendar_unknown_year`.
+    """
+    return await service.list_days(session, start, end)
+
+
+@router.put("/{day}")
+async def put_calendar_override(
+    day: date, body: OverrideWrite, session: DbSession, principal: AdminPrincipal
+) -> CalendarDay:
+    """Decide a date by hand (admin), e.g. from a holiday notice the library does not have yet.
+
+    Replaces any earlier override of the date. Deadlines already computed keep their due time.
+    """
+    return await service.set_override(session, day, body, principal.id)
+
+
+@router.delete("/{day}", status_code=204)
+async def delete_calendar_override(day: date, session: DbSession, _: AdminPrincipal) -> None:
+    """Remove the override of a date (admin), so the holiday library decides it again."""
+    await service.remove_override(session, day)
