@@ -26,6 +26,7 @@ from api.health.router import router as health_router
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
+from api.reports.router import router as reports_router
 from api.sweeps.router import router as sweeps_router
 from api.units.router import router as units_router
 from shared.settings import Settings, get_settings
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alerts_router,
         policies_router,
         calendar_router,
+        reports_router,
         deadlines_internal,
         alerts_internal,
         sweeps_router,

@@ -10,6 +10,7 @@ from api.idempotency.models import IdempotencyRecord
 from api.officials.models import Official
 from api.outbox.models import OutboxMessage
 from api.policies.models import PolicyDocument
+from api.reports.models import SituationReport
 from api.units.models import Unit
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "Official",
     "OutboxMessage",
     "PolicyDocument",
+    "SituationReport",
     "Unit",
 ]

@@ -69,3 +69,4 @@ class SweepReport(BaseModel):
     outbox_relayed: int
     alerts_requeued: int
     idempotency_keys_purged: int = 0
+    report_deadlines_opened: int = 0

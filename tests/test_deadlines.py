@@ -202,3 +202,48 @@ async def test_unknown_deadline_is_404(
         headers=worker_headers,
     )
     assert resp.status_code == 404
+
+
+@pytest.mark.usefixtures("policy_restore")
+async def test_reminders_go_out_at_policy_fractions_once(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+    app: Any,
+) -> None:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["arrival"]["chief"] = "PT2S"
+    doc["reminders"] = [0.5]
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    case = await _register(client, county, 3)
+    deadline = arrivals(case)[0]
+    from sqlalchemy import select
+
+    from api.outbox.models import OutboxMessage
+    from shared.contracts import remind_deadline_job_id
+
+    async with app.state.desk.sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.job_id == remind_deadline_job_id(deadline["id"], 0.5)
+                )
+            )
+        ).scalar_one()
+    assert row.defer_until is not None
+    path = f"/v1/internal/deadlines/{deadline['id']}/remind"
+    early = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    assert early.json()["status"] == "early"
+    await asyncio.sleep(1.05)
+    sent = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    assert sent.json()["status"] == "sent"
+    again = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    assert again.json()["status"] == "skipped"
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    reminders = [a for a in alerts if a["purpose"] == "reminder"]
+    assert len(reminders) == 1
+    assert reminders[0]["official_id"] == county.officials["village2_chief"]["id"]
+    assert "时限提醒" in reminders[0]["text"]

@@ -526,3 +526,22 @@ async def test_same_key_while_the_first_is_running_is_409(
         await held.rollback()
     resp = await _post(client, desk.staff, "/v1/cases", letter(desk.county), key)
     assert resp.status_code == 201
+
+
+@pytest.mark.usefixtures("policy_restore")
+async def test_deadline_in_a_year_without_holiday_notice_is_flagged_not_guessed(
+    desk: Desk, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["deadlines"]["first_resolution_working_days"] = 120  # runs into a year not yet known
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    case = await desk.register()
+    accepted = await act(client, desk.staff, case, "accept")
+    first = next(d for d in accepted["deadlines"] if d["kind"] == "first_resolution")
+    assert "calendar_unknown_year" in first["flags"]
+    flagged = await client.get(
+        "/v1/deadlines",
+        params={"flag": "calendar_unknown_year", "case_id": case["id"]},
+        headers=admin,
+    )
+    assert [d["id"] for d in flagged.json()["items"]] == [first["id"]]

@@ -43,6 +43,13 @@ class Deadline(RecordModel):
     __tablename__ = "deadlines"
     __table_args__ = (
         Index("ix_deadlines_open_due", "due_at", postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_deadlines_report_period",
+            "official_id",
+            "due_at",
+            unique=True,
+            postgresql_where=text("kind = 'report'"),
+        ),
     )
 
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -80,4 +80,7 @@ class DeadlineRepository:
 
     async def list(self, query: DeadlineQuery) -> tuple[list[Deadline], str | None]:
         """A page of deadlines matching the query, newest first."""
-        return await fetch_page(self.session, select(Deadline), Deadline, query)
+        stmt = select(Deadline)
+        if query.flag is not None:
+            stmt = stmt.where(Deadline.flags.contains([query.flag]))
+        return await fetch_page(self.session, stmt, Deadline, query)

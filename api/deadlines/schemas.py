@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deadlines.models import DeadlineKind, DeadlineStatus
 from api.pagination import ListQuery
@@ -32,8 +33,15 @@ class DeadlineRead(BaseModel):
 class DeadlineQuery(ListQuery):
     """Filters of `GET /v1/deadlines`; each one given must match."""
 
+    custom_filters: ClassVar[frozenset[str]] = frozenset({"flag"})
+
     status: DeadlineStatus | None = None
     kind: DeadlineKind | None = None
     case_id: uuid.UUID | None = None
     unit_id: uuid.UUID | None = None
     official_id: uuid.UUID | None = None
+    flag: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Deadlines carrying this flag, e.g. `calendar_unknown_year`, `post_vacant`.",
+    )

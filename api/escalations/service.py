@@ -114,11 +114,10 @@ async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Pol
     EscalationRepository(session).add(escalation)
     await session.flush()
 
-    template = (
-        policy.templates.arrival_missed
-        if deadline.kind.value == "arrival"
-        else policy.templates.deadline_missed
-    )
+    template = {
+        "arrival": policy.templates.arrival_missed,
+        "report": policy.templates.report_missed,
+    }.get(deadline.kind.value, policy.templates.deadline_missed)
     text = render(template, await _message_fields(session, deadline))
     for person in recipients:
         await alert_official(

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.alerts.templates import FIELDS, check_template
+from api.officials.models import Role
 
 PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0), description="ISO 8601 duration")]
 
@@ -114,6 +115,22 @@ class DeadlinePolicy(StrictModel):
     )
 
 
+class ReportPolicy(StrictModel):
+    """Situation reports (零隐报, seed 002 第一篇 二): who files them and on which days."""
+
+    days_of_month: list[Annotated[int, Field(ge=1, le=31)]] = Field(
+        default_factory=lambda: [15, 30],
+        min_length=1,
+        max_length=4,
+        description="Report days (the seed blanks them out; a day past a month's end is its "
+        "last day).",
+    )
+    roles: list[Role] = Field(
+        default_factory=lambda: [Role.info_officer],
+        description="Roles that owe a report each period.",
+    )
+
+
 class IntakePolicy(StrictModel):
     """Registration rules: repeat petitions (重复访)."""
 
@@ -140,6 +157,9 @@ class Templates(StrictModel):
             "【超期督办】{case_number}({title}):{official_name}({unit_name})"
             "的{deadline_name}已于{due_local}超期。请立即督促办理。"
         )
+    )
+    report_missed: str = Field(
+        default="【信息报送超期】{official_name}({unit_name})未在{due_local}前报送信访形势,零报告也须报送。"
     )
     arrival_missed: str = Field(
         default=(
@@ -172,6 +192,7 @@ class Policy(StrictModel):
         description="Reminders to the responsible official at these fractions of a deadline.",
     )
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
+    reports: ReportPolicy = Field(default_factory=ReportPolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     templates: Templates = Field(default_factory=Templates)
 

@@ -12,6 +12,8 @@ from api.db import utcnow
 from api.deadlines.service import flag_overdue
 from api.idempotency.repository import IdempotencyRepository
 from api.outbox.service import relay_undispatched
+from api.policies.service import current_policy
+from api.reports.service import ensure_report_deadlines
 from shared.contracts import JOB_DELIVER_ALERT, SweepReport, deliver_alert_job_id
 
 # A pending alert untouched this long may have lost its job (e.g. Redis restarted empty).
@@ -28,6 +30,7 @@ async def sweep(
     arq job ids).
     """
     missed = await flag_overdue(session)
+    opened = await ensure_report_deadlines(session, (await current_policy(session)).policy)
     relayed = await relay_undispatched(session, arq, outbox_grace)
     stale = await stale_pending_messages(session, utcnow() - STALE_ALERT_AFTER)
     for message in stale:
@@ -42,4 +45,5 @@ async def sweep(
         outbox_relayed=relayed,
         alerts_requeued=len(stale),
         idempotency_keys_purged=forgotten,
+        report_deadlines_opened=opened,
     )

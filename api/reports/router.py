@@ -1,0 +1,57 @@
+"""`/v1/reports`: situation reports of information officers (信访形势报送, 零隐报)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.auth.dependencies import CurrentPrincipal
+from api.dependencies import DbSession
+from api.idempotency.dependencies import IdempotencyKey, respond
+from api.idempotency.service import fingerprint, run_once
+from api.pagination import Page
+from api.policies.service import current_policy
+from api.reports import service
+from api.reports.schemas import ReportCreate, ReportQuery, ReportRead
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+
+@router.post("", status_code=201, response_model=ReportRead)
+async def submit_report(
+    body: ReportCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """File a situation report for a report day; a zero report (零报告) counts as filed."""
+
+    async def produce() -> ReportRead:
+        policy = (await current_policy(session)).policy
+        report = await service.submit(session, body, principal, policy)
+        return ReportRead.model_validate(report, from_attributes=True)
+
+    result = await run_once(
+        session,
+        caller_id=principal.id,
+        key=idempotency_key,
+        request_fingerprint=fingerprint(request.method, request.url.path, body),
+        status_code=201,
+        produce=produce,
+    )
+    return respond(result)
+
+
+@router.get("")
+async def list_reports(
+    session: DbSession, _: CurrentPrincipal, query: Annotated[ReportQuery, Query()]
+) -> Page[ReportRead]:
+    """List situation reports by officer, unit, period or zero/non-zero."""
+    rows, next_cursor = await service.list_reports(session, query)
+    return Page(
+        items=[ReportRead.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
+    )

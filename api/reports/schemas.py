@@ -1,0 +1,66 @@
+"""Situation report bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.pagination import ListQuery
+
+
+class ReportItem(BaseModel):
+    """A dispute or risk found in the period (矛盾纠纷 / 不稳定隐患)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    category: str | None = Field(default=None, max_length=64)
+    detail: str | None = Field(default=None, max_length=5000)
+
+
+class ReportCreate(BaseModel):
+    """A situation report; a zero report (零报告) lists nothing and still counts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period_day: date | None = Field(
+        default=None, description="The report day it is for; default: the current period."
+    )
+    zero: bool
+    content: str | None = Field(default=None, max_length=20000)
+    items: list[ReportItem] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _zero_means_empty(self) -> ReportCreate:
+        if self.zero and self.items:
+            raise ValueError("a zero report lists no items")
+        if not self.zero and not self.items and not self.content:
+            raise ValueError("a non-zero report needs items or content")
+        return self
+
+
+class ReportRead(BaseModel):
+    """A stored situation report."""
+
+    id: uuid.UUID
+    official_id: uuid.UUID
+    unit_id: uuid.UUID
+    period_day: date
+    zero: bool
+    content: str | None
+    items: list[ReportItem]
+    submitted_at: datetime
+    on_time: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReportQuery(ListQuery):
+    """Filters of `GET /v1/reports`."""
+
+    official_id: uuid.UUID | None = None
+    unit_id: uuid.UUID | None = None
+    period_day: date | None = None
+    zero: bool | None = None
