@@ -21,7 +21,9 @@ from api.deadlines.router import internal_router as deadlines_internal
 from api.deadlines.router import router as deadlines_router
 from api.dependencies import AppState
 from api.errors import install_handlers
+from api.escalations.router import internal_router as escalations_internal
 from api.escalations.router import router as escalations_router
+from api.events.router import router as webhooks_router
 from api.health.router import router as health_router
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
@@ -93,7 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policies_router,
         calendar_router,
         reports_router,
+        webhooks_router,
         deadlines_internal,
+        escalations_internal,
         alerts_internal,
         sweeps_router,
     ):

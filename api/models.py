@@ -6,6 +6,7 @@ from api.cases.models import Arrival, Case, CaseEvent, CaseNumberCounter, CaseUn
 from api.db import Base
 from api.deadlines.models import Deadline
 from api.escalations.models import Escalation
+from api.events.models import WebhookSubscription
 from api.idempotency.models import IdempotencyRecord
 from api.officials.models import Official
 from api.outbox.models import OutboxMessage
@@ -30,4 +31,5 @@ __all__ = [
     "PolicyDocument",
     "SituationReport",
     "Unit",
+    "WebhookSubscription",
 ]

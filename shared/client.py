@@ -6,7 +6,13 @@ import uuid
 
 import httpx
 
-from shared.contracts import AlertAttempt, DeadlineEvaluation, ReminderOutcome, SweepReport
+from shared.contracts import (
+    AlertAttempt,
+    DeadlineEvaluation,
+    EscalationAdvance,
+    ReminderOutcome,
+    SweepReport,
+)
 
 
 class ApiClient:
@@ -46,6 +52,27 @@ class ApiClient:
         )
         resp.raise_for_status()
         return ReminderOutcome.model_validate(resp.json())
+
+    async def advance_escalation(
+        self, deadline_id: uuid.UUID | str, step: int
+    ) -> EscalationAdvance:
+        """Ask the API to open escalation step `step` unless the chain was stopped."""
+        resp = await self._http.post(
+            "/v1/internal/escalations/advance",
+            params={"deadline_id": str(deadline_id), "step": step},
+        )
+        resp.raise_for_status()
+        return EscalationAdvance.model_validate(resp.json())
+
+    async def renotify_escalation(
+        self, escalation_id: uuid.UUID | str, round_: int
+    ) -> EscalationAdvance:
+        """Ask the API to remind whoever acknowledged, if the matter is still unresolved."""
+        resp = await self._http.post(
+            f"/v1/internal/escalations/{escalation_id}/renotify", params={"round": round_}
+        )
+        resp.raise_for_status()
+        return EscalationAdvance.model_validate(resp.json())
 
     async def report_alert_attempt(self, alert_id: uuid.UUID | str, attempt: AlertAttempt) -> None:
         """Record the outcome of one delivery attempt of an alert."""

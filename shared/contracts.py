@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 JOB_DELIVER_ALERT = "deliver_alert"
 JOB_CHECK_DEADLINE = "check_deadline"
 JOB_REMIND_DEADLINE = "remind_deadline"
+JOB_ADVANCE_ESCALATION = "advance_escalation"
+JOB_RENOTIFY_ESCALATION = "renotify_escalation"
 
 
 def check_deadline_job_id(deadline_id: uuid.UUID | str) -> str:
@@ -23,6 +25,16 @@ def remind_deadline_job_id(deadline_id: uuid.UUID | str, fraction: float) -> str
     return f"remind-deadline:{deadline_id}:{fraction:g}"
 
 
+def advance_escalation_job_id(deadline_id: uuid.UUID | str, step: int) -> str:
+    """arq job id of the due time of one escalation step."""
+    return f"advance-escalation:{deadline_id}:{step}"
+
+
+def renotify_escalation_job_id(escalation_id: uuid.UUID | str, round_: int) -> str:
+    """arq job id of one re-notification round of an acknowledged escalation."""
+    return f"renotify-escalation:{escalation_id}:{round_}"
+
+
 def deliver_alert_job_id(alert_id: uuid.UUID | str) -> str:
     """arq job id of an alert's delivery: one per alert."""
     return f"deliver-alert:{alert_id}"
@@ -32,9 +44,17 @@ class AlertMessage(BaseModel):
     """What the worker needs to deliver one alert; `alert_id` is the stable message id."""
 
     alert_id: uuid.UUID
-    channel: Literal["sms"]
-    to: str
+    channel: Literal["sms", "webhook", "dingtalk", "wecom"]
+    to: str = Field(description="Phone number (sms) or URL (webhook, dingtalk, wecom).")
     text: str
+    title: str | None = Field(default=None, description="Heading for markdown channels.")
+    secret: str | None = Field(
+        default=None, description="Signing secret of a webhook or robot (whsec_…, SEC…)."
+    )
+    event: str | None = Field(default=None, description="Event type, e.g. deadline.missed.")
+    payload: dict[str, Any] | None = Field(
+        default=None, description="The JSON body of a webhook delivery."
+    )
 
 
 class AlertAttempt(BaseModel):
@@ -44,6 +64,7 @@ class AlertAttempt(BaseModel):
     attempt: int = Field(ge=1)
     error: str | None = None
     final: bool = Field(default=False, description="No further attempt will be made.")
+    gone: bool = Field(default=False, description="The receiver answered 410 Gone.")
 
 
 class DeadlineEvaluation(BaseModel):
@@ -60,6 +81,13 @@ class ReminderOutcome(BaseModel):
 
     status: Literal["sent", "skipped", "early"]
     remind_at: datetime = Field(description="When the reminder is (or was) due.")
+
+
+class EscalationAdvance(BaseModel):
+    """What the API did when asked to advance an escalation chain or re-notify."""
+
+    status: Literal["created", "stopped", "exists", "end"]
+    escalation_id: uuid.UUID | None = None
 
 
 class SweepReport(BaseModel):

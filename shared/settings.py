@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,10 +44,34 @@ class Settings(BaseSettings):
         default="",
         description="Generic HTTP SMS gateway; empty means messages go to the worker's log.",
     )
+    sms_provider: Literal["auto", "generic", "aliyun", "tencent", "log"] = Field(
+        default="auto",
+        description="auto: the generic gateway when SMS_GATEWAY_URL is set, else the log.",
+    )
     sms_timeout_seconds: float = 5.0
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_sms_sign_name: str = ""
+    aliyun_sms_template_code: str = Field(
+        default="", description="A template with one variable `${content}` for the text."
+    )
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    tencent_secret_id: str = ""
+    tencent_secret_key: str = ""
+    tencent_sms_sdk_app_id: str = ""
+    tencent_sms_sign_name: str = ""
+    tencent_sms_template_id: str = Field(
+        default="", description="A template with one variable `{1}` for the text."
+    )
+    tencent_sms_region: str = "ap-guangzhou"
+    tencent_sms_endpoint: str = "https://sms.tencentcloudapi.com"
     alert_max_attempts: int = 8
     alert_retry_base_seconds: float = 0.5
     alert_retry_max_seconds: float = 300.0
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook/robot URLs on private or loopback addresses (tests, local).",
+    )
     sweep_interval_seconds: float = 2.0
     worker_poll_seconds: float = 0.05
     outbox_relay_grace_seconds: float = 2.0

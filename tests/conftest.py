@@ -65,6 +65,7 @@ def settings(services: Services, database_url: str) -> Settings:
         worker_token=WORKER_TOKEN,
         admin_password=ADMIN_PASSWORD,
         arq_queue=f"pd-test:{uuid.uuid4().hex[:8]}",
+        webhooks_allow_private=True,
     )
 
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from shared.embedded import Services
+from shared.webhooks import generate_secret
 from tests.conftest import (
     ADMIN_PASSWORD,
     WORKER_TOKEN,
@@ -33,6 +34,7 @@ from tests.conftest import (
     visit_body,
 )
 from tests.fakes.sms_gateway import FakeSmsGateway
+from tests.fakes.webhook_receivers import FakeDingTalkRobot, FakeWebhookReceiver
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +102,7 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
         "SMS_GATEWAY_URL": gateway.url,
         "SWEEP_INTERVAL_SECONDS": "1",
         "ALERT_RETRY_BASE_SECONDS": "0.2",
+        "WEBHOOKS_ALLOW_PRIVATE": "true",
         "LOG_LEVEL": "INFO",
     }
     api_log = (logs / "api.log").open("wb")
@@ -336,3 +339,49 @@ async def test_a_crashed_worker_catches_up_after_restart(
         await http.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
     ).json()["items"]
     assert len(escalations) == 1
+
+
+async def test_robots_and_signed_webhooks_through_the_worker(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """A chief reached on DingTalk (signed robot) and a subscriber's Standard Webhooks
+    endpoint, both checking the real protocol, get what the worker delivers."""
+    admin = await login(http, "admin", ADMIN_PASSWORD)
+    county = await make_county(http, admin)
+    robot = FakeDingTalkRobot(secret="SEC-e2e-robot-secret").start()
+    receiver = FakeWebhookReceiver(secret=generate_secret()).start()
+    try:
+        chief = county.officials["village2_chief"]
+        contacts = [{"channel": "dingtalk", "address": robot.url, "secret": robot.secret}]
+        patched = await http.patch(
+            f"/v1/officials/{chief['id']}", json={"contacts": contacts}, headers=admin
+        )
+        assert patched.status_code == 200
+        created = await http.post(
+            "/v1/webhook-subscriptions",
+            json={"url": receiver.url, "event_types": ["case.created"]},
+            headers=admin,
+        )
+        receiver.secret = created.json()["secret"]
+        staff = await county.headers(http, "town_staff")
+        case = (
+            await http.post(
+                "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+            )
+        ).json()
+
+        async def both_arrived() -> bool:
+            robot_texts = [r.body.decode() for r in robot.requests if r.answer.get("errcode") == 0]
+            events = [e for e in receiver.delivered() if e["data"]["case"]["id"] == case["id"]]
+            return any(case["number"] in t for t in robot_texts) and len(events) == 1
+
+        await _poll(both_arrived, 10, "the DingTalk summons and the case.created webhook")
+        event = next(e for e in receiver.delivered() if e["data"]["case"]["id"] == case["id"])
+        assert event["type"] == "case.created"
+        assert event["data"]["case"]["number"] == case["number"]
+        assert "petitioners" not in event["data"]["case"]
+        assert not receiver.duplicates
+    finally:
+        robot.stop()
+        receiver.stop()
+        await http.delete(f"/v1/webhook-subscriptions/{created.json()['id']}", headers=admin)

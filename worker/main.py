@@ -20,14 +20,17 @@ from arq.worker import func
 
 from shared.client import ApiClient
 from shared.contracts import (
+    JOB_ADVANCE_ESCALATION,
     JOB_CHECK_DEADLINE,
     JOB_DELIVER_ALERT,
     JOB_REMIND_DEADLINE,
+    JOB_RENOTIFY_ESCALATION,
     AlertAttempt,
     AlertMessage,
 )
 from shared.settings import Settings, get_settings
-from worker.sms import HttpGatewaySender, LogSender, SendError, SmsSender
+from worker.channels.base import Sender, SendError
+from worker.channels.registry import build_senders
 
 log = logging.getLogger("worker")
 REPORT_TRIES = 5
@@ -53,21 +56,25 @@ async def _report(api: ApiClient, message: AlertMessage, attempt: AlertAttempt) 
 
 
 async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
-    """Deliver one alert; retried with backoff until sent or attempts run out."""
+    """Deliver one alert on its channel; retried with backoff (or the receiver's Retry-After)
+    until sent, declared failed after the last attempt, or failed at once when retrying
+    cannot help."""
     settings: Settings = ctx["settings"]
     api: ApiClient = ctx["api"]
-    sender: SmsSender = ctx["sms"]
     alert = AlertMessage.model_validate(message)
+    sender: Sender = ctx["senders"][alert.channel]
     attempt = int(ctx.get("job_try", 1))
     try:
         await sender.send(alert)
     except SendError as exc:
-        final = attempt >= settings.alert_max_attempts
+        final = exc.permanent or attempt >= settings.alert_max_attempts
         log.warning("alert %s attempt %d failed: %s", alert.alert_id, attempt, exc)
-        report = AlertAttempt(ok=False, attempt=attempt, error=str(exc), final=final)
+        report = AlertAttempt(ok=False, attempt=attempt, error=str(exc), final=final, gone=exc.gone)
         await _report(api, alert, report)
         if final:
             return "failed"
+        if exc.retry_after is not None:
+            raise Retry(defer=min(exc.retry_after, settings.alert_retry_max_seconds)) from exc
         raise _retry_later(attempt, settings) from exc
     await _report(api, alert, AlertAttempt(ok=True, attempt=attempt))
     return "sent"
@@ -106,6 +113,24 @@ async def remind_deadline(ctx: dict[str, Any], deadline_id: str, fraction: float
     return outcome.status
 
 
+async def advance_escalation(ctx: dict[str, Any], deadline_id: str, step: int) -> str:
+    """A step's delay has passed: the API opens it unless someone acknowledged."""
+    try:
+        outcome = await ctx["api"].advance_escalation(deadline_id, step)
+    except httpx.HTTPError as exc:
+        raise Retry(defer=5.0) from exc
+    return str(outcome.status)
+
+
+async def renotify_escalation(ctx: dict[str, Any], escalation_id: str, round_: int) -> str:
+    """The re-notification interval of an acknowledged escalation has passed."""
+    try:
+        outcome = await ctx["api"].renotify_escalation(escalation_id, round_)
+    except httpx.HTTPError as exc:
+        raise Retry(defer=5.0) from exc
+    return str(outcome.status)
+
+
 async def sweep(ctx: dict[str, Any]) -> None:
     """The safety net: let the API flag overdue deadlines and relay what was left behind."""
     try:
@@ -125,11 +150,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx["settings"] = settings
     ctx["api"] = ApiClient(settings.api_url, settings.worker_token)
-    ctx["sms"] = (
-        HttpGatewaySender(settings.sms_gateway_url, settings.sms_timeout_seconds)
-        if settings.sms_gateway_url
-        else LogSender()
-    )
+    ctx["senders"] = build_senders(settings)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         sweep,
@@ -151,8 +172,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         scheduler.shutdown(wait=False)
     if "api" in ctx:
         await ctx["api"].aclose()
-    if "sms" in ctx:
-        await ctx["sms"].aclose()
+    for sender in ctx.get("senders", {}).values():
+        await sender.aclose()
 
 
 _settings = get_settings()
@@ -164,6 +185,8 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = [
         func(check_deadline, name=JOB_CHECK_DEADLINE, max_tries=1000),
         func(remind_deadline, name=JOB_REMIND_DEADLINE, max_tries=1000),
+        func(advance_escalation, name=JOB_ADVANCE_ESCALATION, max_tries=1000),
+        func(renotify_escalation, name=JOB_RENOTIFY_ESCALATION, max_tries=1000),
         func(deliver_alert, name=JOB_DELIVER_ALERT, max_tries=_settings.alert_max_attempts + 5),
     ]
     on_startup = startup

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +26,9 @@ class AlertChannel(enum.StrEnum):
     """The channel an alert goes out on."""
 
     sms = "sms"
+    webhook = "webhook"
+    dingtalk = "dingtalk"
+    wecom = "wecom"
 
 
 class Alert(RecordModel):
@@ -36,10 +40,20 @@ class Alert(RecordModel):
     deadline_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deadlines.id"))
     escalation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("escalations.id"))
     official_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"), index=True)
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("webhook_subscriptions.id"), index=True
+    )
+    contact_index: Mapped[int | None] = mapped_column(
+        doc="Which of the official's contacts (priority order) this alert uses."
+    )
     purpose: Mapped[str] = mapped_column(String(32))
     channel: Mapped[AlertChannel] = mapped_column(Enum(AlertChannel, name="alert_channel"))
     recipient: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(200))
+    event: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any] | None]
+    secret: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[AlertStatus] = mapped_column(
         Enum(AlertStatus, name="alert_status"), default=AlertStatus.pending, index=True
     )

@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.alerts import service
+from api.alerts import delivery, service
 from api.alerts.schemas import AlertQuery, AlertRead
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller
 from api.dependencies import DbSession
-from api.metrics import ALERT_ATTEMPTS
 from api.pagination import Page
 from shared.contracts import AlertAttempt
 
@@ -36,6 +35,5 @@ async def list_alerts(
 @internal_router.post("/{alert_id}/attempts")
 async def report_attempt(alert_id: uuid.UUID, body: AlertAttempt, session: DbSession) -> AlertRead:
     """Worker only: record the outcome of one delivery attempt."""
-    alert = await service.record_attempt(session, alert_id, body)
-    ALERT_ATTEMPTS.labels(outcome="ok" if body.ok else "error").inc()
+    alert = await delivery.record_attempt(session, alert_id, body)
     return AlertRead.model_validate(alert, from_attributes=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,24 +17,47 @@ from api.officials.models import Official
 from api.outbox.service import record_job
 from shared.contracts import (
     JOB_DELIVER_ALERT,
-    AlertAttempt,
     AlertMessage,
     deliver_alert_job_id,
 )
 
+TITLES = {
+    "summons": "到位通知",
+    "escalation": "超时督办",
+    "reminder": "时限提醒",
+    "renotify": "督办回访",
+}
 
-def sms_number(official: Official) -> str | None:
-    """The official's SMS number: the first SMS contact, else their phone."""
-    for contact in official.contacts:
-        if contact.get("channel") == "sms" and contact.get("address"):
-            return str(contact["address"])
-    return official.phone
+
+def contacts_of(official: Official) -> list[dict[str, Any]]:
+    """The official's contacts in priority order; their phone is the last resort for SMS."""
+    contacts = [c for c in official.contacts if c.get("address")]
+    if official.phone and not any(c.get("channel") == "sms" for c in contacts):
+        contacts.append({"channel": "sms", "address": official.phone})
+    return contacts
 
 
 def message_of(alert: Alert) -> AlertMessage:
     """The job payload that delivers this alert."""
     return AlertMessage(
-        alert_id=alert.id, channel=alert.channel.value, to=alert.recipient, text=alert.text
+        alert_id=alert.id,
+        channel=alert.channel.value,
+        to=alert.recipient,
+        text=alert.text,
+        title=alert.title,
+        secret=alert.secret,
+        event=alert.event,
+        payload=alert.payload,
+    )
+
+
+def _queue(session: AsyncSession, alert: Alert) -> None:
+    AlertRepository(session).add(alert)
+    record_job(
+        session,
+        JOB_DELIVER_ALERT,
+        deliver_alert_job_id(alert.id),
+        [message_of(alert).model_dump(mode="json")],
     )
 
 
@@ -46,12 +70,14 @@ async def alert_official(
     case_id: uuid.UUID | None,
     deadline_id: uuid.UUID | None = None,
     escalation_id: uuid.UUID | None = None,
+    contact_index: int = 0,
 ) -> Alert:
-    """Record an SMS alert to the official and its delivery job, in the current transaction.
+    """Record an alert to the official on one of their contacts (the first by default) and its
+    delivery job, in the current transaction.
 
-    An official without a number still gets an alert row, marked failed, so the gap shows.
+    An official without any contact still gets an alert row, marked failed, so the gap shows.
     """
-    number = sms_number(official)
+    contacts = contacts_of(official)
     alert = Alert(
         id=uuid.uuid4(),
         case_id=case_id,
@@ -59,43 +85,60 @@ async def alert_official(
         escalation_id=escalation_id,
         official_id=official.id,
         purpose=purpose,
-        channel=AlertChannel.sms,
-        recipient=number or "",
         text=text,
-        status=AlertStatus.pending if number else AlertStatus.failed,
-        last_error=None if number else "official has no SMS number",
+        title=TITLES.get(purpose, "信访督办"),
+        contact_index=contact_index,
     )
-    AlertRepository(session).add(alert)
-    if number:
-        record_job(
-            session,
-            JOB_DELIVER_ALERT,
-            deliver_alert_job_id(alert.id),
-            [message_of(alert).model_dump(mode="json")],
-        )
+    if contact_index >= len(contacts):
+        alert.channel = AlertChannel.sms
+        alert.recipient = ""
+        alert.status = AlertStatus.failed
+        alert.last_error = "official has no contact"
+        AlertRepository(session).add(alert)
+        return alert
+    contact = contacts[contact_index]
+    alert.channel = AlertChannel(contact["channel"])
+    alert.recipient = str(contact["address"])
+    alert.secret = contact.get("secret")
+    alert.status = AlertStatus.pending
+    _queue(session, alert)
     return alert
 
 
-async def record_attempt(
-    session: AsyncSession, alert_id: uuid.UUID, attempt: AlertAttempt
+async def alert_webhook(
+    session: AsyncSession,
+    *,
+    alert_id: uuid.UUID,
+    url: str,
+    secret: str,
+    event: str,
+    payload: dict[str, Any],
+    subscription_id: uuid.UUID,
+    case_id: uuid.UUID | None,
 ) -> Alert:
-    """Apply the worker's report of one delivery attempt; late or repeated reports are harmless."""
+    """Record a signed webhook delivery of an event to a subscriber."""
+    alert = Alert(
+        id=alert_id,
+        case_id=case_id,
+        subscription_id=subscription_id,
+        purpose="event",
+        channel=AlertChannel.webhook,
+        recipient=url,
+        text=event,
+        event=event,
+        payload=payload,
+        secret=secret,
+        status=AlertStatus.pending,
+    )
+    _queue(session, alert)
+    return alert
+
+
+async def get_for_update(session: AsyncSession, alert_id: uuid.UUID) -> Alert:
+    """The alert, locked, or 404."""
     alert = await AlertRepository(session).get(alert_id, for_update=True)
     if alert is None:
         raise NotFound(f"Alert {alert_id} does not exist.")
-    if alert.status in (AlertStatus.sent, AlertStatus.delivered):
-        return alert
-    alert.attempts = max(alert.attempts, attempt.attempt)
-    if attempt.ok:
-        alert.status = AlertStatus.sent
-        alert.sent_at = utcnow()
-        alert.last_error = None
-    else:
-        alert.last_error = attempt.error
-        if attempt.final:
-            alert.status = AlertStatus.failed
-    alert.updated_at = utcnow()
-    await session.flush()
     return alert
 
 

@@ -45,6 +45,7 @@ DEADLINE_NAMES: dict[str, str] = {
 # The placeholders each template may use.
 FIELDS: dict[str, frozenset[str]] = {
     "reminder": frozenset({"case_number", "title", "deadline_name", "due_local", "official_name"}),
+    "renotify": frozenset({"case_number", "title", "deadline_name", "official_name"}),
     "report_missed": frozenset({"due_local", "official_name", "unit_name"}),
     "deadline_missed": frozenset(
         {"case_number", "title", "deadline_name", "due_local", "official_name", "unit_name"}

@@ -57,6 +57,7 @@ OPEN = frozenset(
         S.re_reviewed,
     }
 )
+DONE = frozenset({S.closed, S.terminated, S.archived})
 DESK = frozenset({Role.petition_staff, Role.chief, Role.deputy})
 HANDLER = frozenset({Role.petition_staff, Role.dept_head, Role.chief, Role.deputy})
 LEADERS = frozenset({Role.chief, Role.deputy})

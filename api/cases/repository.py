@@ -195,6 +195,15 @@ class ArrivalRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def exists_for(self, case_id: uuid.UUID, official_id: uuid.UUID) -> bool:
+        """Whether the official has checked in on the case."""
+        stmt = (
+            select(Arrival.id)
+            .where(Arrival.case_id == case_id, Arrival.official_id == official_id)
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
     def add(self, arrival: Arrival) -> None:
         """Stage a check-in."""
         self.session.add(arrival)

@@ -35,6 +35,7 @@ from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.escalations.service import stop_for_deadline
+from api.events.service import case_summary, emit
 from api.metrics import CASES_REGISTERED
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
@@ -225,6 +226,7 @@ async def register_case(
     if data.channel is Channel.visit and lodged_unit is not None:
         opened = await _summon(session, case, origin_chain, lodged_unit, policy, now)
     opened += await _open_intake_deadlines(session, case, principal, policy, now)
+    await emit(session, "case.created", {"case": case_summary(case)}, case_id=case.id)
     CASES_REGISTERED.labels(channel=case.channel.value).inc()
     return case, opened
 
@@ -466,6 +468,17 @@ async def record_arrival(
         at=now,
     )
     case.updated_at = now
+    await emit(
+        session,
+        "arrival.recorded",
+        {
+            "case": case_summary(case),
+            "official_id": str(official_id),
+            "arrived_at": now.isoformat(),
+            "on_time": on_time,
+        },
+        case_id=case.id,
+    )
     await session.flush()
     return ArrivalRead(
         id=arrival.id,

@@ -37,6 +37,7 @@ from api.db import utcnow
 from api.deadlines import service as deadlines
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.errors import Conflict, InvalidInput, NotFound
+from api.events.service import case_summary, emit
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
@@ -140,6 +141,12 @@ async def perform(
         client=principal.client,
         data={"before": before.value, "after": case.status.value, **data},
         at=step.now,
+    )
+    await emit(
+        session,
+        "case.updated",
+        {"case": case_summary(case), "action": action.value, "before": before.value},
+        case_id=case.id,
     )
     await session.flush()
     return case

@@ -15,6 +15,7 @@ from api.deadlines.repository import DeadlineRepository
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.errors import NotFound
 from api.escalations.service import escalate_missed, send_reminder
+from api.events.service import emit
 from api.metrics import DEADLINES_MISSED
 from api.outbox.service import record_job
 from api.policies.service import current_policy
@@ -146,6 +147,12 @@ async def flag_missed(
                 "due_at": deadline.due_at.isoformat(),
             },
         )
+    await emit(
+        session,
+        "deadline.missed",
+        {"deadline": to_read(deadline).model_dump(mode="json")},
+        case_id=deadline.case_id,
+    )
     if escalate:
         policy = (await current_policy(session)).policy
         await escalate_missed(session, deadline, policy)

@@ -30,6 +30,15 @@ class EscalationRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def for_deadline(self, deadline_id: uuid.UUID) -> Sequence[Escalation]:
+        """Every step of a deadline's chain so far, in order."""
+        stmt = (
+            select(Escalation)
+            .where(Escalation.deadline_id == deadline_id)
+            .order_by(Escalation.step)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def open_for_deadline(self, deadline_id: uuid.UUID) -> Sequence[Escalation]:
         """Unacknowledged escalations of a deadline, locked."""
         stmt = (

@@ -7,13 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth.dependencies import CurrentPrincipal
+from api.auth.dependencies import CurrentPrincipal, WorkerCaller
 from api.dependencies import DbSession
+from api.errors import Forbidden
 from api.escalations import service
-from api.escalations.schemas import EscalationQuery, EscalationRead
+from api.escalations.schemas import EscalateBody, EscalationQuery, EscalationRead
+from api.officials.models import Role
 from api.pagination import Page
+from shared.contracts import EscalationAdvance
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
+internal_router = APIRouter(
+    prefix="/v1/internal/escalations", tags=["internal"], dependencies=[WorkerCaller]
+)
 
 
 @router.get("")
@@ -35,3 +41,32 @@ async def acknowledge_escalation(
     """Acknowledge an escalation (收到); this stops its chain."""
     escalation = await service.acknowledge(session, escalation_id, principal.id, principal.client)
     return EscalationRead.model_validate(escalation, from_attributes=True)
+
+
+@router.post("/{escalation_id}/escalate", status_code=201)
+async def escalate_escalation(
+    escalation_id: uuid.UUID, body: EscalateBody, session: DbSession, principal: CurrentPrincipal
+) -> EscalationRead:
+    """Jump the chain to a later step now (手动升级); that step's people are alerted at once."""
+    if not principal.has_role(Role.petition_staff, Role.chief, Role.deputy):
+        raise Forbidden("Only petition staff and leaders escalate by hand.")
+    escalation = await service.escalate_manually(session, escalation_id, body.step, principal.id)
+    return EscalationRead.model_validate(escalation, from_attributes=True)
+
+
+@internal_router.post("/advance")
+async def advance_escalation(
+    session: DbSession,
+    deadline_id: uuid.UUID,
+    step: Annotated[int, Query(ge=1)],
+) -> EscalationAdvance:
+    """Worker only: a step's delay has passed; open it unless someone acknowledged."""
+    return await service.advance(session, deadline_id, step)
+
+
+@internal_router.post("/{escalation_id}/renotify")
+async def renotify_escalation(
+    escalation_id: uuid.UUID, session: DbSession, round_: Annotated[int, Query(alias="round", ge=1)]
+) -> EscalationAdvance:
+    """Worker only: remind whoever acknowledged, while the matter stays unresolved."""
+    return await service.renotify(session, escalation_id, round_)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.escalations.models import EscalationStatus
 from api.pagination import ListQuery
@@ -33,3 +33,11 @@ class EscalationQuery(ListQuery):
     status: EscalationStatus | None = None
     case_id: uuid.UUID | None = None
     deadline_id: uuid.UUID | None = None
+
+
+class EscalateBody(BaseModel):
+    """Manual escalation to a later step of the chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: int = Field(ge=1, description="The chain step to open now (0 is the first).")

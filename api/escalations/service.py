@@ -9,47 +9,68 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
 from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES, render
-from api.cases.repository import CaseEventRepository, CaseRepository
+from api.cases.lifecycle import DONE
+from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
 from api.db import utcnow
 from api.deadlines.models import Deadline
-from api.errors import Conflict, NotFound
+from api.deadlines.repository import DeadlineRepository
+from api.errors import Conflict, InvalidInput, NotFound
 from api.escalations.models import Escalation, EscalationStatus
 from api.escalations.repository import EscalationRepository
-from api.escalations.schemas import EscalationQuery
+from api.escalations.schemas import EscalationQuery, EscalationRead
+from api.events.service import emit
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
+from api.outbox.service import record_job
 from api.policies.schemas import Policy, Recipient
+from api.policies.service import current_policy
 from api.timeutil import local_clock
 from api.units.repository import UnitRepository
+from shared.contracts import (
+    JOB_ADVANCE_ESCALATION,
+    JOB_RENOTIFY_ESCALATION,
+    EscalationAdvance,
+    advance_escalation_job_id,
+    renotify_escalation_job_id,
+)
 
 
 async def _recipients(
-    session: AsyncSession, deadline: Deadline, wanted: Sequence[Recipient]
+    session: AsyncSession, deadline: Deadline, wanted: Sequence[Recipient], policy: Policy
 ) -> list[Official]:
     officials = OfficialRepository(session)
+    chain = await UnitRepository(session).ancestry(deadline.unit_id)
     found: dict[uuid.UUID, Official] = {}
 
-    async def holder(unit_id: uuid.UUID, role: Role) -> None:
-        person = await officials.holder_of(unit_id, role)
+    def keep(person: Official | None) -> bool:
         if person is not None:
             found.setdefault(person.id, person)
+        return person is not None
 
     for who in wanted:
         if who is Recipient.responsible and deadline.official_id is not None:
-            person = await officials.get(deadline.official_id)
-            if person is not None:
-                found.setdefault(person.id, person)
+            keep(await officials.get(deadline.official_id))
         elif who is Recipient.unit_chief:
-            await holder(deadline.unit_id, Role.chief)
+            keep(await officials.holder_of(deadline.unit_id, Role.chief))
         elif who is Recipient.unit_deputy:
-            await holder(deadline.unit_id, Role.deputy)
+            keep(await officials.holder_of(deadline.unit_id, Role.deputy))
         elif who is Recipient.next_unit_chief:
             # The nearest unit above with a chief: a vacancy must not silence the chain.
-            for unit in (await UnitRepository(session).ancestry(deadline.unit_id))[1:]:
-                person = await officials.holder_of(unit.id, Role.chief)
-                if person is not None:
-                    found.setdefault(person.id, person)
+            for unit in chain[1:]:
+                if keep(await officials.holder_of(unit.id, Role.chief)):
                     break
+        elif who is Recipient.county_petition_office and chain:
+            county = chain[-1].id
+            keep(
+                await officials.holder_of(county, Role.petition_staff)
+                or await officials.holder_of(county, Role.chief)
+            )
+        elif who is Recipient.discipline_office and policy.escalation.discipline_unit_id:
+            office = policy.escalation.discipline_unit_id
+            keep(
+                await officials.holder_of(office, Role.chief)
+                or await officials.holder_of(office, Role.dept_head)
+            )
     return list(found.values())
 
 
@@ -99,26 +120,35 @@ async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Polic
     )
 
 
-async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Policy) -> Escalation:
-    """Start the escalation chain of a deadline just flagged missed: its first step, now."""
-    steps = policy.escalation.chain(deadline.kind.value)
-    recipients = await _recipients(session, deadline, steps[0].notify)
+def _template(deadline: Deadline, policy: Policy) -> str:
+    return {
+        "arrival": policy.templates.arrival_missed,
+        "report": policy.templates.report_missed,
+    }.get(deadline.kind.value, policy.templates.deadline_missed)
+
+
+async def _open_step(
+    session: AsyncSession,
+    deadline: Deadline,
+    policy: Policy,
+    step: int,
+    reason: str,
+    actor_id: uuid.UUID | None = None,
+) -> Escalation:
+    """Create step `step` of the deadline's chain, alert its people, schedule the next step."""
+    chain = policy.escalation.chain(deadline.kind.value)
+    recipients = await _recipients(session, deadline, chain[step].notify, policy)
     escalation = Escalation(
         id=uuid.uuid4(),
         deadline_id=deadline.id,
         case_id=deadline.case_id,
-        step=0,
-        reason="deadline_missed",
+        step=step,
+        reason=reason,
         recipients=[str(r.id) for r in recipients],
     )
     EscalationRepository(session).add(escalation)
     await session.flush()
-
-    template = {
-        "arrival": policy.templates.arrival_missed,
-        "report": policy.templates.report_missed,
-    }.get(deadline.kind.value, policy.templates.deadline_missed)
-    text = render(template, await _message_fields(session, deadline))
+    text = render(_template(deadline, policy), await _message_fields(session, deadline))
     for person in recipients:
         await alert_official(
             session,
@@ -129,18 +159,75 @@ async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Pol
             deadline_id=deadline.id,
             escalation_id=escalation.id,
         )
+    if step + 1 < len(chain):
+        record_job(
+            session,
+            JOB_ADVANCE_ESCALATION,
+            advance_escalation_job_id(deadline.id, step + 1),
+            [str(deadline.id), step + 1],
+            defer_until=utcnow() + chain[step + 1].after,
+        )
     if deadline.case_id is not None:
         CaseEventRepository(session).record(
             deadline.case_id,
             "escalated",
+            actor_id=actor_id,
             data={
                 "escalation_id": str(escalation.id),
                 "deadline_id": str(deadline.id),
-                "step": 0,
+                "step": step,
+                "reason": reason,
                 "recipients": escalation.recipients,
             },
         )
+    await emit(
+        session,
+        "escalation.created",
+        {"escalation": escalation_payload(escalation), "deadline_id": str(deadline.id)},
+        case_id=deadline.case_id,
+    )
     return escalation
+
+
+async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Policy) -> Escalation:
+    """Start the escalation chain of a deadline just flagged missed: its first step, now."""
+    return await _open_step(session, deadline, policy, 0, "deadline_missed")
+
+
+async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> EscalationAdvance:
+    """The worker's call when a step's delay has passed: open it unless the chain stopped."""
+    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
+    if deadline is None:
+        raise NotFound(f"Deadline {deadline_id} does not exist.")
+    repo = EscalationRepository(session)
+    existing = await repo.for_deadline(deadline_id)
+    if any(e.status is EscalationStatus.acknowledged for e in existing):
+        return EscalationAdvance(status="stopped")
+    if any(e.step >= step for e in existing):
+        return EscalationAdvance(status="exists")
+    policy = (await current_policy(session)).policy
+    if step >= len(policy.escalation.chain(deadline.kind.value)):
+        return EscalationAdvance(status="end")
+    escalation = await _open_step(session, deadline, policy, step, "no_acknowledgement")
+    return EscalationAdvance(status="created", escalation_id=escalation.id)
+
+
+async def escalate_manually(
+    session: AsyncSession, escalation_id: uuid.UUID, step: int, principal_id: uuid.UUID
+) -> Escalation:
+    """Jump a chain to a later step now (手动升级), e.g. when a leader must know at once."""
+    current = await EscalationRepository(session).get(escalation_id)
+    if current is None:
+        raise NotFound(f"Escalation {escalation_id} does not exist.")
+    deadline = await DeadlineRepository(session).get(current.deadline_id, for_update=True)
+    assert deadline is not None
+    existing = await EscalationRepository(session).for_deadline(deadline.id)
+    policy = (await current_policy(session)).policy
+    last = len(policy.escalation.chain(deadline.kind.value)) - 1
+    highest = max(e.step for e in existing)
+    if not highest < step <= last:
+        raise InvalidInput(f"Choose a step after {highest} and at most {last}.", pointer="/step")
+    return await _open_step(session, deadline, policy, step, "manual", principal_id)
 
 
 async def acknowledge(
@@ -157,6 +244,21 @@ async def acknowledge(
             acknowledged_by=str(escalation.acknowledged_by),
         )
     _close(escalation, official_id)
+    policy = (await current_policy(session)).policy
+    if policy.escalation.renotify_after is not None:
+        record_job(
+            session,
+            JOB_RENOTIFY_ESCALATION,
+            renotify_escalation_job_id(escalation.id, 1),
+            [str(escalation.id), 1],
+            defer_until=utcnow() + policy.escalation.renotify_after,
+        )
+    await emit(
+        session,
+        "escalation.acknowledged",
+        {"escalation": escalation_payload(escalation)},
+        case_id=escalation.case_id,
+    )
     if escalation.case_id is not None:
         CaseEventRepository(session).record(
             escalation.case_id,
@@ -183,6 +285,61 @@ async def stop_for_deadline(
     for escalation in escalations:
         _close(escalation, official_id)
     return escalations
+
+
+async def _unresolved(session: AsyncSession, escalation: Escalation) -> Deadline | None:
+    """The escalation's deadline while its matter is still open, else None."""
+    deadline = await DeadlineRepository(session).get(escalation.deadline_id)
+    if deadline is None or deadline.case_id is None:
+        return None
+    case = await CaseRepository(session).get(deadline.case_id)
+    if case is None or case.status in DONE:
+        return None
+    if deadline.kind.value == "arrival" and deadline.official_id is not None:
+        arrived = await ArrivalRepository(session).exists_for(case.id, deadline.official_id)
+        return None if arrived else deadline
+    return deadline
+
+
+async def renotify(
+    session: AsyncSession, escalation_id: uuid.UUID, round_: int
+) -> EscalationAdvance:
+    """Remind whoever acknowledged an escalation whose matter is still unresolved (督办回访),
+    and come back after the same interval."""
+    escalation = await EscalationRepository(session).get(escalation_id, for_update=True)
+    if escalation is None:
+        raise NotFound(f"Escalation {escalation_id} does not exist.")
+    deadline = await _unresolved(session, escalation)
+    policy = (await current_policy(session)).policy
+    if deadline is None or policy.escalation.renotify_after is None:
+        return EscalationAdvance(status="end")
+    people = [escalation.acknowledged_by] if escalation.acknowledged_by else []
+    people += [uuid.UUID(r) for r in escalation.recipients]
+    officials = await OfficialRepository(session).get_many(list(dict.fromkeys(people)))
+    text = render(policy.templates.renotify, await _message_fields(session, deadline))
+    for person in officials.values():
+        await alert_official(
+            session,
+            person,
+            purpose="renotify",
+            text=text,
+            case_id=deadline.case_id,
+            deadline_id=deadline.id,
+            escalation_id=escalation.id,
+        )
+    record_job(
+        session,
+        JOB_RENOTIFY_ESCALATION,
+        renotify_escalation_job_id(escalation.id, round_ + 1),
+        [str(escalation.id), round_ + 1],
+        defer_until=utcnow() + policy.escalation.renotify_after,
+    )
+    return EscalationAdvance(status="created", escalation_id=escalation.id)
+
+
+def escalation_payload(escalation: Escalation) -> dict[str, object]:
+    """An escalation as event data."""
+    return EscalationRead.model_validate(escalation, from_attributes=True).model_dump(mode="json")
 
 
 async def list_escalations(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -50,33 +51,59 @@ class Recipient(StrEnum):
     unit_deputy = "unit_deputy"
     unit_chief = "unit_chief"
     next_unit_chief = "next_unit_chief"
+    county_petition_office = "county_petition_office"  # 县信访局
+    discipline_office = "discipline_office"  # 纪检监察 (seed 002)
 
 
 class EscalationStep(StrictModel):
     """One step of an escalation chain."""
 
     notify: list[Recipient] = Field(min_length=1)
-    after: timedelta = Field(default=timedelta(0), description="Delay after the previous step.")
+    after: timedelta = Field(
+        default=timedelta(0), ge=timedelta(0), description="Delay after the previous step."
+    )
+    repeat: int = Field(
+        default=0, ge=0, le=10, description="Notify the same people again this many times."
+    )
+
+
+def _step(*notify: Recipient, after: timedelta = timedelta(0)) -> EscalationStep:
+    return EscalationStep(notify=list(notify), after=after)
 
 
 class EscalationPolicy(StrictModel):
-    """Escalation chains: one for arrival deadlines, one for every other kind."""
+    """Escalation chains (SPEC §5): walked step by step until someone acknowledges."""
 
     arrival: list[EscalationStep] = Field(
-        default_factory=lambda: [EscalationStep(notify=[Recipient.next_unit_chief])],
+        default_factory=lambda: [
+            _step(Recipient.next_unit_chief),
+            _step(Recipient.county_petition_office, after=timedelta(minutes=10)),
+        ],
         min_length=1,
     )
     default: list[EscalationStep] = Field(
         default_factory=lambda: [
-            EscalationStep(notify=[Recipient.responsible, Recipient.unit_chief])
+            _step(Recipient.responsible, Recipient.unit_chief),
+            _step(Recipient.next_unit_chief, after=timedelta(days=1)),
+            _step(Recipient.county_petition_office, after=timedelta(days=1)),
+            _step(Recipient.discipline_office, after=timedelta(days=2)),
         ],
         min_length=1,
         description="Chain of every deadline kind other than arrival.",
     )
+    renotify_after: timedelta | None = Field(
+        default=timedelta(days=1),
+        gt=timedelta(0),
+        description="Remind whoever acknowledged while the matter stays unresolved.",
+    )
+    discipline_unit_id: uuid.UUID | None = Field(
+        default=None, description="The discipline office (纪委) unit; its chief is notified."
+    )
 
     def chain(self, kind: str) -> list[EscalationStep]:
-        """The chain a deadline of `kind` walks."""
-        return self.arrival if kind == "arrival" else self.default
+        """The chain a deadline of `kind` walks, each repeat spelled out as its own step."""
+        steps = self.arrival if kind == "arrival" else self.default
+        return [step for step in steps for _ in range(step.repeat + 1)]
 
 
 Days = Annotated[int, Field(ge=1, le=3650)]
@@ -160,6 +187,9 @@ class Templates(StrictModel):
     )
     report_missed: str = Field(
         default="【信息报送超期】{official_name}({unit_name})未在{due_local}前报送信访形势,零报告也须报送。"
+    )
+    renotify: str = Field(
+        default="【督办回访】{case_number}({title}):督办事项已签收但尚未办结,请抓紧落实。"
     )
     arrival_missed: str = Field(
         default=(

@@ -1,35 +1,27 @@
-"""SMS senders: the generic HTTP gateway, and the log for machines without one."""
+"""SMS through the generic HTTP gateway, and to the log on machines without one."""
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
 
 import httpx
 
 from shared.contracts import AlertMessage
+from worker.channels.base import SendError
 
 log = logging.getLogger("worker.sms")
-
-
-class SendError(Exception):
-    """A delivery attempt failed; the job retries with backoff."""
-
-
-class SmsSender(Protocol):
-    """Delivers one SMS or raises `SendError`."""
-
-    async def send(self, message: AlertMessage) -> None:
-        """Send the message."""
-
-    async def aclose(self) -> None:
-        """Release resources."""
 
 
 def e164(number: str) -> str:
     """A mainland number in E.164 form (`+86…`); numbers with a `+` are kept."""
     digits = number.strip().replace(" ", "").replace("-", "")
     return digits if digits.startswith("+") else "+86" + digits.removeprefix("0086")
+
+
+def retry_after_seconds(resp: httpx.Response) -> float | None:
+    """The `Retry-After` of a response in seconds (delta form), if any."""
+    value = resp.headers.get("retry-after", "")
+    return float(value) if value.replace(".", "", 1).isdigit() else None
 
 
 class HttpGatewaySender:
@@ -46,6 +38,8 @@ class HttpGatewaySender:
             resp = await self._http.post(self.url, json=body)
         except httpx.HTTPError as exc:
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
+        if resp.status_code == 429:
+            raise SendError("gateway rate limit", retry_after=retry_after_seconds(resp))
         if not resp.is_success:
             raise SendError(f"gateway answered {resp.status_code}: {resp.text[:200]}")
 

@@ -1,0 +1,76 @@
+"""What the worker reports about a delivery, and what a failed delivery sets off: the next
+contact, an `alert.failed` event, the next escalation step (failure itself escalates)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.alerts.models import Alert, AlertStatus
+from api.alerts.schemas import AlertRead
+from api.alerts.service import alert_official, contacts_of, get_for_update
+from api.db import utcnow
+from api.escalations.models import Escalation
+from api.escalations.repository import EscalationRepository
+from api.escalations.service import advance
+from api.events.service import disable, emit
+from api.metrics import ALERT_ATTEMPTS
+from api.officials.repository import OfficialRepository
+from shared.contracts import AlertAttempt
+
+
+async def record_attempt(
+    session: AsyncSession, alert_id: uuid.UUID, attempt: AlertAttempt
+) -> Alert:
+    """Apply the worker's report of one delivery attempt; late or repeated reports are harmless."""
+    alert = await get_for_update(session, alert_id)
+    ALERT_ATTEMPTS.labels(outcome="ok" if attempt.ok else "error").inc()
+    if alert.status is not AlertStatus.pending:
+        return alert
+    alert.attempts = max(alert.attempts, attempt.attempt)
+    alert.updated_at = utcnow()
+    if attempt.ok:
+        alert.status = AlertStatus.sent
+        alert.sent_at = alert.updated_at
+        alert.last_error = None
+    else:
+        alert.last_error = attempt.error
+        if attempt.final:
+            alert.status = AlertStatus.failed
+            await _failed(session, alert, gone=attempt.gone)
+    await session.flush()
+    return alert
+
+
+async def _failed(session: AsyncSession, alert: Alert, *, gone: bool) -> None:
+    if alert.subscription_id is not None:
+        if gone:  # 410: the receiver says the endpoint is gone for good
+            await disable(session, alert.subscription_id, "endpoint answered 410 Gone")
+        return  # a subscriber's failure is not an official's missed alert
+    await emit(
+        session,
+        "alert.failed",
+        {"alert": AlertRead.model_validate(alert, from_attributes=True).model_dump(mode="json")},
+        case_id=alert.case_id,
+    )
+    official = (
+        await OfficialRepository(session).get(alert.official_id) if alert.official_id else None
+    )
+    next_index = (alert.contact_index or 0) + 1
+    if official is not None and next_index < len(contacts_of(official)):
+        await alert_official(
+            session,
+            official,
+            purpose=alert.purpose,
+            text=alert.text,
+            case_id=alert.case_id,
+            deadline_id=alert.deadline_id,
+            escalation_id=alert.escalation_id,
+            contact_index=next_index,
+        )
+        return
+    if alert.escalation_id is not None:
+        escalation: Escalation | None = await EscalationRepository(session).get(alert.escalation_id)
+        if escalation is not None:
+            await advance(session, escalation.deadline_id, escalation.step + 1)

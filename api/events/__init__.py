@@ -1,0 +1,1 @@
+"""Outgoing events: webhook subscriptions of other systems."""

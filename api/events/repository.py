@@ -1,0 +1,41 @@
+"""Webhook subscription storage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.events.models import WebhookSubscription
+from api.events.schemas import SubscriptionQuery
+from api.pagination import fetch_page
+
+
+class SubscriptionRepository:
+    """Reads and writes webhook subscriptions."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, subscription: WebhookSubscription) -> None:
+        """Stage a subscription."""
+        self.session.add(subscription)
+
+    async def get(self, subscription_id: uuid.UUID) -> WebhookSubscription | None:
+        """The subscription with this id."""
+        return await self.session.get(WebhookSubscription, subscription_id)
+
+    async def active_for(self, event_type: str) -> Sequence[WebhookSubscription]:
+        """Active subscriptions that want `event_type`."""
+        stmt = select(WebhookSubscription).where(
+            WebhookSubscription.active.is_(True),
+            WebhookSubscription.event_types.contains([event_type]),
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def list(self, query: SubscriptionQuery) -> tuple[list[WebhookSubscription], str | None]:
+        """A page of subscriptions."""
+        stmt = select(WebhookSubscription)
+        return await fetch_page(self.session, stmt, WebhookSubscription, query)

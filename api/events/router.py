@@ -1,0 +1,66 @@
+"""`/v1/webhook-subscriptions`: other systems subscribe to events."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from api.auth.dependencies import AdminPrincipal
+from api.dependencies import AppState, DbSession, get_state
+from api.events import service
+from api.events.schemas import (
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionQuery,
+    SubscriptionRead,
+)
+from api.pagination import Page
+
+router = APIRouter(prefix="/v1/webhook-subscriptions", tags=["webhooks"])
+
+
+@router.post("", status_code=201)
+async def create_subscription(
+    body: SubscriptionCreate,
+    session: DbSession,
+    principal: AdminPrincipal,
+    state: Annotated[AppState, Depends(get_state)],
+) -> SubscriptionCreated:
+    """Subscribe an endpoint to event types. Deliveries are signed per the Standard Webhooks
+    spec (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with the returned secret."""
+    subscription = await service.create_subscription(
+        session, body, principal.id, allow_private=state.settings.webhooks_allow_private
+    )
+    return SubscriptionCreated.model_validate(subscription, from_attributes=True)
+
+
+@router.get("")
+async def list_subscriptions(
+    session: DbSession, _: AdminPrincipal, query: Annotated[SubscriptionQuery, Query()]
+) -> Page[SubscriptionRead]:
+    """List webhook subscriptions."""
+    rows, next_cursor = await service.list_subscriptions(session, query)
+    return Page(
+        items=[SubscriptionRead.model_validate(s, from_attributes=True) for s in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/{subscription_id}")
+async def get_subscription(
+    subscription_id: uuid.UUID, session: DbSession, _: AdminPrincipal
+) -> SubscriptionRead:
+    """Read one subscription (without its secret)."""
+    subscription = await service.get_subscription(session, subscription_id)
+    return SubscriptionRead.model_validate(subscription, from_attributes=True)
+
+
+@router.delete("/{subscription_id}", status_code=204)
+async def disable_subscription(
+    subscription_id: uuid.UUID, session: DbSession, _: AdminPrincipal
+) -> Response:
+    """Stop deliveries to a subscription."""
+    await service.disable(session, subscription_id, "disabled by an administrator")
+    return Response(status_code=204)

@@ -1,0 +1,58 @@
+"""Event and subscription bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.pagination import ListQuery
+
+
+class EventType(StrEnum):
+    """What a subscriber can be told about."""
+
+    case_created = "case.created"
+    case_updated = "case.updated"
+    deadline_missed = "deadline.missed"
+    escalation_created = "escalation.created"
+    escalation_acknowledged = "escalation.acknowledged"
+    arrival_recorded = "arrival.recorded"
+    alert_failed = "alert.failed"
+
+
+class SubscriptionCreate(BaseModel):
+    """A new webhook endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+    event_types: list[EventType] = Field(min_length=1)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class SubscriptionRead(BaseModel):
+    """A subscription (its secret is shown only once, at creation)."""
+
+    id: uuid.UUID
+    url: str
+    event_types: list[EventType]
+    description: str | None
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubscriptionCreated(SubscriptionRead):
+    """The new subscription with its signing secret (`whsec_…`): store it now."""
+
+    secret: str
+
+
+class SubscriptionQuery(ListQuery):
+    """Filters of `GET /v1/webhook-subscriptions`."""
+
+    active: bool | None = None

@@ -1,0 +1,107 @@
+"""Events to other systems: each one a signed webhook delivery per subscriber, recorded in the
+same transaction as the change (outbox), delivered at least once with a stable id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.alerts.service import alert_webhook
+from api.db import utcnow
+from api.errors import InvalidInput, NotFound
+from api.events.models import WebhookSubscription
+from api.events.repository import SubscriptionRepository
+from api.events.schemas import SubscriptionCreate, SubscriptionQuery
+from shared.webhooks import check_public_url, generate_secret
+
+
+async def emit(
+    session: AsyncSession,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    case_id: uuid.UUID | None = None,
+) -> int:
+    """Record a delivery of the event to every active subscriber; returns how many."""
+    subscriptions = await SubscriptionRepository(session).active_for(event_type)
+    for subscription in subscriptions:
+        event_id = uuid.uuid4()
+        payload = {"type": event_type, "timestamp": utcnow().isoformat(), "data": data}
+        await alert_webhook(
+            session,
+            alert_id=event_id,
+            url=subscription.url,
+            secret=subscription.secret,
+            event=event_type,
+            payload=payload,
+            subscription_id=subscription.id,
+            case_id=case_id,
+        )
+    return len(subscriptions)
+
+
+async def create_subscription(
+    session: AsyncSession, body: SubscriptionCreate, actor_id: uuid.UUID, *, allow_private: bool
+) -> WebhookSubscription:
+    """Register an endpoint; private and loopback addresses only when `allow_private`."""
+    if not allow_private:
+        try:
+            check_public_url(body.url)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), pointer="/url") from exc
+    subscription = WebhookSubscription(
+        id=uuid.uuid4(),
+        url=body.url,
+        event_types=[t.value for t in body.event_types],
+        secret=generate_secret(),
+        description=body.description,
+        created_by=actor_id,
+    )
+    SubscriptionRepository(session).add(subscription)
+    await session.flush()
+    return subscription
+
+
+async def disable(session: AsyncSession, subscription_id: uuid.UUID, reason: str) -> None:
+    """Stop delivering to a subscription (410 Gone from the receiver, or an admin)."""
+    subscription = await SubscriptionRepository(session).get(subscription_id)
+    if subscription is None:
+        raise NotFound(f"Webhook subscription {subscription_id} does not exist.")
+    subscription.active = False
+    subscription.disabled_reason = reason
+    await session.flush()
+
+
+async def get_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> WebhookSubscription:
+    """The subscription, or 404."""
+    subscription = await SubscriptionRepository(session).get(subscription_id)
+    if subscription is None:
+        raise NotFound(f"Webhook subscription {subscription_id} does not exist.")
+    return subscription
+
+
+async def list_subscriptions(
+    session: AsyncSession, query: SubscriptionQuery
+) -> tuple[list[WebhookSubscription], str | None]:
+    """A page of subscriptions."""
+    return await SubscriptionRepository(session).list(query)
+
+
+def case_summary(case: Any) -> dict[str, Any]:
+    """What subscribers learn about a case: no petitioner details, no content."""
+    return {
+        "id": str(case.id),
+        "number": case.number,
+        "status": case.status.value,
+        "channel": case.channel.value,
+        "origin_unit_id": str(case.origin_unit_id),
+        "lodged_level": case.lodged_level.value,
+        "headcount": case.headcount,
+        "is_collective": case.is_collective,
+        "category": case.category,
+        "received_at": case.received_at.isoformat(),
+    }

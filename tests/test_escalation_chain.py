@@ -1,0 +1,292 @@
+"""Escalation chains: steps after delays until acknowledged, stopped by ack and by arrival,
+manual escalation, re-notification, contact fallback, failure escalating, and webhook events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from api.outbox.models import OutboxMessage
+from shared.contracts import advance_escalation_job_id, renotify_escalation_job_id
+from tests.conftest import County, arrivals, visit_body
+
+pytestmark = pytest.mark.usefixtures("policy_restore")
+
+
+async def _chain_policy(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["arrival"]["chief"] = "PT1S"
+    doc["escalation"]["arrival"] = [
+        {"notify": ["next_unit_chief"]},
+        {"notify": ["county_petition_office"], "after": "PT30S"},
+        {"notify": ["next_unit_chief", "county_petition_office"], "after": "PT30S"},
+    ]
+    doc["escalation"]["renotify_after"] = "PT1H"
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+
+
+async def _missed_visit(
+    county: County, client: httpx.AsyncClient, worker: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    staff = await county.headers(client, "town_staff")
+    case = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+        )
+    ).json()
+    deadline = arrivals(case)[0]
+    await asyncio.sleep(1.1)
+    verdict = await client.post(f"/v1/internal/deadlines/{deadline['id']}/evaluate", headers=worker)
+    assert verdict.json()["status"] == "missed"
+    return case, deadline
+
+
+async def _escalations(
+    client: httpx.AsyncClient, admin: dict[str, str], case: dict[str, Any]
+) -> list[dict[str, Any]]:
+    rows = (
+        await client.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
+    ).json()["items"]
+    return sorted(rows, key=lambda e: e["step"])
+
+
+async def _advance(
+    client: httpx.AsyncClient, worker: dict[str, str], deadline: dict[str, Any], step: int
+) -> str:
+    resp = await client.post(
+        "/v1/internal/escalations/advance",
+        params={"deadline_id": deadline["id"], "step": step},
+        headers=worker,
+    )
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["status"])
+
+
+async def test_chain_walks_up_step_by_step_until_acknowledged(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+    app: FastAPI,
+) -> None:
+    await _chain_policy(client, admin)
+    case, deadline = await _missed_visit(county, client, worker_headers)
+    async with app.state.desk.sessionmaker() as session:
+        job = (
+            await session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.job_id == advance_escalation_job_id(deadline["id"], 1)
+                )
+            )
+        ).scalar_one()
+    assert job.defer_until is not None  # step 1 is due 30 s after step 0
+    assert await _advance(client, worker_headers, deadline, 1) == "created"
+    assert await _advance(client, worker_headers, deadline, 1) == "exists"
+    steps = await _escalations(client, admin, case)
+    assert [e["step"] for e in steps] == [0, 1]
+    assert steps[0]["recipients"] == [county.officials["town_chief"]["id"]]
+    assert steps[1]["recipients"] == [county.officials["county_staff"]["id"]]
+    assert steps[1]["reason"] == "no_acknowledgement"
+
+    county_staff = await county.headers(client, "county_staff")
+    ack = await client.post(f"/v1/escalations/{steps[1]['id']}/ack", headers=county_staff)
+    assert ack.status_code == 200
+    assert await _advance(client, worker_headers, deadline, 2) == "stopped"
+    assert len(await _escalations(client, admin, case)) == 2
+
+
+async def test_arrival_stops_the_arrival_chain(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    await _chain_policy(client, admin)
+    case, deadline = await _missed_visit(county, client, worker_headers)
+    chief = await county.headers(client, "village2_chief")
+    await client.post(f"/v1/cases/{case['id']}/arrivals", json={}, headers=chief)
+    assert await _advance(client, worker_headers, deadline, 1) == "stopped"
+
+
+async def test_manual_escalation_jumps_to_a_later_step(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    await _chain_policy(client, admin)
+    case, deadline = await _missed_visit(county, client, worker_headers)
+    first = (await _escalations(client, admin, case))[0]
+    staff = await county.headers(client, "town_staff")
+    jumped = await client.post(
+        f"/v1/escalations/{first['id']}/escalate", json={"step": 2}, headers=staff
+    )
+    assert jumped.status_code == 201, jumped.text
+    assert jumped.json()["reason"] == "manual"
+    assert set(jumped.json()["recipients"]) == {
+        county.officials["town_chief"]["id"],
+        county.officials["county_staff"]["id"],
+    }
+    again = await client.post(
+        f"/v1/escalations/{first['id']}/escalate", json={"step": 2}, headers=staff
+    )
+    assert again.status_code == 422
+    assert await _advance(client, worker_headers, deadline, 1) == "exists"
+    grid = await county.headers(client, "grid")
+    refused = await client.post(
+        f"/v1/escalations/{first['id']}/escalate", json={"step": 1}, headers=grid
+    )
+    assert refused.status_code == 403
+
+
+async def test_acknowledged_but_unresolved_is_renotified(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+    app: FastAPI,
+) -> None:
+    await _chain_policy(client, admin)
+    case, _ = await _missed_visit(county, client, worker_headers)
+    first = (await _escalations(client, admin, case))[0]
+    town_chief = await county.headers(client, "town_chief")
+    await client.post(f"/v1/escalations/{first['id']}/ack", headers=town_chief)
+    async with app.state.desk.sessionmaker() as session:
+        job = (
+            await session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.job_id == renotify_escalation_job_id(first["id"], 1)
+                )
+            )
+        ).scalar_one()
+    assert job.defer_until is not None
+    path = f"/v1/internal/escalations/{first['id']}/renotify"
+    resp = await client.post(path, params={"round": 1}, headers=worker_headers)
+    assert resp.json()["status"] == "created"
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    renotified = [a for a in alerts if a["purpose"] == "renotify"]
+    assert [a["official_id"] for a in renotified] == [county.officials["town_chief"]["id"]]
+    chief = await county.headers(client, "village2_chief")
+    await client.post(f"/v1/cases/{case['id']}/arrivals", json={}, headers=chief)
+    resp = await client.post(path, params={"round": 2}, headers=worker_headers)
+    assert resp.json()["status"] == "end"
+
+
+async def test_failed_delivery_tries_the_next_contact_then_escalates(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    await _chain_policy(client, admin)
+    town_chief = county.officials["town_chief"]
+    await client.patch(
+        f"/v1/officials/{town_chief['id']}",
+        json={
+            "contacts": [
+                {
+                    "channel": "dingtalk",
+                    "address": "http://127.0.0.1:9/robot/send?access_token=x",
+                    "secret": "SECtest",
+                },
+                {"channel": "sms", "address": town_chief["phone"]},
+            ]
+        },
+        headers=admin,
+    )
+    case, _ = await _missed_visit(county, client, worker_headers)
+
+    async def alerts_to_chief() -> list[dict[str, Any]]:
+        rows = (
+            await client.get(
+                "/v1/alerts",
+                params={"case_id": case["id"], "official_id": town_chief["id"]},
+                headers=admin,
+            )
+        ).json()["items"]
+        return sorted(rows, key=lambda a: a["created_at"])
+
+    first = (await alerts_to_chief())[0]
+    assert first["channel"] == "dingtalk"
+    failure = {"ok": False, "attempt": 8, "error": "errcode 310000", "final": True}
+    await client.post(
+        f"/v1/internal/alerts/{first['id']}/attempts", json=failure, headers=worker_headers
+    )
+    fallback = (await alerts_to_chief())[1]
+    assert (fallback["channel"], fallback["recipient"]) == ("sms", town_chief["phone"])
+    assert fallback["text"] == first["text"]
+    await client.post(
+        f"/v1/internal/alerts/{fallback['id']}/attempts", json=failure, headers=worker_headers
+    )
+    steps = await _escalations(client, admin, case)
+    assert [e["step"] for e in steps] == [0, 1]  # nobody could be told: the chain moves up now
+
+
+async def test_webhook_subscribers_get_events_without_petitioner_details(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    resp = await client.post(
+        "/v1/webhook-subscriptions",
+        json={
+            "url": f"http://127.0.0.1:9/hook/{uuid.uuid4().hex}",
+            "event_types": ["case.created", "deadline.missed", "alert.failed"],
+        },
+        headers=admin,
+    )
+    assert resp.status_code == 201, resp.text
+    subscription = resp.json()
+    assert subscription["secret"].startswith("whsec_")
+    read = await client.get(f"/v1/webhook-subscriptions/{subscription['id']}", headers=admin)
+    assert "secret" not in read.json()
+    try:
+        staff = await county.headers(client, "town_staff")
+        case = (
+            await client.post(
+                "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+            )
+        ).json()
+        alerts = (
+            await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)
+        ).json()["items"]
+        events = [a for a in alerts if a["channel"] == "webhook"]
+        assert [a["text"] for a in events] == ["case.created"]
+        assert events[0]["recipient"] == subscription["url"]
+        assert "张三" not in str(events[0]) and "13800000001" not in str(events[0])
+        gone = {"ok": False, "attempt": 1, "error": "410", "final": True, "gone": True}
+        await client.post(
+            f"/v1/internal/alerts/{events[0]['id']}/attempts", json=gone, headers=worker_headers
+        )
+        after = await client.get(f"/v1/webhook-subscriptions/{subscription['id']}", headers=admin)
+        assert after.json()["active"] is False
+    finally:
+        await client.delete(f"/v1/webhook-subscriptions/{subscription['id']}", headers=admin)
+
+
+async def test_webhook_urls_on_private_networks_are_refused_by_default(
+    settings: Any, admin: dict[str, str]
+) -> None:
+    from api.app import create_app
+
+    strict = create_app(settings.model_copy(update={"webhooks_allow_private": False}))
+    async with strict.router.lifespan_context(strict):
+        transport = httpx.ASGITransport(app=strict)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            for url in ("http://127.0.0.1/hook", "http://10.0.0.8/hook", "http://[fd00::1]/x"):
+                resp = await http.post(
+                    "/v1/webhook-subscriptions",
+                    json={"url": url, "event_types": ["case.created"]},
+                    headers=admin,
+                )
+                assert resp.status_code == 422, url
+                assert resp.json()["errors"][0]["pointer"] == "/url"

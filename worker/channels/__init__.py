@@ -1,0 +1,1 @@
+"""Delivery channels: SMS providers, signed webhooks, DingTalk and WeCom robots."""

@@ -1,0 +1,40 @@
+"""What every channel implements, and how it says a delivery failed."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.contracts import AlertMessage
+
+
+class SendError(Exception):
+    """A delivery attempt failed.
+
+    `retry_after` (seconds) is the receiver's own wish (HTTP 429 / Retry-After) and overrides
+    the backoff; `permanent` means retrying cannot help (HTTP 410 Gone, a rejected signature,
+    an invalid number), so the delivery fails at once and the failure escalates; `gone` is
+    a webhook receiver's 410: its subscription is disabled.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        gone: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent or gone
+        self.gone = gone
+
+
+class Sender(Protocol):
+    """Delivers one message on one channel, or raises `SendError`."""
+
+    async def send(self, message: AlertMessage) -> None:
+        """Deliver the message; `message.alert_id` is the stable id receivers dedupe on."""
+
+    async def aclose(self) -> None:
+        """Release connections."""
