@@ -25,6 +25,7 @@ from api.escalations.router import internal_router as escalations_internal
 from api.escalations.router import router as escalations_router
 from api.events.router import router as webhooks_router
 from api.health.router import router as health_router
+from api.inbound.router import router as inbound_router
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendar_router,
         reports_router,
         webhooks_router,
+        inbound_router,
         deadlines_internal,
         escalations_internal,
         alerts_internal,

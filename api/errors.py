@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,19 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, PetitionDeskError)
         return _problem(exc.status, exc.to_problem(request.url.path), exc.headers)
 
+    async def on_pydantic(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ValidationError)
+        errors = [
+            {
+                "pointer": json_pointer(list(e.get("loc", ()))),
+                "detail": e.get("msg"),
+                "type": e.get("type"),
+            }
+            for e in exc.errors()
+        ]
+        problem = InvalidInput("The request body is invalid.", errors=errors)
+        return _problem(422, problem.to_problem(request.url.path))
+
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         problem = InvalidInput("The request has invalid fields.", errors=_validation_errors(exc))
@@ -163,5 +177,6 @@ def install_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(PetitionDeskError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ValidationError, on_pydantic)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

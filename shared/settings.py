@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     api_url: str = Field(
         default="http://127.0.0.1:8000", description="Where the worker reaches the API."
     )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where officials' phones reach the API (one-click acknowledgement links).",
+    )
+    inbound_sms_token: str = Field(
+        default="",
+        description="Shared secret in the URL of the inbound-SMS webhooks; empty disables them.",
+    )
     worker_token: str = Field(
         default="",
         description="Shared secret the worker presents to the API's internal endpoints.",

@@ -66,6 +66,7 @@ def settings(services: Services, database_url: str) -> Settings:
         admin_password=ADMIN_PASSWORD,
         arq_queue=f"pd-test:{uuid.uuid4().hex[:8]}",
         webhooks_allow_private=True,
+        inbound_sms_token="inbound-token-for-tests",
     )
 
 

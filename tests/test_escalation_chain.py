@@ -4,6 +4,7 @@ manual escalation, re-notification, contact fallback, failure escalating, and we
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
@@ -290,3 +291,108 @@ async def test_webhook_urls_on_private_networks_are_refused_by_default(
                 )
                 assert resp.status_code == 422, url
                 assert resp.json()["errors"][0]["pointer"] == "/url"
+
+
+def _link_token(text: str) -> str:
+    match = re.search(r"/a/([A-Za-z0-9_-]+)", text)
+    assert match, text
+    return match.group(1)
+
+
+async def test_one_click_link_acknowledges_once(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    await _chain_policy(client, admin)
+    case, _ = await _missed_visit(county, client, worker_headers)
+    alert = next(
+        a
+        for a in (
+            await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)
+        ).json()["items"]
+        if a["purpose"] == "escalation"
+    )
+    token = _link_token(alert["text"])
+    page = await client.get(f"/a/{token}")
+    assert page.status_code == 200 and "<form method=post" in page.text
+    assert (await _escalations(client, admin, case))[0]["status"] == "open"  # GET: no effect
+    done = await client.post(f"/a/{token}")
+    assert done.status_code == 200 and "已签收" in done.text
+    escalation = (await _escalations(client, admin, case))[0]
+    assert escalation["status"] == "acknowledged"
+    assert escalation["acknowledged_by"] == county.officials["town_chief"]["id"]
+    again = await client.post(f"/a/{token}")
+    assert again.status_code == 409
+    assert (await client.post("/a/not-a-real-token")).status_code == 404
+
+
+async def test_expired_link_is_refused(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    await _chain_policy(client, admin)
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["escalation"]["ack_link_ttl"] = "PT1S"
+    await client.put("/v1/policies", json=doc, headers=admin)
+    case, _ = await _missed_visit(county, client, worker_headers)
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    token = _link_token(next(a for a in alerts if a["purpose"] == "escalation")["text"])
+    await asyncio.sleep(1.1)
+    expired = await client.post(f"/a/{token}")
+    assert expired.status_code == 409 and "expired" in expired.json()["detail"]
+
+
+async def test_sms_reply_acknowledges_the_newest_escalation(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    await _chain_policy(client, admin)
+    case, _ = await _missed_visit(county, client, worker_headers)
+    phone = county.officials["town_chief"]["phone"]
+    base = "/v1/inbound/sms"
+    wrong = await client.post(
+        f"{base}/generic", params={"token": "nope"}, json={"from": phone, "text": "1"}
+    )
+    assert wrong.status_code == 401
+    chatter = await client.post(
+        f"{base}/generic",
+        params={"token": "inbound-token-for-tests"},
+        json={"from": phone, "text": "在开会"},
+    )
+    assert chatter.json() == {"received": 1, "acknowledged": 0}
+    reply = await client.post(
+        f"{base}/tencent",
+        params={"token": "inbound-token-for-tests"},
+        json={"mobile": phone, "nationcode": "86", "text": "收到", "time": 1795400000},
+    )
+    assert reply.status_code == 200
+    assert reply.json()["result"] == 0 and reply.json()["acknowledged"] == 1
+    escalation = (await _escalations(client, admin, case))[0]
+    assert escalation["status"] == "acknowledged"
+    events = (await client.get(f"/v1/cases/{case['id']}/timeline", headers=admin)).json()
+    ack = next(e for e in events if e["action"] == "escalation_acknowledged")
+    assert ack["client"] == "sms-reply"
+
+
+async def test_aliyun_batch_push_is_understood(
+    client: httpx.AsyncClient,
+) -> None:
+    resp = await client.post(
+        "/v1/inbound/sms/aliyun",
+        params={"token": "inbound-token-for-tests"},
+        json=[{"phone_number": "13000000000", "content": "1", "send_time": "2026-11-23 10:00:00"}],
+    )
+    assert resp.status_code == 200
+    assert resp.json()["code"] == 0 and resp.json()["received"] == 1
+    bad = await client.post(
+        "/v1/inbound/sms/aliyun", params={"token": "inbound-token-for-tests"}, json={"x": 1}
+    )
+    assert bad.status_code == 422

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.models import Alert, AlertStatus
@@ -30,6 +30,11 @@ class AlertRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def oldest_pending(self) -> datetime | None:
+        """Creation time of the oldest alert still waiting for delivery."""
+        stmt = select(func.min(Alert.created_at)).where(Alert.status == AlertStatus.pending)
+        return (await self.session.execute(stmt)).scalar_one()
 
     async def claim_stale_pending(self, older_than: datetime, limit: int) -> Sequence[Alert]:
         """Pending alerts untouched since `older_than`, locked, skipping held rows."""

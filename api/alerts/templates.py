@@ -46,9 +46,17 @@ DEADLINE_NAMES: dict[str, str] = {
 FIELDS: dict[str, frozenset[str]] = {
     "reminder": frozenset({"case_number", "title", "deadline_name", "due_local", "official_name"}),
     "renotify": frozenset({"case_number", "title", "deadline_name", "official_name"}),
-    "report_missed": frozenset({"due_local", "official_name", "unit_name"}),
+    "report_missed": frozenset({"due_local", "official_name", "unit_name", "ack_link"}),
     "deadline_missed": frozenset(
-        {"case_number", "title", "deadline_name", "due_local", "official_name", "unit_name"}
+        {
+            "case_number",
+            "title",
+            "deadline_name",
+            "due_local",
+            "official_name",
+            "unit_name",
+            "ack_link",
+        }
     ),
     "summons": frozenset(
         {"case_number", "headcount", "lodged", "title", "due_local", "within", "official_name"}
@@ -63,6 +71,7 @@ FIELDS: dict[str, frozenset[str]] = {
             "official_name",
             "unit_name",
             "role_name",
+            "ack_link",
         }
     ),
 }

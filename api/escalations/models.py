@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import RecordModel
+from api.db import Base, RecordModel
 
 
 class EscalationStatus(enum.StrEnum):
@@ -35,3 +35,16 @@ class Escalation(RecordModel):
     recipients: Mapped[list[str]] = mapped_column(default=list)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+
+
+class AckLink(Base):
+    """A one-click acknowledgement link (签收链接) sent to one recipient of one escalation:
+    no login, expires, single use. Only the token's hash is stored."""
+
+    __tablename__ = "ack_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    escalation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("escalations.id"), index=True)
+    official_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officials.id"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -5,12 +5,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.escalations.models import Escalation, EscalationStatus
+from api.escalations.models import AckLink, Escalation, EscalationStatus
 from api.escalations.schemas import EscalationQuery
 from api.pagination import fetch_page
+
+
+class AckLinkRepository:
+    """One-click acknowledgement links."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, link: AckLink) -> None:
+        """Stage a link."""
+        self.session.add(link)
+
+    async def get(self, token_hash: str) -> AckLink | None:
+        """The link with this token hash, locked."""
+        stmt = select(AckLink).where(AckLink.token_hash == token_hash).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
 class EscalationRepository:
@@ -28,6 +44,21 @@ class EscalationRepository:
         stmt = select(Escalation).where(Escalation.id == escalation_id)
         if for_update:
             stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def latest_open_for(self, official_ids: Sequence[uuid.UUID]) -> Escalation | None:
+        """The newest unacknowledged escalation that notified one of these officials."""
+        if not official_ids:
+            return None
+        stmt = (
+            select(Escalation)
+            .where(
+                Escalation.status == EscalationStatus.open,
+                or_(*(Escalation.recipients.contains([str(i)]) for i in official_ids)),
+            )
+            .order_by(Escalation.created_at.desc())
+            .limit(1)
+        )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def for_deadline(self, deadline_id: uuid.UUID) -> Sequence[Escalation]:

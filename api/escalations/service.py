@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +18,8 @@ from api.db import utcnow
 from api.deadlines.models import Deadline
 from api.deadlines.repository import DeadlineRepository
 from api.errors import Conflict, InvalidInput, NotFound
-from api.escalations.models import Escalation, EscalationStatus
-from api.escalations.repository import EscalationRepository
+from api.escalations.models import AckLink, Escalation, EscalationStatus
+from api.escalations.repository import AckLinkRepository, EscalationRepository
 from api.escalations.schemas import EscalationQuery, EscalationRead
 from api.events.service import emit
 from api.officials.models import Official, Role
@@ -33,6 +36,9 @@ from shared.contracts import (
     advance_escalation_job_id,
     renotify_escalation_job_id,
 )
+from shared.settings import get_settings
+
+SMS_ACK_WORDS = frozenset({"1", "收到", "ok", "已收到"})
 
 
 async def _recipients(
@@ -148,8 +154,10 @@ async def _open_step(
     )
     EscalationRepository(session).add(escalation)
     await session.flush()
-    text = render(_template(deadline, policy), await _message_fields(session, deadline))
+    fields = await _message_fields(session, deadline)
     for person in recipients:
+        link = create_ack_link(session, escalation, person.id, policy.escalation.ack_link_ttl)
+        text = render(_template(deadline, policy), {**fields, "ack_link": link})
         await alert_official(
             session,
             person,
@@ -335,6 +343,60 @@ async def renotify(
         defer_until=utcnow() + policy.escalation.renotify_after,
     )
     return EscalationAdvance(status="created", escalation_id=escalation.id)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_ack_link(
+    session: AsyncSession, escalation: Escalation, official_id: uuid.UUID, ttl: timedelta
+) -> str:
+    """A one-click acknowledgement URL for one recipient; the token is stored hashed."""
+    token = secrets.token_urlsafe(16)
+    AckLinkRepository(session).add(
+        AckLink(
+            token_hash=_token_hash(token),
+            escalation_id=escalation.id,
+            official_id=official_id,
+            expires_at=utcnow() + ttl,
+        )
+    )
+    return f"{get_settings().public_base_url.rstrip('/')}/a/{token}"
+
+
+async def acknowledge_by_link(session: AsyncSession, token: str) -> Escalation:
+    """Acknowledge through a link: works once, until it expires, without logging in."""
+    link = await AckLinkRepository(session).get(_token_hash(token))
+    if link is None:
+        raise NotFound("This acknowledgement link is not valid.")
+    if link.used_at is not None:
+        raise Conflict("This acknowledgement link was already used.")
+    if link.expires_at < utcnow():
+        raise Conflict("This acknowledgement link has expired; acknowledge in the app.")
+    link.used_at = utcnow()
+    escalation = await EscalationRepository(session).get(link.escalation_id)
+    assert escalation is not None
+    if escalation.status is EscalationStatus.acknowledged:
+        return escalation
+    return await acknowledge(session, escalation.id, link.official_id, "ack-link")
+
+
+async def acknowledge_by_sms(session: AsyncSession, number: str, text: str) -> Escalation | None:
+    """An SMS reply `1` or `收到` acknowledges the newest open escalation that alerted the
+    sender's number; anything else, or an unknown number, acknowledges nothing."""
+    if text.strip().lower() not in SMS_ACK_WORDS:
+        return None
+    digits = number.strip().replace(" ", "")
+    candidates = {digits, digits.removeprefix("+86"), digits.removeprefix("0086")}
+    candidates |= {"+86" + c for c in list(candidates) if not c.startswith("+")}
+    officials = await OfficialRepository(session).by_sms_number(sorted(candidates))
+    by_id = {o.id: o for o in officials}
+    escalation = await EscalationRepository(session).latest_open_for(list(by_id))
+    if escalation is None:
+        return None
+    acker = next(uuid.UUID(r) for r in escalation.recipients if uuid.UUID(r) in by_id)
+    return await acknowledge(session, escalation.id, acker, "sms-reply")
 
 
 def escalation_payload(escalation: Escalation) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.officials.models import Official, Role
@@ -44,6 +44,17 @@ class OfficialRepository:
             .limit(1)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_sms_number(self, numbers: Sequence[str]) -> Sequence[Official]:
+        """Active officials whose phone or SMS contact is one of `numbers`."""
+        stmt = select(Official).where(
+            Official.active.is_(True),
+            or_(
+                Official.phone.in_(list(numbers)),
+                *(Official.contacts.contains([{"channel": "sms", "address": n}]) for n in numbers),
+            ),
+        )
+        return (await self.session.execute(stmt)).scalars().all()
 
     def add(self, official: Official) -> None:
         """Stage a new official."""

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.outbox.models import OutboxMessage
@@ -32,6 +32,13 @@ class OutboxRepository:
             .with_for_update(skip_locked=True)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def oldest_undispatched(self) -> datetime | None:
+        """Creation time of the oldest message not yet handed to Redis."""
+        stmt = select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.dispatched_at.is_(None)
+        )
+        return (await self.session.execute(stmt)).scalar_one()
 
     async def mark_dispatched(self, ids: Sequence[uuid.UUID], at: datetime) -> None:
         """Note that these messages reached Redis."""

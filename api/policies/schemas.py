@@ -96,6 +96,11 @@ class EscalationPolicy(StrictModel):
         gt=timedelta(0),
         description="Remind whoever acknowledged while the matter stays unresolved.",
     )
+    ack_link_ttl: timedelta = Field(
+        default=timedelta(days=1),
+        gt=timedelta(0),
+        description="How long a one-click acknowledgement link in a message works.",
+    )
     discipline_unit_id: uuid.UUID | None = Field(
         default=None, description="The discipline office (纪委) unit; its chief is notified."
     )
@@ -182,11 +187,14 @@ class Templates(StrictModel):
     deadline_missed: str = Field(
         default=(
             "【超期督办】{case_number}({title}):{official_name}({unit_name})"
-            "的{deadline_name}已于{due_local}超期。请立即督促办理。"
+            "的{deadline_name}已于{due_local}超期。请立即督促办理。签收:{ack_link}"
         )
     )
     report_missed: str = Field(
-        default="【信息报送超期】{official_name}({unit_name})未在{due_local}前报送信访形势,零报告也须报送。"
+        default=(
+            "【信息报送超期】{official_name}({unit_name})未在{due_local}前报送信访形势,"
+            "零报告也须报送。签收:{ack_link}"
+        )
     )
     renotify: str = Field(
         default="【督办回访】{case_number}({title}):督办事项已签收但尚未办结,请抓紧落实。"
@@ -195,6 +203,7 @@ class Templates(StrictModel):
         default=(
             "【到位超时督办】{case_number}:{official_name}({unit_name}{role_name})"
             "未在{due_local}前到场接访({headcount}人,{lodged})。请立即督促处置。"
+            "签收:{ack_link}"
         )
     )
 

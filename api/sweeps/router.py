@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 
 from api.auth.dependencies import WorkerCaller
 from api.dependencies import AppState, DbSession, get_state
+from api.health.service import note_sweep
 from api.sweeps import service
 from shared.contracts import SweepReport
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/v1/internal", tags=["internal"], dependencies=[Worke
 async def sweep(session: DbSession, state: Annotated[AppState, Depends(get_state)]) -> SweepReport:
     """Worker only: flag overdue deadlines, relay the outbox, re-enqueue stale alerts."""
     settings = state.settings
+    await note_sweep(state.arq)
     return await service.sweep(
         session,
         state.arq,

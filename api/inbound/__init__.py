@@ -1,0 +1,1 @@
+"""Inbound messages: SMS replies from officials phones, acknowledgement links."""
