@@ -8,6 +8,7 @@ import httpx
 
 from shared.contracts import (
     AlertAttempt,
+    BundleOutcome,
     DeadlineEvaluation,
     EscalationAdvance,
     ReminderOutcome,
@@ -73,6 +74,15 @@ class ApiClient:
         )
         resp.raise_for_status()
         return EscalationAdvance.model_validate(resp.json())
+
+    async def flush_bundle(self, channel: str, recipient: str) -> BundleOutcome:
+        """Ask the API to send a recipient's held alerts as one bundle."""
+        resp = await self._http.post(
+            "/v1/internal/alerts/bundles/flush",
+            params={"channel": channel, "recipient": recipient},
+        )
+        resp.raise_for_status()
+        return BundleOutcome.model_validate(resp.json())
 
     async def report_alert_attempt(self, alert_id: uuid.UUID | str, attempt: AlertAttempt) -> None:
         """Record the outcome of one delivery attempt of an alert."""

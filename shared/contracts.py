@@ -12,6 +12,7 @@ JOB_DELIVER_ALERT = "deliver_alert"
 JOB_CHECK_DEADLINE = "check_deadline"
 JOB_REMIND_DEADLINE = "remind_deadline"
 JOB_ADVANCE_ESCALATION = "advance_escalation"
+JOB_FLUSH_BUNDLE = "flush_bundle"
 JOB_RENOTIFY_ESCALATION = "renotify_escalation"
 
 
@@ -33,6 +34,11 @@ def advance_escalation_job_id(deadline_id: uuid.UUID | str, step: int) -> str:
 def renotify_escalation_job_id(escalation_id: uuid.UUID | str, round_: int) -> str:
     """arq job id of one re-notification round of an acknowledged escalation."""
     return f"renotify-escalation:{escalation_id}:{round_}"
+
+
+def flush_bundle_job_id(channel: str, recipient: str, window_end: int) -> str:
+    """arq job id of one recipient's bundle for the window ending at `window_end` (epoch s)."""
+    return f"flush-bundle:{channel}:{recipient}:{window_end}"
 
 
 def deliver_alert_job_id(alert_id: uuid.UUID | str) -> str:
@@ -88,6 +94,12 @@ class EscalationAdvance(BaseModel):
 
     status: Literal["created", "stopped", "exists", "end"]
     escalation_id: uuid.UUID | None = None
+
+
+class BundleOutcome(BaseModel):
+    """The bundle alert a flush created, if any alerts were held."""
+
+    bundle_alert_id: uuid.UUID | None
 
 
 class SweepReport(BaseModel):

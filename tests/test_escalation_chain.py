@@ -396,3 +396,71 @@ async def test_aliyun_batch_push_is_understood(
         "/v1/inbound/sms/aliyun", params={"token": "inbound-token-for-tests"}, json={"x": 1}
     )
     assert bad.status_code == 422
+
+
+async def test_a_storm_of_misses_becomes_one_bundled_message(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+    app: FastAPI,
+) -> None:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["arrival"]["chief"] = "PT1S"
+    doc["alerts"] = {"max_per_window": 2, "window": "PT10M"}
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    staff = await county.headers(client, "town_staff")
+    cases = [
+        (
+            await client.post(
+                "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+            )
+        ).json()
+        for _ in range(6)
+    ]
+    await asyncio.sleep(1.1)
+    swept = await client.post("/v1/internal/sweep", headers=worker_headers)
+    assert swept.json()["deadlines_missed"] >= 6
+    town_chief = county.officials["town_chief"]
+    alerts = (
+        await client.get(
+            "/v1/alerts", params={"official_id": town_chief["id"], "limit": 200}, headers=admin
+        )
+    ).json()["items"]
+    assert sorted(a["status"] for a in alerts) == ["bundled"] * 4 + ["pending"] * 2
+    async with app.state.desk.sessionmaker() as session:
+        flushes = (
+            (
+                await session.execute(
+                    select(OutboxMessage).where(
+                        OutboxMessage.job_id.like(f"flush-bundle:sms:{town_chief['phone']}:%")
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len({f.job_id for f in flushes}) == 1  # one flush per recipient and window
+    flushed = await client.post(
+        "/v1/internal/alerts/bundles/flush",
+        params={"channel": "sms", "recipient": town_chief["phone"]},
+        headers=worker_headers,
+    )
+    bundle_id = flushed.json()["bundle_alert_id"]
+    assert bundle_id is not None
+    alerts = (
+        await client.get(
+            "/v1/alerts", params={"official_id": town_chief["id"], "limit": 200}, headers=admin
+        )
+    ).json()["items"]
+    bundle = next(a for a in alerts if a["id"] == bundle_id)
+    assert bundle["purpose"] == "bundle" and bundle["status"] == "pending"
+    assert "4条" in bundle["text"]
+    numbers = {c["number"] for c in cases}
+    assert sum(n in bundle["text"] for n in numbers) == 4
+    again = await client.post(
+        "/v1/internal/alerts/bundles/flush",
+        params={"channel": "sms", "recipient": town_chief["phone"]},
+        headers=worker_headers,
+    )
+    assert again.json()["bundle_alert_id"] is None

@@ -23,6 +23,7 @@ from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
     JOB_CHECK_DEADLINE,
     JOB_DELIVER_ALERT,
+    JOB_FLUSH_BUNDLE,
     JOB_REMIND_DEADLINE,
     JOB_RENOTIFY_ESCALATION,
     AlertAttempt,
@@ -131,6 +132,15 @@ async def renotify_escalation(ctx: dict[str, Any], escalation_id: str, round_: i
     return str(outcome.status)
 
 
+async def flush_bundle(ctx: dict[str, Any], channel: str, recipient: str) -> str:
+    """A rate-limit window ended: the API bundles what it held for the recipient."""
+    try:
+        outcome = await ctx["api"].flush_bundle(channel, recipient)
+    except httpx.HTTPError as exc:
+        raise Retry(defer=5.0) from exc
+    return str(outcome.bundle_alert_id)
+
+
 async def sweep(ctx: dict[str, Any]) -> None:
     """The safety net: let the API flag overdue deadlines and relay what was left behind."""
     try:
@@ -187,6 +197,7 @@ class WorkerSettings:
         func(remind_deadline, name=JOB_REMIND_DEADLINE, max_tries=1000),
         func(advance_escalation, name=JOB_ADVANCE_ESCALATION, max_tries=1000),
         func(renotify_escalation, name=JOB_RENOTIFY_ESCALATION, max_tries=1000),
+        func(flush_bundle, name=JOB_FLUSH_BUNDLE, max_tries=1000),
         func(deliver_alert, name=JOB_DELIVER_ALERT, max_tries=_settings.alert_max_attempts + 5),
     ]
     on_startup = startup

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import RecordModel
@@ -20,6 +20,7 @@ class AlertStatus(enum.StrEnum):
     sent = "sent"
     delivered = "delivered"
     failed = "failed"
+    bundled = "bundled"  # held by the rate limit; goes out inside a bundle alert
 
 
 class AlertChannel(enum.StrEnum):
@@ -35,6 +36,7 @@ class Alert(RecordModel):
     """A message to one official; its id is the stable message id receivers dedupe on."""
 
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_recipient_created", "recipient", "created_at"),)
 
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     deadline_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deadlines.id"))
@@ -60,3 +62,4 @@ class Alert(RecordModel):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    bundle_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id"))

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.models import Alert, AlertStatus
+from api.alerts.models import Alert, AlertChannel, AlertStatus
 from api.alerts.schemas import AlertQuery
 from api.pagination import fetch_page
 
@@ -30,6 +30,31 @@ class AlertRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def count_recent(self, channel: AlertChannel, recipient: str, since: datetime) -> int:
+        """Alerts that went (or go) out alone to this recipient since `since`."""
+        stmt = select(func.count()).where(
+            Alert.channel == channel,
+            Alert.recipient == recipient,
+            Alert.created_at >= since,
+            Alert.status != AlertStatus.bundled,
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def claim_bundled(self, channel: AlertChannel, recipient: str) -> Sequence[Alert]:
+        """Alerts held for this recipient and not yet in a bundle, locked, oldest first."""
+        stmt = (
+            select(Alert)
+            .where(
+                Alert.channel == channel,
+                Alert.recipient == recipient,
+                Alert.status == AlertStatus.bundled,
+                Alert.bundle_id.is_(None),
+            )
+            .order_by(Alert.created_at)
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalars().all()
 
     async def oldest_pending(self) -> datetime | None:
         """Creation time of the oldest alert still waiting for delivery."""

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.alerts import delivery, service
+from api.alerts.models import AlertChannel
 from api.alerts.schemas import AlertQuery, AlertRead
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller
 from api.dependencies import DbSession
 from api.pagination import Page
-from shared.contracts import AlertAttempt
+from shared.contracts import AlertAttempt, BundleOutcome
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 internal_router = APIRouter(
@@ -30,6 +31,17 @@ async def list_alerts(
         items=[AlertRead.model_validate(a, from_attributes=True) for a in rows],
         next_cursor=next_cursor,
     )
+
+
+@internal_router.post("/bundles/flush")
+async def flush_bundle(
+    session: DbSession,
+    channel: AlertChannel,
+    recipient: Annotated[str, Query(min_length=1, max_length=2000)],
+) -> BundleOutcome:
+    """Worker only: the rate-limit window ended; send the held alerts as one bundle."""
+    bundle = await service.flush_bundle(session, channel.value, recipient)
+    return BundleOutcome(bundle_alert_id=bundle.id if bundle else None)
 
 
 @internal_router.post("/{alert_id}/attempts")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,14 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.alerts.models import Alert, AlertChannel, AlertStatus
 from api.alerts.repository import AlertRepository
 from api.alerts.schemas import AlertQuery
+from api.alerts.templates import render
+from api.cases.repository import CaseRepository
 from api.db import utcnow
 from api.errors import NotFound
 from api.officials.models import Official
 from api.outbox.service import record_job
+from api.policies.service import current_policy
 from shared.contracts import (
     JOB_DELIVER_ALERT,
+    JOB_FLUSH_BUNDLE,
     AlertMessage,
     deliver_alert_job_id,
+    flush_bundle_job_id,
 )
 
 TITLES = {
@@ -100,9 +105,72 @@ async def alert_official(
     alert.channel = AlertChannel(contact["channel"])
     alert.recipient = str(contact["address"])
     alert.secret = contact.get("secret")
+    if await _over_limit(session, alert):
+        return alert
     alert.status = AlertStatus.pending
     _queue(session, alert)
     return alert
+
+
+async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
+    """Past the recipient's limit in the current window, hold the alert for the window's
+    bundle (one message instead of a storm) and schedule that bundle."""
+    limits = (await current_policy(session)).policy.alerts
+    now = utcnow()
+    repo = AlertRepository(session)
+    await session.flush()
+    sent_alone = await repo.count_recent(alert.channel, alert.recipient, now - limits.window)
+    if sent_alone < limits.max_per_window:
+        return False
+    alert.status = AlertStatus.bundled
+    repo.add(alert)
+    span = limits.window.total_seconds()
+    bucket_end = (now.timestamp() // span + 1) * span
+    record_job(
+        session,
+        JOB_FLUSH_BUNDLE,
+        flush_bundle_job_id(alert.channel.value, alert.recipient, int(bucket_end)),
+        [alert.channel.value, alert.recipient],
+        defer_until=datetime.fromtimestamp(bucket_end, UTC),
+    )
+    return True
+
+
+async def flush_bundle(session: AsyncSession, channel: str, recipient: str) -> Alert | None:
+    """Send the alerts held for a recipient as one bundle alert (汇总提醒); None if none."""
+    held = list(await AlertRepository(session).claim_bundled(AlertChannel(channel), recipient))
+    if not held:
+        return None
+    first = held[0]
+    policy = (await current_policy(session)).policy
+    numbers = sorted(await _case_numbers(session, [a.case_id for a in held if a.case_id]))
+    text = render(
+        policy.templates.bundle,
+        {"count": len(held), "case_numbers": "、".join(numbers) or "(无案件编号)"},
+    )
+    bundle = Alert(
+        id=uuid.uuid4(),
+        official_id=first.official_id,
+        purpose="bundle",
+        channel=first.channel,
+        recipient=recipient,
+        secret=first.secret,
+        contact_index=first.contact_index,
+        text=text,
+        title="信访汇总",
+        status=AlertStatus.pending,
+    )
+    _queue(session, bundle)
+    await session.flush()
+    for alert in held:
+        alert.bundle_id = bundle.id
+    await session.flush()
+    return bundle
+
+
+async def _case_numbers(session: AsyncSession, case_ids: list[uuid.UUID]) -> set[str]:
+    cases = [await CaseRepository(session).get(case_id) for case_id in set(case_ids)]
+    return {c.number for c in cases if c is not None}
 
 
 async def alert_webhook(

@@ -163,6 +163,15 @@ class ReportPolicy(StrictModel):
     )
 
 
+class AlertPolicy(StrictModel):
+    """Per-recipient rate limit: past it, alerts wait and go out as one bundled message."""
+
+    max_per_window: int = Field(
+        default=5, ge=1, le=1000, description="Alerts one recipient gets alone per window."
+    )
+    window: PositiveDuration = Field(default=timedelta(minutes=10))
+
+
 class IntakePolicy(StrictModel):
     """Registration rules: repeat petitions (重复访)."""
 
@@ -195,6 +204,9 @@ class Templates(StrictModel):
             "【信息报送超期】{official_name}({unit_name})未在{due_local}前报送信访形势,"
             "零报告也须报送。签收:{ack_link}"
         )
+    )
+    bundle: str = Field(
+        default="【信访汇总】您有{count}条待办提醒,涉及{case_numbers},请登录信访系统查看并签收。"
     )
     renotify: str = Field(
         default="【督办回访】{case_number}({title}):督办事项已签收但尚未办结,请抓紧落实。"
@@ -231,6 +243,7 @@ class Policy(StrictModel):
         description="Reminders to the responsible official at these fractions of a deadline.",
     )
     intake: IntakePolicy = Field(default_factory=IntakePolicy)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     reports: ReportPolicy = Field(default_factory=ReportPolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     templates: Templates = Field(default_factory=Templates)
