@@ -7,6 +7,7 @@
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
 #   make migrate   alembic upgrade head (same database as `make run`)
+#   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
 
 SHELL := /bin/bash
@@ -25,7 +26,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run test lint format openapi migrate clean
+.PHONY: help venv .venv run test lint format openapi migrate clean bench-delivery
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -64,6 +65,10 @@ openapi: $(STAMP)
 
 migrate: $(STAMP)
 	$(PY) -m shared.devrun migrate
+
+BENCH_ARGS ?=
+bench-delivery: $(STAMP)
+	$(PY) -m tests.bench.bench_delivery $(BENCH_ARGS)
 
 clean:
 	rm -rf .data

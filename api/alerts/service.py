@@ -118,9 +118,15 @@ async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
     limits = (await current_policy(session)).policy.alerts
     now = utcnow()
     repo = AlertRepository(session)
-    await session.flush()
-    sent_alone = await repo.count_recent(alert.channel, alert.recipient, now - limits.window)
-    if sent_alone < limits.max_per_window:
+    # Counted once per transaction and recipient, then kept up to date here: a sweep that
+    # escalates hundreds of deadlines must not query (and flush) for every alert.
+    counts: dict[tuple[str, str], int] = session.info.setdefault("alert_counts", {})
+    key = (alert.channel.value, alert.recipient)
+    if key not in counts:
+        await session.flush()
+        counts[key] = await repo.count_recent(alert.channel, alert.recipient, now - limits.window)
+    if counts[key] < limits.max_per_window:
+        counts[key] += 1
         return False
     alert.status = AlertStatus.bundled
     repo.add(alert)

@@ -28,6 +28,8 @@ from shared.contracts import (
     remind_deadline_job_id,
 )
 
+EVALUATE_BATCH = 50
+
 
 def to_read(deadline: Deadline) -> DeadlineRead:
     """The API view of a deadline."""
@@ -169,6 +171,9 @@ async def evaluate(session: AsyncSession, deadline_id: uuid.UUID) -> DeadlineEva
     if deadline.status is DeadlineStatus.open and deadline.due_at <= now:
         await flag_missed(session, deadline, now)
         flagged = True
+        # Deadlines fall due in crowds (a mass visit, a storm of letters): whoever comes first
+        # takes a batch of the others too, in this one transaction.
+        await flag_overdue(session, limit=EVALUATE_BATCH)
     await session.flush()
     return DeadlineEvaluation(
         id=deadline.id, status=deadline.status.value, due_at=deadline.due_at, flagged_now=flagged

@@ -151,9 +151,12 @@ async def _open_step(
         step=step,
         reason=reason,
         recipients=[str(r.id) for r in recipients],
+        status=EscalationStatus.open,
+        created_at=utcnow(),
+        updated_at=utcnow(),
     )
     EscalationRepository(session).add(escalation)
-    await session.flush()
+    await session.flush()  # rows below refer to it, and the unit of work has no relationship
     fields = await _message_fields(session, deadline)
     for person in recipients:
         link = create_ack_link(session, escalation, person.id, policy.escalation.ack_link_ttl)

@@ -28,12 +28,17 @@ class SubscriptionRepository:
         return await self.session.get(WebhookSubscription, subscription_id)
 
     async def active_for(self, event_type: str) -> Sequence[WebhookSubscription]:
-        """Active subscriptions that want `event_type`."""
-        stmt = select(WebhookSubscription).where(
-            WebhookSubscription.active.is_(True),
-            WebhookSubscription.event_types.contains([event_type]),
+        """Active subscriptions that want `event_type` (once per transaction and type)."""
+        cache: dict[str, Sequence[WebhookSubscription]] = self.session.info.setdefault(
+            "subscriptions", {}
         )
-        return (await self.session.execute(stmt)).scalars().all()
+        if event_type not in cache:
+            stmt = select(WebhookSubscription).where(
+                WebhookSubscription.active.is_(True),
+                WebhookSubscription.event_types.contains([event_type]),
+            )
+            cache[event_type] = (await self.session.execute(stmt)).scalars().all()
+        return cache[event_type]
 
     async def list(self, query: SubscriptionQuery) -> tuple[list[WebhookSubscription], str | None]:
         """A page of subscriptions."""

@@ -60,6 +60,7 @@ async def create_subscription(
         created_by=actor_id,
     )
     SubscriptionRepository(session).add(subscription)
+    session.info.pop("subscriptions", None)
     await session.flush()
     return subscription
 
@@ -71,6 +72,7 @@ async def disable(session: AsyncSession, subscription_id: uuid.UUID, reason: str
         raise NotFound(f"Webhook subscription {subscription_id} does not exist.")
     subscription.active = False
     subscription.disabled_reason = reason
+    session.info.pop("subscriptions", None)
     await session.flush()
 
 

@@ -12,6 +12,8 @@ from api.officials.models import Official, Role
 from api.officials.schemas import OfficialQuery
 from api.pagination import fetch_page
 
+HOLDERS_CACHE = "holders"
+
 
 class OfficialRepository:
     """Reads and writes officials."""
@@ -36,14 +38,26 @@ class OfficialRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def holder_of(self, unit_id: uuid.UUID, role: Role) -> Official | None:
-        """The longest-serving active official with `role` in the unit."""
-        stmt = (
-            select(Official)
-            .where(Official.unit_id == unit_id, Official.role == role, Official.active.is_(True))
-            .order_by(Official.created_at, Official.id)
-            .limit(1)
+        """The longest-serving active official with `role` in the unit (looked up once per
+        transaction: escalating a batch of deadlines asks the same question many times)."""
+        cache: dict[tuple[uuid.UUID, Role], Official | None] = self.session.info.setdefault(
+            HOLDERS_CACHE, {}
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        if (unit_id, role) not in cache:
+            stmt = (
+                select(Official)
+                .where(
+                    Official.unit_id == unit_id, Official.role == role, Official.active.is_(True)
+                )
+                .order_by(Official.created_at, Official.id)
+                .limit(1)
+            )
+            cache[(unit_id, role)] = (await self.session.execute(stmt)).scalar_one_or_none()
+        return cache[(unit_id, role)]
+
+    def forget_holders(self) -> None:
+        """Drop the per-transaction holder cache (an official changed unit, role or status)."""
+        self.session.info.pop(HOLDERS_CACHE, None)
 
     async def by_sms_number(self, numbers: Sequence[str]) -> Sequence[Official]:
         """Active officials whose phone or SMS contact is one of `numbers`."""

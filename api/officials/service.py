@@ -117,6 +117,7 @@ async def update_official(
         official.contacts = _contacts(data.contacts)
     if data.active is not None:
         official.active = data.active
+    OfficialRepository(session).forget_holders()
     await session.flush()
     return official
 

@@ -167,7 +167,7 @@ class AlertPolicy(StrictModel):
     """Per-recipient rate limit: past it, alerts wait and go out as one bundled message."""
 
     max_per_window: int = Field(
-        default=5, ge=1, le=1000, description="Alerts one recipient gets alone per window."
+        default=5, ge=1, le=1_000_000, description="Alerts one recipient gets alone per window."
     )
     window: PositiveDuration = Field(default=timedelta(minutes=10))
 

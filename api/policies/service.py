@@ -9,13 +9,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.policies.repository import PolicyRepository
 from api.policies.schemas import Policy, PolicyRead
 
+CACHE_KEY = "policy"
+
 
 async def current_policy(session: AsyncSession) -> PolicyRead:
-    """The policy in force: the stored document, or the defaults when none was saved."""
+    """The policy in force: the stored document, or the defaults when none was saved.
+
+    Read once per transaction: a sweep flagging hundreds of deadlines asks for it each time.
+    """
+    cached: PolicyRead | None = session.info.get(CACHE_KEY)
+    if cached is not None:
+        return cached
     row = await PolicyRepository(session).get()
     if row is None:
-        return PolicyRead(version=0, policy=Policy())
-    return PolicyRead(version=row.version, policy=Policy.model_validate(row.document))
+        read = PolicyRead(version=0, policy=Policy())
+    else:
+        read = PolicyRead(version=row.version, policy=Policy.model_validate(row.document))
+    session.info[CACHE_KEY] = read
+    return read
 
 
 async def replace_policy(
@@ -23,4 +34,6 @@ async def replace_policy(
 ) -> PolicyRead:
     """Store a new policy document; missing sections take their defaults."""
     row = await PolicyRepository(session).save(policy.model_dump(mode="json"), actor_id)
-    return PolicyRead(version=row.version, policy=policy)
+    read = PolicyRead(version=row.version, policy=policy)
+    session.info[CACHE_KEY] = read
+    return read

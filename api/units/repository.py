@@ -27,7 +27,14 @@ class UnitRepository:
         self.session.add(unit)
 
     async def ancestry(self, unit_id: uuid.UUID) -> list[Unit]:
-        """The unit and its ancestors, nearest first, ending at the root."""
+        """The unit and its ancestors, nearest first, ending at the root (once per
+        transaction and unit: units do not move while a request runs)."""
+        cache: dict[uuid.UUID, list[Unit]] = self.session.info.setdefault("ancestry", {})
+        if unit_id not in cache:
+            cache[unit_id] = await self._ancestry(unit_id)
+        return cache[unit_id]
+
+    async def _ancestry(self, unit_id: uuid.UUID) -> list[Unit]:
         chain = (
             select(Unit.id, Unit.parent_id, literal(0).label("depth"))
             .where(Unit.id == unit_id)

@@ -1,0 +1,303 @@
+"""`make bench-delivery`: N open deadlines falling due together, one API and one worker
+process, a local SMS gateway. Prints due → missed and due → received percentiles, the
+worker's delivery rate, and a bare httpx sender's rate against the same receiver.
+
+    python -m tests.bench.bench_delivery [--deadlines 10000] [--spread 1.0]
+
+Targets (issue 4): flag p99 ≤ 1 s, every deadline flagged within 10 s, delivery ≥ 80 % of
+the bare rate. Fixtures are written straight into the database (this measures the clock and
+the messenger, not registration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from api.alerts.models import Alert
+from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
+from api.officials.models import Official, Role
+from api.policies.models import PolicyDocument
+from api.policies.schemas import Policy
+from api.units.models import Unit, UnitLevel
+from shared.contracts import JOB_CHECK_DEADLINE, check_deadline_job_id
+from shared.embedded import create_fresh_database, drop_database, start_services
+from tests.conftest import migrate
+from tests.fakes.sms_gateway import FakeSmsGateway
+
+ROOT = Path(__file__).resolve().parents[2]
+VILLAGES = 100
+WORKER_CONCURRENCY = 50
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0–100) of `values`."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def summary(name: str, values: list[float]) -> str:
+    """One line of percentiles in milliseconds."""
+    if not values:
+        return f"{name}: no samples"
+    return (
+        f"{name}: n={len(values)} p50={pct(values, 50) * 1000:.0f} ms "
+        f"p99={pct(values, 99) * 1000:.0f} ms max={max(values) * 1000:.0f} ms"
+    )
+
+
+async def seed(
+    database_url: str, deadlines: int, first_due: datetime, spread: float
+) -> list[tuple[uuid.UUID, datetime]]:
+    """A county, a town, villages with chiefs, and `deadlines` handling deadlines."""
+    engine = create_async_engine(database_url)
+    policy = Policy.model_validate(
+        {
+            "reminders": [],
+            "alerts": {"max_per_window": 1000000, "window": "PT1M"},
+            "escalation": {"default": [{"notify": ["responsible"]}], "renotify_after": None},
+        }
+    )
+    county, town = uuid.uuid4(), uuid.uuid4()
+    villages = [uuid.uuid4() for _ in range(VILLAGES)]
+    chiefs = [uuid.uuid4() for _ in range(VILLAGES)]
+    rows: list[tuple[uuid.UUID, datetime]] = []
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(PolicyDocument).values(id=1, version=1, document=policy.model_dump(mode="json"))
+        )
+        await conn.execute(
+            insert(Unit),
+            [
+                {"id": county, "name": "基准县", "level": UnitLevel.county, "parent_id": None},
+                {"id": town, "name": "基准镇", "level": UnitLevel.town, "parent_id": county},
+            ]
+            + [
+                {"id": v, "name": f"村{i}", "level": UnitLevel.village, "parent_id": town}
+                for i, v in enumerate(villages)
+            ],
+        )
+        await conn.execute(
+            insert(Official),
+            [
+                {
+                    "id": c,
+                    "name": f"村长{i}",
+                    "phone": f"1390000{i:04d}",
+                    "unit_id": villages[i],
+                    "role": Role.chief,
+                    "contacts": [],
+                }
+                for i, c in enumerate(chiefs)
+            ],
+        )
+        batch: list[dict[str, object]] = []
+        for n in range(deadlines):
+            due = first_due + timedelta(seconds=random.uniform(0, spread))
+            deadline_id = uuid.uuid4()
+            v = n % VILLAGES
+            batch.append(
+                {
+                    "id": deadline_id,
+                    "case_id": None,
+                    "kind": DeadlineKind.handling,
+                    "role": "chief",
+                    "official_id": chiefs[v],
+                    "unit_id": villages[v],
+                    "starts_at": first_due - timedelta(hours=1),
+                    "due_at": due,
+                    "status": DeadlineStatus.open,
+                    "flags": [],
+                }
+            )
+            rows.append((deadline_id, due))
+        await conn.execute(insert(Deadline), batch)
+    await engine.dispose()
+    return rows
+
+
+async def enqueue_checks(
+    redis_url: str, queue: str, rows: list[tuple[uuid.UUID, datetime]]
+) -> None:
+    """What the outbox relay does after commit: one deferred check job per deadline."""
+    pool = ConnectionPool.from_url(redis_url)
+    arq = ArqRedis(pool, default_queue_name=queue)
+    for deadline_id, due in rows:
+        await arq.enqueue_job(
+            JOB_CHECK_DEADLINE,
+            str(deadline_id),
+            _job_id=check_deadline_job_id(deadline_id),
+            _defer_until=due,
+        )
+    await arq.aclose()
+    await pool.aclose()
+
+
+async def bare_rate(url: str, count: int) -> float:
+    """Messages per second a bare httpx sender gets from the same receiver."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        sem = asyncio.Semaphore(WORKER_CONCURRENCY)
+
+        async def one(i: int) -> None:
+            async with sem:
+                body = {"message_id": f"bare-{i}", "to": "+8613900000000", "text": "基准"}
+                (await client.post(url, json=body)).raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        return count / (time.perf_counter() - started)
+
+
+async def results(
+    database_url: str,
+) -> tuple[dict[uuid.UUID, datetime], dict[uuid.UUID, float], dict[uuid.UUID, uuid.UUID]]:
+    """Due times, flag lags, and alert → deadline."""
+    engine = create_async_engine(database_url)
+    async with engine.connect() as conn:
+        deadlines = (
+            await conn.execute(select(Deadline.id, Deadline.due_at, Deadline.closed_at))
+        ).all()
+        alerts = (await conn.execute(select(Alert.id, Alert.deadline_id))).all()
+    await engine.dispose()
+    due = {d.id: d.due_at for d in deadlines}
+    lag = {d.id: (d.closed_at - d.due_at).total_seconds() for d in deadlines if d.closed_at}
+    return due, lag, {a.id: a.deadline_id for a in alerts if a.deadline_id}
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until /readyz answers 200."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the API exited during start-up")
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the API did not become ready")
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deadlines", type=int, default=10000)
+    parser.add_argument("--spread", type=float, default=1.0, help="seconds the due times span")
+    parser.add_argument("--lead", type=float, default=20.0, help="seconds until the first due")
+    args = parser.parse_args()
+
+    services = start_services(ROOT / ".data" / "bench")
+    database_url = create_fresh_database(services.database_url, "pd_bench")
+    migrate(database_url)
+    gateway = FakeSmsGateway().start()
+    queue = f"pd-bench:{uuid.uuid4().hex[:8]}"
+    port = 18000 + random.randint(0, 999)
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": services.redis_url,
+        "API_URL": f"http://127.0.0.1:{port}",
+        "JWT_SECRET": "bench-jwt-secret-0123456789abcdef0123",
+        "WORKER_TOKEN": "bench-worker-token",
+        "ADMIN_PASSWORD": "bench-admin-password",
+        "ARQ_QUEUE": queue,
+        "SMS_GATEWAY_URL": gateway.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    logs = ROOT / ".data" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        first_due = datetime.now(UTC) + timedelta(seconds=args.lead)
+        rows = asyncio.run(seed(database_url, args.deadlines, first_due, args.spread))
+        api = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / "api.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(api)
+        wait_ready(env["API_URL"], api)
+        asyncio.run(enqueue_checks(services.redis_url, queue, rows))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
+                cwd=ROOT,
+                env=env,
+                stdout=(logs / "worker.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        if datetime.now(UTC) > first_due:
+            print("warning: seeding took longer than --lead; lags include the backlog")
+        last_due = max(due for _, due in rows)
+        stop_at = time.monotonic() + (last_due - datetime.now(UTC)).total_seconds()
+        stop_at += max(120.0, args.deadlines / 40)
+        while time.monotonic() < stop_at and len(gateway.delivered()) < args.deadlines:
+            time.sleep(0.5)
+        due, lag, alert_deadline = asyncio.run(results(database_url))
+        received: list[float] = []
+        times = []
+        with gateway._lock:
+            accepted = [r for r in gateway.requests if 200 <= r.status < 300]
+        for request in accepted:
+            deadline_id = alert_deadline.get(uuid.UUID(request.body["message_id"]))
+            if deadline_id is not None:
+                received.append(request.at - due[deadline_id].timestamp())
+                times.append(request.at)
+        rate = len(times) / (max(times) - min(times)) if len(times) > 1 else 0.0
+        bare = asyncio.run(bare_rate(gateway.url, min(args.deadlines, 5000)))
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=15)
+        gateway.stop()
+        drop_database(database_url)
+        services.stop()
+
+    flags = list(lag.values())
+    print(f"deadlines: {args.deadlines}, due within {args.spread:.1f} s; 1 API + 1 worker")
+    print(f"flagged: {len(flags)}/{args.deadlines}")
+    print(summary("due -> missed", flags))
+    print(summary("due -> SMS received", received))
+    print(
+        f"worker delivery: {rate:.0f} msg/s; bare httpx: {bare:.0f} msg/s; "
+        f"ratio {rate / bare * 100 if bare else 0:.0f} %"
+    )
+    met = (
+        flags
+        and pct(flags, 99) <= 1.0
+        and max(flags) <= 10.0
+        and len(flags) == args.deadlines
+        and bare
+        and rate / bare >= 0.8
+    )
+    print("targets met" if met else "targets NOT met")
+
+
+if __name__ == "__main__":
+    main()
