@@ -11,6 +11,7 @@ from shared.contracts import (
     BundleOutcome,
     DeadlineEvaluation,
     EscalationAdvance,
+    FlagDueReport,
     ReminderOutcome,
     SweepReport,
 )
@@ -43,6 +44,12 @@ class ApiClient:
         resp = await self._http.post(f"/v1/internal/deadlines/{deadline_id}/evaluate")
         resp.raise_for_status()
         return DeadlineEvaluation.model_validate(resp.json())
+
+    async def flag_due(self) -> FlagDueReport:
+        """Ask the API to flag one batch of deadlines past due."""
+        resp = await self._http.post("/v1/internal/deadlines/flag-due")
+        resp.raise_for_status()
+        return FlagDueReport.model_validate(resp.json())
 
     async def remind_deadline(
         self, deadline_id: uuid.UUID | str, fraction: float

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 
 JOB_DELIVER_ALERT = "deliver_alert"
 JOB_CHECK_DEADLINE = "check_deadline"
+JOB_FLAG_DUE = "flag_due"
+# Deadlines falling due within one tick share one flag job: the clock ticks, not each deadline.
+FLAG_DUE_TICK_MS = 100
 JOB_REMIND_DEADLINE = "remind_deadline"
 JOB_ADVANCE_ESCALATION = "advance_escalation"
 JOB_FLUSH_BUNDLE = "flush_bundle"
@@ -19,6 +22,18 @@ JOB_RENOTIFY_ESCALATION = "renotify_escalation"
 def check_deadline_job_id(deadline_id: uuid.UUID | str) -> str:
     """arq job id of a deadline's due-time check: one per deadline, so re-enqueueing dedupes."""
     return f"check-deadline:{deadline_id}"
+
+
+def flag_due_tick(due_at: datetime) -> datetime:
+    """The end of the tick `due_at` falls in: when that tick's flag job runs."""
+    ms = int(due_at.timestamp() * 1000)
+    end = (ms // FLAG_DUE_TICK_MS + 1) * FLAG_DUE_TICK_MS
+    return datetime.fromtimestamp(end / 1000, tz=due_at.tzinfo)
+
+
+def flag_due_job_id(due_at: datetime) -> str:
+    """arq job id of the flag job of `due_at`'s tick: one job for all deadlines due in it."""
+    return f"flag-due:{int(flag_due_tick(due_at).timestamp() * 1000)}"
 
 
 def remind_deadline_job_id(deadline_id: uuid.UUID | str, fraction: float) -> str:
@@ -80,6 +95,9 @@ class DeadlineEvaluation(BaseModel):
     status: Literal["open", "met", "missed", "cancelled"]
     due_at: datetime
     flagged_now: bool = Field(description="True when this call is the one that flagged it missed.")
+    busy: bool = Field(
+        default=False, description="Another transaction is flagging it right now (a batch)."
+    )
 
 
 class ReminderOutcome(BaseModel):
@@ -100,6 +118,13 @@ class BundleOutcome(BaseModel):
     """The bundle alert a flush created, if any alerts were held."""
 
     bundle_alert_id: uuid.UUID | None
+
+
+class FlagDueReport(BaseModel):
+    """One batch of overdue deadlines flagged missed."""
+
+    flagged: int
+    more: bool = Field(description="The batch was full: there may be more to flag.")
 
 
 class SweepReport(BaseModel):

@@ -74,7 +74,7 @@ async def test_collective_visit_summons_chiefs_and_deputy(
         assert alert["status"] == "pending"
     async with app.state.desk.sessionmaker() as session:
         jobs = await _outbox_jobs(session, case["id"])
-    assert jobs.count("check_deadline") == 5  # three arrivals, disposition, acceptance notice
+    assert jobs.count("flag_due") == 5  # three arrivals, disposition, acceptance notice
     assert jobs.count("deliver_alert") == 3
 
 
@@ -88,7 +88,7 @@ async def _outbox_jobs(session: AsyncSession, case_id: str) -> list[str]:
     for row in (await session.execute(select(OutboxMessage))).scalars():
         arg = row.payload["args"][0]
         alert_job = row.job == "deliver_alert" and arg["alert_id"] in alert_ids
-        if alert_job or (row.job == "check_deadline" and arg in deadline_ids):
+        if alert_job or (row.job == "flag_due" and arg in deadline_ids):
             jobs.append(row.job)
     return jobs
 

@@ -23,6 +23,7 @@ from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
     JOB_CHECK_DEADLINE,
     JOB_DELIVER_ALERT,
+    JOB_FLAG_DUE,
     JOB_FLUSH_BUNDLE,
     JOB_REMIND_DEADLINE,
     JOB_RENOTIFY_ESCALATION,
@@ -35,6 +36,7 @@ from worker.channels.registry import build_senders
 
 log = logging.getLogger("worker")
 REPORT_TRIES = 5
+MAX_FLAG_BATCHES = 500
 
 
 def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
@@ -96,10 +98,28 @@ async def check_deadline(ctx: dict[str, Any], deadline_id: str) -> str:
         verdict = await api.evaluate_deadline(deadline_id)
     except httpx.HTTPError as exc:  # API unreachable: try again shortly (the sweep also will)
         raise Retry(defer=1.0) from exc
+    if verdict.busy:  # a batch in the API holds it and is flagging it now
+        return "busy"
     if verdict.status == "open":
         wait = (verdict.due_at - datetime.now(UTC)).total_seconds()
         raise Retry(defer=max(wait, 0.05))  # woke early (clock skew): come back at due time
     return verdict.status
+
+
+async def flag_due(ctx: dict[str, Any], *_trace: str) -> int:
+    """A tick in which deadlines fell due: have the API flag everything past due, batch after
+    batch (other workers' batches run beside it: the API skips rows another one holds)."""
+    api: ApiClient = ctx["api"]
+    total = 0
+    try:
+        for _ in range(MAX_FLAG_BATCHES):
+            report = await api.flag_due()
+            total += report.flagged
+            if not report.more:
+                break
+    except httpx.HTTPError as exc:  # API unreachable: try again shortly (the sweep also will)
+        raise Retry(defer=1.0) from exc
+    return total
 
 
 async def remind_deadline(ctx: dict[str, Any], deadline_id: str, fraction: float) -> str:
@@ -158,6 +178,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     logging.basicConfig(level=settings.log_level)
     for noisy in ("apscheduler", "httpx"):  # a line per sweep would bury the alerts
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    arq_log = logging.getLogger("arq")  # arq's CLI gave it a handler already: no duplicates
+    arq_log.propagate = False
+    arq_log.setLevel(settings.log_level)
     ctx["settings"] = settings
     ctx["api"] = ApiClient(settings.api_url, settings.worker_token)
     ctx["senders"] = build_senders(settings)
@@ -193,6 +216,7 @@ class WorkerSettings:
     """arq settings, read from the environment when the worker process starts."""
 
     functions: ClassVar[list[Any]] = [
+        func(flag_due, name=JOB_FLAG_DUE, max_tries=1000),
         func(check_deadline, name=JOB_CHECK_DEADLINE, max_tries=1000),
         func(remind_deadline, name=JOB_REMIND_DEADLINE, max_tries=1000),
         func(advance_escalation, name=JOB_ADVANCE_ESCALATION, max_tries=1000),

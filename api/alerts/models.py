@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import RecordModel
+from api.escalations.models import Escalation
 
 
 class AlertStatus(enum.StrEnum):
@@ -41,6 +42,8 @@ class Alert(RecordModel):
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     deadline_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deadlines.id"))
     escalation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("escalations.id"))
+    # Declared so one flush inserts a batch of escalations before their alerts; never loaded.
+    escalation: Mapped[Escalation | None] = relationship(lazy="raise")
     official_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"), index=True)
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("webhook_subscriptions.id"), index=True

@@ -24,11 +24,14 @@ class DeadlineRepository:
         """Stage a new deadline."""
         self.session.add(deadline)
 
-    async def get(self, deadline_id: uuid.UUID, *, for_update: bool = False) -> Deadline | None:
-        """The deadline; locked for this transaction when `for_update`."""
+    async def get(
+        self, deadline_id: uuid.UUID, *, for_update: bool = False, skip_locked: bool = False
+    ) -> Deadline | None:
+        """The deadline; locked for this transaction when `for_update` (None, without
+        waiting, when `skip_locked` and another transaction holds it)."""
         stmt = select(Deadline).where(Deadline.id == deadline_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(skip_locked=skip_locked)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def for_case(self, case_id: uuid.UUID) -> Sequence[Deadline]:

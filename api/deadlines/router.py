@@ -12,7 +12,7 @@ from api.deadlines import service
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.dependencies import DbSession
 from api.pagination import Page
-from shared.contracts import DeadlineEvaluation, ReminderOutcome
+from shared.contracts import DeadlineEvaluation, FlagDueReport, ReminderOutcome
 
 router = APIRouter(prefix="/v1/deadlines", tags=["deadlines"])
 internal_router = APIRouter(
@@ -27,6 +27,13 @@ async def list_deadlines(
     """List deadlines by status (open, met, missed, cancelled), kind, case, unit or official."""
     rows, next_cursor = await service.list_deadlines(session, query)
     return Page(items=[service.to_read(d) for d in rows], next_cursor=next_cursor)
+
+
+@internal_router.post("/flag-due")
+async def flag_due(session: DbSession) -> FlagDueReport:
+    """Worker only: flag one batch of open deadlines past due (the clock's tick)."""
+    flagged = await service.flag_overdue(session)
+    return FlagDueReport(flagged=flagged, more=flagged >= service.SWEEP_BATCH)
 
 
 @internal_router.post("/{deadline_id}/remind")

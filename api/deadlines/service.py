@@ -20,15 +20,18 @@ from api.metrics import DEADLINES_MISSED
 from api.outbox.service import record_job
 from api.policies.service import current_policy
 from shared.contracts import (
-    JOB_CHECK_DEADLINE,
+    JOB_FLAG_DUE,
     JOB_REMIND_DEADLINE,
     DeadlineEvaluation,
     ReminderOutcome,
-    check_deadline_job_id,
+    flag_due_job_id,
+    flag_due_tick,
     remind_deadline_job_id,
 )
 
 EVALUATE_BATCH = 50
+# Small enough that the rows a batch locks are released quickly.
+SWEEP_BATCH = 200
 
 
 def to_read(deadline: Deadline) -> DeadlineRead:
@@ -66,10 +69,10 @@ def open_deadline(
     DeadlineRepository(session).add(deadline)
     record_job(
         session,
-        JOB_CHECK_DEADLINE,
-        check_deadline_job_id(deadline.id),
-        [str(deadline.id)],
-        defer_until=due_at,
+        JOB_FLAG_DUE,
+        flag_due_job_id(due_at),
+        [str(deadline.id)],  # for tracing only: the job flags every deadline due by then
+        defer_until=flag_due_tick(due_at),
     )
     now = utcnow()
     for fraction in reminders:
@@ -162,10 +165,20 @@ async def flag_missed(
 
 
 async def evaluate(session: AsyncSession, deadline_id: uuid.UUID) -> DeadlineEvaluation:
-    """Flag the deadline missed if it is due and still open; exactly once under any race."""
-    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
+    """Flag the deadline missed if it is due and still open; exactly once under any race.
+
+    A deadline another transaction holds is being flagged by it (a batch): answered `busy`
+    at once instead of waiting for that batch.
+    """
+    repo = DeadlineRepository(session)
+    deadline = await repo.get(deadline_id, for_update=True, skip_locked=True)
     if deadline is None:
-        raise NotFound(f"Deadline {deadline_id} does not exist.")
+        seen = await repo.get(deadline_id)
+        if seen is None:
+            raise NotFound(f"Deadline {deadline_id} does not exist.")
+        return DeadlineEvaluation(
+            id=seen.id, status=seen.status.value, due_at=seen.due_at, flagged_now=False, busy=True
+        )
     now = utcnow()
     flagged = False
     if deadline.status is DeadlineStatus.open and deadline.due_at <= now:
@@ -201,7 +214,7 @@ async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float)
     return ReminderOutcome(status="sent", remind_at=remind_at)
 
 
-async def flag_overdue(session: AsyncSession, limit: int = 500) -> int:
+async def flag_overdue(session: AsyncSession, limit: int = SWEEP_BATCH) -> int:
     """Flag every open deadline past due (the sweep's safety net); returns how many."""
     now = utcnow()
     overdue = await DeadlineRepository(session).claim_overdue(now, limit)

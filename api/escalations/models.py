@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, RecordModel
 
@@ -47,4 +47,6 @@ class AckLink(Base):
     escalation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("escalations.id"), index=True)
     official_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officials.id"))
     expires_at: Mapped[datetime]
+    # Declared so one flush inserts escalations before their links; never loaded.
+    escalation: Mapped[Escalation] = relationship(lazy="raise")
     used_at: Mapped[datetime | None]

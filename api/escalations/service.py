@@ -156,7 +156,6 @@ async def _open_step(
         updated_at=utcnow(),
     )
     EscalationRepository(session).add(escalation)
-    await session.flush()  # rows below refer to it, and the unit of work has no relationship
     fields = await _message_fields(session, deadline)
     for person in recipients:
         link = create_ack_link(session, escalation, person.id, policy.escalation.ack_link_ttl)

@@ -34,7 +34,7 @@ from api.officials.models import Official, Role
 from api.policies.models import PolicyDocument
 from api.policies.schemas import Policy
 from api.units.models import Unit, UnitLevel
-from shared.contracts import JOB_CHECK_DEADLINE, check_deadline_job_id
+from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.conftest import migrate
 from tests.fakes.sms_gateway import FakeSmsGateway
@@ -133,16 +133,12 @@ async def seed(
 async def enqueue_checks(
     redis_url: str, queue: str, rows: list[tuple[uuid.UUID, datetime]]
 ) -> None:
-    """What the outbox relay does after commit: one deferred check job per deadline."""
+    """What the outbox relay does after commit: one flag job per tick with deadlines in it."""
     pool = ConnectionPool.from_url(redis_url)
     arq = ArqRedis(pool, default_queue_name=queue)
-    for deadline_id, due in rows:
-        await arq.enqueue_job(
-            JOB_CHECK_DEADLINE,
-            str(deadline_id),
-            _job_id=check_deadline_job_id(deadline_id),
-            _defer_until=due,
-        )
+    ticks = {flag_due_job_id(due): due for _, due in rows}
+    for job_id, due in ticks.items():
+        await arq.enqueue_job(JOB_FLAG_DUE, _job_id=job_id, _defer_until=flag_due_tick(due))
     await arq.aclose()
     await pool.aclose()
 
