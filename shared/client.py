@@ -8,9 +8,14 @@ import httpx
 
 from shared.contracts import (
     AlertAttempt,
+    AlertAttemptBatch,
+    AlertAttemptReport,
+    AlertAttemptsRecorded,
     BundleOutcome,
     DeadlineEvaluation,
     EscalationAdvance,
+    EscalationStart,
+    EscalationStartReport,
     FlagDueReport,
     ReminderOutcome,
     SweepReport,
@@ -90,6 +95,24 @@ class ApiClient:
         )
         resp.raise_for_status()
         return BundleOutcome.model_validate(resp.json())
+
+    async def start_escalations(self, deadline_ids: list[str]) -> EscalationStartReport:
+        """Ask the API to start the escalation chains of a chunk of missed deadlines."""
+        body = EscalationStart.model_validate({"deadline_ids": deadline_ids})
+        resp = await self._http.post(
+            "/v1/internal/escalations/start", json=body.model_dump(mode="json")
+        )
+        resp.raise_for_status()
+        return EscalationStartReport.model_validate(resp.json())
+
+    async def report_alert_attempts(self, reports: list[AlertAttemptReport]) -> int:
+        """Record the outcomes of many delivery attempts in one call; returns how many applied."""
+        body = AlertAttemptBatch(attempts=reports)
+        resp = await self._http.post(
+            "/v1/internal/alerts/attempts", json=body.model_dump(mode="json")
+        )
+        resp.raise_for_status()
+        return AlertAttemptsRecorded.model_validate(resp.json()).recorded
 
     async def report_alert_attempt(self, alert_id: uuid.UUID | str, attempt: AlertAttempt) -> None:
         """Record the outcome of one delivery attempt of an alert."""

@@ -17,6 +17,7 @@ JOB_REMIND_DEADLINE = "remind_deadline"
 JOB_ADVANCE_ESCALATION = "advance_escalation"
 JOB_FLUSH_BUNDLE = "flush_bundle"
 JOB_RENOTIFY_ESCALATION = "renotify_escalation"
+JOB_START_ESCALATIONS = "start_escalations"
 
 
 def check_deadline_job_id(deadline_id: uuid.UUID | str) -> str:
@@ -44,6 +45,11 @@ def remind_deadline_job_id(deadline_id: uuid.UUID | str, fraction: float) -> str
 def advance_escalation_job_id(deadline_id: uuid.UUID | str, step: int) -> str:
     """arq job id of the due time of one escalation step."""
     return f"advance-escalation:{deadline_id}:{step}"
+
+
+def start_escalations_job_id(first_deadline_id: uuid.UUID | str) -> str:
+    """arq job id of a chunk of chains to start (a deadline is flagged, hence in a chunk, once)."""
+    return f"start-escalations:{first_deadline_id}"
 
 
 def renotify_escalation_job_id(escalation_id: uuid.UUID | str, round_: int) -> str:
@@ -112,6 +118,36 @@ class EscalationAdvance(BaseModel):
 
     status: Literal["created", "stopped", "exists", "end"]
     escalation_id: uuid.UUID | None = None
+
+
+class EscalationStart(BaseModel):
+    """A chunk of missed deadlines whose escalation chains the worker asks the API to start."""
+
+    deadline_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+
+class EscalationStartReport(BaseModel):
+    """How many chains of the chunk this call started (the rest had started already)."""
+
+    started: int
+
+
+class AlertAttemptReport(AlertAttempt):
+    """One attempt's outcome inside a batch report."""
+
+    alert_id: uuid.UUID
+
+
+class AlertAttemptBatch(BaseModel):
+    """Outcomes of many delivery attempts, reported in one call."""
+
+    attempts: list[AlertAttemptReport] = Field(min_length=1, max_length=1000)
+
+
+class AlertAttemptsRecorded(BaseModel):
+    """How many reports of a batch applied to a known alert."""
+
+    recorded: int
 
 
 class BundleOutcome(BaseModel):

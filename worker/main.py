@@ -27,12 +27,14 @@ from shared.contracts import (
     JOB_FLUSH_BUNDLE,
     JOB_REMIND_DEADLINE,
     JOB_RENOTIFY_ESCALATION,
+    JOB_START_ESCALATIONS,
     AlertAttempt,
     AlertMessage,
 )
 from shared.settings import Settings, get_settings
 from worker.channels.base import Sender, SendError
 from worker.channels.registry import build_senders
+from worker.reporting import AttemptReporter
 
 log = logging.getLogger("worker")
 REPORT_TRIES = 5
@@ -45,14 +47,14 @@ def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
     return delay * random.uniform(1.0, 1.2)
 
 
-async def _report(api: ApiClient, message: AlertMessage, attempt: AlertAttempt) -> None:
+async def _report(reporter: AttemptReporter, message: AlertMessage, attempt: AlertAttempt) -> None:
     # Retry the report itself so a short API hiccup does not resend an SMS already sent;
     # if the API stays away, the job is retried whole (receivers dedupe on the message id).
     for n in range(1, REPORT_TRIES + 1):
         try:
-            await api.report_alert_attempt(message.alert_id, attempt)
+            await reporter.report(message.alert_id, attempt)
             return
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ConnectionError) as exc:
             if n == REPORT_TRIES:
                 raise Retry(defer=5.0) from exc
             await asyncio.sleep(0.2 * n)
@@ -63,7 +65,7 @@ async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
     until sent, declared failed after the last attempt, or failed at once when retrying
     cannot help."""
     settings: Settings = ctx["settings"]
-    api: ApiClient = ctx["api"]
+    reporter: AttemptReporter = ctx["reporter"]
     alert = AlertMessage.model_validate(message)
     sender: Sender = ctx["senders"][alert.channel]
     attempt = int(ctx.get("job_try", 1))
@@ -73,13 +75,13 @@ async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
         final = exc.permanent or attempt >= settings.alert_max_attempts
         log.warning("alert %s attempt %d failed: %s", alert.alert_id, attempt, exc)
         report = AlertAttempt(ok=False, attempt=attempt, error=str(exc), final=final, gone=exc.gone)
-        await _report(api, alert, report)
+        await _report(reporter, alert, report)
         if final:
             return "failed"
         if exc.retry_after is not None:
             raise Retry(defer=min(exc.retry_after, settings.alert_retry_max_seconds)) from exc
         raise _retry_later(attempt, settings) from exc
-    await _report(api, alert, AlertAttempt(ok=True, attempt=attempt))
+    await _report(reporter, alert, AlertAttempt(ok=True, attempt=attempt))
     return "sent"
 
 
@@ -120,6 +122,15 @@ async def flag_due(ctx: dict[str, Any], *_trace: str) -> int:
     except httpx.HTTPError as exc:  # API unreachable: try again shortly (the sweep also will)
         raise Retry(defer=1.0) from exc
     return total
+
+
+async def start_escalations(ctx: dict[str, Any], deadline_ids: list[str]) -> int:
+    """A crowd of deadlines was flagged missed: have the API start this chunk's chains."""
+    try:
+        report = await ctx["api"].start_escalations(deadline_ids)
+    except httpx.HTTPError as exc:  # the chunk is retried whole; started chains are skipped
+        raise Retry(defer=1.0) from exc
+    return int(report.started)
 
 
 async def remind_deadline(ctx: dict[str, Any], deadline_id: str, fraction: float) -> str:
@@ -184,6 +195,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["api"] = ApiClient(settings.api_url, settings.worker_token)
     ctx["senders"] = build_senders(settings)
+    ctx["reporter"] = AttemptReporter(ctx["api"])
+    ctx["reporter"].start()
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         sweep,
@@ -203,6 +216,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     scheduler: AsyncIOScheduler | None = ctx.get("scheduler")
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    if "reporter" in ctx:
+        await ctx["reporter"].aclose()
     if "api" in ctx:
         await ctx["api"].aclose()
     for sender in ctx.get("senders", {}).values():
@@ -217,6 +232,7 @@ class WorkerSettings:
 
     functions: ClassVar[list[Any]] = [
         func(flag_due, name=JOB_FLAG_DUE, max_tries=1000),
+        func(start_escalations, name=JOB_START_ESCALATIONS, max_tries=1000),
         func(check_deadline, name=JOB_CHECK_DEADLINE, max_tries=1000),
         func(remind_deadline, name=JOB_REMIND_DEADLINE, max_tries=1000),
         func(advance_escalation, name=JOB_ADVANCE_ESCALATION, max_tries=1000),

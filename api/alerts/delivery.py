@@ -4,10 +4,12 @@ contact, an `alert.failed` event, the next escalation step (failure itself escal
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.models import Alert, AlertStatus
+from api.alerts.repository import AlertRepository
 from api.alerts.schemas import AlertRead
 from api.alerts.service import alert_official, contacts_of, get_for_update
 from api.db import utcnow
@@ -17,7 +19,7 @@ from api.escalations.service import advance
 from api.events.service import disable, emit
 from api.metrics import ALERT_ATTEMPTS
 from api.officials.repository import OfficialRepository
-from shared.contracts import AlertAttempt
+from shared.contracts import AlertAttempt, AlertAttemptReport
 
 
 async def record_attempt(
@@ -25,9 +27,27 @@ async def record_attempt(
 ) -> Alert:
     """Apply the worker's report of one delivery attempt; late or repeated reports are harmless."""
     alert = await get_for_update(session, alert_id)
+    await _apply(session, alert, attempt)
+    await session.flush()
+    return alert
+
+
+async def record_attempts(session: AsyncSession, reports: Sequence[AlertAttemptReport]) -> int:
+    """Apply a batch of the worker's reports in one transaction (a storm of deliveries must
+    not cost a request each); reports of unknown alerts are skipped. Returns how many
+    applied."""
+    alerts = await AlertRepository(session).lock_many({r.alert_id for r in reports})
+    for report in reports:
+        if report.alert_id in alerts:
+            await _apply(session, alerts[report.alert_id], report)
+    await session.flush()
+    return sum(1 for r in reports if r.alert_id in alerts)
+
+
+async def _apply(session: AsyncSession, alert: Alert, attempt: AlertAttempt) -> None:
     ALERT_ATTEMPTS.labels(outcome="ok" if attempt.ok else "error").inc()
     if alert.status is not AlertStatus.pending:
-        return alert
+        return
     alert.attempts = max(alert.attempts, attempt.attempt)
     alert.updated_at = utcnow()
     if attempt.ok:
@@ -39,8 +59,6 @@ async def record_attempt(
         if attempt.final:
             alert.status = AlertStatus.failed
             await _failed(session, alert, gone=attempt.gone)
-    await session.flush()
-    return alert
 
 
 async def _failed(session: AsyncSession, alert: Alert, *, gone: bool) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.models import Alert, AlertChannel, AlertStatus
@@ -40,6 +40,33 @@ class AlertRepository:
             Alert.status != AlertStatus.bundled,
         )
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def count_recent_many(
+        self, keys: Collection[tuple[AlertChannel, str]], since: datetime
+    ) -> dict[tuple[AlertChannel, str], int]:
+        """`count_recent` for many (channel, recipient) pairs in one query; absent pairs are 0."""
+        if not keys:
+            return {}
+        stmt = (
+            select(Alert.channel, Alert.recipient, func.count())
+            .where(
+                tuple_(Alert.channel, Alert.recipient).in_(list(keys)),
+                Alert.created_at >= since,
+                Alert.status != AlertStatus.bundled,
+            )
+            .group_by(Alert.channel, Alert.recipient)
+        )
+        counts = {key: 0 for key in keys}
+        for channel, recipient, count in await self.session.execute(stmt):
+            counts[(channel, recipient)] = int(count)
+        return counts
+
+    async def lock_many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Alert]:
+        """These alerts, locked in id order (two batches cannot deadlock)."""
+        if not ids:
+            return {}
+        stmt = select(Alert).where(Alert.id.in_(list(ids))).order_by(Alert.id).with_for_update()
+        return {a.id: a for a in (await self.session.execute(stmt)).scalars()}
 
     async def claim_bundled(self, channel: AlertChannel, recipient: str) -> Sequence[Alert]:
         """Alerts held for this recipient and not yet in a bundle, locked, oldest first."""

@@ -13,7 +13,12 @@ from api.alerts.schemas import AlertQuery, AlertRead
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller
 from api.dependencies import DbSession
 from api.pagination import Page
-from shared.contracts import AlertAttempt, BundleOutcome
+from shared.contracts import (
+    AlertAttempt,
+    AlertAttemptBatch,
+    AlertAttemptsRecorded,
+    BundleOutcome,
+)
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 internal_router = APIRouter(
@@ -42,6 +47,13 @@ async def flush_bundle(
     """Worker only: the rate-limit window ended; send the held alerts as one bundle."""
     bundle = await service.flush_bundle(session, channel.value, recipient)
     return BundleOutcome(bundle_alert_id=bundle.id if bundle else None)
+
+
+@internal_router.post("/attempts")
+async def report_attempts(body: AlertAttemptBatch, session: DbSession) -> AlertAttemptsRecorded:
+    """Worker only: record the outcomes of many delivery attempts at once (an alert unknown
+    here is skipped, not an error: the batch is still recorded)."""
+    return AlertAttemptsRecorded(recorded=await delivery.record_attempts(session, body.attempts))
 
 
 @internal_router.post("/{alert_id}/attempts")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,6 +113,29 @@ async def alert_official(
     return alert
 
 
+RATE_COUNTS = "alert_counts"
+
+
+async def prefetch_rate_counts(session: AsyncSession, officials: Iterable[Official]) -> None:
+    """Count the recent alerts of these officials' first contacts in one query, so a batch of
+    escalations applies the rate limit without a query (and a flush) per recipient."""
+    counts: dict[tuple[str, str], int] = session.info.setdefault(RATE_COUNTS, {})
+    keys: set[tuple[AlertChannel, str]] = set()
+    for official in officials:
+        contacts = contacts_of(official)
+        if contacts:
+            key = (AlertChannel(contacts[0]["channel"]), str(contacts[0]["address"]))
+            if (key[0].value, key[1]) not in counts:
+                keys.add(key)
+    if not keys:
+        return
+    limits = (await current_policy(session)).policy.alerts
+    await session.flush()  # alerts already staged in this transaction count too
+    found = await AlertRepository(session).count_recent_many(keys, utcnow() - limits.window)
+    for (channel, recipient), count in found.items():
+        counts[(channel.value, recipient)] = count
+
+
 async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
     """Past the recipient's limit in the current window, hold the alert for the window's
     bundle (one message instead of a storm) and schedule that bundle."""
@@ -120,7 +144,7 @@ async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
     repo = AlertRepository(session)
     # Counted once per transaction and recipient, then kept up to date here: a sweep that
     # escalates hundreds of deadlines must not query (and flush) for every alert.
-    counts: dict[tuple[str, str], int] = session.info.setdefault("alert_counts", {})
+    counts: dict[tuple[str, str], int] = session.info.setdefault(RATE_COUNTS, {})
     key = (alert.channel.value, alert.recipient)
     if key not in counts:
         await session.flush()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,13 @@ class CaseRepository:
             stmt = select(Case).where(Case.id == case_id).with_for_update()
             return (await self.session.execute(stmt)).scalar_one_or_none()
         return await self.session.get(Case, case_id)
+
+    async def get_many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
+        """Cases by id."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Case).where(Case.id.in_(list(ids))))
+        return {c.id: c for c in rows.scalars()}
 
     async def latest_repeat_candidate(
         self,

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
@@ -70,14 +70,36 @@ class DeadlineRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def claim_overdue(self, now: datetime, limit: int) -> Sequence[Deadline]:
-        """Open deadlines past due, locked, skipping rows another sweeper holds."""
-        stmt = (
-            select(Deadline)
+    async def flag_overdue_missed(self, now: datetime, limit: int) -> Sequence[Deadline]:
+        """Mark up to `limit` open deadlines past due missed in one statement (skipping rows
+        another transaction holds); returns them, oldest due first."""
+        claimed = (
+            select(Deadline.id)
             .where(Deadline.status == DeadlineStatus.open, Deadline.due_at <= now)
             .order_by(Deadline.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(Deadline)
+            .where(Deadline.id.in_(claimed))
+            .values(status=DeadlineStatus.missed, closed_at=now)
+            .returning(Deadline)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        flagged = (await self.session.execute(stmt)).scalars().all()
+        return sorted(flagged, key=lambda d: d.due_at)
+
+    async def lock_many(self, ids: Collection[uuid.UUID]) -> Sequence[Deadline]:
+        """These deadlines, locked in id order (so two batches cannot deadlock)."""
+        if not ids:
+            return []
+        stmt = (
+            select(Deadline)
+            .where(Deadline.id.in_(list(ids)))
+            .order_by(Deadline.id)
+            .with_for_update()
         )
         return (await self.session.execute(stmt)).scalars().all()
 

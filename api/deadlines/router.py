@@ -33,7 +33,7 @@ async def list_deadlines(
 async def flag_due(session: DbSession) -> FlagDueReport:
     """Worker only: flag one batch of open deadlines past due (the clock's tick)."""
     flagged = await service.flag_overdue(session)
-    return FlagDueReport(flagged=flagged, more=flagged >= service.SWEEP_BATCH)
+    return FlagDueReport(flagged=flagged, more=flagged >= service.FLAG_BATCH)
 
 
 @internal_router.post("/{deadline_id}/remind")

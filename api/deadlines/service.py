@@ -15,7 +15,7 @@ from api.deadlines.repository import DeadlineRepository
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.errors import NotFound
 from api.escalations.service import escalate_missed, send_reminder
-from api.events.service import emit
+from api.events.service import emit, subscribed
 from api.metrics import DEADLINES_MISSED
 from api.outbox.service import record_job
 from api.policies.service import current_policy
@@ -29,9 +29,8 @@ from shared.contracts import (
     remind_deadline_job_id,
 )
 
-EVALUATE_BATCH = 50
-# Small enough that the rows a batch locks are released quickly.
-SWEEP_BATCH = 200
+# Deadlines flagged per statement: one UPDATE … RETURNING; their chains start in chunks.
+FLAG_BATCH = 500
 
 
 def to_read(deadline: Deadline) -> DeadlineRead:
@@ -141,27 +140,37 @@ async def flag_missed(
     """Flag a locked, open, overdue deadline missed and (unless told not to) escalate it."""
     deadline.status = DeadlineStatus.missed
     deadline.closed_at = now
-    if deadline.case_id is not None:
-        CaseEventRepository(session).record(
-            deadline.case_id,
-            "deadline_missed",
-            data={
-                "deadline_id": str(deadline.id),
-                "kind": deadline.kind.value,
-                "official_id": str(deadline.official_id) if deadline.official_id else None,
-                "due_at": deadline.due_at.isoformat(),
-            },
-        )
-    await emit(
-        session,
-        "deadline.missed",
-        {"deadline": to_read(deadline).model_dump(mode="json")},
-        case_id=deadline.case_id,
-    )
-    if escalate:
-        policy = (await current_policy(session)).policy
-        await escalate_missed(session, deadline, policy)
-    DEADLINES_MISSED.labels(kind=deadline.kind.value).inc()
+    await _record_missed(session, [deadline], escalate=escalate)
+
+
+async def _record_missed(
+    session: AsyncSession, deadlines: Sequence[Deadline], *, escalate: bool
+) -> None:
+    """What follows a miss: the timeline, the `deadline.missed` event, the chain."""
+    events = CaseEventRepository(session)
+    for deadline in deadlines:
+        if deadline.case_id is not None:
+            events.record(
+                deadline.case_id,
+                "deadline_missed",
+                data={
+                    "deadline_id": str(deadline.id),
+                    "kind": deadline.kind.value,
+                    "official_id": str(deadline.official_id) if deadline.official_id else None,
+                    "due_at": deadline.due_at.isoformat(),
+                },
+            )
+        DEADLINES_MISSED.labels(kind=deadline.kind.value).inc()
+    if await subscribed(session, "deadline.missed"):
+        for deadline in deadlines:
+            await emit(
+                session,
+                "deadline.missed",
+                {"deadline": to_read(deadline).model_dump(mode="json")},
+                case_id=deadline.case_id,
+            )
+    if escalate and deadlines:
+        await escalate_missed(session, deadlines, (await current_policy(session)).policy)
 
 
 async def evaluate(session: AsyncSession, deadline_id: uuid.UUID) -> DeadlineEvaluation:
@@ -179,14 +188,12 @@ async def evaluate(session: AsyncSession, deadline_id: uuid.UUID) -> DeadlineEva
         return DeadlineEvaluation(
             id=seen.id, status=seen.status.value, due_at=seen.due_at, flagged_now=False, busy=True
         )
-    now = utcnow()
     flagged = False
-    if deadline.status is DeadlineStatus.open and deadline.due_at <= now:
-        await flag_missed(session, deadline, now)
-        flagged = True
+    if deadline.status is DeadlineStatus.open and deadline.due_at <= utcnow():
         # Deadlines fall due in crowds (a mass visit, a storm of letters): whoever comes first
-        # takes a batch of the others too, in this one transaction.
-        await flag_overdue(session, limit=EVALUATE_BATCH)
+        # flags the others due by now too, in this one transaction.
+        await flag_overdue(session)
+        flagged = True
     await session.flush()
     return DeadlineEvaluation(
         id=deadline.id, status=deadline.status.value, due_at=deadline.due_at, flagged_now=flagged
@@ -214,14 +221,13 @@ async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float)
     return ReminderOutcome(status="sent", remind_at=remind_at)
 
 
-async def flag_overdue(session: AsyncSession, limit: int = SWEEP_BATCH) -> int:
-    """Flag every open deadline past due (the sweep's safety net); returns how many."""
-    now = utcnow()
-    overdue = await DeadlineRepository(session).claim_overdue(now, limit)
-    for deadline in overdue:
-        await flag_missed(session, deadline, now)
+async def flag_overdue(session: AsyncSession, limit: int = FLAG_BATCH) -> int:
+    """Flag up to `limit` open deadlines past due missed, in one statement, and start their
+    escalation; returns how many (the clock's tick and the sweep's safety net)."""
+    flagged = await DeadlineRepository(session).flag_overdue_missed(utcnow(), limit)
+    await _record_missed(session, flagged, escalate=True)
     await session.flush()
-    return len(overdue)
+    return len(flagged)
 
 
 async def list_deadlines(

@@ -70,6 +70,17 @@ class EscalationRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def deadlines_with_step(
+        self, deadline_ids: Sequence[uuid.UUID], step: int
+    ) -> set[uuid.UUID]:
+        """Which of these deadlines already have step `step` of their chain."""
+        if not deadline_ids:
+            return set()
+        stmt = select(Escalation.deadline_id).where(
+            Escalation.deadline_id.in_(list(deadline_ids)), Escalation.step == step
+        )
+        return set((await self.session.execute(stmt)).scalars())
+
     async def open_for_deadline(self, deadline_id: uuid.UUID) -> Sequence[Escalation]:
         """Unacknowledged escalations of a deadline, locked."""
         stmt = (

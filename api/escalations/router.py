@@ -14,7 +14,7 @@ from api.escalations import service
 from api.escalations.schemas import EscalateBody, EscalationQuery, EscalationRead
 from api.officials.models import Role
 from api.pagination import Page
-from shared.contracts import EscalationAdvance
+from shared.contracts import EscalationAdvance, EscalationStart, EscalationStartReport
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
 internal_router = APIRouter(
@@ -52,6 +52,12 @@ async def escalate_escalation(
         raise Forbidden("Only petition staff and leaders escalate by hand.")
     escalation = await service.escalate_manually(session, escalation_id, body.step, principal.id)
     return EscalationRead.model_validate(escalation, from_attributes=True)
+
+
+@internal_router.post("/start")
+async def start_escalations(body: EscalationStart, session: DbSession) -> EscalationStartReport:
+    """Worker only: start the chains of a chunk of missed deadlines (exactly once each)."""
+    return EscalationStartReport(started=await service.start_chains(session, body.deadline_ids))
 
 
 @internal_router.post("/advance")

@@ -10,35 +10,41 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.service import alert_official
+from api.alerts.service import alert_official, prefetch_rate_counts
 from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES, render
 from api.cases.lifecycle import DONE
 from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
 from api.db import utcnow
-from api.deadlines.models import Deadline
+from api.deadlines.models import Deadline, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
 from api.errors import Conflict, InvalidInput, NotFound
 from api.escalations.models import AckLink, Escalation, EscalationStatus
 from api.escalations.repository import AckLinkRepository, EscalationRepository
 from api.escalations.schemas import EscalationQuery, EscalationRead
-from api.events.service import emit
+from api.events.service import emit, subscribed
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
 from api.outbox.service import record_job
-from api.policies.schemas import Policy, Recipient
+from api.policies.schemas import EscalationStep, Policy, Recipient
 from api.policies.service import current_policy
 from api.timeutil import local_clock
 from api.units.repository import UnitRepository
 from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
     JOB_RENOTIFY_ESCALATION,
+    JOB_START_ESCALATIONS,
     EscalationAdvance,
     advance_escalation_job_id,
     renotify_escalation_job_id,
+    start_escalations_job_id,
 )
 from shared.settings import get_settings
 
 SMS_ACK_WORDS = frozenset({"1", "收到", "ok", "已收到"})
+# Up to this many deadlines flagged together are escalated in the flagging transaction; more
+# go to the worker in chunks of START_BATCH (each chunk one transaction, run side by side).
+INLINE_ESCALATIONS = 10
+START_BATCH = 100
 
 
 async def _recipients(
@@ -133,17 +139,78 @@ def _template(deadline: Deadline, policy: Policy) -> str:
     }.get(deadline.kind.value, policy.templates.deadline_missed)
 
 
-async def _open_step(
+async def _prefetch(
+    session: AsyncSession, deadlines: Sequence[Deadline], policy: Policy
+) -> list[object]:
+    """Load what escalating these deadlines reads (units up the tree, who holds which post,
+    the responsible officials, the cases) in a few queries instead of a few per deadline;
+    the lookups that follow find it all in the session.
+
+    Returns the loaded objects: the caller keeps them while it works, because the session's
+    identity map holds objects only weakly.
+    """
+    units = UnitRepository(session)
+    await units.prefetch_ancestry({d.unit_id for d in deadlines})
+    in_chains = {u.id for d in deadlines for u in await units.ancestry(d.unit_id)}
+    officials = OfficialRepository(session)
+    await officials.prefetch_holders(in_chains, (Role.chief, Role.deputy, Role.petition_staff))
+    if policy.escalation.discipline_unit_id:
+        await officials.prefetch_holders(
+            [policy.escalation.discipline_unit_id], (Role.chief, Role.dept_head)
+        )
+    responsible = await officials.get_many({d.official_id for d in deadlines if d.official_id})
+    cases = await CaseRepository(session).get_many({d.case_id for d in deadlines if d.case_id})
+    lodged = {c.lodged_unit_id for c in cases.values() if c.lodged_unit_id}
+    lodged_units = await units.get_many(lodged - in_chains)
+    return [*responsible.values(), *cases.values(), *lodged_units.values()]
+
+
+async def _open_steps(
     session: AsyncSession,
-    deadline: Deadline,
+    deadlines: Sequence[Deadline],
     policy: Policy,
     step: int,
     reason: str,
     actor_id: uuid.UUID | None = None,
+) -> list[Escalation]:
+    """Create step `step` of each deadline's chain, alert its people, schedule the next step."""
+    loaded = await _prefetch(session, deadlines, policy)
+    with session.no_autoflush:
+        plans = []
+        for deadline in deadlines:
+            chain = policy.escalation.chain(deadline.kind.value)
+            people = await _recipients(session, deadline, chain[step].notify, policy)
+            plans.append((deadline, chain, people))
+        await prefetch_rate_counts(session, [p for _, _, people in plans for p in people])
+        announce = await subscribed(session, "escalation.created")
+        escalations = []
+        for deadline, chain, people in plans:
+            escalation = await _open_step(
+                session, deadline, chain, people, policy, step, reason, actor_id
+            )
+            if announce:
+                await emit(
+                    session,
+                    "escalation.created",
+                    {"escalation": escalation_payload(escalation), "deadline_id": str(deadline.id)},
+                    case_id=deadline.case_id,
+                )
+            escalations.append(escalation)
+    del loaded  # kept until here so the lookups above found everything in the session
+    return escalations
+
+
+async def _open_step(
+    session: AsyncSession,
+    deadline: Deadline,
+    chain: Sequence[EscalationStep],
+    recipients: Sequence[Official],
+    policy: Policy,
+    step: int,
+    reason: str,
+    actor_id: uuid.UUID | None,
 ) -> Escalation:
-    """Create step `step` of the deadline's chain, alert its people, schedule the next step."""
-    chain = policy.escalation.chain(deadline.kind.value)
-    recipients = await _recipients(session, deadline, chain[step].notify, policy)
+    now = utcnow()
     escalation = Escalation(
         id=uuid.uuid4(),
         deadline_id=deadline.id,
@@ -152,19 +219,19 @@ async def _open_step(
         reason=reason,
         recipients=[str(r.id) for r in recipients],
         status=EscalationStatus.open,
-        created_at=utcnow(),
-        updated_at=utcnow(),
+        created_at=now,
+        updated_at=now,
     )
     EscalationRepository(session).add(escalation)
     fields = await _message_fields(session, deadline)
+    template = _template(deadline, policy)
     for person in recipients:
         link = create_ack_link(session, escalation, person.id, policy.escalation.ack_link_ttl)
-        text = render(_template(deadline, policy), {**fields, "ack_link": link})
         await alert_official(
             session,
             person,
             purpose="escalation",
-            text=text,
+            text=render(template, {**fields, "ack_link": link}),
             case_id=deadline.case_id,
             deadline_id=deadline.id,
             escalation_id=escalation.id,
@@ -175,7 +242,7 @@ async def _open_step(
             JOB_ADVANCE_ESCALATION,
             advance_escalation_job_id(deadline.id, step + 1),
             [str(deadline.id), step + 1],
-            defer_until=utcnow() + chain[step + 1].after,
+            defer_until=now + chain[step + 1].after,
         )
     if deadline.case_id is not None:
         CaseEventRepository(session).record(
@@ -190,18 +257,38 @@ async def _open_step(
                 "recipients": escalation.recipients,
             },
         )
-    await emit(
-        session,
-        "escalation.created",
-        {"escalation": escalation_payload(escalation), "deadline_id": str(deadline.id)},
-        case_id=deadline.case_id,
-    )
     return escalation
 
 
-async def escalate_missed(session: AsyncSession, deadline: Deadline, policy: Policy) -> Escalation:
-    """Start the escalation chain of a deadline just flagged missed: its first step, now."""
-    return await _open_step(session, deadline, policy, 0, "deadline_missed")
+async def escalate_missed(
+    session: AsyncSession, deadlines: Sequence[Deadline], policy: Policy
+) -> None:
+    """Start the escalation chains of deadlines just flagged missed (first step, now).
+
+    A few are escalated in the flagging transaction itself; a crowd (a mass visit, a storm of
+    letters) is handed to the worker in chunks, so the flags commit at once and the chains
+    start in parallel batches (`start_chains`).
+    """
+    if len(deadlines) <= INLINE_ESCALATIONS:
+        await _open_steps(session, deadlines, policy, 0, "deadline_missed")
+        return
+    size = START_BATCH
+    for offset in range(0, len(deadlines), size):
+        chunk = [str(d.id) for d in deadlines[offset : offset + size]]
+        record_job(session, JOB_START_ESCALATIONS, start_escalations_job_id(chunk[0]), [chunk])
+
+
+async def start_chains(session: AsyncSession, deadline_ids: Sequence[uuid.UUID]) -> int:
+    """The worker's call for a chunk of missed deadlines: open the first step of each chain
+    not started yet (exactly once, whoever calls twice); returns how many started."""
+    deadlines = await DeadlineRepository(session).lock_many(deadline_ids)
+    started = await EscalationRepository(session).deadlines_with_step([d.id for d in deadlines], 0)
+    todo = [d for d in deadlines if d.status is DeadlineStatus.missed and d.id not in started]
+    if todo:
+        policy = (await current_policy(session)).policy
+        await _open_steps(session, todo, policy, 0, "deadline_missed")
+        await session.flush()
+    return len(todo)
 
 
 async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> EscalationAdvance:
@@ -218,7 +305,7 @@ async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> E
     policy = (await current_policy(session)).policy
     if step >= len(policy.escalation.chain(deadline.kind.value)):
         return EscalationAdvance(status="end")
-    escalation = await _open_step(session, deadline, policy, step, "no_acknowledgement")
+    [escalation] = await _open_steps(session, [deadline], policy, step, "no_acknowledgement")
     return EscalationAdvance(status="created", escalation_id=escalation.id)
 
 
@@ -237,7 +324,8 @@ async def escalate_manually(
     highest = max(e.step for e in existing)
     if not highest < step <= last:
         raise InvalidInput(f"Choose a step after {highest} and at most {last}.", pointer="/step")
-    return await _open_step(session, deadline, policy, step, "manual", principal_id)
+    [escalation] = await _open_steps(session, [deadline], policy, step, "manual", principal_id)
+    return escalation
 
 
 async def acknowledge(

@@ -17,6 +17,11 @@ from api.events.schemas import SubscriptionCreate, SubscriptionQuery
 from shared.webhooks import check_public_url, generate_secret
 
 
+async def subscribed(session: AsyncSession, event_type: str) -> bool:
+    """Whether anyone subscribes to `event_type` (spares building payloads nobody receives)."""
+    return bool(await SubscriptionRepository(session).active_for(event_type))
+
+
 async def emit(
     session: AsyncSession,
     event_type: str,

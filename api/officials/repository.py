@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,11 +25,11 @@ class OfficialRepository:
         """The official with this id."""
         return await self.session.get(Official, official_id)
 
-    async def get_many(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Official]:
+    async def get_many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Official]:
         """Officials by id."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Official).where(Official.id.in_(ids)))
+        rows = await self.session.execute(select(Official).where(Official.id.in_(list(ids))))
         return {o.id: o for o in rows.scalars()}
 
     async def get_by_username(self, username: str) -> Official | None:
@@ -54,6 +54,31 @@ class OfficialRepository:
             )
             cache[(unit_id, role)] = (await self.session.execute(stmt)).scalar_one_or_none()
         return cache[(unit_id, role)]
+
+    async def prefetch_holders(
+        self, unit_ids: Collection[uuid.UUID], roles: Collection[Role]
+    ) -> None:
+        """Answer `holder_of` for every pair of these units and roles with one query."""
+        cache: dict[tuple[uuid.UUID, Role], Official | None] = self.session.info.setdefault(
+            HOLDERS_CACHE, {}
+        )
+        pairs = {(u, r) for u in unit_ids for r in roles} - cache.keys()
+        if not pairs:
+            return
+        stmt = (
+            select(Official)
+            .where(
+                Official.unit_id.in_({u for u, _ in pairs}),
+                Official.role.in_({r for _, r in pairs}),
+                Official.active.is_(True),
+            )
+            .order_by(Official.created_at, Official.id)
+        )
+        found: dict[tuple[uuid.UUID | None, Role], Official] = {}
+        for official in (await self.session.execute(stmt)).scalars():
+            found.setdefault((official.unit_id, official.role), official)
+        for pair in pairs:
+            cache[pair] = found.get(pair)
 
     def forget_holders(self) -> None:
         """Drop the per-transaction holder cache (an official changed unit, role or status)."""

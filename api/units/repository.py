@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,34 @@ class UnitRepository:
         if unit_id not in cache:
             cache[unit_id] = await self._ancestry(unit_id)
         return cache[unit_id]
+
+    async def prefetch_ancestry(self, unit_ids: Collection[uuid.UUID]) -> None:
+        """Load the ancestry of many units in one query (a batch of deadlines across villages
+        must not walk the tree once per village)."""
+        cache: dict[uuid.UUID, list[Unit]] = self.session.info.setdefault("ancestry", {})
+        wanted = [u for u in set(unit_ids) if u not in cache]
+        if not wanted:
+            return
+        walk = (
+            select(Unit.id, Unit.parent_id).where(Unit.id.in_(wanted)).cte("walk", recursive=True)
+        )
+        walk = walk.union(select(Unit.id, Unit.parent_id).join(walk, Unit.id == walk.c.parent_id))
+        stmt = select(Unit).join(walk, Unit.id == walk.c.id)
+        units = {u.id: u for u in (await self.session.execute(stmt)).scalars()}
+        for unit_id in wanted:
+            chain: list[Unit] = []
+            current = units.get(unit_id)
+            while current is not None and len(chain) <= len(units):
+                chain.append(current)
+                current = units.get(current.parent_id) if current.parent_id else None
+            cache[unit_id] = chain
+
+    async def get_many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Unit]:
+        """Units by id."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Unit).where(Unit.id.in_(list(ids))))
+        return {u.id: u for u in rows.scalars()}
 
     async def _ancestry(self, unit_id: uuid.UUID) -> list[Unit]:
         chain = (

@@ -29,6 +29,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.alerts.models import Alert
+from api.cases.models import Case, CaseStatus, Channel, LodgedLevel
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.officials.models import Official, Role
 from api.policies.models import PolicyDocument
@@ -105,15 +106,38 @@ async def seed(
                 for i, c in enumerate(chiefs)
             ],
         )
+        # A storm of letters: one case per deadline, as real handling deadlines have; the
+        # escalation messages name the case, the timeline records the miss.
+        cases: list[dict[str, object]] = []
         batch: list[dict[str, object]] = []
         for n in range(deadlines):
             due = first_due + timedelta(seconds=random.uniform(0, spread))
-            deadline_id = uuid.uuid4()
+            deadline_id, case_id = uuid.uuid4(), uuid.uuid4()
             v = n % VILLAGES
+            cases.append(
+                {
+                    "id": case_id,
+                    "number": f"基准信〔2026〕{n + 1}号",
+                    "county_id": county,
+                    "channel": Channel.letter,
+                    "status": CaseStatus.assigned,
+                    "origin_unit_id": villages[v],
+                    "lodged_level": LodgedLevel.town,
+                    "petitioners": [{"name": f"来信人{n}"}],
+                    "headcount": 1,
+                    "is_collective": False,
+                    "category": "land",
+                    "title": f"基准案件{n}",
+                    "content": "基准",
+                    "received_at": first_due - timedelta(days=60),
+                    "intake_unit_id": town,
+                    "assigned_unit_id": villages[v],
+                }
+            )
             batch.append(
                 {
                     "id": deadline_id,
-                    "case_id": None,
+                    "case_id": case_id,
                     "kind": DeadlineKind.handling,
                     "role": "chief",
                     "official_id": chiefs[v],
@@ -125,7 +149,9 @@ async def seed(
                 }
             )
             rows.append((deadline_id, due))
-        await conn.execute(insert(Deadline), batch)
+        for start in range(0, deadlines, 2000):
+            await conn.execute(insert(Case), cases[start : start + 2000])
+            await conn.execute(insert(Deadline), batch[start : start + 2000])
     await engine.dispose()
     return rows
 
