@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from arq.connections import ArqRedis
@@ -17,6 +18,11 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 
+# Heavy batch work (starting a crowd's escalation chains) runs this many at a time, so the
+# clock's small flag requests always find a database connection and a turn of the loop.
+BULK_WORK_SLOTS = 2
+
+
 @dataclass
 class AppState:
     """Resources created in the lifespan and shared by all requests."""
@@ -25,6 +31,9 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     arq: ArqRedis
+    bulk_slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(BULK_WORK_SLOTS)
+    )
 
 
 def get_state(request: Request) -> AppState:
@@ -48,5 +57,14 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
         await session.commit()
     await dispatch_after_commit(session, state.sessionmaker, state.arq)
 
+
+async def bulk_work_slot(request: Request) -> AsyncIterator[None]:
+    """Wait for one of the few slots heavy batch work may hold at a time (before the
+    request's session takes a connection)."""
+    async with get_state(request).bulk_slots:
+        yield
+
+
+BulkWorkSlot = Depends(bulk_work_slot, scope="function")
 
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]

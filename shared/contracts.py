@@ -9,6 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 JOB_DELIVER_ALERT = "deliver_alert"
+# Alerts committed together travel as one job (the queue's cost is per job, not per message);
+# one that must be tried again continues as its own deliver_alert job.
+JOB_DELIVER_ALERTS = "deliver_alerts"
+DELIVERY_BATCH = 50
 JOB_CHECK_DEADLINE = "check_deadline"
 JOB_FLAG_DUE = "flag_due"
 # Deadlines falling due within one tick share one flag job: the clock ticks, not each deadline.
@@ -60,6 +64,11 @@ def renotify_escalation_job_id(escalation_id: uuid.UUID | str, round_: int) -> s
 def flush_bundle_job_id(channel: str, recipient: str, window_end: int) -> str:
     """arq job id of one recipient's bundle for the window ending at `window_end` (epoch s)."""
     return f"flush-bundle:{channel}:{recipient}:{window_end}"
+
+
+def deliver_alerts_job_id(first_alert_id: uuid.UUID | str) -> str:
+    """arq job id of a batch of alerts, named after its first (an alert is in one batch)."""
+    return f"deliver-alerts:{first_alert_id}"
 
 
 def deliver_alert_job_id(alert_id: uuid.UUID | str) -> str:

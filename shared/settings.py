@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
     sweep_interval_seconds: float = 2.0
     worker_poll_seconds: float = 0.05
+    worker_send_concurrency: int = Field(
+        default=50, ge=1, description="Messages one worker process has in flight at once."
+    )
     outbox_relay_grace_seconds: float = 2.0
     idempotency_retention_days: int = Field(
         default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."

@@ -271,16 +271,19 @@ async def test_collective_visit_summons_checks_in_and_escalates(
 async def test_gateway_errors_are_retried_until_delivered_once(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
+    """Two summons committed together travel as one batch job; each failed message goes on
+    as its own job, with its own backoff, until delivered once."""
     admin = await login(http, "admin", ADMIN_PASSWORD)
     county = await make_county(http, admin)
     policy = (await http.get("/v1/policies", headers=admin)).json()["policy"]
     policy["arrival"]["chief"] = "PT20M"
+    policy["arrival"]["leader"] = "PT20M"
     assert (await http.put("/v1/policies", json=policy, headers=admin)).status_code == 200
     stack.gateway.fail_first = 2
     try:
         staff = await county.headers(http, "town_staff")
         resp = await http.post(
-            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+            "/v1/cases", json=visit_body(county.village2, county.town, 25), headers=staff
         )
         case = resp.json()
 
@@ -288,17 +291,21 @@ async def test_gateway_errors_are_retried_until_delivered_once(
             items = (
                 await http.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)
             ).json()["items"]
-            return items if items and items[0]["status"] == "sent" else []
+            summons = [a for a in items if a["purpose"] == "summons"]
+            return (
+                summons if len(summons) == 2 and all(a["status"] == "sent" for a in summons) else []
+            )
 
-        alert = (await _poll(sent, 10, "the alert to be sent"))[0]
+        alerts = await _poll(sent, 15, "both summons to be sent")
     finally:
         stack.gateway.fail_first = 0
-    attempts = stack.gateway.attempts_for(alert["id"])
-    assert [a.status for a in attempts] == [500, 500, 200]
-    assert alert["attempts"] == 3
-    assert alert["last_error"] is None
-    delivered = [m for m in stack.gateway.delivered() if m["message_id"] == alert["id"]]
-    assert len(delivered) == 1
+    for alert in alerts:
+        attempts = stack.gateway.attempts_for(alert["id"])
+        assert [a.status for a in attempts] == [500, 500, 200]
+        assert alert["attempts"] == 3
+        assert alert["last_error"] is None
+        delivered = [m for m in stack.gateway.delivered() if m["message_id"] == alert["id"]]
+        assert len(delivered) == 1
 
 
 async def test_a_crashed_worker_catches_up_after_restart(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -23,6 +23,7 @@ from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
     JOB_CHECK_DEADLINE,
     JOB_DELIVER_ALERT,
+    JOB_DELIVER_ALERTS,
     JOB_FLAG_DUE,
     JOB_FLUSH_BUNDLE,
     JOB_REMIND_DEADLINE,
@@ -30,6 +31,7 @@ from shared.contracts import (
     JOB_START_ESCALATIONS,
     AlertAttempt,
     AlertMessage,
+    deliver_alert_job_id,
 )
 from shared.settings import Settings, get_settings
 from worker.channels.base import Sender, SendError
@@ -60,29 +62,62 @@ async def _report(reporter: AttemptReporter, message: AlertMessage, attempt: Ale
             await asyncio.sleep(0.2 * n)
 
 
-async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
-    """Deliver one alert on its channel; retried with backoff (or the receiver's Retry-After)
-    until sent, declared failed after the last attempt, or failed at once when retrying
-    cannot help."""
+async def _attempt(ctx: dict[str, Any], alert: AlertMessage, attempt: int) -> Retry | None:
+    """One delivery attempt and its report: None when done (sent, or declared failed), a
+    `Retry` saying when to try again otherwise."""
     settings: Settings = ctx["settings"]
-    reporter: AttemptReporter = ctx["reporter"]
-    alert = AlertMessage.model_validate(message)
     sender: Sender = ctx["senders"][alert.channel]
-    attempt = int(ctx.get("job_try", 1))
     try:
-        await sender.send(alert)
+        async with ctx["send_slots"]:
+            await sender.send(alert)
     except SendError as exc:
         final = exc.permanent or attempt >= settings.alert_max_attempts
         log.warning("alert %s attempt %d failed: %s", alert.alert_id, attempt, exc)
         report = AlertAttempt(ok=False, attempt=attempt, error=str(exc), final=final, gone=exc.gone)
-        await _report(reporter, alert, report)
+        await _report(ctx["reporter"], alert, report)
         if final:
-            return "failed"
+            return None
         if exc.retry_after is not None:
-            raise Retry(defer=min(exc.retry_after, settings.alert_retry_max_seconds)) from exc
-        raise _retry_later(attempt, settings) from exc
-    await _report(reporter, alert, AlertAttempt(ok=True, attempt=attempt))
-    return "sent"
+            return Retry(defer=min(exc.retry_after, settings.alert_retry_max_seconds))
+        return _retry_later(attempt, settings)
+    await _report(ctx["reporter"], alert, AlertAttempt(ok=True, attempt=attempt))
+    return None
+
+
+async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
+    """Deliver one alert on its channel; retried with backoff (or the receiver's Retry-After)
+    until sent, declared failed after the last attempt, or failed at once when retrying
+    cannot help."""
+    retry = await _attempt(ctx, AlertMessage.model_validate(message), int(ctx.get("job_try", 1)))
+    if retry is not None:
+        raise retry
+    return "done"
+
+
+async def deliver_alerts(ctx: dict[str, Any], messages: list[dict[str, Any]]) -> int:
+    """Deliver a batch of alerts committed together, side by side; one that must be tried
+    again continues as its own `deliver_alert` job (its second attempt). Returns how many
+    were settled in this job."""
+    alerts = [AlertMessage.model_validate(m) for m in messages]
+    outcomes = await asyncio.gather(*(_attempt(ctx, a, 1) for a in alerts), return_exceptions=True)
+    settled = 0
+    for alert, outcome in zip(alerts, outcomes, strict=True):
+        if outcome is None:
+            settled += 1
+            continue
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancelled: the whole batch runs again (receivers dedupe)
+        if isinstance(outcome, Exception) and not isinstance(outcome, Retry):
+            log.error("alert %s: unexpected error", alert.alert_id, exc_info=outcome)
+        defer_ms = outcome.defer_score if isinstance(outcome, Retry) else None
+        await ctx["redis"].enqueue_job(
+            JOB_DELIVER_ALERT,
+            alert.model_dump(mode="json"),
+            _job_id=deliver_alert_job_id(alert.alert_id),
+            _job_try=2,
+            _defer_by=timedelta(milliseconds=defer_ms or 1000),
+        )
+    return settled
 
 
 def _retry_later(attempt: int, settings: Settings) -> Retry:
@@ -195,6 +230,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["api"] = ApiClient(settings.api_url, settings.worker_token)
     ctx["senders"] = build_senders(settings)
+    ctx["send_slots"] = asyncio.Semaphore(settings.worker_send_concurrency)
     ctx["reporter"] = AttemptReporter(ctx["api"])
     ctx["reporter"].start()
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -239,6 +275,7 @@ class WorkerSettings:
         func(renotify_escalation, name=JOB_RENOTIFY_ESCALATION, max_tries=1000),
         func(flush_bundle, name=JOB_FLUSH_BUNDLE, max_tries=1000),
         func(deliver_alert, name=JOB_DELIVER_ALERT, max_tries=_settings.alert_max_attempts + 5),
+        func(deliver_alerts, name=JOB_DELIVER_ALERTS, max_tries=5),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller
-from api.dependencies import DbSession
+from api.dependencies import BulkWorkSlot, DbSession
 from api.errors import Forbidden
 from api.escalations import service
 from api.escalations.schemas import EscalateBody, EscalationQuery, EscalationRead
@@ -54,7 +54,7 @@ async def escalate_escalation(
     return EscalationRead.model_validate(escalation, from_attributes=True)
 
 
-@internal_router.post("/start")
+@internal_router.post("/start", dependencies=[BulkWorkSlot])
 async def start_escalations(body: EscalationStart, session: DbSession) -> EscalationStartReport:
     """Worker only: start the chains of a chunk of missed deadlines (exactly once each)."""
     return EscalationStartReport(started=await service.start_chains(session, body.deadline_ids))

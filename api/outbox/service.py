@@ -17,6 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.db import utcnow
 from api.outbox.models import OutboxMessage
 from api.outbox.repository import OutboxRepository
+from shared.contracts import (
+    DELIVERY_BATCH,
+    JOB_DELIVER_ALERT,
+    JOB_DELIVER_ALERTS,
+    deliver_alerts_job_id,
+)
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "outbox"
@@ -103,6 +109,31 @@ async def enqueue_many(arq: ArqRedis, jobs: Sequence[QueuedJob]) -> int:
     return added
 
 
+def pack_deliveries(jobs: Sequence[QueuedJob]) -> list[QueuedJob]:
+    """The same jobs, with alerts due now travelling together in batch jobs of up to
+    `DELIVERY_BATCH` (a lone alert keeps its own job)."""
+    now = [j for j in jobs if j.job == JOB_DELIVER_ALERT and j.defer_until is None]
+    if len(now) < 2:
+        return list(jobs)
+    packed = [j for j in jobs if not (j.job == JOB_DELIVER_ALERT and j.defer_until is None)]
+    for start in range(0, len(now), DELIVERY_BATCH):
+        batch = now[start : start + DELIVERY_BATCH]
+        if len(batch) == 1:
+            packed.append(batch[0])
+            continue
+        messages = [j.args[0] for j in batch]
+        packed.append(
+            QueuedJob(
+                id=batch[0].id,
+                job=JOB_DELIVER_ALERTS,
+                job_id=deliver_alerts_job_id(messages[0]["alert_id"]),
+                args=[messages],
+                defer_until=None,
+            )
+        )
+    return packed
+
+
 async def dispatch_after_commit(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], arq: ArqRedis
 ) -> None:
@@ -110,16 +141,13 @@ async def dispatch_after_commit(
     messages: list[OutboxMessage] = session.info.pop(SESSION_KEY, [])
     if not messages:
         return
-    jobs = [_queued(m) for m in messages]
     try:
-        await enqueue_many(arq, jobs)
+        await enqueue_many(arq, pack_deliveries([_queued(m) for m in messages]))
     except Exception:  # Redis down: the relay in the sweep picks them up.
-        log.warning(
-            "outbox: could not enqueue %d jobs; left for the relay", len(jobs), exc_info=True
-        )
+        log.warning("outbox: %d jobs left for the relay", len(messages), exc_info=True)
         return
     async with sessionmaker() as marker:
-        await OutboxRepository(marker).mark_dispatched([j.id for j in jobs], utcnow())
+        await OutboxRepository(marker).mark_dispatched([m.id for m in messages], utcnow())
         await marker.commit()
 
 
@@ -130,6 +158,6 @@ async def relay_undispatched(
     repo = OutboxRepository(session)
     messages = await repo.claim_undispatched(utcnow() - grace, limit)
     if messages:
-        await enqueue_many(arq, [_queued(m) for m in messages])
+        await enqueue_many(arq, pack_deliveries([_queued(m) for m in messages]))
         await repo.mark_dispatched([m.id for m in messages], utcnow())
     return len(messages)

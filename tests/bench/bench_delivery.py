@@ -184,6 +184,32 @@ async def bare_rate(url: str, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bare_rate_in_process(url: str, count: int) -> float:
+    """`bare_rate` in a process of its own, as the worker is: the receiver keeps this one."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.bench_delivery",
+            "--bare",
+            url,
+            "--deadlines",
+            str(count),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip())
+
+
 async def results(
     database_url: str,
 ) -> tuple[dict[uuid.UUID, datetime], dict[uuid.UUID, float], dict[uuid.UUID, uuid.UUID]]:
@@ -221,7 +247,11 @@ def main() -> None:
     parser.add_argument("--deadlines", type=int, default=10000)
     parser.add_argument("--spread", type=float, default=1.0, help="seconds the due times span")
     parser.add_argument("--lead", type=float, default=20.0, help="seconds until the first due")
+    parser.add_argument("--bare", metavar="URL", help="only measure a bare sender against URL")
     args = parser.parse_args()
+    if args.bare:
+        print(asyncio.run(bare_rate(args.bare, args.deadlines)))
+        return
 
     services = start_services(ROOT / ".data" / "bench")
     database_url = create_fresh_database(services.database_url, "pd_bench")
@@ -267,7 +297,17 @@ def main() -> None:
         asyncio.run(enqueue_checks(services.redis_url, queue, rows))
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
+                [
+                    sys.executable,
+                    *(
+                        ["-m", "cProfile", "-o", os.environ["PROFILE_WORKER"]]
+                        if os.environ.get("PROFILE_WORKER")
+                        else []
+                    ),
+                    "-m",
+                    "arq",
+                    "worker.main.WorkerSettings",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=(logs / "worker.log").open("wb"),
@@ -276,11 +316,13 @@ def main() -> None:
         )
         if datetime.now(UTC) > first_due:
             print("warning: seeding took longer than --lead; lags include the backlog")
+        cpu_start = {p.pid: cpu_seconds(p.pid) for p in procs}
         last_due = max(due for _, due in rows)
         stop_at = time.monotonic() + (last_due - datetime.now(UTC)).total_seconds()
         stop_at += max(120.0, args.deadlines / 40)
         while time.monotonic() < stop_at and len(gateway.delivered()) < args.deadlines:
             time.sleep(0.5)
+        cpu = {p.pid: cpu_seconds(p.pid) - cpu_start[p.pid] for p in procs}
         due, lag, alert_deadline = asyncio.run(results(database_url))
         received: list[float] = []
         times = []
@@ -292,7 +334,7 @@ def main() -> None:
                 received.append(request.at - due[deadline_id].timestamp())
                 times.append(request.at)
         rate = len(times) / (max(times) - min(times)) if len(times) > 1 else 0.0
-        bare = asyncio.run(bare_rate(gateway.url, min(args.deadlines, 5000)))
+        bare = bare_rate_in_process(gateway.url, min(args.deadlines, 5000))
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -310,6 +352,8 @@ def main() -> None:
         f"worker delivery: {rate:.0f} msg/s; bare httpx: {bare:.0f} msg/s; "
         f"ratio {rate / bare * 100 if bare else 0:.0f} %"
     )
+    api_cpu, worker_cpu = cpu[procs[0].pid], cpu[procs[1].pid]
+    print(f"CPU used: API {api_cpu:.1f} s, worker {worker_cpu:.1f} s")
     met = (
         flags
         and pct(flags, 99) <= 1.0
