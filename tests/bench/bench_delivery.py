@@ -212,18 +212,19 @@ def bare_rate_in_process(url: str, count: int) -> float:
 
 async def results(
     database_url: str,
-) -> tuple[dict[uuid.UUID, datetime], dict[uuid.UUID, float], dict[uuid.UUID, uuid.UUID]]:
-    """Due times, flag lags, and alert → deadline."""
+) -> tuple[dict[uuid.UUID, datetime], dict[uuid.UUID, float], dict[uuid.UUID, uuid.UUID], float]:
+    """Due times, flag lags, alert → deadline, and when the last alert was created."""
     engine = create_async_engine(database_url)
     async with engine.connect() as conn:
         deadlines = (
             await conn.execute(select(Deadline.id, Deadline.due_at, Deadline.closed_at))
         ).all()
-        alerts = (await conn.execute(select(Alert.id, Alert.deadline_id))).all()
+        alerts = (await conn.execute(select(Alert.id, Alert.deadline_id, Alert.created_at))).all()
     await engine.dispose()
     due = {d.id: d.due_at for d in deadlines}
     lag = {d.id: (d.closed_at - d.due_at).total_seconds() for d in deadlines if d.closed_at}
-    return due, lag, {a.id: a.deadline_id for a in alerts if a.deadline_id}
+    last_alert = max((a.created_at.timestamp() for a in alerts), default=0.0)
+    return due, lag, {a.id: a.deadline_id for a in alerts if a.deadline_id}, last_alert
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -323,7 +324,7 @@ def main() -> None:
         while time.monotonic() < stop_at and len(gateway.delivered()) < args.deadlines:
             time.sleep(0.5)
         cpu = {p.pid: cpu_seconds(p.pid) - cpu_start[p.pid] for p in procs}
-        due, lag, alert_deadline = asyncio.run(results(database_url))
+        due, lag, alert_deadline, last_alert = asyncio.run(results(database_url))
         received: list[float] = []
         times = []
         with gateway._lock:
@@ -334,6 +335,10 @@ def main() -> None:
                 received.append(request.at - due[deadline_id].timestamp())
                 times.append(request.at)
         rate = len(times) / (max(times) - min(times)) if len(times) > 1 else 0.0
+        # Once every alert exists, the worker sends with nothing else running beside it.
+        after = [t for t in times if t > last_alert]
+        steady = len(after) / (max(after) - last_alert) if len(after) > 1 else 0.0
+        duplicates = len(accepted) - len({r.body["message_id"] for r in accepted})
         bare = bare_rate_in_process(gateway.url, min(args.deadlines, 5000))
     finally:
         for proc in reversed(procs):
@@ -352,6 +357,11 @@ def main() -> None:
         f"worker delivery: {rate:.0f} msg/s; bare httpx: {bare:.0f} msg/s; "
         f"ratio {rate / bare * 100 if bare else 0:.0f} %"
     )
+    print(
+        f"worker delivery after the last alert was created: {steady:.0f} msg/s "
+        f"({len(after)} messages); ratio {steady / bare * 100 if bare else 0:.0f} %"
+    )
+    print(f"messages received twice (same message id): {duplicates}")
     api_cpu, worker_cpu = cpu[procs[0].pid], cpu[procs[1].pid]
     print(f"CPU used: API {api_cpu:.1f} s, worker {worker_cpu:.1f} s")
     met = (
