@@ -38,11 +38,9 @@ from api.units.models import Unit, UnitLevel
 from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.conftest import migrate
-from tests.fakes.sms_gateway import FakeSmsGateway
 
 ROOT = Path(__file__).resolve().parents[2]
 VILLAGES = 100
-WORKER_CONCURRENCY = 50
 
 
 def pct(values: list[float], q: float) -> float:
@@ -169,10 +167,12 @@ async def enqueue_checks(
     await pool.aclose()
 
 
-async def bare_rate(url: str, count: int) -> float:
+async def bare_rate(url: str, count: int, concurrency: int) -> float:
     """Messages per second a bare httpx sender gets from the same receiver."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        sem = asyncio.Semaphore(WORKER_CONCURRENCY)
+    # The same pool the worker's senders use: as many kept-alive connections as in flight.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        sem = asyncio.Semaphore(concurrency)
 
         async def one(i: int) -> None:
             async with sem:
@@ -190,7 +190,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bare_rate_in_process(url: str, count: int) -> float:
+def bare_rate_in_process(url: str, count: int, concurrency: int) -> float:
     """`bare_rate` in a process of its own, as the worker is: the receiver keeps this one."""
     out = subprocess.run(
         [
@@ -201,6 +201,8 @@ def bare_rate_in_process(url: str, count: int) -> float:
             url,
             "--deadlines",
             str(count),
+            "--concurrency",
+            str(concurrency),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -227,6 +229,25 @@ async def results(
     return due, lag, {a.id: a.deadline_id for a in alerts if a.deadline_id}, last_alert
 
 
+def received_count(url: str) -> int:
+    """How many messages the receiver accepted so far."""
+    return int(httpx.get(url + "/received/count", timeout=10).json())
+
+
+def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until `url` answers."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url}: the process exited during start-up")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     """Until /readyz answers 200."""
     deadline = time.monotonic() + 60
@@ -248,16 +269,23 @@ def main() -> None:
     parser.add_argument("--deadlines", type=int, default=10000)
     parser.add_argument("--spread", type=float, default=1.0, help="seconds the due times span")
     parser.add_argument("--lead", type=float, default=20.0, help="seconds until the first due")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=10,
+        help="messages in flight, for the worker (WORKER_SEND_CONCURRENCY) and the bare sender",
+    )
     parser.add_argument("--bare", metavar="URL", help="only measure a bare sender against URL")
     args = parser.parse_args()
     if args.bare:
-        print(asyncio.run(bare_rate(args.bare, args.deadlines)))
+        print(asyncio.run(bare_rate(args.bare, args.deadlines, args.concurrency)))
         return
 
     services = start_services(ROOT / ".data" / "bench")
     database_url = create_fresh_database(services.database_url, "pd_bench")
     migrate(database_url)
-    gateway = FakeSmsGateway().start()
+    receiver_port = 19000 + random.randint(0, 999)
+    gateway_url = f"http://127.0.0.1:{receiver_port}"
     queue = f"pd-bench:{uuid.uuid4().hex[:8]}"
     port = 18000 + random.randint(0, 999)
     env = os.environ | {
@@ -268,13 +296,21 @@ def main() -> None:
         "WORKER_TOKEN": "bench-worker-token",
         "ADMIN_PASSWORD": "bench-admin-password",
         "ARQ_QUEUE": queue,
-        "SMS_GATEWAY_URL": gateway.url,
+        "SMS_GATEWAY_URL": gateway_url + "/",
         "LOG_LEVEL": "WARNING",
+        "WORKER_SEND_CONCURRENCY": str(args.concurrency),
     }
     logs = ROOT / ".data" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.receiver", "--port", str(receiver_port)],
+        cwd=ROOT,
+        stdout=(logs / "receiver.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
+        wait_listening(gateway_url + "/received/count", receiver)
         first_due = datetime.now(UTC) + timedelta(seconds=args.lead)
         rows = asyncio.run(seed(database_url, args.deadlines, first_due, args.spread))
         api = subprocess.Popen(
@@ -321,35 +357,38 @@ def main() -> None:
         last_due = max(due for _, due in rows)
         stop_at = time.monotonic() + (last_due - datetime.now(UTC)).total_seconds()
         stop_at += max(120.0, args.deadlines / 40)
-        while time.monotonic() < stop_at and len(gateway.delivered()) < args.deadlines:
+        while time.monotonic() < stop_at and received_count(gateway_url) < args.deadlines:
             time.sleep(0.5)
         cpu = {p.pid: cpu_seconds(p.pid) - cpu_start[p.pid] for p in procs}
         due, lag, alert_deadline, last_alert = asyncio.run(results(database_url))
         received: list[float] = []
         times = []
-        with gateway._lock:
-            accepted = [r for r in gateway.requests if 200 <= r.status < 300]
-        for request in accepted:
-            deadline_id = alert_deadline.get(uuid.UUID(request.body["message_id"]))
+        accepted = httpx.get(gateway_url + "/received", timeout=30).json()
+        for message_id, at in accepted:
+            deadline_id = alert_deadline.get(uuid.UUID(message_id))
             if deadline_id is not None:
-                received.append(request.at - due[deadline_id].timestamp())
-                times.append(request.at)
+                received.append(at - due[deadline_id].timestamp())
+                times.append(at)
         rate = len(times) / (max(times) - min(times)) if len(times) > 1 else 0.0
         # Once every alert exists, the worker sends with nothing else running beside it.
         after = [t for t in times if t > last_alert]
         steady = len(after) / (max(after) - last_alert) if len(after) > 1 else 0.0
-        duplicates = len(accepted) - len({r.body["message_id"] for r in accepted})
-        bare = bare_rate_in_process(gateway.url, min(args.deadlines, 5000))
+        duplicates = len(accepted) - len({message_id for message_id, _ in accepted})
+        bare = bare_rate_in_process(gateway_url + "/", min(args.deadlines, 5000), args.concurrency)
     finally:
         for proc in reversed(procs):
             proc.terminate()
             proc.wait(timeout=15)
-        gateway.stop()
+        receiver.terminate()
+        receiver.wait(timeout=15)
         drop_database(database_url)
         services.stop()
 
     flags = list(lag.values())
-    print(f"deadlines: {args.deadlines}, due within {args.spread:.1f} s; 1 API + 1 worker")
+    print(
+        f"deadlines: {args.deadlines}, due within {args.spread:.1f} s; 1 API + 1 worker; "
+        f"{args.concurrency} messages in flight"
+    )
     print(f"flagged: {len(flags)}/{args.deadlines}")
     print(summary("due -> missed", flags))
     print(summary("due -> SMS received", received))

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import httpx
 
 from shared.contracts import AlertMessage
-from worker.channels.base import SendError
+from worker.channels.base import SendError, pooled_client
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 ACTION = "SendSms"
@@ -263,9 +263,11 @@ def classify_error(code: str, message: str, status: int) -> SendError:
 class AliyunSmsSender:
     """Sends each alert as one `SendSms` call; `OutId` is the alert id."""
 
-    def __init__(self, config: AliyunSmsConfig, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, config: AliyunSmsConfig, *, timeout: float = 5.0, connections: int = 50
+    ) -> None:
         self.config = config
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._http = pooled_client(timeout, connections)
 
     async def send(self, message: AlertMessage) -> None:
         """Send one SMS; failures raise `SendError` (throttled, permanent or retryable)."""

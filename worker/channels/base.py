@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import httpx
+
 from shared.contracts import AlertMessage
 
 
@@ -38,3 +40,12 @@ class Sender(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+
+
+def pooled_client(timeout: float, connections: int) -> httpx.AsyncClient:
+    """An HTTP client keeping `connections` connections alive: the worker has that many
+    messages in flight, and httpx's default keeps only 20 (the rest reconnect every time)."""
+    return httpx.AsyncClient(
+        timeout=timeout,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    )

@@ -18,8 +18,9 @@ def sms_sender(settings: Settings) -> Sender:
     if provider == "auto":
         provider = "generic" if settings.sms_gateway_url else "log"
     timeout = settings.sms_timeout_seconds
+    connections = settings.worker_send_concurrency
     if provider == "generic":
-        return HttpGatewaySender(settings.sms_gateway_url, timeout)
+        return HttpGatewaySender(settings.sms_gateway_url, timeout, connections=connections)
     if provider == "aliyun":
         return AliyunSmsSender(
             AliyunSmsConfig(
@@ -30,6 +31,7 @@ def sms_sender(settings: Settings) -> Sender:
                 endpoint=settings.aliyun_sms_endpoint,
             ),
             timeout=timeout,
+            connections=connections,
         )
     if provider == "tencent":
         return TencentSmsSender(
@@ -43,6 +45,7 @@ def sms_sender(settings: Settings) -> Sender:
                 endpoint=settings.tencent_sms_endpoint,
             ),
             timeout=timeout,
+            connections=connections,
         )
     return LogSender()
 

@@ -7,7 +7,7 @@ import logging
 import httpx
 
 from shared.contracts import AlertMessage
-from worker.channels.base import SendError
+from worker.channels.base import SendError, pooled_client
 
 log = logging.getLogger("worker.sms")
 
@@ -27,9 +27,9 @@ def retry_after_seconds(resp: httpx.Response) -> float | None:
 class HttpGatewaySender:
     """`POST {url}` with `{"message_id", "to", "text"}`; any 2xx is success."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, *, connections: int = 50) -> None:
         self.url = url
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._http = pooled_client(timeout, connections)
 
     async def send(self, message: AlertMessage) -> None:
         """Send through the gateway; non-2xx and transport errors raise `SendError`."""

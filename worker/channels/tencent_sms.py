@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from shared.contracts import AlertMessage
-from worker.channels.base import SendError
+from worker.channels.base import SendError, pooled_client
 
 ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "sms"
@@ -265,9 +265,11 @@ def _retry_after_header(resp: httpx.Response) -> float | None:
 class TencentSmsSender:
     """Sends each alert as one `SendSms` call; `SessionContext` is the alert id."""
 
-    def __init__(self, config: TencentSmsConfig, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, config: TencentSmsConfig, *, timeout: float = 5.0, connections: int = 50
+    ) -> None:
         self.config = config
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._http = pooled_client(timeout, connections)
 
     async def send(self, message: AlertMessage) -> None:
         """Send one SMS; failures raise `SendError` (throttled, permanent or retryable)."""
