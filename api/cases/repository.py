@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -146,6 +146,12 @@ class CaseEventRepository:
             event.at = at
         self.session.add(event)
         return event
+
+    async def record_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append many events at once (each row: id, case_id, action, actor_id, client, at,
+        data), as a batch of escalations or flags does."""
+        if rows:
+            await self.session.execute(insert(CaseEvent), list(rows))
 
     async def for_case(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
         """The case's events in the order they happened."""

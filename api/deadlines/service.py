@@ -147,20 +147,27 @@ async def _record_missed(
     session: AsyncSession, deadlines: Sequence[Deadline], *, escalate: bool
 ) -> None:
     """What follows a miss: the timeline, the `deadline.missed` event, the chain."""
-    events = CaseEventRepository(session)
+    rows = []
     for deadline in deadlines:
         if deadline.case_id is not None:
-            events.record(
-                deadline.case_id,
-                "deadline_missed",
-                data={
-                    "deadline_id": str(deadline.id),
-                    "kind": deadline.kind.value,
-                    "official_id": str(deadline.official_id) if deadline.official_id else None,
-                    "due_at": deadline.due_at.isoformat(),
-                },
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "case_id": deadline.case_id,
+                    "action": "deadline_missed",
+                    "actor_id": None,
+                    "client": None,
+                    "at": deadline.closed_at or utcnow(),
+                    "data": {
+                        "deadline_id": str(deadline.id),
+                        "kind": deadline.kind.value,
+                        "official_id": str(deadline.official_id) if deadline.official_id else None,
+                        "due_at": deadline.due_at.isoformat(),
+                    },
+                }
             )
         DEADLINES_MISSED.labels(kind=deadline.kind.value).inc()
+    await CaseEventRepository(session).record_many(rows)
     if await subscribed(session, "deadline.missed"):
         for deadline in deadlines:
             await emit(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.escalations.models import AckLink, Escalation, EscalationStatus
@@ -22,6 +22,11 @@ class AckLinkRepository:
     def add(self, link: AckLink) -> None:
         """Stage a link."""
         self.session.add(link)
+
+    async def add_many(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """Insert many links at once (their escalations must be flushed already)."""
+        if rows:
+            await self.session.execute(insert(AckLink), list(rows))
 
     async def get(self, token_hash: str) -> AckLink | None:
         """The link with this token hash, locked."""

@@ -6,19 +6,21 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official, prefetch_rate_counts
 from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES, render
 from api.cases.lifecycle import DONE
+from api.cases.models import Case
 from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
 from api.db import utcnow
 from api.deadlines.models import Deadline, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
 from api.errors import Conflict, InvalidInput, NotFound
-from api.escalations.models import AckLink, Escalation, EscalationStatus
+from api.escalations.models import Escalation, EscalationStatus
 from api.escalations.repository import AckLinkRepository, EscalationRepository
 from api.escalations.schemas import EscalationQuery, EscalationRead
 from api.events.service import emit, subscribed
@@ -28,6 +30,7 @@ from api.outbox.service import record_job
 from api.policies.schemas import EscalationStep, Policy, Recipient
 from api.policies.service import current_policy
 from api.timeutil import local_clock
+from api.units.models import Unit
 from api.units.repository import UnitRepository
 from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
@@ -48,7 +51,11 @@ START_BATCH = 100
 
 
 async def _recipients(
-    session: AsyncSession, deadline: Deadline, wanted: Sequence[Recipient], policy: Policy
+    session: AsyncSession,
+    deadline: Deadline,
+    wanted: Sequence[Recipient],
+    policy: Policy,
+    loaded: _Loaded,
 ) -> list[Official]:
     officials = OfficialRepository(session)
     chain = await UnitRepository(session).ancestry(deadline.unit_id)
@@ -61,7 +68,7 @@ async def _recipients(
 
     for who in wanted:
         if who is Recipient.responsible and deadline.official_id is not None:
-            keep(await officials.get(deadline.official_id))
+            keep(loaded.officials.get(deadline.official_id))
         elif who is Recipient.unit_chief:
             keep(await officials.holder_of(deadline.unit_id, Role.chief))
         elif who is Recipient.unit_deputy:
@@ -86,17 +93,12 @@ async def _recipients(
     return list(found.values())
 
 
-async def _message_fields(session: AsyncSession, deadline: Deadline) -> dict[str, object]:
+def _message_fields(loaded: _Loaded, deadline: Deadline) -> dict[str, object]:
     """Everything a template about this deadline may name (each template uses some)."""
-    case = await CaseRepository(session).get(deadline.case_id) if deadline.case_id else None
-    responsible = (
-        await OfficialRepository(session).get(deadline.official_id)
-        if deadline.official_id
-        else None
-    )
-    units = UnitRepository(session)
-    unit = await units.get(deadline.unit_id)
-    lodged_unit = await units.get(case.lodged_unit_id) if case and case.lodged_unit_id else None
+    case = loaded.cases.get(deadline.case_id) if deadline.case_id else None
+    responsible = loaded.officials.get(deadline.official_id) if deadline.official_id else None
+    unit = loaded.units.get(deadline.unit_id)
+    lodged_unit = loaded.units.get(case.lodged_unit_id) if case and case.lodged_unit_id else None
     if lodged_unit is not None:
         lodged = lodged_unit.name
     else:
@@ -118,10 +120,11 @@ async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Polic
     """Remind the responsible official that the deadline is approaching (时限提醒)."""
     if deadline.official_id is None:
         return
-    official = await OfficialRepository(session).get(deadline.official_id)
+    loaded = await _prefetch(session, [deadline], policy)
+    official = loaded.officials.get(deadline.official_id)
     if official is None:
         return
-    text = render(policy.templates.reminder, await _message_fields(session, deadline))
+    text = render(policy.templates.reminder, _message_fields(loaded, deadline))
     await alert_official(
         session,
         official,
@@ -139,30 +142,50 @@ def _template(deadline: Deadline, policy: Policy) -> str:
     }.get(deadline.kind.value, policy.templates.deadline_missed)
 
 
+@dataclass
+class _Loaded:
+    """What escalating a batch of deadlines reads, loaded once: the cases, the responsible
+    officials, the units (lookups from here cost a dict access, not a session round)."""
+
+    cases: dict[uuid.UUID, Case] = field(default_factory=dict)
+    officials: dict[uuid.UUID, Official] = field(default_factory=dict)
+    units: dict[uuid.UUID, Unit] = field(default_factory=dict)
+
+
+@dataclass
+class _Writes:
+    """Rows a batch of escalations only writes, inserted together at the end."""
+
+    ack_links: list[dict[str, object]] = field(default_factory=list)
+    events: list[dict[str, object]] = field(default_factory=list)
+
+
 async def _prefetch(
     session: AsyncSession, deadlines: Sequence[Deadline], policy: Policy
-) -> list[object]:
+) -> _Loaded:
     """Load what escalating these deadlines reads (units up the tree, who holds which post,
-    the responsible officials, the cases) in a few queries instead of a few per deadline;
-    the lookups that follow find it all in the session.
-
-    Returns the loaded objects: the caller keeps them while it works, because the session's
-    identity map holds objects only weakly.
-    """
+    the responsible officials, the cases) in a few queries instead of a few per deadline."""
     units = UnitRepository(session)
     await units.prefetch_ancestry({d.unit_id for d in deadlines})
-    in_chains = {u.id for d in deadlines for u in await units.ancestry(d.unit_id)}
+    loaded = _Loaded()
+    for deadline in deadlines:
+        for unit in await units.ancestry(deadline.unit_id):
+            loaded.units[unit.id] = unit
     officials = OfficialRepository(session)
-    await officials.prefetch_holders(in_chains, (Role.chief, Role.deputy, Role.petition_staff))
+    await officials.prefetch_holders(
+        loaded.units.keys(), (Role.chief, Role.deputy, Role.petition_staff)
+    )
     if policy.escalation.discipline_unit_id:
         await officials.prefetch_holders(
             [policy.escalation.discipline_unit_id], (Role.chief, Role.dept_head)
         )
-    responsible = await officials.get_many({d.official_id for d in deadlines if d.official_id})
-    cases = await CaseRepository(session).get_many({d.case_id for d in deadlines if d.case_id})
-    lodged = {c.lodged_unit_id for c in cases.values() if c.lodged_unit_id}
-    lodged_units = await units.get_many(lodged - in_chains)
-    return [*responsible.values(), *cases.values(), *lodged_units.values()]
+    loaded.officials = await officials.get_many({d.official_id for d in deadlines if d.official_id})
+    loaded.cases = await CaseRepository(session).get_many(
+        {d.case_id for d in deadlines if d.case_id}
+    )
+    lodged = {c.lodged_unit_id for c in loaded.cases.values() if c.lodged_unit_id}
+    loaded.units.update(await units.get_many(lodged - loaded.units.keys()))
+    return loaded
 
 
 async def _open_steps(
@@ -179,14 +202,15 @@ async def _open_steps(
         plans = []
         for deadline in deadlines:
             chain = policy.escalation.chain(deadline.kind.value)
-            people = await _recipients(session, deadline, chain[step].notify, policy)
+            people = await _recipients(session, deadline, chain[step].notify, policy, loaded)
             plans.append((deadline, chain, people))
         await prefetch_rate_counts(session, [p for _, _, people in plans for p in people])
         announce = await subscribed(session, "escalation.created")
+        writes = _Writes()
         escalations = []
         for deadline, chain, people in plans:
             escalation = await _open_step(
-                session, deadline, chain, people, policy, step, reason, actor_id
+                session, loaded, writes, deadline, chain, people, policy, step, reason, actor_id
             )
             if announce:
                 await emit(
@@ -196,12 +220,16 @@ async def _open_steps(
                     case_id=deadline.case_id,
                 )
             escalations.append(escalation)
-    del loaded  # kept until here so the lookups above found everything in the session
+    await session.flush()  # the escalations, before the links that name them
+    await AckLinkRepository(session).add_many(writes.ack_links)
+    await CaseEventRepository(session).record_many(writes.events)
     return escalations
 
 
 async def _open_step(
     session: AsyncSession,
+    loaded: _Loaded,
+    writes: _Writes,
     deadline: Deadline,
     chain: Sequence[EscalationStep],
     recipients: Sequence[Official],
@@ -223,10 +251,10 @@ async def _open_step(
         updated_at=now,
     )
     EscalationRepository(session).add(escalation)
-    fields = await _message_fields(session, deadline)
+    fields = _message_fields(loaded, deadline)
     template = _template(deadline, policy)
     for person in recipients:
-        link = create_ack_link(session, escalation, person.id, policy.escalation.ack_link_ttl)
+        link = _ack_link(writes, escalation.id, person.id, now + policy.escalation.ack_link_ttl)
         await alert_official(
             session,
             person,
@@ -245,17 +273,22 @@ async def _open_step(
             defer_until=now + chain[step + 1].after,
         )
     if deadline.case_id is not None:
-        CaseEventRepository(session).record(
-            deadline.case_id,
-            "escalated",
-            actor_id=actor_id,
-            data={
-                "escalation_id": str(escalation.id),
-                "deadline_id": str(deadline.id),
-                "step": step,
-                "reason": reason,
-                "recipients": escalation.recipients,
-            },
+        writes.events.append(
+            {
+                "id": uuid.uuid4(),
+                "case_id": deadline.case_id,
+                "action": "escalated",
+                "actor_id": actor_id,
+                "client": None,
+                "at": now,
+                "data": {
+                    "escalation_id": str(escalation.id),
+                    "deadline_id": str(deadline.id),
+                    "step": step,
+                    "reason": reason,
+                    "recipients": escalation.recipients,
+                },
+            }
         )
     return escalation
 
@@ -414,7 +447,8 @@ async def renotify(
     people = [escalation.acknowledged_by] if escalation.acknowledged_by else []
     people += [uuid.UUID(r) for r in escalation.recipients]
     officials = await OfficialRepository(session).get_many(list(dict.fromkeys(people)))
-    text = render(policy.templates.renotify, await _message_fields(session, deadline))
+    loaded = await _prefetch(session, [deadline], policy)
+    text = render(policy.templates.renotify, _message_fields(loaded, deadline))
     for person in officials.values():
         await alert_official(
             session,
@@ -439,18 +473,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_ack_link(
-    session: AsyncSession, escalation: Escalation, official_id: uuid.UUID, ttl: timedelta
+def _ack_link(
+    writes: _Writes, escalation_id: uuid.UUID, official_id: uuid.UUID, expires_at: datetime
 ) -> str:
-    """A one-click acknowledgement URL for one recipient; the token is stored hashed."""
+    """A one-click acknowledgement URL for one recipient; only the token's hash is stored."""
     token = secrets.token_urlsafe(16)
-    AckLinkRepository(session).add(
-        AckLink(
-            token_hash=_token_hash(token),
-            escalation_id=escalation.id,
-            official_id=official_id,
-            expires_at=utcnow() + ttl,
-        )
+    writes.ack_links.append(
+        {
+            "token_hash": _token_hash(token),
+            "escalation_id": escalation_id,
+            "official_id": official_id,
+            "expires_at": expires_at,
+        }
     )
     return f"{get_settings().public_base_url.rstrip('/')}/a/{token}"
 

@@ -229,6 +229,13 @@ async def results(
     return due, lag, {a.id: a.deadline_id for a in alerts if a.deadline_id}, last_alert
 
 
+def profiled(variable: str) -> list[str]:
+    """`-m cProfile -o FILE` when the environment variable names a FILE (PROFILE_API,
+    PROFILE_WORKER): where the time goes, written when the process exits."""
+    path = os.environ.get(variable)
+    return ["-m", "cProfile", "-o", path] if path else []
+
+
 def received_count(url: str) -> int:
     """How many messages the receiver accepted so far."""
     return int(httpx.get(url + "/received/count", timeout=10).json())
@@ -316,6 +323,7 @@ def main() -> None:
         api = subprocess.Popen(
             [
                 sys.executable,
+                *profiled("PROFILE_API"),
                 "-m",
                 "uvicorn",
                 "api.app:app",
@@ -336,11 +344,7 @@ def main() -> None:
             subprocess.Popen(
                 [
                     sys.executable,
-                    *(
-                        ["-m", "cProfile", "-o", os.environ["PROFILE_WORKER"]]
-                        if os.environ.get("PROFILE_WORKER")
-                        else []
-                    ),
+                    *profiled("PROFILE_WORKER"),
                     "-m",
                     "arq",
                     "worker.main.WorkerSettings",
