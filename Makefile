@@ -7,6 +7,7 @@
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
 #   make migrate   alembic upgrade head (same database as `make run`)
+#   make bench     every benchmark (today: bench-delivery)
 #   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
 
@@ -26,7 +27,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run test lint format openapi migrate clean bench-delivery
+.PHONY: help venv .venv run test lint format openapi migrate clean bench bench-delivery
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -67,6 +68,8 @@ migrate: $(STAMP)
 	$(PY) -m shared.devrun migrate
 
 BENCH_ARGS ?=
+bench: bench-delivery
+
 bench-delivery: $(STAMP)
 	$(PY) -m tests.bench.bench_delivery $(BENCH_ARGS)
 

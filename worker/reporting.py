@@ -24,7 +24,7 @@ class AttemptReporter:
         api: ApiClient,
         *,
         max_batch: int = 200,
-        linger: float = 0.005,
+        linger: float = 0.02,
         in_flight: int = 2,
     ) -> None:
         self._api = api

@@ -1,12 +1,15 @@
 """`make bench-delivery`: N open deadlines falling due together, one API and one worker
-process, a local SMS gateway. Prints due → missed and due → received percentiles, the
-worker's delivery rate, and a bare httpx sender's rate against the same receiver.
+process, a local SMS gateway in a process of its own (`tests.bench.receiver`). Prints due →
+missed and due → received percentiles, the worker's delivery rate (over the whole run, and
+once every alert exists), and a bare httpx sender's rate against the same receiver with the
+same pool and the same number of messages in flight, measured in the same run.
 
-    python -m tests.bench.bench_delivery [--deadlines 10000] [--spread 1.0]
+    python -m tests.bench.bench_delivery [--deadlines 10000] [--spread 1.0] [--concurrency 10]
 
 Targets (issue 4): flag p99 ≤ 1 s, every deadline flagged within 10 s, delivery ≥ 80 % of
-the bare rate. Fixtures are written straight into the database (this measures the clock and
-the messenger, not registration).
+the bare rate. Fixtures (cases and their deadlines) are written straight into the database:
+this measures the clock and the messenger, not registration. PROFILE_WORKER=FILE runs the
+worker under cProfile.
 """
 
 from __future__ import annotations
@@ -230,8 +233,9 @@ async def results(
 
 
 def profiled(variable: str) -> list[str]:
-    """`-m cProfile -o FILE` when the environment variable names a FILE (PROFILE_API,
-    PROFILE_WORKER): where the time goes, written when the process exits."""
+    """`-m cProfile -o FILE` when the environment variable names a FILE (PROFILE_WORKER):
+    where the time goes, written when the process exits. (Not for the API: uvicorn re-raises
+    SIGTERM after its shutdown, so a profiler never gets to write.)"""
     path = os.environ.get(variable)
     return ["-m", "cProfile", "-o", path] if path else []
 
@@ -323,7 +327,6 @@ def main() -> None:
         api = subprocess.Popen(
             [
                 sys.executable,
-                *profiled("PROFILE_API"),
                 "-m",
                 "uvicorn",
                 "api.app:app",
@@ -407,15 +410,25 @@ def main() -> None:
     print(f"messages received twice (same message id): {duplicates}")
     api_cpu, worker_cpu = cpu[procs[0].pid], cpu[procs[1].pid]
     print(f"CPU used: API {api_cpu:.1f} s, worker {worker_cpu:.1f} s")
-    met = (
-        flags
-        and pct(flags, 99) <= 1.0
-        and max(flags) <= 10.0
-        and len(flags) == args.deadlines
-        and bare
-        and rate / bare >= 0.8
-    )
-    print("targets met" if met else "targets NOT met")
+    targets = [
+        ("flag p99 <= 1 s", bool(flags) and pct(flags, 99) <= 1.0),
+        (
+            "every deadline flagged within 10 s",
+            len(flags) == args.deadlines and max(flags, default=99.0) <= 10.0,
+        ),
+    ]
+    # The worker's own rate: once the API has created every alert, the worker is what runs.
+    # The whole-run rate above also carries the API, PostgreSQL and Redis creating the alerts
+    # on the same cores, which the bare sender never pays.
+    name = "worker delivery >= 80 % of bare (after the last alert)"
+    if len(after) < args.deadlines // 5:
+        # Under a fifth of the messages went out after the last alert existed: the worker
+        # kept up with the alerts as they came, so its capacity was never reached.
+        print(f"target not measured: {name}: the worker kept up; try a shorter --spread")
+    else:
+        targets.append((name, bool(bare) and steady >= 0.8 * bare))
+    for name, ok in targets:
+        print(f"target {'met' if ok else 'NOT met'}: {name}")
 
 
 if __name__ == "__main__":
