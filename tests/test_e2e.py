@@ -7,6 +7,7 @@ chief does not, and the town's chief must hear of it within about a second of th
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -351,17 +352,25 @@ async def test_a_crashed_worker_catches_up_after_restart(
 async def test_robots_and_signed_webhooks_through_the_worker(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
-    """A chief reached on DingTalk (signed robot) and a subscriber's Standard Webhooks
-    endpoint, both checking the real protocol, get what the worker delivers."""
+    """A chief reached on DingTalk (signed robot), a deputy reached on their own system's
+    webhook, and a subscriber's Standard Webhooks endpoint, all checking the real protocol,
+    get what the worker delivers, each in its channel's template."""
     admin = await login(http, "admin", ADMIN_PASSWORD)
     county = await make_county(http, admin)
     robot = FakeDingTalkRobot(secret="SEC-e2e-robot-secret").start()
     receiver = FakeWebhookReceiver(secret=generate_secret()).start()
+    own_system = FakeWebhookReceiver(secret=generate_secret()).start()
     try:
         chief = county.officials["village2_chief"]
         contacts = [{"channel": "dingtalk", "address": robot.url, "secret": robot.secret}]
         patched = await http.patch(
             f"/v1/officials/{chief['id']}", json={"contacts": contacts}, headers=admin
+        )
+        assert patched.status_code == 200
+        deputy = county.officials["town_deputy"]
+        contacts = [{"channel": "webhook", "address": own_system.url, "secret": own_system.secret}]
+        patched = await http.patch(
+            f"/v1/officials/{deputy['id']}", json={"contacts": contacts}, headers=admin
         )
         assert patched.status_code == 200
         created = await http.post(
@@ -373,16 +382,34 @@ async def test_robots_and_signed_webhooks_through_the_worker(
         staff = await county.headers(http, "town_staff")
         case = (
             await http.post(
-                "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+                "/v1/cases", json=visit_body(county.village2, county.town, 25), headers=staff
             )
         ).json()
 
-        async def both_arrived() -> bool:
-            robot_texts = [r.body.decode() for r in robot.requests if r.answer.get("errcode") == 0]
-            events = [e for e in receiver.delivered() if e["data"]["case"]["id"] == case["id"]]
-            return any(case["number"] in t for t in robot_texts) and len(events) == 1
+        def robot_texts() -> list[str]:
+            return [
+                json.loads(r.body)["markdown"]["text"]
+                for r in robot.requests
+                if r.answer.get("errcode") == 0
+            ]
 
-        await _poll(both_arrived, 10, "the DingTalk summons and the case.created webhook")
+        async def all_arrived() -> bool:
+            events = [e for e in receiver.delivered() if e["data"]["case"]["id"] == case["id"]]
+            mine = [e for e in own_system.delivered() if e["data"]["case_id"] == case["id"]]
+            return (
+                any(case["number"] in t for t in robot_texts())
+                and len(events) == 1
+                and len(mine) == 1
+            )
+
+        await _poll(all_arrived, 10, "the DingTalk and webhook summons, the case.created event")
+        # the robot gets the markdown template, the deputy's system a signed JSON alert
+        assert any(f"**{case['number']}**" in t for t in robot_texts())
+        alert = next(e for e in own_system.delivered() if e["data"]["case_id"] == case["id"])
+        assert alert["type"] == "alert.summons"
+        assert alert["data"]["official_id"] == deputy["id"]
+        assert case["number"] in alert["data"]["text"] and "张三" not in json.dumps(alert)
+        assert not own_system.duplicates
         event = next(e for e in receiver.delivered() if e["data"]["case"]["id"] == case["id"])
         assert event["type"] == "case.created"
         assert event["data"]["case"]["number"] == case["number"]
@@ -391,4 +418,5 @@ async def test_robots_and_signed_webhooks_through_the_worker(
     finally:
         robot.stop()
         receiver.stop()
+        own_system.stop()
         await http.delete(f"/v1/webhook-subscriptions/{created.json()['id']}", headers=admin)

@@ -223,7 +223,12 @@ async def test_failed_delivery_tries_the_next_contact_then_escalates(
     )
     fallback = (await alerts_to_chief())[1]
     assert (fallback["channel"], fallback["recipient"]) == ("sms", town_chief["phone"])
-    assert fallback["text"] == first["text"]
+    # each channel its own template: markdown for the robot, plain text for the SMS, the same
+    # acknowledgement link in both
+    assert "[点此签收](" in first["text"] and "**" in first["text"]
+    assert fallback["text"].startswith("【到位超时督办】") and "**" not in fallback["text"]
+    link = re.search(r"/a/[\w-]+", first["text"])
+    assert link is not None and link.group(0) in fallback["text"]
     await client.post(
         f"/v1/internal/alerts/{fallback['id']}/attempts", json=failure, headers=worker_headers
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from api.policies.schemas import Templates
 from tests.conftest import County
 
 
@@ -48,10 +49,17 @@ async def test_bad_policy_is_rejected_and_nothing_changes(
         ({"arrival": {"chief": "-PT5M"}}, "/arrival/chief"),
         ({"arival": {}}, "/arival"),
         ({"templates": {"summons": "{case_number} {password}"}}, "/templates"),
+        ({"templates": {"by_channel": {"wecom": {"summons": "{id_number}"}}}}, "/templates"),
+        ({"templates": {"by_channel": {"wecom": {"sumons": "x"}}}}, None),
+        ({"templates": {"by_channel": {"fax": {"summons": "x"}}}}, None),
     ]:
         resp = await client.put("/v1/policies", json=doc, headers=admin)
         assert resp.status_code == 422, doc
-        assert resp.json()["errors"][0]["pointer"] == pointer
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        if pointer is not None:
+            assert resp.json()["errors"][0]["pointer"] == pointer
+        else:  # a name that is not a template or a channel: pointed at, within by_channel
+            assert resp.json()["errors"][0]["pointer"].startswith("/templates/by_channel/")
     after = (await client.get("/v1/policies", headers=admin)).json()
     assert after == before
 
@@ -60,3 +68,16 @@ async def test_only_admin_changes_policy(county: County, client: httpx.AsyncClie
     chief = await county.headers(client, "county_chief")
     resp = await client.put("/v1/policies", json={}, headers=chief)
     assert resp.status_code == 403
+
+
+def test_each_channel_has_its_template_and_falls_back_to_the_plain_one() -> None:
+    templates = Templates.model_validate(
+        {"by_channel": {"sms": {"reminder": "提醒:{case_number}"}, "dingtalk": {}}}
+    )
+    assert templates.pick("sms", "reminder") == "提醒:{case_number}"
+    assert templates.pick("dingtalk", "reminder") == templates.reminder
+    assert templates.pick("webhook", "summons") == templates.summons
+    defaults = Templates()
+    assert "[点此签收]({ack_link})" in defaults.pick("wecom", "deadline_missed")
+    assert "{ack_link}" in defaults.pick("sms", "deadline_missed")
+    assert "[" not in defaults.pick("sms", "deadline_missed")

@@ -81,7 +81,9 @@ async def _failed(session: AsyncSession, alert: Alert, *, gone: bool) -> None:
             session,
             official,
             purpose=alert.purpose,
-            text=alert.text,
+            # the same template, made for the next contact's channel
+            template=alert.template if alert.template_fields is not None else None,
+            fields=alert.template_fields or {"text": alert.text},
             case_id=alert.case_id,
             deadline_id=alert.deadline_id,
             escalation_id=alert.escalation_id,

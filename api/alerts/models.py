@@ -55,6 +55,10 @@ class Alert(RecordModel):
     channel: Mapped[AlertChannel] = mapped_column(Enum(AlertChannel, name="alert_channel"))
     recipient: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    # Which policy template the text came from and what filled it: a fallback to another
+    # contact renders the template made for that contact's channel.
+    template: Mapped[str | None] = mapped_column(String(32))
+    template_fields: Mapped[dict[str, Any] | None]
     title: Mapped[str | None] = mapped_column(String(200))
     event: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any] | None]

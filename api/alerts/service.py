@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,7 +72,8 @@ async def alert_official(
     official: Official,
     *,
     purpose: str,
-    text: str,
+    template: str | None,
+    fields: Mapping[str, Any],
     case_id: uuid.UUID | None,
     deadline_id: uuid.UUID | None = None,
     escalation_id: uuid.UUID | None = None,
@@ -81,7 +82,9 @@ async def alert_official(
     """Record an alert to the official on one of their contacts (the first by default) and its
     delivery job, in the current transaction.
 
-    An official without any contact still gets an alert row, marked failed, so the gap shows.
+    The text is the policy template `template` made for the contact's channel, filled with
+    `fields` (`template` None: `fields["text"]` as it is). An official without any contact
+    still gets an alert row, marked failed, so the gap shows.
     """
     contacts = contacts_of(official)
     alert = Alert(
@@ -91,13 +94,15 @@ async def alert_official(
         escalation_id=escalation_id,
         official_id=official.id,
         purpose=purpose,
-        text=text,
         title=TITLES.get(purpose, "信访督办"),
         contact_index=contact_index,
+        template=template,
+        template_fields=dict(fields),
     )
     if contact_index >= len(contacts):
         alert.channel = AlertChannel.sms
         alert.recipient = ""
+        alert.text = await _text(session, "sms", template, fields)
         alert.status = AlertStatus.failed
         alert.last_error = "official has no contact"
         AlertRepository(session).add(alert)
@@ -106,11 +111,42 @@ async def alert_official(
     alert.channel = AlertChannel(contact["channel"])
     alert.recipient = str(contact["address"])
     alert.secret = contact.get("secret")
+    alert.text = await _text(session, alert.channel.value, template, fields)
+    if alert.channel is AlertChannel.webhook:
+        alert.event = f"alert.{purpose}"
+        alert.payload = _official_webhook_body(alert)
     if await _over_limit(session, alert):
         return alert
     alert.status = AlertStatus.pending
     _queue(session, alert)
     return alert
+
+
+async def _text(
+    session: AsyncSession, channel: str, template: str | None, fields: Mapping[str, Any]
+) -> str:
+    if template is None:
+        return str(fields["text"])
+    templates = (await current_policy(session)).policy.templates
+    return render(templates.pick(channel, template), fields)
+
+
+def _official_webhook_body(alert: Alert) -> dict[str, Any]:
+    """What an official's own system receives (Standard Webhooks, signed with the contact's
+    secret): the message and the ids to look it up, nothing about the petitioners."""
+    return {
+        "type": alert.event,
+        "timestamp": utcnow().isoformat(),
+        "data": {
+            "alert_id": str(alert.id),
+            "official_id": str(alert.official_id),
+            "title": alert.title,
+            "text": alert.text,
+            "case_id": str(alert.case_id) if alert.case_id else None,
+            "deadline_id": str(alert.deadline_id) if alert.deadline_id else None,
+            "escalation_id": str(alert.escalation_id) if alert.escalation_id else None,
+        },
+    }
 
 
 RATE_COUNTS = "alert_counts"
@@ -174,10 +210,8 @@ async def flush_bundle(session: AsyncSession, channel: str, recipient: str) -> A
     first = held[0]
     policy = (await current_policy(session)).policy
     numbers = sorted(await _case_numbers(session, [a.case_id for a in held if a.case_id]))
-    text = render(
-        policy.templates.bundle,
-        {"count": len(held), "case_numbers": "、".join(numbers) or "(无案件编号)"},
-    )
+    fields = {"count": len(held), "case_numbers": "、".join(numbers) or "(无案件编号)"}
+    text = render(policy.templates.pick(channel, "bundle"), fields)
     bundle = Alert(
         id=uuid.uuid4(),
         official_id=first.official_id,
@@ -187,9 +221,14 @@ async def flush_bundle(session: AsyncSession, channel: str, recipient: str) -> A
         secret=first.secret,
         contact_index=first.contact_index,
         text=text,
+        template="bundle",
+        template_fields=fields,
         title="信访汇总",
         status=AlertStatus.pending,
     )
+    if bundle.channel is AlertChannel.webhook:
+        bundle.event = "alert.bundle"
+        bundle.payload = _official_webhook_body(bundle)
     _queue(session, bundle)
     await session.flush()
     for alert in held:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
-from api.alerts.templates import LEVEL_NAMES, render
+from api.alerts.templates import LEVEL_NAMES
 from api.auth.dependencies import Principal
 from api.calendar.service import due_after_days, end_of_local_day
 from api.cases import lifecycle
@@ -363,9 +363,12 @@ async def _send_summons(
     span: timedelta,
     policy: Policy,
 ) -> None:
-    text = render(
-        policy.templates.summons,
-        {
+    await alert_official(
+        session,
+        official,
+        purpose="summons",
+        template="summons",
+        fields={
             "case_number": case.number,
             "headcount": case.headcount,
             "lodged": lodged,
@@ -374,12 +377,6 @@ async def _send_summons(
             "within": within_text(span),
             "official_name": official.name,
         },
-    )
-    await alert_official(
-        session,
-        official,
-        purpose="summons",
-        text=text,
         case_id=case.id,
         deadline_id=deadline.id,
     )

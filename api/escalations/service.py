@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official, prefetch_rate_counts
-from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES, render
+from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
 from api.cases.lifecycle import DONE
 from api.cases.models import Case
 from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
@@ -124,22 +124,22 @@ async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Polic
     official = loaded.officials.get(deadline.official_id)
     if official is None:
         return
-    text = render(policy.templates.reminder, _message_fields(loaded, deadline))
     await alert_official(
         session,
         official,
         purpose="reminder",
-        text=text,
+        template="reminder",
+        fields=_message_fields(loaded, deadline),
         case_id=deadline.case_id,
         deadline_id=deadline.id,
     )
 
 
-def _template(deadline: Deadline, policy: Policy) -> str:
-    return {
-        "arrival": policy.templates.arrival_missed,
-        "report": policy.templates.report_missed,
-    }.get(deadline.kind.value, policy.templates.deadline_missed)
+def _template(deadline: Deadline) -> str:
+    """Name of the policy template that tells of this deadline's miss."""
+    return {"arrival": "arrival_missed", "report": "report_missed"}.get(
+        deadline.kind.value, "deadline_missed"
+    )
 
 
 @dataclass
@@ -252,14 +252,15 @@ async def _open_step(
     )
     EscalationRepository(session).add(escalation)
     fields = _message_fields(loaded, deadline)
-    template = _template(deadline, policy)
+    template = _template(deadline)
     for person in recipients:
         link = _ack_link(writes, escalation.id, person.id, now + policy.escalation.ack_link_ttl)
         await alert_official(
             session,
             person,
             purpose="escalation",
-            text=render(template, {**fields, "ack_link": link}),
+            template=template,
+            fields={**fields, "ack_link": link},
             case_id=deadline.case_id,
             deadline_id=deadline.id,
             escalation_id=escalation.id,
@@ -448,13 +449,14 @@ async def renotify(
     people += [uuid.UUID(r) for r in escalation.recipients]
     officials = await OfficialRepository(session).get_many(list(dict.fromkeys(people)))
     loaded = await _prefetch(session, [deadline], policy)
-    text = render(policy.templates.renotify, _message_fields(loaded, deadline))
+    fields = _message_fields(loaded, deadline)
     for person in officials.values():
         await alert_official(
             session,
             person,
             purpose="renotify",
-            text=text,
+            template="renotify",
+            fields=fields,
             case_id=deadline.case_id,
             deadline_id=deadline.id,
             escalation_id=escalation.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -181,6 +181,49 @@ class IntakePolicy(StrictModel):
     )
 
 
+TemplateName = Literal[
+    "summons",
+    "reminder",
+    "deadline_missed",
+    "report_missed",
+    "bundle",
+    "renotify",
+    "arrival_missed",
+]
+ChannelName = Literal["sms", "dingtalk", "wecom", "webhook"]
+
+# Robots (DingTalk, WeCom) show markdown: the heading is the alert's title, the link clickable.
+ROBOT_MARKDOWN: dict[TemplateName, str] = {
+    "summons": (
+        "**{case_number}**:{headcount}人到{lodged}上访({title})\n\n"
+        "> 请于 **{due_local}** 前({within}内)到场接访,到场后签到。"
+    ),
+    "reminder": (
+        "**{case_number}**({title})\n\n> {deadline_name}将于 **{due_local}** 到期,请抓紧办理。"
+    ),
+    "deadline_missed": (
+        "**{case_number}**({title})\n\n"
+        "- 责任人:{official_name}({unit_name})\n"
+        "- {deadline_name}:{due_local} 已超期\n\n"
+        "请立即督促办理。[点此签收]({ack_link})"
+    ),
+    "arrival_missed": (
+        "**{case_number}**:{headcount}人,{lodged}\n\n"
+        "- 未按时到场:{official_name}({unit_name}{role_name})\n"
+        "- 到位时限:{due_local}\n\n"
+        "请立即督促处置。[点此签收]({ack_link})"
+    ),
+    "report_missed": (
+        "{official_name}({unit_name})未在 **{due_local}** 前报送信访形势,零报告也须报送。\n\n"
+        "[点此签收]({ack_link})"
+    ),
+}
+
+
+def _robot_defaults() -> dict[ChannelName, dict[TemplateName, str]]:
+    return {"dingtalk": dict(ROBOT_MARKDOWN), "wecom": dict(ROBOT_MARKDOWN)}
+
+
 class Templates(StrictModel):
     """Chinese message templates; fields in braces are filled from the case and deadline."""
 
@@ -219,11 +262,27 @@ class Templates(StrictModel):
         )
     )
 
+    by_channel: dict[ChannelName, dict[TemplateName, str]] = Field(
+        default_factory=_robot_defaults,
+        description=(
+            "Per channel (sms, dingtalk, wecom, webhook), templates that replace the ones above"
+            " on that channel: the robots get markdown with a clickable acknowledgement link."
+        ),
+    )
+
     @model_validator(mode="after")
     def _known_placeholders(self) -> Templates:
         for name in FIELDS:
             check_template(name, getattr(self, name))
+        for overrides in self.by_channel.values():
+            for name, template in overrides.items():
+                check_template(name, template)
         return self
+
+    def pick(self, channel: str, name: str) -> str:
+        """The template `name` as sent on `channel`."""
+        overrides: dict[str, str] = dict(self.by_channel.get(channel, {}))  # type: ignore[call-overload]
+        return overrides.get(name) or str(getattr(self, name))
 
 
 class Policy(StrictModel):
