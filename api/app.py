@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("JWT_SECRET is not set: tokens will not survive a restart")
             settings.jwt_secret = secrets.token_urlsafe(32)
         engine = create_engine(settings.database_url)
-        sessionmaker = create_sessionmaker(engine)
+        sessionmaker = create_sessionmaker(engine, public_base_url=settings.public_base_url)
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
         arq = ArqRedis(pool, default_queue_name=settings.arq_queue)
         app.state.desk = AppState(

@@ -25,6 +25,11 @@ NAMING_CONVENTION = {
 }
 
 
+# session.info key: the URL the service is reached at from outside (links in messages), from
+# the app's settings.
+PUBLIC_BASE_URL = "public_base_url"
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
@@ -60,6 +65,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded attributes after commit (responses are built after it)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, public_base_url: str
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded attributes after commit (responses are built after it), each
+    knowing the URL the service is reached at (for links in messages)."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, info={PUBLIC_BASE_URL: public_base_url}
+    )

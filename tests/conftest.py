@@ -24,6 +24,8 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "admin-password-for-tests"
 WORKER_TOKEN = "worker-token-for-tests"
+# Where links in messages point: the app's own settings, not the environment's.
+PUBLIC_BASE_URL = "https://xf.example.gov.cn/desk"
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +69,7 @@ def settings(services: Services, database_url: str) -> Settings:
         arq_queue=f"pd-test:{uuid.uuid4().hex[:8]}",
         webhooks_allow_private=True,
         inbound_sms_token="inbound-token-for-tests",
+        public_base_url=PUBLIC_BASE_URL,
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from api.outbox.models import OutboxMessage
 from shared.contracts import advance_escalation_job_id, renotify_escalation_job_id
-from tests.conftest import County, arrivals, visit_body
+from tests.conftest import PUBLIC_BASE_URL, County, arrivals, visit_body
 
 pytestmark = pytest.mark.usefixtures("policy_restore")
 
@@ -299,7 +299,7 @@ async def test_webhook_urls_on_private_networks_are_refused_by_default(
 
 
 def _link_token(text: str) -> str:
-    match = re.search(r"/a/([A-Za-z0-9_-]+)", text)
+    match = re.search(re.escape(PUBLIC_BASE_URL) + r"/a/([A-Za-z0-9_-]+)", text)
     assert match, text
     return match.group(1)
 

@@ -16,7 +16,7 @@ from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
 from api.cases.lifecycle import DONE
 from api.cases.models import Case
 from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
-from api.db import utcnow
+from api.db import PUBLIC_BASE_URL, utcnow
 from api.deadlines.models import Deadline, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
 from api.errors import Conflict, InvalidInput, NotFound
@@ -41,7 +41,6 @@ from shared.contracts import (
     renotify_escalation_job_id,
     start_escalations_job_id,
 )
-from shared.settings import get_settings
 
 SMS_ACK_WORDS = frozenset({"1", "收到", "ok", "已收到"})
 # Up to this many deadlines flagged together are escalated in the flagging transaction; more
@@ -156,6 +155,7 @@ class _Loaded:
 class _Writes:
     """Rows a batch of escalations only writes, inserted together at the end."""
 
+    base_url: str
     ack_links: list[dict[str, object]] = field(default_factory=list)
     events: list[dict[str, object]] = field(default_factory=list)
 
@@ -206,7 +206,7 @@ async def _open_steps(
             plans.append((deadline, chain, people))
         await prefetch_rate_counts(session, [p for _, _, people in plans for p in people])
         announce = await subscribed(session, "escalation.created")
-        writes = _Writes()
+        writes = _Writes(base_url=str(session.info[PUBLIC_BASE_URL]))
         escalations = []
         for deadline, chain, people in plans:
             escalation = await _open_step(
@@ -254,7 +254,13 @@ async def _open_step(
     fields = _message_fields(loaded, deadline)
     template = _template(deadline)
     for person in recipients:
-        link = _ack_link(writes, escalation.id, person.id, now + policy.escalation.ack_link_ttl)
+        link = _ack_link(
+            writes,
+            writes.base_url,
+            escalation.id,
+            person.id,
+            now + policy.escalation.ack_link_ttl,
+        )
         await alert_official(
             session,
             person,
@@ -476,7 +482,11 @@ def _token_hash(token: str) -> str:
 
 
 def _ack_link(
-    writes: _Writes, escalation_id: uuid.UUID, official_id: uuid.UUID, expires_at: datetime
+    writes: _Writes,
+    base_url: str,
+    escalation_id: uuid.UUID,
+    official_id: uuid.UUID,
+    expires_at: datetime,
 ) -> str:
     """A one-click acknowledgement URL for one recipient; only the token's hash is stored."""
     token = secrets.token_urlsafe(16)
@@ -488,7 +498,7 @@ def _ack_link(
             "expires_at": expires_at,
         }
     )
-    return f"{get_settings().public_base_url.rstrip('/')}/a/{token}"
+    return f"{base_url.rstrip('/')}/a/{token}"
 
 
 async def acknowledge_by_link(session: AsyncSession, token: str) -> Escalation:
