@@ -14,6 +14,7 @@ from redis.asyncio import ConnectionPool
 from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
 from api.auth.router import router as auth_router
+from api.auth.router import service_tokens_router
 from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
 from api.db import create_engine, create_sessionmaker
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         health_router,
         auth_router,
+        service_tokens_router,
         units_router,
         officials_router,
         cases_router,

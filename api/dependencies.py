@@ -12,6 +12,7 @@ from arq.connections import ArqRedis
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.errors import PetitionDeskError
 from api.outbox.service import dispatch_after_commit
 from shared.settings import Settings
 
@@ -43,7 +44,8 @@ def get_state(request: Request) -> AppState:
 
 
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: commit when the handler succeeds, roll back when it raises.
+    """One session per request: commit when the handler succeeds, roll back when it raises
+    (unless the error says its changes stand, e.g. a login revoked on a stolen token).
 
     Jobs recorded in the outbox during the request are handed to arq right after the commit.
     """
@@ -51,6 +53,12 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with state.sessionmaker() as session:
         try:
             yield session
+        except PetitionDeskError as exc:
+            if exc.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -24,6 +24,8 @@ class PetitionDeskError(Exception):
     status = 500
     slug = "internal"
     title = "Internal error"
+    # The refusal is itself something to keep (a login revoked): commit, do not roll back.
+    keep_changes = False
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
@@ -99,6 +101,18 @@ class InvalidInput(PetitionDeskError):
         if errors is None and pointer is not None:
             errors = [{"pointer": pointer, "detail": detail}]
         super().__init__(detail, errors=errors or [], **extensions)
+
+
+class TooManyRequests(PetitionDeskError):
+    """Too many attempts; try again after `retry_after` seconds."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extensions)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ServiceUnavailable(PetitionDeskError):

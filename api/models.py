@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic."""
 
 from api.alerts.models import Alert
+from api.auth.models import RefreshToken, ServiceToken
 from api.calendar.models import CalendarOverride
 from api.cases.models import Arrival, Case, CaseEvent, CaseNumberCounter, CaseUnit
 from api.db import Base
@@ -29,6 +30,8 @@ __all__ = [
     "Official",
     "OutboxMessage",
     "PolicyDocument",
+    "RefreshToken",
+    "ServiceToken",
     "SituationReport",
     "Unit",
     "WebhookSubscription",

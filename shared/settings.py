@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     )
     jwt_secret: str = Field(default="", description="HS256 key for access tokens.")
     access_token_minutes: int = 12 * 60
+    refresh_token_days: int = Field(default=30, ge=1, description="How long a login lasts.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Wrong passwords for one user name before it is locked."
+    )
+    login_max_failures_per_ip: int = Field(
+        default=50, ge=1, description="Failed logins from one address before it is locked."
+    )
+    login_lockout_seconds: int = Field(
+        default=900, ge=1, description="How long a lock lasts (and the window failures count in)."
+    )
     admin_password: str = Field(
         default="", description="Password of the first `admin` account; generated when empty."
     )

@@ -12,9 +12,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.security import read_token
+from api.auth.service import is_service_token, service_account
 from api.dependencies import AppState, DbSession, get_state
 from api.errors import Forbidden, Unauthorized
-from api.officials.models import Role
+from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
 
 bearer = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
@@ -43,10 +44,16 @@ async def current_principal(
     """The official whose valid access token came with the request."""
     if credentials is None:
         raise Unauthorized("A bearer token is required.")
-    claims = read_token(credentials.credentials, state.settings.jwt_secret)
-    if claims is None:
-        raise Unauthorized("The bearer token is invalid or expired.")
-    official = await OfficialRepository(session).get(claims.official_id)
+    official: Official | None
+    if is_service_token(credentials.credentials):
+        official = await service_account(session, credentials.credentials)
+        if official is None:
+            raise Unauthorized("The service token is invalid, expired or revoked.")
+    else:
+        claims = read_token(credentials.credentials, state.settings.jwt_secret)
+        if claims is None:
+            raise Unauthorized("The bearer token is invalid or expired.")
+        official = await OfficialRepository(session).get(claims.official_id)
     if official is None or not official.active:
         raise Unauthorized("The account behind this token is not active.")
     return Principal(

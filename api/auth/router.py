@@ -1,31 +1,94 @@
-"""`/v1/auth`: OAuth2 password login."""
+"""`/v1/auth`: OAuth2 password login and its renewal; `/v1/service-tokens` for admins."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth import service
-from api.auth.schemas import TokenResponse
+from api.auth.dependencies import AdminPrincipal
+from api.auth.schemas import (
+    RefreshRequest,
+    ServiceTokenCreate,
+    ServiceTokenCreated,
+    ServiceTokenRead,
+    TokenResponse,
+)
+from api.auth.throttle import LoginThrottle
 from api.dependencies import AppState, DbSession, get_state
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
+service_tokens_router = APIRouter(prefix="/v1/service-tokens", tags=["auth"])
+
+
+def _lifetimes(state: AppState) -> service.Lifetimes:
+    return service.Lifetimes(
+        access=timedelta(minutes=state.settings.access_token_minutes),
+        refresh=timedelta(days=state.settings.refresh_token_days),
+    )
 
 
 @router.post("/token")
 async def token(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: DbSession,
     state: Annotated[AppState, Depends(get_state)],
 ) -> TokenResponse:
-    """Exchange a user name and password (form-encoded) for a bearer access token."""
+    """Exchange a user name and password (form-encoded) for an access token and a refresh
+    token. After repeated failures the user name (or the address) is locked for a while: 429
+    with `Retry-After`."""
+    settings = state.settings
+    throttle = LoginThrottle(
+        redis=state.arq,
+        namespace=settings.arq_queue,
+        max_per_user=settings.login_max_failures,
+        max_per_address=settings.login_max_failures_per_ip,
+        lockout_seconds=settings.login_lockout_seconds,
+    )
     return await service.login(
         session,
         form.username,
         form.password,
-        secret=state.settings.jwt_secret,
-        lifetime=timedelta(minutes=state.settings.access_token_minutes),
+        address=request.client.host if request.client else "unknown",
+        throttle=throttle,
+        secret=settings.jwt_secret,
+        lifetimes=_lifetimes(state),
     )
+
+
+@router.post("/refresh")
+async def refresh(
+    body: RefreshRequest, session: DbSession, state: Annotated[AppState, Depends(get_state)]
+) -> TokenResponse:
+    """Exchange a refresh token (single use) for a new access token and refresh token."""
+    return await service.refresh(
+        session, body.refresh_token, secret=state.settings.jwt_secret, lifetimes=_lifetimes(state)
+    )
+
+
+@service_tokens_router.post("", status_code=201)
+async def create_service_token(
+    body: ServiceTokenCreate, session: DbSession, admin: AdminPrincipal
+) -> ServiceTokenCreated:
+    """Admin only: a token for a dashboard or a grid-worker tool, with a role, a unit scope
+    and an expiry. The secret is in this answer only."""
+    return await service.create_service_token(session, body, admin.id)
+
+
+@service_tokens_router.get("")
+async def list_service_tokens(session: DbSession, _: AdminPrincipal) -> list[ServiceTokenRead]:
+    """Admin only: every service token (without secrets)."""
+    return await service.list_service_tokens(session)
+
+
+@service_tokens_router.delete("/{token_id}")
+async def revoke_service_token(
+    token_id: uuid.UUID, session: DbSession, _: AdminPrincipal
+) -> ServiceTokenRead:
+    """Admin only: revoke a service token; it stops working at once."""
+    return await service.revoke_service_token(session, token_id)

@@ -1,13 +1,68 @@
-"""Token endpoint schemas."""
+"""Token requests and answers."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.officials.models import Role
 
 
 class TokenResponse(BaseModel):
-    """OAuth2 bearer token answer."""
+    """OAuth2 bearer token answer, with the refresh token that renews it."""
 
     access_token: str
     token_type: str = "bearer"
-    expires_in: int
+    expires_in: int = Field(description="Seconds the access token is valid.")
+    refresh_token: str = Field(description="Single use: `POST /v1/auth/refresh` returns a new one.")
+    refresh_expires_in: int = Field(description="Seconds the refresh token is valid.")
+
+
+class RefreshRequest(BaseModel):
+    """A refresh token to exchange for a new pair."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class ServiceTokenCreate(BaseModel):
+    """A token for a dashboard or a tool: what it may do and where."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="e.g. 县信访局大屏")
+    role: Role = Field(description="Any role but admin.")
+    unit_id: uuid.UUID = Field(description="The unit whose subtree the token works in.")
+    expires_at: datetime = Field(description="When the token stops working (at most a year).")
+
+    @field_validator("role")
+    @classmethod
+    def _not_admin(cls, role: Role) -> Role:
+        if role is Role.admin:
+            raise ValueError("a service token cannot be an admin")
+        return role
+
+
+class ServiceTokenRead(BaseModel):
+    """A service token as listed (the secret itself is shown once, at creation)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    role: Role
+    unit_id: uuid.UUID | None
+    prefix: str
+    expires_at: datetime
+    revoked_at: datetime | None
+    created_by: uuid.UUID
+    created_at: datetime
+
+
+class ServiceTokenCreated(ServiceTokenRead):
+    """A new service token, with its secret: store it now, it is not shown again."""
+
+    token: str

@@ -1,22 +1,88 @@
-"""Logging in."""
+"""Logging in, renewing a login, and service tokens."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.schemas import TokenResponse
+from api.auth.models import RefreshToken, ServiceToken
+from api.auth.repository import TokenRepository
+from api.auth.schemas import (
+    ServiceTokenCreate,
+    ServiceTokenCreated,
+    ServiceTokenRead,
+    TokenResponse,
+)
 from api.auth.security import TokenClaims, issue_token, verify_password
-from api.errors import Unauthorized
+from api.auth.throttle import LoginThrottle
+from api.db import utcnow
+from api.errors import InvalidInput, NotFound, Unauthorized
+from api.officials.models import Official
 from api.officials.repository import OfficialRepository
+from api.units.repository import UnitRepository
+
+SERVICE_TOKEN_PREFIX = "pds_"
+MAX_SERVICE_TOKEN_LIFETIME = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """How long access and refresh tokens last."""
+
+    access: timedelta
+    refresh: timedelta
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a token: its SHA-256 (the token itself is random, 256 bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _pair(
+    session: AsyncSession,
+    official: Official,
+    secret: str,
+    lifetimes: Lifetimes,
+    family_id: uuid.UUID,
+) -> TokenResponse:
+    access = issue_token(TokenClaims(official.id, official.role.value), secret, lifetimes.access)
+    refresh = secrets.token_urlsafe(32)
+    TokenRepository(session).add(
+        RefreshToken(
+            official_id=official.id,
+            family_id=family_id,
+            token_hash=token_hash(refresh),
+            expires_at=utcnow() + lifetimes.refresh,
+        )
+    )
+    await session.flush()
+    return TokenResponse(
+        access_token=access,
+        expires_in=int(lifetimes.access.total_seconds()),
+        refresh_token=refresh,
+        refresh_expires_in=int(lifetimes.refresh.total_seconds()),
+    )
 
 
 async def login(
-    session: AsyncSession, username: str, password: str, *, secret: str, lifetime: timedelta
+    session: AsyncSession,
+    username: str,
+    password: str,
+    *,
+    address: str,
+    throttle: LoginThrottle,
+    secret: str,
+    lifetimes: Lifetimes,
 ) -> TokenResponse:
-    """An access token for valid credentials; 401 with one message for every failure."""
+    """Access and refresh tokens for valid credentials; 401 with one message for every
+    failure, 429 while the user name or the address is locked after repeated failures."""
+    await throttle.check(username, address)
     official = await OfficialRepository(session).get_by_username(username)
     # argon2 is deliberately slow: keep it off the event loop.
     if (
@@ -25,6 +91,107 @@ async def login(
         or official.password_hash is None
         or not await asyncio.to_thread(verify_password, official.password_hash, password)
     ):
+        await throttle.failed(username, address)
         raise Unauthorized("Wrong user name or password.")
-    token = issue_token(TokenClaims(official.id, official.role.value), secret, lifetime)
-    return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
+    await throttle.succeeded(username)
+    return await _pair(session, official, secret, lifetimes, uuid.uuid4())
+
+
+async def refresh(
+    session: AsyncSession, token: str, *, secret: str, lifetimes: Lifetimes
+) -> TokenResponse:
+    """A new pair for a valid refresh token, which is used up. A used token presented again
+    was copied: the whole login is revoked and the caller must log in again."""
+    repo = TokenRepository(session)
+    stored = await repo.refresh_by_hash(token_hash(token))
+    now = utcnow()
+    if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+        raise Unauthorized("The refresh token is invalid or expired; log in again.")
+    if stored.used_at is not None:
+        await repo.revoke_family(stored.family_id, now)
+        refused = Unauthorized("The refresh token was already used; this login is revoked.")
+        refused.keep_changes = True
+        raise refused
+    official = await OfficialRepository(session).get(stored.official_id)
+    if official is None or not official.active:
+        raise Unauthorized("The account behind this token is not active.")
+    stored.used_at = now
+    return await _pair(session, official, secret, lifetimes, stored.family_id)
+
+
+async def create_service_token(
+    session: AsyncSession, body: ServiceTokenCreate, creator_id: uuid.UUID
+) -> ServiceTokenCreated:
+    """Issue a service token with its own service account (role, unit scope, expiry)."""
+    now = utcnow()
+    if not now < body.expires_at <= now + MAX_SERVICE_TOKEN_LIFETIME:
+        raise InvalidInput("Expiry must be in the future and within a year.", pointer="/expires_at")
+    if await UnitRepository(session).get(body.unit_id) is None:
+        raise InvalidInput(f"Unit {body.unit_id} does not exist.", pointer="/unit_id")
+    account = Official(
+        id=uuid.uuid4(), name=f"服务令牌:{body.name}", role=body.role, unit_id=body.unit_id
+    )
+    OfficialRepository(session).add(account)
+    await session.flush()  # the account row first: the token refers to it
+    token = SERVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ServiceToken(
+        id=uuid.uuid4(),
+        official_id=account.id,
+        name=body.name,
+        token_hash=token_hash(token),
+        prefix=token[:12],
+        expires_at=body.expires_at,
+        created_by=creator_id,
+        created_at=now,
+    )
+    TokenRepository(session).add(row)
+    await session.flush()
+    return ServiceTokenCreated(**_read(row, account).model_dump(), token=token)
+
+
+def _read(row: ServiceToken, account: Official) -> ServiceTokenRead:
+    return ServiceTokenRead(
+        id=row.id,
+        name=row.name,
+        role=account.role,
+        unit_id=account.unit_id,
+        prefix=row.prefix,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+async def list_service_tokens(session: AsyncSession) -> list[ServiceTokenRead]:
+    """Every service token, without secrets."""
+    rows = await TokenRepository(session).services()
+    accounts = await OfficialRepository(session).get_many([r.official_id for r in rows])
+    return [_read(r, accounts[r.official_id]) for r in rows]
+
+
+async def revoke_service_token(session: AsyncSession, token_id: uuid.UUID) -> ServiceTokenRead:
+    """Stop a service token at once (its account is deactivated too)."""
+    row = await TokenRepository(session).service(token_id)
+    if row is None:
+        raise NotFound(f"Service token {token_id} does not exist.")
+    account = await OfficialRepository(session).get(row.official_id)
+    assert account is not None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    account.active = False
+    await session.flush()
+    return _read(row, account)
+
+
+async def service_account(session: AsyncSession, token: str) -> Official | None:
+    """The service account behind a valid, unexpired, unrevoked service token, or None."""
+    row = await TokenRepository(session).service_by_hash(token_hash(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    return await OfficialRepository(session).get(row.official_id)
+
+
+def is_service_token(token: str) -> bool:
+    """Whether a bearer token is a service token (they carry a prefix)."""
+    return token.startswith(SERVICE_TOKEN_PREFIX)
