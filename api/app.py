@@ -13,6 +13,7 @@ from redis.asyncio import ConnectionPool
 
 from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
+from api.audit.router import router as audit_router
 from api.auth.router import router as auth_router
 from api.auth.router import service_tokens_router
 from api.calendar.router import router as calendar_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
         auth_router,
         service_tokens_router,
+        audit_router,
         units_router,
         officials_router,
         cases_router,

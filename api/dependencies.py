@@ -10,8 +10,10 @@ from typing import Annotated
 
 from arq.connections import ArqRedis
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.audit.service import record_refusal, record_success
 from api.errors import PetitionDeskError
 from api.outbox.service import dispatch_after_commit
 from shared.settings import Settings
@@ -58,12 +60,28 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.commit()
             else:
                 await session.rollback()
+            await _audit_refusal(state, request, exc.status)
+            raise
+        except RequestValidationError:
+            await session.rollback()
+            await _audit_refusal(state, request, 422)
             raise
         except BaseException:
             await session.rollback()
             raise
+        record_success(session, request)
         await session.commit()
     await dispatch_after_commit(session, state.sessionmaker, state.arq)
+
+
+async def _audit_refusal(state: AppState, request: Request, status: int) -> None:
+    # In a transaction of its own (the request's was rolled back); never hides the refusal.
+    try:
+        async with state.sessionmaker() as session:
+            record_refusal(session, request, status)
+            await session.commit()
+    except Exception:
+        log.exception("audit: could not record a refused request")
 
 
 async def bulk_work_slot(request: Request) -> AsyncIterator[None]:

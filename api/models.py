@@ -1,6 +1,7 @@
 """Every table, imported in one place for Alembic."""
 
 from api.alerts.models import Alert
+from api.audit.models import AuditEntry
 from api.auth.models import RefreshToken, ServiceToken
 from api.calendar.models import CalendarOverride
 from api.cases.models import Arrival, Case, CaseEvent, CaseNumberCounter, CaseUnit
@@ -18,6 +19,7 @@ from api.units.models import Unit
 __all__ = [
     "Alert",
     "Arrival",
+    "AuditEntry",
     "Base",
     "CalendarOverride",
     "Case",

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.audit.service import PRINCIPAL_ID
 from api.auth.security import read_token
 from api.auth.service import is_service_token, service_account
 from api.dependencies import AppState, DbSession, get_state
@@ -56,6 +57,7 @@ async def current_principal(
         official = await OfficialRepository(session).get(claims.official_id)
     if official is None or not official.active:
         raise Unauthorized("The account behind this token is not active.")
+    setattr(request.state, PRINCIPAL_ID, official.id)
     return Principal(
         id=official.id,
         role=official.role,

@@ -1,0 +1,28 @@
+"""`/v1/audit`: the audit trail, for county admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.audit import service
+from api.audit.schemas import AuditQuery, AuditRead
+from api.auth.dependencies import AdminPrincipal
+from api.dependencies import DbSession
+from api.pagination import Page
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get("")
+async def list_audit(
+    session: DbSession, _: AdminPrincipal, query: Annotated[AuditQuery, Query()]
+) -> Page[AuditRead]:
+    """Admins only: who read or changed what, when, from which client and address; newest
+    first. Reading the trail is itself recorded in it."""
+    rows, next_cursor = await service.list_entries(session, query)
+    return Page(
+        items=[AuditRead.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,82 @@
+"""What is audited: every change, every read of a case or of the audit trail, every refusal.
+The worker's internal calls are not (they are the machine, not a person)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from api.audit.models import AuditEntry
+from api.audit.repository import AuditRepository
+from api.audit.schemas import AuditQuery
+
+PRINCIPAL_ID = "audit_official_id"  # request.state: who, once authenticated
+READ_AUDITED = ("/v1/cases", "/v1/audit")
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+def audited(request: Request) -> bool:
+    """Whether this request leaves an entry when it succeeds."""
+    path = request.url.path
+    if path.startswith("/v1/internal") or not (path.startswith("/v1/") or path.startswith("/a/")):
+        return False
+    if request.method in ("GET", "HEAD"):
+        return path.startswith(READ_AUDITED)
+    return True
+
+
+def entry_for(request: Request, *, action: str, status: int) -> AuditEntry:
+    """The audit entry of this request."""
+    object_id = None
+    for value in request.path_params.values():
+        try:
+            object_id = uuid.UUID(str(value))
+            break
+        except ValueError:
+            continue
+    principal = getattr(request.state, PRINCIPAL_ID, None)
+    return AuditEntry(
+        id=uuid.uuid4(),
+        official_id=principal,
+        action=action,
+        method=request.method,
+        route=_route(request)[:200],
+        # an acknowledgement link's path is its secret: keep the route, not the token
+        path=(_route(request) if request.url.path.startswith("/a/") else request.url.path)[:500],
+        object_id=object_id,
+        status=status,
+        client=(request.headers.get("user-agent") or "")[:300] or None,
+        ip=request.client.host if request.client else None,
+        query=dict(request.query_params),
+    )
+
+
+def record_success(session: AsyncSession, request: Request) -> None:
+    """Add the entry of a request that succeeded, in its own transaction (committed with it)."""
+    if not audited(request):
+        return
+    route = request.scope.get("route")
+    status = int(getattr(route, "status_code", None) or 200)
+    action = "read" if request.method in ("GET", "HEAD") else "change"
+    AuditRepository(session).add(entry_for(request, action=action, status=status))
+
+
+def record_refusal(session: AsyncSession, request: Request, status: int) -> None:
+    """Add the entry of a request that was refused (its own change rolled back)."""
+    path = request.url.path
+    if path.startswith("/v1/internal") or status >= 500:
+        return
+    AuditRepository(session).add(entry_for(request, action="refused", status=status))
+
+
+async def list_entries(
+    session: AsyncSession, query: AuditQuery
+) -> tuple[list[AuditEntry], str | None]:
+    """A page of the audit trail."""
+    return await AuditRepository(session).list(query)
