@@ -18,6 +18,7 @@ from api.dependencies import AppState, DbSession, get_state
 from api.errors import Forbidden, Unauthorized
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
+from api.units.repository import UnitRepository
 
 bearer = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
 
@@ -30,10 +31,17 @@ class Principal:
     role: Role
     unit_id: uuid.UUID | None
     client: str | None
+    # The units whose matters the official may see and act on: their own unit's subtree
+    # (属地管理). None means everywhere (admins).
+    reach: frozenset[uuid.UUID] | None = frozenset()
 
     def has_role(self, *roles: Role) -> bool:
         """Whether the official holds one of the roles (admin holds all)."""
         return self.role is Role.admin or self.role in roles
+
+    def reaches(self, unit_id: uuid.UUID | None) -> bool:
+        """Whether the unit lies in the official's territory."""
+        return self.reach is None or (unit_id is not None and unit_id in self.reach)
 
 
 async def current_principal(
@@ -58,11 +66,18 @@ async def current_principal(
     if official is None or not official.active:
         raise Unauthorized("The account behind this token is not active.")
     setattr(request.state, PRINCIPAL_ID, official.id)
+    if official.role is Role.admin:
+        reach = None
+    elif official.unit_id is not None:
+        reach = await UnitRepository(session).subtree_ids(official.unit_id)
+    else:
+        reach = frozenset()
     return Principal(
         id=official.id,
         role=official.role,
         unit_id=official.unit_id,
         client=request.headers.get("user-agent"),
+        reach=reach,
     )
 
 

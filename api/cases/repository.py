@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,11 +24,36 @@ from api.db import utcnow
 from api.pagination import fetch_page
 
 
+def in_reach(reach: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:
+    """Cases a territory may see: where it arose, was lodged or registered, or is handled
+    (alone or jointly) by a unit in it. `None` reaches everything."""
+    if reach is None:
+        return true()
+    units = list(reach)
+    joint = select(CaseUnit.case_id).where(CaseUnit.case_id == Case.id, CaseUnit.unit_id.in_(units))
+    return or_(
+        Case.origin_unit_id.in_(units),
+        Case.lodged_unit_id.in_(units),
+        Case.intake_unit_id.in_(units),
+        Case.assigned_unit_id.in_(units),
+        joint.exists(),
+    )
+
+
 class CaseRepository:
     """Reads and writes cases and hands out their numbers."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def get_in_reach(
+        self, case_id: uuid.UUID, reach: frozenset[uuid.UUID] | None, *, for_update: bool = False
+    ) -> Case | None:
+        """The case if the territory may see it (None otherwise: no existence leak)."""
+        stmt = select(Case).where(Case.id == case_id, in_reach(reach))
+        if for_update:
+            stmt = stmt.with_for_update(of=Case)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
         """The case with this id; locked for this transaction when `for_update`."""
@@ -112,9 +137,11 @@ class CaseRepository:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def list(self, query: CaseQuery) -> tuple[list[Case], str | None]:
-        """A page of cases matching the query, newest first."""
-        stmt = select(Case)
+    async def list(
+        self, query: CaseQuery, reach: frozenset[uuid.UUID] | None
+    ) -> tuple[list[Case], str | None]:
+        """A page of the territory's cases matching the query, newest first."""
+        stmt = select(Case).where(in_reach(reach))
         if query.is_repeat is not None:
             stmt = stmt.where(
                 Case.repeat_of_id.is_not(None) if query.is_repeat else Case.repeat_of_id.is_(None)

@@ -78,8 +78,7 @@ async def _act(
     run: Callable[[], Awaitable[Case]],
 ) -> JSONResponse:
     async def produce() -> CaseRead:
-        case = await run()
-        return await service.get_case(session, case.id)
+        return await service.view(session, await run())
 
     return await _idempotent(session, principal, request, key, body, 200, produce)
 
@@ -106,25 +105,27 @@ async def register_case(
 
 @router.get("")
 async def list_cases(
-    session: DbSession, _: CurrentPrincipal, query: Annotated[CaseQuery, Query()]
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[CaseQuery, Query()]
 ) -> Page[CaseRead]:
-    """List cases, newest first, with filters and a cursor."""
-    rows, next_cursor = await service.list_cases(session, query)
+    """List the cases of the caller's territory (their unit's subtree), newest first, with
+    filters and a cursor."""
+    rows, next_cursor = await service.list_cases(session, query, principal)
     return Page(items=[service.to_read(c) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/{case_id}")
-async def get_case(case_id: uuid.UUID, session: DbSession, _: CurrentPrincipal) -> CaseRead:
-    """Read a case with its deadlines, handling units and the actions allowed now."""
-    return await service.get_case(session, case_id)
+async def get_case(case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> CaseRead:
+    """Read a case with its deadlines, handling units and the actions allowed now (404 for a
+    case outside the caller's territory, as for one that does not exist)."""
+    return await service.get_case(session, case_id, principal)
 
 
 @router.get("/{case_id}/timeline")
 async def case_timeline(
-    case_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
+    case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> list[CaseEventRead]:
     """The case's events, oldest first: who did what, when, from which client."""
-    return await service.timeline(session, case_id)
+    return await service.timeline(session, case_id, principal)
 
 
 @router.post(

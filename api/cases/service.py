@@ -153,6 +153,14 @@ async def register_case(
     """Register a petition: number it, and for a visit above its origin summon the officials."""
     policy = (await current_policy(session)).policy
     origin_chain, lodged_unit, lodged_level = await _resolve_territory(session, data)
+    if not (
+        principal.reaches(origin_chain[0].id)
+        or (lodged_unit is not None and principal.reaches(lodged_unit.id))
+    ):
+        raise InvalidInput(
+            "Neither the origin nor the place lodged is in your territory.",
+            pointer="/origin_unit_id",
+        )
     headcount, collective = _check_parties(data, policy)
     now = utcnow()
     received_at = data.received_at.astimezone(UTC) if data.received_at else now
@@ -382,26 +390,36 @@ async def _send_summons(
     )
 
 
-async def get_case(session: AsyncSession, case_id: uuid.UUID) -> CaseRead:
-    """The case with its deadlines and handling units, or 404."""
-    case = await CaseRepository(session).get(case_id)
+async def get_case(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> CaseRead:
+    """The case with its deadlines and handling units, or 404 (also outside the territory)."""
+    case = await CaseRepository(session).get_in_reach(case_id, principal.reach)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
+    return await view(session, case)
+
+
+async def view(session: AsyncSession, case: Case) -> CaseRead:
+    """The case with its deadlines and handling units (the caller already may see it: an
+    action may have just moved it out of the actor's territory, e.g. an objection)."""
     return to_read(
         case,
-        list(await DeadlineRepository(session).for_case(case_id)),
-        list(await CaseUnitRepository(session).for_case(case_id)),
+        list(await DeadlineRepository(session).for_case(case.id)),
+        list(await CaseUnitRepository(session).for_case(case.id)),
     )
 
 
-async def list_cases(session: AsyncSession, query: CaseQuery) -> tuple[list[Case], str | None]:
-    """A page of cases."""
-    return await CaseRepository(session).list(query)
+async def list_cases(
+    session: AsyncSession, query: CaseQuery, principal: Principal
+) -> tuple[list[Case], str | None]:
+    """A page of the cases in the caller's territory."""
+    return await CaseRepository(session).list(query, principal.reach)
 
 
-async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseEventRead]:
+async def timeline(
+    session: AsyncSession, case_id: uuid.UUID, principal: Principal
+) -> list[CaseEventRead]:
     """The case's events, oldest first."""
-    if await CaseRepository(session).get(case_id) is None:
+    if await CaseRepository(session).get_in_reach(case_id, principal.reach) is None:
         raise NotFound(f"Case {case_id} does not exist.")
     events = await CaseEventRepository(session).for_case(case_id)
     return [CaseEventRead.model_validate(e, from_attributes=True) for e in events]
@@ -414,7 +432,7 @@ async def record_arrival(
 
     A late arrival leaves the deadline missed but stops its escalation chain.
     """
-    case = await CaseRepository(session).get(case_id)
+    case = await CaseRepository(session).get_in_reach(case_id, principal.reach)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
     if case.status is CaseStatus.archived:

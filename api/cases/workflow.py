@@ -124,7 +124,7 @@ async def perform(
     The case row is locked for the transaction, so two concurrent actions serialise and the
     second one sees the state the first one left.
     """
-    case = await CaseRepository(session).get(case_id, for_update=True)
+    case = await CaseRepository(session).get_in_reach(case_id, principal.reach, for_update=True)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
     transition = lifecycle.transition_for(case.status, action, principal.role)

@@ -56,6 +56,12 @@ class UnitRepository:
                 current = units.get(current.parent_id) if current.parent_id else None
             cache[unit_id] = chain
 
+    async def subtree_ids(self, unit_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        """The unit and every unit below it (a department hangs under the unit it serves)."""
+        tree = select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
+        tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+        return frozenset((await self.session.execute(select(tree.c.id))).scalars())
+
     async def get_many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Unit]:
         """Units by id."""
         if not ids:

@@ -1,0 +1,135 @@
+"""Territory (属地管理): an official sees and acts on the cases of their own unit's subtree only;
+outside it a case answers 404, as if it did not exist, and nothing changes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import County, login, visit_body
+
+
+async def _other_town(
+    client: httpx.AsyncClient, admin: dict[str, str], county: County
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A second town of the same county with its petition staff; returns the town and the
+    staff's headers."""
+    tag = uuid.uuid4().hex[:6]
+    town = (
+        await client.post(
+            "/v1/units",
+            json={"name": f"西河镇-{tag}", "level": "town", "parent_id": county.county["id"]},
+            headers=admin,
+        )
+    ).json()
+    staff = {
+        "name": f"west-staff-{tag}",
+        "phone": "13900000000",
+        "unit_id": town["id"],
+        "role": "petition_staff",
+        "username": f"west-staff-{tag}",
+        "password": "west-password",
+    }
+    assert (await client.post("/v1/officials", json=staff, headers=admin)).status_code == 201
+    return town, await login(client, staff["username"], "west-password")
+
+
+async def test_a_case_outside_the_territory_does_not_exist_for_the_caller(
+    client: httpx.AsyncClient, county: County, admin: dict[str, str]
+) -> None:
+    east = await county.headers(client, "town_staff")
+    case = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=east
+        )
+    ).json()
+    _, west = await _other_town(client, admin, county)
+
+    for path in (f"/v1/cases/{case['id']}", f"/v1/cases/{case['id']}/timeline"):
+        resp = await client.get(path, headers=west)
+        assert resp.status_code == 404, path
+        assert resp.json()["detail"] == f"Case {case['id']} does not exist."
+    unknown = await client.get(f"/v1/cases/{uuid.uuid4()}", headers=west)
+    assert unknown.status_code == 404  # the same answer: no existence leak
+    accepted = await client.post(f"/v1/cases/{case['id']}/accept", json={}, headers=west)
+    assert accepted.status_code == 404
+    listed = (await client.get("/v1/cases", params={"limit": 200}, headers=west)).json()
+    assert case["id"] not in {c["id"] for c in listed["items"]}
+
+    # nothing changed, and the owners still see it
+    mine = (await client.get(f"/v1/cases/{case['id']}", headers=east)).json()
+    assert mine["status"] == "registered"
+    county_staff = await county.headers(client, "county_staff")
+    assert (await client.get(f"/v1/cases/{case['id']}", headers=county_staff)).status_code == 200
+    assert (await client.get(f"/v1/cases/{case['id']}", headers=admin)).status_code == 200
+
+
+async def test_registering_outside_the_territory_is_refused(
+    client: httpx.AsyncClient, county: County, admin: dict[str, str]
+) -> None:
+    _, west = await _other_town(client, admin, county)
+    resp = await client.post(
+        "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=west
+    )
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["pointer"] == "/origin_unit_id"
+
+
+async def test_a_village_chief_sees_the_village_not_the_neighbours(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    here = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+        )
+    ).json()
+    there = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village, county.town, 3), headers=staff
+        )
+    ).json()
+    chief = await county.headers(client, "village2_chief")
+    assert (await client.get(f"/v1/cases/{here['id']}", headers=chief)).status_code == 200
+    # lodged at the town, from another village: not the village chief's matter
+    assert (await client.get(f"/v1/cases/{there['id']}", headers=chief)).status_code == 404
+
+
+async def test_a_service_token_sees_its_unit_subtree(
+    client: httpx.AsyncClient, county: County, admin: dict[str, str]
+) -> None:
+    west_town, _ = await _other_town(client, admin, county)
+    east = await county.headers(client, "town_staff")
+    case = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=east
+        )
+    ).json()
+    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    board = await client.post(
+        "/v1/service-tokens",
+        json={
+            "name": "西河镇大屏",
+            "role": "viewer",
+            "unit_id": west_town["id"],
+            "expires_at": expires,
+        },
+        headers=admin,
+    )
+    token = {"Authorization": f"Bearer {board.json()['token']}"}
+    assert (await client.get(f"/v1/cases/{case['id']}", headers=token)).status_code == 404
+    county_board = await client.post(
+        "/v1/service-tokens",
+        json={
+            "name": "县大屏",
+            "role": "viewer",
+            "unit_id": county.county["id"],
+            "expires_at": expires,
+        },
+        headers=admin,
+    )
+    county_token = {"Authorization": f"Bearer {county_board.json()['token']}"}
+    assert (await client.get(f"/v1/cases/{case['id']}", headers=county_token)).status_code == 200
