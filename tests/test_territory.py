@@ -3,11 +3,13 @@ outside it a case answers 404, as if it did not exist, and nothing changes."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import County, login, visit_body
 
@@ -133,3 +135,42 @@ async def test_a_service_token_sees_its_unit_subtree(
     )
     county_token = {"Authorization": f"Bearer {county_board.json()['token']}"}
     assert (await client.get(f"/v1/cases/{case['id']}", headers=county_token)).status_code == 200
+
+
+@pytest.mark.usefixtures("policy_restore")
+async def test_deadlines_alerts_and_escalations_follow_the_territory(
+    client: httpx.AsyncClient,
+    county: County,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["arrival"]["chief"] = "PT1S"
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    east = await county.headers(client, "town_staff")
+    case = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=east
+        )
+    ).json()
+    arrival = next(d for d in case["deadlines"] if d["kind"] == "arrival")
+    await asyncio.sleep(1.1)
+    await client.post(f"/v1/internal/deadlines/{arrival['id']}/evaluate", headers=worker_headers)
+    _, west = await _other_town(client, admin, county)
+    by_case = {"case_id": case["id"]}
+
+    for path in ("/v1/deadlines", "/v1/alerts", "/v1/escalations"):
+        theirs = (await client.get(path, params=by_case, headers=west)).json()["items"]
+        ours = (await client.get(path, params=by_case, headers=east)).json()["items"]
+        assert theirs == [] and ours, path
+    escalation = (await client.get("/v1/escalations", params=by_case, headers=east)).json()[
+        "items"
+    ][0]
+    # someone from another town cannot acknowledge it (nor learn that it exists)
+    ack = await client.post(f"/v1/escalations/{escalation['id']}/ack", headers=west)
+    assert ack.status_code == 404
+    # the town chief it was sent to can
+    chief = await county.headers(client, "town_chief")
+    assert escalation["recipients"] == [county.officials["town_chief"]["id"]]
+    done = await client.post(f"/v1/escalations/{escalation['id']}/ack", headers=chief)
+    assert done.status_code == 200, done.text

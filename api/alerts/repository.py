@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.models import Alert, AlertChannel, AlertStatus
 from api.alerts.schemas import AlertQuery
+from api.officials.models import Official
 from api.pagination import fetch_page
 
 
@@ -99,6 +100,15 @@ class AlertRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(self, query: AlertQuery) -> tuple[list[Alert], str | None]:
-        """A page of alerts matching the query, newest first."""
-        return await fetch_page(self.session, select(Alert), Alert, query)
+    async def list(
+        self, query: AlertQuery, reach: frozenset[uuid.UUID] | None, official_id: uuid.UUID
+    ) -> tuple[list[Alert], str | None]:
+        """A page of the alerts the official may see (to officials of their territory, or to
+        them), matching the query, newest first."""
+        stmt = select(Alert)
+        if reach is not None:
+            in_territory = select(Official.id).where(Official.unit_id.in_(list(reach)))
+            stmt = stmt.where(
+                or_(Alert.official_id.in_(in_territory), Alert.official_id == official_id)
+            )
+        return await fetch_page(self.session, stmt, Alert, query)

@@ -28,10 +28,11 @@ internal_router = APIRouter(
 
 @router.get("")
 async def list_alerts(
-    session: DbSession, _: CurrentPrincipal, query: Annotated[AlertQuery, Query()]
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[AlertQuery, Query()]
 ) -> Page[AlertRead]:
-    """List alerts with channel, recipient, status, attempts and last error."""
-    rows, next_cursor = await service.list_alerts(session, query)
+    """List the alerts to officials of the caller's territory (and to the caller) with
+    channel, recipient, status, attempts and last error."""
+    rows, next_cursor = await service.list_alerts(session, query, principal.reach, principal.id)
     return Page(
         items=[AlertRead.model_validate(a, from_attributes=True) for a in rows],
         next_cursor=next_cursor,

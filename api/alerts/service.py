@@ -291,6 +291,11 @@ async def stale_pending_messages(
     return [message_of(a) for a in alerts]
 
 
-async def list_alerts(session: AsyncSession, query: AlertQuery) -> tuple[list[Alert], str | None]:
-    """A page of alerts."""
-    return await AlertRepository(session).list(query)
+async def list_alerts(
+    session: AsyncSession,
+    query: AlertQuery,
+    reach: frozenset[uuid.UUID] | None,
+    official_id: uuid.UUID,
+) -> tuple[list[Alert], str | None]:
+    """A page of the alerts the official may see."""
+    return await AlertRepository(session).list(query, reach, official_id)

@@ -103,9 +103,13 @@ class DeadlineRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(self, query: DeadlineQuery) -> tuple[list[Deadline], str | None]:
-        """A page of deadlines matching the query, newest first."""
+    async def list(
+        self, query: DeadlineQuery, reach: frozenset[uuid.UUID] | None
+    ) -> tuple[list[Deadline], str | None]:
+        """A page of the territory's deadlines matching the query, newest first."""
         stmt = select(Deadline)
+        if reach is not None:
+            stmt = stmt.where(Deadline.unit_id.in_(list(reach)))
         if query.flag is not None:
             stmt = stmt.where(Deadline.flags.contains([query.flag]))
         return await fetch_page(self.session, stmt, Deadline, query)

@@ -22,10 +22,11 @@ internal_router = APIRouter(
 
 @router.get("")
 async def list_deadlines(
-    session: DbSession, _: CurrentPrincipal, query: Annotated[DeadlineQuery, Query()]
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[DeadlineQuery, Query()]
 ) -> Page[DeadlineRead]:
-    """List deadlines by status (open, met, missed, cancelled), kind, case, unit or official."""
-    rows, next_cursor = await service.list_deadlines(session, query)
+    """List the deadlines of the caller's territory by status (open, met, missed, cancelled),
+    kind, case, unit or official."""
+    rows, next_cursor = await service.list_deadlines(session, query, principal.reach)
     return Page(items=[service.to_read(d) for d in rows], next_cursor=next_cursor)
 
 

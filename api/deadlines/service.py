@@ -238,7 +238,7 @@ async def flag_overdue(session: AsyncSession, limit: int = FLAG_BATCH) -> int:
 
 
 async def list_deadlines(
-    session: AsyncSession, query: DeadlineQuery
+    session: AsyncSession, query: DeadlineQuery, reach: frozenset[uuid.UUID] | None
 ) -> tuple[list[Deadline], str | None]:
-    """A page of deadlines."""
-    return await DeadlineRepository(session).list(query)
+    """A page of the deadlines of units in `reach` (None: all)."""
+    return await DeadlineRepository(session).list(query, reach)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.deadlines.models import Deadline
 from api.escalations.models import AckLink, Escalation, EscalationStatus
 from api.escalations.schemas import EscalationQuery
 from api.pagination import fetch_page
@@ -34,6 +35,17 @@ class AckLinkRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
+def _visible(reach: frozenset[uuid.UUID], official_id: uuid.UUID) -> ColumnElement[bool]:
+    """Escalations of deadlines in the territory, and those that alerted the official (the
+    discipline office sits outside the county's tree)."""
+    in_territory = (
+        select(Deadline.id)
+        .where(Deadline.id == Escalation.deadline_id, Deadline.unit_id.in_(list(reach)))
+        .exists()
+    )
+    return or_(in_territory, Escalation.recipients.contains([str(official_id)]))
+
+
 class EscalationRepository:
     """Reads and writes escalations."""
 
@@ -44,11 +56,20 @@ class EscalationRepository:
         """Stage a new escalation."""
         self.session.add(escalation)
 
-    async def get(self, escalation_id: uuid.UUID, *, for_update: bool = False) -> Escalation | None:
-        """The escalation; locked when `for_update`."""
+    async def get(
+        self,
+        escalation_id: uuid.UUID,
+        *,
+        for_update: bool = False,
+        visible_to: tuple[frozenset[uuid.UUID] | None, uuid.UUID] | None = None,
+    ) -> Escalation | None:
+        """The escalation; locked when `for_update`; None when `visible_to` (reach, official)
+        is given and the official may not see it."""
         stmt = select(Escalation).where(Escalation.id == escalation_id)
+        if visible_to is not None and visible_to[0] is not None:
+            stmt = stmt.where(_visible(visible_to[0], visible_to[1]))
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(of=Escalation)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def latest_open_for(self, official_ids: Sequence[uuid.UUID]) -> Escalation | None:
@@ -98,6 +119,11 @@ class EscalationRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(self, query: EscalationQuery) -> tuple[list[Escalation], str | None]:
-        """A page of escalations matching the query, newest first."""
-        return await fetch_page(self.session, select(Escalation), Escalation, query)
+    async def list(
+        self, query: EscalationQuery, reach: frozenset[uuid.UUID] | None, official_id: uuid.UUID
+    ) -> tuple[list[Escalation], str | None]:
+        """A page of the escalations the official may see, matching the query, newest first."""
+        stmt = select(Escalation)
+        if reach is not None:
+            stmt = stmt.where(_visible(reach, official_id))
+        return await fetch_page(self.session, stmt, Escalation, query)

@@ -24,10 +24,13 @@ internal_router = APIRouter(
 
 @router.get("")
 async def list_escalations(
-    session: DbSession, _: CurrentPrincipal, query: Annotated[EscalationQuery, Query()]
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[EscalationQuery, Query()]
 ) -> Page[EscalationRead]:
-    """List escalations, optionally of one case or deadline, or by status."""
-    rows, next_cursor = await service.list_escalations(session, query)
+    """List the escalations of the caller's territory and those sent to them, optionally of
+    one case or deadline, or by status."""
+    rows, next_cursor = await service.list_escalations(
+        session, query, (principal.reach, principal.id)
+    )
     return Page(
         items=[EscalationRead.model_validate(e, from_attributes=True) for e in rows],
         next_cursor=next_cursor,
@@ -39,7 +42,13 @@ async def acknowledge_escalation(
     escalation_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> EscalationRead:
     """Acknowledge an escalation (收到); this stops its chain."""
-    escalation = await service.acknowledge(session, escalation_id, principal.id, principal.client)
+    escalation = await service.acknowledge(
+        session,
+        escalation_id,
+        principal.id,
+        principal.client,
+        visible_to=(principal.reach, principal.id),
+    )
     return EscalationRead.model_validate(escalation, from_attributes=True)
 
 
@@ -50,7 +59,9 @@ async def escalate_escalation(
     """Jump the chain to a later step now (手动升级); that step's people are alerted at once."""
     if not principal.has_role(Role.petition_staff, Role.chief, Role.deputy):
         raise Forbidden("Only petition staff and leaders escalate by hand.")
-    escalation = await service.escalate_manually(session, escalation_id, body.step, principal.id)
+    escalation = await service.escalate_manually(
+        session, escalation_id, body.step, principal.id, visible_to=(principal.reach, principal.id)
+    )
     return EscalationRead.model_validate(escalation, from_attributes=True)
 
 

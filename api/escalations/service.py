@@ -349,11 +349,18 @@ async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> E
     return EscalationAdvance(status="created", escalation_id=escalation.id)
 
 
+Visibility = tuple[frozenset[uuid.UUID] | None, uuid.UUID]  # (reach, official)
+
+
 async def escalate_manually(
-    session: AsyncSession, escalation_id: uuid.UUID, step: int, principal_id: uuid.UUID
+    session: AsyncSession,
+    escalation_id: uuid.UUID,
+    step: int,
+    principal_id: uuid.UUID,
+    visible_to: Visibility | None = None,
 ) -> Escalation:
     """Jump a chain to a later step now (手动升级), e.g. when a leader must know at once."""
-    current = await EscalationRepository(session).get(escalation_id)
+    current = await EscalationRepository(session).get(escalation_id, visible_to=visible_to)
     if current is None:
         raise NotFound(f"Escalation {escalation_id} does not exist.")
     deadline = await DeadlineRepository(session).get(current.deadline_id, for_update=True)
@@ -369,10 +376,17 @@ async def escalate_manually(
 
 
 async def acknowledge(
-    session: AsyncSession, escalation_id: uuid.UUID, official_id: uuid.UUID, client: str | None
+    session: AsyncSession,
+    escalation_id: uuid.UUID,
+    official_id: uuid.UUID,
+    client: str | None,
+    visible_to: Visibility | None = None,
 ) -> Escalation:
-    """Acknowledge an escalation (收到), which stops its chain."""
-    escalation = await EscalationRepository(session).get(escalation_id, for_update=True)
+    """Acknowledge an escalation (收到), which stops its chain. With `visible_to`, one the
+    official may not see (outside their territory, not sent to them) answers 404."""
+    escalation = await EscalationRepository(session).get(
+        escalation_id, for_update=True, visible_to=visible_to
+    )
     if escalation is None:
         raise NotFound(f"Escalation {escalation_id} does not exist.")
     if escalation.status is EscalationStatus.acknowledged:
@@ -541,7 +555,7 @@ def escalation_payload(escalation: Escalation) -> dict[str, object]:
 
 
 async def list_escalations(
-    session: AsyncSession, query: EscalationQuery
+    session: AsyncSession, query: EscalationQuery, visible_to: Visibility
 ) -> tuple[list[Escalation], str | None]:
-    """A page of escalations."""
-    return await EscalationRepository(session).list(query)
+    """A page of the escalations the official may see."""
+    return await EscalationRepository(session).list(query, *visible_to)
