@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from arq.connections import ArqRedis
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import ConnectionPool
 
 from api.alerts.router import internal_router as alerts_internal
@@ -28,6 +29,7 @@ from api.escalations.router import router as escalations_router
 from api.events.router import router as webhooks_router
 from api.health.router import router as health_router
 from api.inbound.router import router as inbound_router
+from api.middleware import Guard
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
@@ -86,6 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+        )
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
     for router in (
         health_router,
         auth_router,

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."
     )
     log_level: str = "INFO"
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (CORS); none by default.",
+    )
 
     @field_validator("database_url")
     @classmethod

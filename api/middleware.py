@@ -1,0 +1,102 @@
+"""Request guards every response passes through: a body size limit and security headers."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PROBLEM_BASE, PROBLEM_JSON
+
+# What every answer carries: no MIME sniffing, no framing, no referrer leaking case ids.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# Pages the service renders itself (acknowledgement links) load nothing from elsewhere.
+PAGE_CSP = (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'")
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+def _problem(limit: int, path: str) -> bytes:
+    return json.dumps(
+        {
+            "type": PROBLEM_BASE + "too-large",
+            "title": "Request body too large",
+            "status": 413,
+            "detail": f"The request body is over the limit of {limit} bytes.",
+            "instance": path,
+        }
+    ).encode()
+
+
+class Guard:
+    """Refuses bodies over `max_body_bytes` (413 problem+json, before the app sees them: by
+    Content-Length, or by reading a chunked body up to the limit first) and adds the security
+    headers to every response."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.limit = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send, path)
+            return
+        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            # No length declared (chunked): read it here, up to the limit, then replay it.
+            buffered: list[Message] = []
+            size = 0
+            while True:
+                message = await receive()
+                buffered.append(message)
+                if message["type"] != "http.request":
+                    break
+                size += len(message.get("body", b""))
+                if size > self.limit:
+                    await self._refuse(send, path)
+                    return
+                if not message.get("more_body", False):
+                    break
+            receive = _replay(buffered, receive)
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = list(SECURITY_HEADERS)
+                if path.startswith("/a/"):
+                    extra.append(PAGE_CSP)
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, secured)
+
+    async def _refuse(self, send: Send, path: str) -> None:
+        body = _problem(self.limit, path)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    *SECURITY_HEADERS,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
