@@ -100,6 +100,9 @@ class Settings(BaseSettings):
         default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."
     )
     log_level: str = "INFO"
+    requests_per_minute: int = Field(
+        default=600, ge=1, description="Requests one token may make per minute (429 above)."
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
     )

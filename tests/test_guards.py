@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from fastapi import FastAPI
 
 from api.app import create_app
 from shared.settings import Settings
@@ -66,3 +68,34 @@ async def test_cors_is_off_unless_origins_are_configured(settings: Settings) -> 
             "/v1/cases", headers=preflight | {"Origin": "https://evil.example"}
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_a_token_past_its_rate_is_told_to_slow_down(
+    client: httpx.AsyncClient, county: County, admin: dict[str, str], app: FastAPI
+) -> None:
+    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    created = await client.post(
+        "/v1/service-tokens",
+        json={
+            "name": "脚本",
+            "role": "viewer",
+            "unit_id": county.town["id"],
+            "expires_at": expires,
+        },
+        headers=admin,
+    )
+    token = {"Authorization": f"Bearer {created.json()['token']}"}
+    settings = app.state.desk.settings
+    before = settings.requests_per_minute
+    settings.requests_per_minute = 3
+    try:
+        answers = [(await client.get("/v1/cases", headers=token)) for _ in range(7)]
+    finally:
+        settings.requests_per_minute = before
+    codes = [a.status_code for a in answers]
+    # 7 requests against 3 a minute: even if a minute boundary splits the burst, one of the
+    # two windows gets at least 4
+    assert codes.count(429) >= 1 and codes.count(200) >= 3, codes
+    limited = next(a for a in answers if a.status_code == 429)
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(limited.headers["retry-after"]) <= 60

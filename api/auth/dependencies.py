@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.audit.service import PRINCIPAL_ID
 from api.auth.security import read_token
 from api.auth.service import is_service_token, service_account
+from api.auth.throttle import RequestRate
 from api.dependencies import AppState, DbSession, get_state
 from api.errors import Forbidden, Unauthorized
 from api.officials.models import Official, Role
@@ -66,6 +67,12 @@ async def current_principal(
     if official is None or not official.active:
         raise Unauthorized("The account behind this token is not active.")
     setattr(request.state, PRINCIPAL_ID, official.id)
+    rate = RequestRate(
+        redis=state.arq,
+        namespace=state.settings.arq_queue,
+        per_minute=state.settings.requests_per_minute,
+    )
+    await rate.hit(str(official.id))
     if official.role is Role.admin:
         reach = None
     elif official.unit_id is not None:

@@ -8,6 +8,7 @@ officials must still be able to log in; the passwords stay argon2-slow to guess.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -69,3 +70,31 @@ class LoginThrottle:
             await self.redis.delete(f"{PREFIX}{self.namespace}:user:{username.lower()}")
         except RedisError:
             log.warning("login throttle: Redis unreachable; failures not cleared", exc_info=True)
+
+
+@dataclass(frozen=True)
+class RequestRate:
+    """Requests per caller per minute (a stolen token cannot hammer the API: OWASP API4).
+    Fixed one-minute windows in Redis; with Redis unreachable, requests go through."""
+
+    redis: Redis
+    namespace: str
+    per_minute: int
+
+    async def hit(self, caller: str) -> None:
+        """Count one request of `caller`; 429 with Retry-After past the limit."""
+        window = int(time.time() // 60)
+        key = f"pd:rate:{self.namespace}:{caller}:{window}"
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, 120)
+                count, _ = await pipe.execute()
+        except RedisError:
+            log.warning("request rate: Redis unreachable; not counting", exc_info=True)
+            return
+        if int(count) > self.per_minute:
+            raise TooManyRequests(
+                f"More than {self.per_minute} requests a minute; slow down.",
+                retry_after=max(1, 60 - int(time.time()) % 60),
+            )
