@@ -174,3 +174,22 @@ async def test_deadlines_alerts_and_escalations_follow_the_territory(
     assert escalation["recipients"] == [county.officials["town_chief"]["id"]]
     done = await client.post(f"/v1/escalations/{escalation['id']}/ack", headers=chief)
     assert done.status_code == 200, done.text
+
+
+async def test_officials_are_looked_up_in_the_territory_and_above_it(
+    client: httpx.AsyncClient, county: County, admin: dict[str, str]
+) -> None:
+    _, west = await _other_town(client, admin, county)
+    east_chief = county.officials["village2_chief"]
+    assert (await client.get(f"/v1/officials/{east_chief['id']}", headers=west)).status_code == 404
+    listed = (await client.get("/v1/officials", params={"limit": 200}, headers=west)).json()[
+        "items"
+    ]
+    ids = {o["id"] for o in listed}
+    assert east_chief["id"] not in ids
+    # the county's leaders are above the west town: looked up to, so visible
+    assert county.officials["county_chief"]["id"] in ids
+    chief = await county.headers(client, "village2_chief")
+    mine = await client.get(f"/v1/officials/{county.officials['town_chief']['id']}", headers=chief)
+    assert mine.status_code == 200
+    assert (await client.get(f"/v1/officials/{east_chief['id']}", headers=chief)).status_code == 200

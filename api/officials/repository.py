@@ -99,6 +99,11 @@ class OfficialRepository:
         """Stage a new official."""
         self.session.add(official)
 
-    async def list(self, query: OfficialQuery) -> tuple[list[Official], str | None]:
-        """A page of officials matching the query, newest first."""
-        return await fetch_page(self.session, select(Official), Official, query)
+    async def list(
+        self, query: OfficialQuery, units: frozenset[uuid.UUID] | None
+    ) -> tuple[list[Official], str | None]:
+        """A page of the officials of `units` (None: all) matching the query, newest first."""
+        stmt = select(Official)
+        if units is not None:
+            stmt = stmt.where(Official.unit_id.in_(list(units)))
+        return await fetch_page(self.session, stmt, Official, query)

@@ -26,19 +26,20 @@ async def create_official(
 
 @router.get("")
 async def list_officials(
-    session: DbSession, _: CurrentPrincipal, query: Annotated[OfficialQuery, Query()]
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[OfficialQuery, Query()]
 ) -> Page[OfficialRead]:
-    """List officials, optionally of one unit or one role."""
-    rows, next_cursor = await service.list_officials(session, query)
+    """List the officials of the caller's territory and of the units above it, optionally of
+    one unit or one role."""
+    rows, next_cursor = await service.list_officials(session, query, principal)
     return Page(items=[service.to_read(o) for o in rows], next_cursor=next_cursor)
 
 
 @router.get("/{official_id}")
 async def get_official(
-    official_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
+    official_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> OfficialRead:
-    """Read one official."""
-    return service.to_read(await service.get_official(session, official_id))
+    """Read one official of the caller's territory or of the units above it."""
+    return service.to_read(await service.get_official(session, official_id, principal))
 
 
 @router.patch("/{official_id}")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.dependencies import Principal
 from api.auth.security import hash_password
 from api.errors import Conflict, InvalidInput, NotFound
 from api.officials.models import Official, Role
@@ -56,9 +57,24 @@ def _contacts(contacts: list[ContactIn]) -> list[dict[str, Any]]:
     return [c.model_dump(mode="json") for c in contacts]
 
 
-async def get_official(session: AsyncSession, official_id: uuid.UUID) -> Official:
-    """The official, or 404."""
+async def known_units(session: AsyncSession, principal: Principal) -> frozenset[uuid.UUID] | None:
+    """Whose officials a caller may look up: their territory, and the units above them (the
+    leaders they answer to and escalate to). None: everyone (admins)."""
+    if principal.reach is None:
+        return None
+    above = await UnitRepository(session).ancestry(principal.unit_id) if principal.unit_id else []
+    return principal.reach | {u.id for u in above}
+
+
+async def get_official(
+    session: AsyncSession, official_id: uuid.UUID, principal: Principal | None = None
+) -> Official:
+    """The official, or 404 (also when the caller may not look them up)."""
     official = await OfficialRepository(session).get(official_id)
+    if official is not None and principal is not None and official.id != principal.id:
+        units = await known_units(session, principal)
+        if units is not None and official.unit_id not in units:
+            official = None
     if official is None:
         raise NotFound(f"Official {official_id} does not exist.")
     return official
@@ -123,10 +139,10 @@ async def update_official(
 
 
 async def list_officials(
-    session: AsyncSession, query: OfficialQuery
+    session: AsyncSession, query: OfficialQuery, principal: Principal
 ) -> tuple[list[Official], str | None]:
-    """A page of officials."""
-    return await OfficialRepository(session).list(query)
+    """A page of the officials the caller may look up."""
+    return await OfficialRepository(session).list(query, await known_units(session, principal))
 
 
 async def ensure_admin(session: AsyncSession, password: str) -> str | None:
