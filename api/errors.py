@@ -103,6 +103,14 @@ class InvalidInput(PetitionDeskError):
         super().__init__(detail, errors=errors or [], **extensions)
 
 
+class PayloadTooLarge(PetitionDeskError):
+    """The request body is over the configured limit."""
+
+    status = 413
+    slug = "too-large"
+    title = "Request body too large"
+
+
 class TooManyRequests(PetitionDeskError):
     """Too many attempts; try again after `retry_after` seconds."""
 

@@ -6,7 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_BASE, PROBLEM_JSON
+from api.errors import PROBLEM_JSON, PayloadTooLarge
 
 # What every answer carries: no MIME sniffing, no framing, no referrer leaking case ids.
 SECURITY_HEADERS = [
@@ -28,15 +28,8 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def _problem(limit: int, path: str) -> bytes:
-    return json.dumps(
-        {
-            "type": PROBLEM_BASE + "too-large",
-            "title": "Request body too large",
-            "status": 413,
-            "detail": f"The request body is over the limit of {limit} bytes.",
-            "instance": path,
-        }
-    ).encode()
+    error = PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
+    return json.dumps(error.to_problem(path)).encode()
 
 
 class Guard:
@@ -91,7 +84,7 @@ class Guard:
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": PayloadTooLarge.status,
                 "headers": [
                     (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),

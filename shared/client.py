@@ -7,7 +7,6 @@ import uuid
 import httpx
 
 from shared.contracts import (
-    AlertAttempt,
     AlertAttemptBatch,
     AlertAttemptReport,
     AlertAttemptsRecorded,
@@ -113,13 +112,6 @@ class ApiClient:
         )
         resp.raise_for_status()
         return AlertAttemptsRecorded.model_validate(resp.json()).recorded
-
-    async def report_alert_attempt(self, alert_id: uuid.UUID | str, attempt: AlertAttempt) -> None:
-        """Record the outcome of one delivery attempt of an alert."""
-        resp = await self._http.post(
-            f"/v1/internal/alerts/{alert_id}/attempts", json=attempt.model_dump(mode="json")
-        )
-        resp.raise_for_status()
 
     async def sweep(self) -> SweepReport:
         """Run the safety-net sweep: overdue deadlines, undispatched outbox, stale alerts."""

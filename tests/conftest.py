@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,17 @@ async def make_county(client: httpx.AsyncClient, admin: dict[str, str]) -> Count
 async def county(client: httpx.AsyncClient, admin: dict[str, str]) -> County:
     """A fresh county for one test."""
     return await make_county(client, admin)
+
+
+async def service_token(
+    client: httpx.AsyncClient, admin: dict[str, str], name: str, unit: dict[str, Any]
+) -> dict[str, str]:
+    """Headers of a new viewer service token for `unit`, good for a day."""
+    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body = {"name": name, "role": "viewer", "unit_id": unit["id"], "expires_at": expires}
+    created = await client.post("/v1/service-tokens", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    return {"Authorization": f"Bearer {created.json()['token']}"}
 
 
 def arrivals(case: dict[str, Any]) -> list[dict[str, Any]]:

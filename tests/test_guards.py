@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from api.app import create_app
 from shared.settings import Settings
-from tests.conftest import County, visit_body
+from tests.conftest import County, service_token, visit_body
 
 
 async def test_every_answer_carries_the_security_headers(client: httpx.AsyncClient) -> None:
@@ -73,18 +72,7 @@ async def test_cors_is_off_unless_origins_are_configured(settings: Settings) -> 
 async def test_a_token_past_its_rate_is_told_to_slow_down(
     client: httpx.AsyncClient, county: County, admin: dict[str, str], app: FastAPI
 ) -> None:
-    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    created = await client.post(
-        "/v1/service-tokens",
-        json={
-            "name": "脚本",
-            "role": "viewer",
-            "unit_id": county.town["id"],
-            "expires_at": expires,
-        },
-        headers=admin,
-    )
-    token = {"Authorization": f"Bearer {created.json()['token']}"}
+    token = await service_token(client, admin, "脚本", county.town)
     settings = app.state.desk.settings
     before = settings.requests_per_minute
     settings.requests_per_minute = 3

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import County, login, visit_body
+from tests.conftest import County, login, service_token, visit_body
 
 
 async def _other_town(
@@ -110,30 +109,9 @@ async def test_a_service_token_sees_its_unit_subtree(
             "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=east
         )
     ).json()
-    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    board = await client.post(
-        "/v1/service-tokens",
-        json={
-            "name": "西河镇大屏",
-            "role": "viewer",
-            "unit_id": west_town["id"],
-            "expires_at": expires,
-        },
-        headers=admin,
-    )
-    token = {"Authorization": f"Bearer {board.json()['token']}"}
+    token = await service_token(client, admin, "西河镇大屏", west_town)
     assert (await client.get(f"/v1/cases/{case['id']}", headers=token)).status_code == 404
-    county_board = await client.post(
-        "/v1/service-tokens",
-        json={
-            "name": "县大屏",
-            "role": "viewer",
-            "unit_id": county.county["id"],
-            "expires_at": expires,
-        },
-        headers=admin,
-    )
-    county_token = {"Authorization": f"Bearer {county_board.json()['token']}"}
+    county_token = await service_token(client, admin, "县大屏", county.county)
     assert (await client.get(f"/v1/cases/{case['id']}", headers=county_token)).status_code == 200
 
 

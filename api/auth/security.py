@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,12 @@ from api.db import utcnow
 
 _hasher = PasswordHasher()
 ALGORITHM = "HS256"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a random bearer secret (refresh or service token, acknowledgement
+    link): its SHA-256. The secrets carry 128+ random bits, so a fast hash is enough."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def hash_password(password: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from api.auth.schemas import (
     ServiceTokenRead,
     TokenResponse,
 )
-from api.auth.security import TokenClaims, issue_token, verify_password
+from api.auth.security import TokenClaims, issue_token, token_digest, verify_password
 from api.auth.throttle import LoginThrottle
 from api.db import utcnow
 from api.errors import InvalidInput, NotFound, Unauthorized
@@ -39,11 +38,6 @@ class Lifetimes:
     refresh: timedelta
 
 
-def token_hash(token: str) -> str:
-    """What is stored of a token: its SHA-256 (the token itself is random, 256 bits)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def _pair(
     session: AsyncSession,
     official: Official,
@@ -57,7 +51,7 @@ async def _pair(
         RefreshToken(
             official_id=official.id,
             family_id=family_id,
-            token_hash=token_hash(refresh),
+            token_hash=token_digest(refresh),
             expires_at=utcnow() + lifetimes.refresh,
         )
     )
@@ -103,7 +97,7 @@ async def refresh(
     """A new pair for a valid refresh token, which is used up. A used token presented again
     was copied: the whole login is revoked and the caller must log in again."""
     repo = TokenRepository(session)
-    stored = await repo.refresh_by_hash(token_hash(token))
+    stored = await repo.refresh_by_hash(token_digest(token))
     now = utcnow()
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         raise Unauthorized("The refresh token is invalid or expired; log in again.")
@@ -138,7 +132,7 @@ async def create_service_token(
         id=uuid.uuid4(),
         official_id=account.id,
         name=body.name,
-        token_hash=token_hash(token),
+        token_hash=token_digest(token),
         prefix=token[:12],
         expires_at=body.expires_at,
         created_by=creator_id,
@@ -186,7 +180,7 @@ async def revoke_service_token(session: AsyncSession, token_id: uuid.UUID) -> Se
 
 async def service_account(session: AsyncSession, token: str) -> Official | None:
     """The service account behind a valid, unexpired, unrevoked service token, or None."""
-    row = await TokenRepository(session).service_by_hash(token_hash(token))
+    row = await TokenRepository(session).service_by_hash(token_digest(token))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return await OfficialRepository(session).get(row.official_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official, prefetch_rate_counts
 from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
+from api.auth.security import token_digest
 from api.cases.lifecycle import DONE
 from api.cases.models import Case
 from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
@@ -254,13 +254,7 @@ async def _open_step(
     fields = _message_fields(loaded, deadline)
     template = _template(deadline)
     for person in recipients:
-        link = _ack_link(
-            writes,
-            writes.base_url,
-            escalation.id,
-            person.id,
-            now + policy.escalation.ack_link_ttl,
-        )
+        link = _ack_link(writes, escalation.id, person.id, now + policy.escalation.ack_link_ttl)
         await alert_official(
             session,
             person,
@@ -491,13 +485,8 @@ async def renotify(
     return EscalationAdvance(status="created", escalation_id=escalation.id)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _ack_link(
     writes: _Writes,
-    base_url: str,
     escalation_id: uuid.UUID,
     official_id: uuid.UUID,
     expires_at: datetime,
@@ -506,18 +495,18 @@ def _ack_link(
     token = secrets.token_urlsafe(16)
     writes.ack_links.append(
         {
-            "token_hash": _token_hash(token),
+            "token_hash": token_digest(token),
             "escalation_id": escalation_id,
             "official_id": official_id,
             "expires_at": expires_at,
         }
     )
-    return f"{base_url.rstrip('/')}/a/{token}"
+    return f"{writes.base_url.rstrip('/')}/a/{token}"
 
 
 async def acknowledge_by_link(session: AsyncSession, token: str) -> Escalation:
     """Acknowledge through a link: works once, until it expires, without logging in."""
-    link = await AckLinkRepository(session).get(_token_hash(token))
+    link = await AckLinkRepository(session).get(token_digest(token))
     if link is None:
         raise NotFound("This acknowledgement link is not valid.")
     if link.used_at is not None:

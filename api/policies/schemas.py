@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -281,8 +281,8 @@ class Templates(StrictModel):
 
     def pick(self, channel: str, name: str) -> str:
         """The template `name` as sent on `channel`."""
-        overrides: dict[str, str] = dict(self.by_channel.get(channel, {}))  # type: ignore[call-overload]
-        return overrides.get(name) or str(getattr(self, name))
+        overrides = self.by_channel.get(cast(ChannelName, channel), {})
+        return overrides.get(cast(TemplateName, name)) or str(getattr(self, name))
 
 
 class Policy(StrictModel):

@@ -38,18 +38,11 @@ async def count(_: Request) -> Response:
     return JSONResponse(len(received))
 
 
-async def forget(_: Request) -> Response:
-    """Start counting afresh."""
-    received.clear()
-    return Response(status_code=204)
-
-
 app = Starlette(
     routes=[
         Route("/", accept, methods=["POST"]),
         Route("/received", listing, methods=["GET"]),
         Route("/received/count", count, methods=["GET"]),
-        Route("/received", forget, methods=["DELETE"]),
     ]
 )
 
