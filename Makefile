@@ -7,6 +7,7 @@
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
 #   make migrate   alembic upgrade head (same database as `make run`)
+#   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
 #   make bench     every benchmark (today: bench-delivery)
 #   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
@@ -27,7 +28,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run test lint format openapi migrate clean bench bench-delivery
+.PHONY: help venv .venv run test lint format openapi migrate rotate-pii clean bench bench-delivery
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -66,6 +67,9 @@ openapi: $(STAMP)
 
 migrate: $(STAMP)
 	$(PY) -m shared.devrun migrate
+
+rotate-pii: $(STAMP)
+	$(PY) -m shared.devrun rotate-pii
 
 BENCH_ARGS ?=
 bench: bench-delivery

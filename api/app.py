@@ -33,6 +33,7 @@ from api.middleware import Guard
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
+from api.privacy.crypto import Vault
 from api.reports.router import router as reports_router
 from api.sweeps.router import router as sweeps_router
 from api.units.router import router as units_router
@@ -59,8 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.jwt_secret:
             log.warning("JWT_SECRET is not set: tokens will not survive a restart")
             settings.jwt_secret = secrets.token_urlsafe(32)
+        vault = Vault.from_settings(settings)  # no keys, no start: never store numbers in clear
         engine = create_engine(settings.database_url)
-        sessionmaker = create_sessionmaker(engine, public_base_url=settings.public_base_url)
+        sessionmaker = create_sessionmaker(
+            engine, public_base_url=settings.public_base_url, vault=vault
+        )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
         arq = ArqRedis(pool, default_queue_name=settings.arq_queue)
         app.state.desk = AppState(

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from api.privacy.crypto import Vault
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -28,6 +30,9 @@ NAMING_CONVENTION = {
 # session.info key: the URL the service is reached at from outside (links in messages), from
 # the app's settings.
 PUBLIC_BASE_URL = "public_base_url"
+# session.info key: the `api.privacy.crypto.Vault` sealing petitioners' numbers, from the
+# app's settings.
+PII_VAULT = "pii_vault"
 
 
 def utcnow() -> datetime:
@@ -66,10 +71,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, *, public_base_url: str
+    engine: AsyncEngine, *, public_base_url: str, vault: Vault
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded attributes after commit (responses are built after it), each
-    knowing the URL the service is reached at (for links in messages)."""
+    knowing the URL the service is reached at (for links in messages) and the vault of
+    petitioners' numbers."""
     return async_sessionmaker(
-        engine, expire_on_commit=False, info={PUBLIC_BASE_URL: public_base_url}
+        engine,
+        expire_on_commit=False,
+        info={PUBLIC_BASE_URL: public_base_url, PII_VAULT: vault},
     )

@@ -11,6 +11,9 @@ DEADLINES_MISSED = Counter(
 ALERT_ATTEMPTS = Counter(
     "petitiondesk_alert_attempts_total", "Alert delivery attempts reported", ["outcome"]
 )
+SMS_CAPPED = Counter(
+    "petitiondesk_sms_capped_total", "SMS not sent: the number reached its SMS cap"
+)
 PIPELINE_QUEUE_DEPTH = Gauge("petitiondesk_queue_depth", "Jobs waiting in the arq queue")
 PIPELINE_LAST_SWEEP = Gauge(
     "petitiondesk_worker_last_sweep_seconds", "Seconds since a worker last swept"

@@ -1,14 +1,15 @@
 """`make run`: the whole service on one machine, with nothing installed but Python.
 
-    python -m shared.devrun            # migrate, then run the API and the worker
-    python -m shared.devrun migrate    # only `alembic upgrade head`
+    python -m shared.devrun              # migrate, then run the API and the worker
+    python -m shared.devrun migrate      # only `alembic upgrade head`
+    python -m shared.devrun rotate-pii   # only `python -m api.privacy rotate`
 
 PostgreSQL and Redis come from `DATABASE_URL` / `REDIS_URL` when set, else they run embedded
-with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TOKEN` and
-`ADMIN_PASSWORD` come from the environment when set, else from ``.data/secrets.json``
-(generated on the first run, mode 0600), so tokens and the printed admin password stay valid
-across restarts.  Values in ``.env`` count as set in the environment.  `PORT` (default 8000)
-is the API's port.
+with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TOKEN`,
+`ADMIN_PASSWORD`, `PII_KEYS` and `PII_HASH_KEY` come from the environment when set, else from
+``.data/secrets.json`` (generated on the first run, mode 0600), so tokens, the printed admin
+password and the encrypted petitioners' numbers stay valid across restarts.  Values in
+``.env`` count as set in the environment.  `PORT` (default 8000) is the API's port.
 
 Ctrl-C (or SIGTERM) stops the API, the worker and the embedded servers; if the API or the
 worker dies by itself, the rest is stopped too and the exit status is non-zero.
@@ -31,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
 from shared.embedded import Services, start_services
@@ -46,6 +48,8 @@ _SECRET_FACTORIES: dict[str, Callable[[], str]] = {
     "JWT_SECRET": lambda: secrets.token_urlsafe(48),
     "WORKER_TOKEN": lambda: secrets.token_urlsafe(32),
     "ADMIN_PASSWORD": lambda: secrets.token_urlsafe(12),
+    "PII_KEYS": lambda: Fernet.generate_key().decode(),
+    "PII_HASH_KEY": lambda: secrets.token_urlsafe(48),
 }
 
 
@@ -71,7 +75,8 @@ def load_dotenv(path: Path) -> None:
 
 
 def load_secrets(data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """JWT_SECRET, WORKER_TOKEN and ADMIN_PASSWORD: from `environ`, else `data_dir`/secrets.json.
+    """JWT_SECRET, WORKER_TOKEN, ADMIN_PASSWORD, PII_KEYS and PII_HASH_KEY: from `environ`, else
+    `data_dir`/secrets.json.
 
     Missing ones are generated and saved (file mode 0600) so that the next run reuses them.
     """
@@ -281,13 +286,28 @@ def run() -> int:
     return status
 
 
-def migrate() -> int:
-    """`alembic upgrade head` against the same database `run` uses; the exit status."""
+def rotate_pii(env: Mapping[str, str]) -> bool:
+    """`python -m api.privacy rotate` (re-encrypt petitioners' numbers under the newest key);
+    False on failure."""
+    _say("re-encrypting petitioners' numbers: python -m api.privacy rotate")
+    result = subprocess.run(
+        [sys.executable, "-m", "api.privacy", "rotate"], cwd=ROOT, env=dict(env)
+    )
+    if result.returncode != 0:
+        _fail(f"rotation failed (exit code {result.returncode}); see its output above")
+        return False
+    return True
+
+
+def migrate(*, rotate: bool = False) -> int:
+    """`alembic upgrade head` against the same database `run` uses, then with `rotate` the
+    re-encryption of petitioners' numbers; the exit status."""
     services: Services | None = None
     try:
         services = start_services(DATA_DIR)
         env = child_environment(services, load_secrets(DATA_DIR, os.environ), _port())
-        return 0 if run_migrations(env) else 1
+        done = run_migrations(env) and (not rotate or rotate_pii(env))
+        return 0 if done else 1
     except (_Terminate, KeyboardInterrupt):
         _say("interrupted")
         return 130
@@ -299,17 +319,19 @@ def migrate() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``run`` (default) or ``migrate``."""
+    """Entry point: ``run`` (default), ``migrate`` or ``rotate-pii``."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "run"
-    if command not in ("run", "migrate") or len(args) > 1:
+    if command not in ("run", "migrate", "rotate-pii") or len(args) > 1:
         print(__doc__, file=sys.stderr)
         return 2
     os.chdir(ROOT)
     load_dotenv(ROOT / ".env")
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    return run() if command == "run" else migrate()
+    if command == "run":
+        return run()
+    return migrate(rotate=command == "rotate-pii")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
         description="Shared secret the worker presents to the API's internal endpoints.",
     )
     jwt_secret: str = Field(default="", description="HS256 key for access tokens.")
+    pii_keys: str = Field(
+        default="",
+        description="Fernet keys sealing petitioners' ID and phone numbers, comma-separated, "
+        "newest first (the first encrypts, any decrypts); the API does not start without one.",
+    )
+    pii_hash_key: str = Field(
+        default="",
+        description="HMAC-SHA256 key of the exact-match lookups of ID and phone numbers "
+        "(at least 32 characters); the API does not start without it.",
+    )
     access_token_minutes: int = 12 * 60
     refresh_token_days: int = Field(default=30, ge=1, description="How long a login lasts.")
     login_max_failures: int = Field(

@@ -25,6 +25,9 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "admin-password-for-tests"
 WORKER_TOKEN = "worker-token-for-tests"
+# Keys of petitioners' numbers; the in-process app and the e2e processes share the database.
+PII_KEYS = "Tm90LWEtcmVhbC1rZXktanVzdC1mb3ItdGVzdHMtMDE="
+PII_HASH_KEY = "pii-hash-key-for-tests-0123456789abcdef"
 # Where links in messages point: the app's own settings, not the environment's.
 PUBLIC_BASE_URL = "https://xf.example.gov.cn/desk"
 
@@ -66,6 +69,8 @@ def settings(services: Services, database_url: str) -> Settings:
         redis_url=services.redis_url,
         jwt_secret="jwt-secret-for-tests-0123456789abcdef",
         worker_token=WORKER_TOKEN,
+        pii_keys=PII_KEYS,
+        pii_hash_key=PII_HASH_KEY,
         admin_password=ADMIN_PASSWORD,
         arq_queue=f"pd-test:{uuid.uuid4().hex[:8]}",
         webhooks_allow_private=True,

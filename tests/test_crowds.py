@@ -75,7 +75,9 @@ async def _start_jobs(app: FastAPI, ids: list[uuid.UUID]) -> list[list[str]]:
                 select(OutboxMessage).where(OutboxMessage.job == JOB_START_ESCALATIONS)
             )
         ).scalars()
-        return [r.payload["args"][0] for r in rows if wanted & set(r.payload["args"][0])]
+        # other tests' overdue deadlines may share a chunk with the crowd: leave them out
+        chunks = [[x for x in r.payload["args"][0] if x in wanted] for r in rows]
+        return [chunk for chunk in chunks if chunk]
 
 
 async def test_crowd_is_flagged_at_once_and_its_chains_start_once_each(

@@ -27,6 +27,8 @@ from shared.embedded import Services
 from shared.webhooks import generate_secret
 from tests.conftest import (
     ADMIN_PASSWORD,
+    PII_HASH_KEY,
+    PII_KEYS,
     WORKER_TOKEN,
     County,
     arrivals,
@@ -98,6 +100,8 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
         "API_URL": f"http://127.0.0.1:{port}",
         "JWT_SECRET": "jwt-secret-for-e2e-0123456789abcdef",
         "WORKER_TOKEN": WORKER_TOKEN,
+        "PII_KEYS": PII_KEYS,
+        "PII_HASH_KEY": PII_HASH_KEY,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ARQ_QUEUE": f"pd-e2e:{uuid.uuid4().hex[:8]}",
         "SMS_GATEWAY_URL": gateway.url,

@@ -58,10 +58,12 @@ async def _apply(session: AsyncSession, alert: Alert, attempt: AlertAttempt) -> 
         alert.last_error = attempt.error
         if attempt.final:
             alert.status = AlertStatus.failed
-            await _failed(session, alert, gone=attempt.gone)
+            await fail_over(session, alert, gone=attempt.gone)
 
 
-async def _failed(session: AsyncSession, alert: Alert, *, gone: bool) -> None:
+async def fail_over(session: AsyncSession, alert: Alert, *, gone: bool) -> None:
+    """What a failed alert sets off: for a subscriber, disabling a gone endpoint; for an
+    official, `alert.failed`, then their next contact, else the chain's next step."""
     if alert.subscription_id is not None:
         if gone:  # 410: the receiver says the endpoint is gone for good
             await disable(session, alert.subscription_id, "endpoint answered 410 Gone")

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from api.alerts import delivery, service
 from api.alerts.models import AlertChannel
 from api.alerts.schemas import AlertQuery, AlertRead
-from api.auth.dependencies import CurrentPrincipal, WorkerCaller
+from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
+from api.auth.permissions import Permission
 from api.dependencies import DbSession
 from api.pagination import Page
 from shared.contracts import (
@@ -26,7 +27,7 @@ internal_router = APIRouter(
 )
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_cases))
 async def list_alerts(
     session: DbSession, principal: CurrentPrincipal, query: Annotated[AlertQuery, Query()]
 ) -> Page[AlertRead]:

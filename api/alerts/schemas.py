@@ -22,6 +22,9 @@ class AlertRead(BaseModel):
     purpose: str = Field(description="`summons` (到位通知) or `escalation` (督办).")
     channel: AlertChannel
     recipient: str
+    contact_index: int | None = Field(
+        description="Which of the official's contacts (0: the first); later ones are fallbacks."
+    )
     text: str
     status: AlertStatus
     attempts: int

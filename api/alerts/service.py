@@ -16,6 +16,7 @@ from api.alerts.templates import render
 from api.cases.repository import CaseRepository
 from api.db import utcnow
 from api.errors import NotFound
+from api.metrics import SMS_CAPPED
 from api.officials.models import Official
 from api.outbox.service import record_job
 from api.policies.service import current_policy
@@ -116,6 +117,9 @@ async def alert_official(
         alert.event = f"alert.{purpose}"
         alert.payload = _official_webhook_body(alert)
     if await _over_limit(session, alert):
+        return alert  # held for the bundle; the cap applies when the bundle goes out
+    if await _sms_capped(session, alert):
+        await _fail_over(session, alert)
         return alert
     alert.status = AlertStatus.pending
     _queue(session, alert)
@@ -170,6 +174,43 @@ async def prefetch_rate_counts(session: AsyncSession, officials: Iterable[Offici
     found = await AlertRepository(session).count_recent_many(keys, utcnow() - limits.window)
     for (channel, recipient), count in found.items():
         counts[(channel.value, recipient)] = count
+
+
+SMS_COUNTS = "sms_counts"
+
+
+async def _sms_capped(session: AsyncSession, alert: Alert) -> bool:
+    """Whether the alert is an SMS to a number that already had the policy's cap in the cap
+    window; if so the alert is marked failed and not sent."""
+    if alert.channel is not AlertChannel.sms:
+        return False
+    limits = (await current_policy(session)).policy.alerts
+    counts: dict[str, int] = session.info.setdefault(SMS_COUNTS, {})
+    if alert.recipient not in counts:
+        await session.flush()
+        counts[alert.recipient] = await AlertRepository(session).count_recent(
+            AlertChannel.sms, alert.recipient, utcnow() - limits.sms_cap_window
+        )
+    if counts[alert.recipient] < limits.sms_cap:
+        counts[alert.recipient] += 1
+        return False
+    alert.status = AlertStatus.failed
+    alert.last_error = (
+        f"SMS cap reached: {limits.sms_cap} per {limits.sms_cap_window} to this number"
+    )
+    SMS_CAPPED.inc()
+    return True
+
+
+async def _fail_over(session: AsyncSession, alert: Alert) -> None:
+    """A capped alert is failed like an undeliverable one: kept as a row so the gap shows,
+    `alert.failed` goes out, the official's next contact is tried, else the chain moves up."""
+    # Imported here: failure handling builds on this module (it re-alerts through it).
+    from api.alerts.delivery import fail_over
+
+    AlertRepository(session).add(alert)
+    await session.flush()
+    await fail_over(session, alert, gone=False)
 
 
 async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
@@ -229,7 +270,10 @@ async def flush_bundle(session: AsyncSession, channel: str, recipient: str) -> A
     if bundle.channel is AlertChannel.webhook:
         bundle.event = "alert.bundle"
         bundle.payload = _official_webhook_body(bundle)
-    _queue(session, bundle)
+    if await _sms_capped(session, bundle):
+        await _fail_over(session, bundle)
+    else:
+        _queue(session, bundle)
     await session.flush()
     for alert in held:
         alert.bundle_id = bundle.id

@@ -8,16 +8,17 @@ from fastapi import APIRouter, Query
 
 from api.audit import service
 from api.audit.schemas import AuditQuery, AuditRead
-from api.auth.dependencies import AdminPrincipal
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
 from api.dependencies import DbSession
 from api.pagination import Page
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_audit))
 async def list_audit(
-    session: DbSession, _: AdminPrincipal, query: Annotated[AuditQuery, Query()]
+    session: DbSession, _: CurrentPrincipal, query: Annotated[AuditQuery, Query()]
 ) -> Page[AuditRead]:
     """Admins only: who read or changed what, when, from which client and address; newest
     first. Reading the trail is itself recorded in it."""

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from api.audit.models import AuditEntry
 from api.audit.repository import AuditRepository
 from api.audit.schemas import AuditQuery
+from api.privacy.crypto import MASKS, Kind
 
 PRINCIPAL_ID = "audit_official_id"  # request.state: who, once authenticated
 READ_AUDITED = ("/v1/cases", "/v1/audit")
@@ -29,6 +30,16 @@ def audited(request: Request) -> bool:
     if request.method in ("GET", "HEAD"):
         return path.startswith(READ_AUDITED)
     return True
+
+
+def _query(request: Request) -> dict[str, str]:
+    # A search by ID-card or phone number (GET /v1/cases?id_number=…) is kept masked: the trail
+    # shows that someone was looked up, without holding the number in clear.
+    query = dict(request.query_params)
+    for kind in Kind:
+        if kind.value in query:
+            query[kind.value] = MASKS[kind](query[kind.value])
+    return query
 
 
 def entry_for(request: Request, *, action: str, status: int) -> AuditEntry:
@@ -53,7 +64,7 @@ def entry_for(request: Request, *, action: str, status: int) -> AuditEntry:
         status=status,
         client=(request.headers.get("user-agent") or "")[:300] or None,
         ip=request.client.host if request.client else None,
-        query=dict(request.query_params),
+        query=_query(request),
     )
 
 

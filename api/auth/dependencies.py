@@ -6,12 +6,13 @@ import hmac
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.audit.service import PRINCIPAL_ID
+from api.auth.permissions import Permission, may
 from api.auth.security import read_token
 from api.auth.service import is_service_token, service_account
 from api.auth.throttle import RequestRate
@@ -36,9 +37,9 @@ class Principal:
     # (属地管理). None means everywhere (admins).
     reach: frozenset[uuid.UUID] | None = frozenset()
 
-    def has_role(self, *roles: Role) -> bool:
-        """Whether the official holds one of the roles (admin holds all)."""
-        return self.role is Role.admin or self.role in roles
+    def can(self, permission: Permission) -> bool:
+        """Whether the official's role grants `permission` (see `GRANTS`)."""
+        return may(self.role, permission)
 
     def reaches(self, unit_id: uuid.UUID | None) -> bool:
         """Whether the unit lies in the official's territory."""
@@ -91,18 +92,24 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that admits only officials holding one of `roles` (admins always)."""
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits only officials whose role grants `permission`."""
 
     async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.has_role(*roles):
-            raise Forbidden(f"Role {principal.role.value} may not do this.")
+        if not principal.can(permission):
+            raise Forbidden(f"Role {principal.role.value} may not {permission.value}.")
         return principal
 
     return check
 
 
-AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.admin))]
+def needs(permission: Permission) -> dict[str, Any]:
+    """Route options for an endpoint that needs `permission`: the check, and the permission
+    named in the OpenAPI operation (`x-permission`) so clients and tests can read it."""
+    return {
+        "dependencies": [Depends(require(permission))],
+        "openapi_extra": {"x-permission": permission.value},
+    }
 
 
 async def worker_caller(

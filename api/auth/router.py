@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth import service
-from api.auth.dependencies import AdminPrincipal
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
 from api.auth.schemas import (
     RefreshRequest,
     ServiceTokenCreate,
@@ -71,24 +72,24 @@ async def refresh(
     )
 
 
-@service_tokens_router.post("", status_code=201)
+@service_tokens_router.post("", status_code=201, **needs(Permission.manage_service_tokens))
 async def create_service_token(
-    body: ServiceTokenCreate, session: DbSession, admin: AdminPrincipal
+    body: ServiceTokenCreate, session: DbSession, admin: CurrentPrincipal
 ) -> ServiceTokenCreated:
     """Admin only: a token for a dashboard or a grid-worker tool, with a role, a unit scope
     and an expiry. The secret is in this answer only."""
     return await service.create_service_token(session, body, admin.id)
 
 
-@service_tokens_router.get("")
-async def list_service_tokens(session: DbSession, _: AdminPrincipal) -> list[ServiceTokenRead]:
+@service_tokens_router.get("", **needs(Permission.manage_service_tokens))
+async def list_service_tokens(session: DbSession, _: CurrentPrincipal) -> list[ServiceTokenRead]:
     """Admin only: every service token (without secrets)."""
     return await service.list_service_tokens(session)
 
 
-@service_tokens_router.delete("/{token_id}")
+@service_tokens_router.delete("/{token_id}", **needs(Permission.manage_service_tokens))
 async def revoke_service_token(
-    token_id: uuid.UUID, session: DbSession, _: AdminPrincipal
+    token_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
 ) -> ServiceTokenRead:
     """Admin only: revoke a service token; it stops working at once."""
     return await service.revoke_service_token(session, token_id)

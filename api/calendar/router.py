@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth.dependencies import AdminPrincipal, CurrentPrincipal
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
 from api.calendar import service
 from api.calendar.schemas import CalendarDay, OverrideWrite
 from api.dependencies import DbSession
@@ -15,7 +16,7 @@ from api.dependencies import DbSession
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_directory))
 async def get_calendar(
     session: DbSession,
     _: CurrentPrincipal,
@@ -32,9 +33,9 @@ async def get_calendar(
     return await service.list_days(session, start, end)
 
 
-@router.put("/{day}")
+@router.put("/{day}", **needs(Permission.manage_policy))
 async def put_calendar_override(
-    day: date, body: OverrideWrite, session: DbSession, principal: AdminPrincipal
+    day: date, body: OverrideWrite, session: DbSession, principal: CurrentPrincipal
 ) -> CalendarDay:
     """Decide a date by hand (admin), e.g. from a holiday notice the library does not have yet.
 
@@ -43,7 +44,7 @@ async def put_calendar_override(
     return await service.set_override(session, day, body, principal.id)
 
 
-@router.delete("/{day}", status_code=204)
-async def delete_calendar_override(day: date, session: DbSession, _: AdminPrincipal) -> None:
+@router.delete("/{day}", status_code=204, **needs(Permission.manage_policy))
+async def delete_calendar_override(day: date, session: DbSession, _: CurrentPrincipal) -> None:
     """Remove the override of a date (admin), so the holiday library decides it again."""
     await service.remove_override(session, day)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from api.auth.permissions import Permission, may
 from api.cases.models import CaseStatus
 from api.errors import Conflict, Forbidden
 from api.officials.models import Role
@@ -38,11 +39,12 @@ class Action(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Transition:
-    """Where an action may start, where it leads (None: the state stays), and who may take it."""
+    """Where an action may start, where it leads (None: the state stays), and the permission
+    it needs (which roles hold it: `api.auth.permissions.GRANTS`)."""
 
     sources: frozenset[CaseStatus]
     target: CaseStatus | None
-    roles: frozenset[Role]
+    permission: Permission
 
 
 OPEN = frozenset(
@@ -58,9 +60,9 @@ OPEN = frozenset(
     }
 )
 DONE = frozenset({S.closed, S.terminated, S.archived})
-DESK = frozenset({Role.petition_staff, Role.chief, Role.deputy})
-HANDLER = frozenset({Role.petition_staff, Role.dept_head, Role.chief, Role.deputy})
-LEADERS = frozenset({Role.chief, Role.deputy})
+DESK = Permission.desk_cases
+HANDLER = Permission.handle_cases
+LEADERS = Permission.sign_off_cases
 
 TRANSITIONS: dict[Action, Transition] = {
     Action.accept: Transition(frozenset({S.registered}), S.accepted, DESK),
@@ -99,6 +101,6 @@ def transition_for(status: CaseStatus, action: Action, role: Role) -> Transition
             current_status=status.value,
             allowed_actions=allowed_actions(status),
         )
-    if role is not Role.admin and role not in transition.roles:
+    if not may(role, transition.permission):
         raise Forbidden(f"Role {role.value} may not {action.value} a case.")
     return transition

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, true
+from sqlalchemy import ColumnElement, delete, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,7 +78,7 @@ class CaseRepository:
         since: datetime,
     ) -> Case | None:
         """The most recent case of the same category since `since` whose petitioners include
-        one of `identities` (each `{"id_number": …}` or `{"phone": …}`)."""
+        one of `identities` (each `{"id_number_hash": …}` or `{"phone_hash": …}`)."""
         if not identities:
             return None
         stmt = (
@@ -138,15 +138,49 @@ class CaseRepository:
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def list(
-        self, query: CaseQuery, reach: frozenset[uuid.UUID] | None
+        self,
+        query: CaseQuery,
+        reach: frozenset[uuid.UUID] | None,
+        petitioner: dict[str, str] | None = None,
     ) -> tuple[list[Case], str | None]:
-        """A page of the territory's cases matching the query, newest first."""
+        """A page of the territory's cases matching the query, newest first; with
+        `petitioner` (keyed hashes, e.g. `{"id_number_hash": …}`), only the cases one of whose
+        petitioners has all of them."""
         stmt = select(Case).where(in_reach(reach))
         if query.is_repeat is not None:
             stmt = stmt.where(
                 Case.repeat_of_id.is_not(None) if query.is_repeat else Case.repeat_of_id.is_(None)
             )
+        if petitioner is not None:
+            stmt = stmt.where(Case.petitioners.contains([petitioner]))
         return await fetch_page(self.session, stmt, Case, query)
+
+    async def lock_petitioners_after(
+        self, after: uuid.UUID | None, limit: int
+    ) -> Sequence[tuple[uuid.UUID, Sequence[dict[str, Any]]]]:
+        """The petitioners of the next `limit` cases by id after `after`, those cases locked
+        until the transaction ends (FOR NO KEY UPDATE: rows that refer to a case, such as its
+        deadlines and events, can still be written meanwhile)."""
+        stmt = (
+            select(Case.id, Case.petitioners)
+            .order_by(Case.id)
+            .limit(limit)
+            .with_for_update(key_share=True)
+        )
+        if after is not None:
+            stmt = stmt.where(Case.id > after)
+        rows = await self.session.execute(stmt)
+        return [(case_id, list(items)) for case_id, items in rows.all()]
+
+    async def set_petitioners(self, case_id: uuid.UUID, items: Sequence[dict[str, Any]]) -> None:
+        """Replace a case's stored petitioners as they are (re-encrypted), keeping `updated_at`:
+        nothing a client syncs on has changed."""
+        await self.session.execute(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(petitioners=list(items), updated_at=Case.updated_at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class CaseEventRepository:

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.auth.dependencies import CurrentPrincipal
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
 from api.cases import service, workflow
+from api.cases.lifecycle import TRANSITIONS, Action
 from api.cases.models import Case
 from api.cases.schemas import (
     ArrivalCreate,
@@ -49,6 +51,10 @@ ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _needs(action: Action) -> dict[str, Any]:
+    return needs(TRANSITIONS[action].permission)
+
+
 async def _idempotent(
     session: DbSession,
     principal: CurrentPrincipal,
@@ -78,12 +84,18 @@ async def _act(
     run: Callable[[], Awaitable[Case]],
 ) -> JSONResponse:
     async def produce() -> CaseRead:
-        return await service.view(session, await run())
+        return await service.view(session, await run(), principal, kept=key is not None)
 
     return await _idempotent(session, principal, request, key, body, 200, produce)
 
 
-@router.post("", status_code=201, response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **needs(Permission.register_cases),
+)
 async def register_case(
     body: CaseCreate,
     session: DbSession,
@@ -93,34 +105,34 @@ async def register_case(
 ) -> JSONResponse:
     """Register a petition (登记). A visit lodged above its origin summons the chiefs at once.
 
-    Offline clients retry with the same `Idempotency-Key`: one case is created.
+    Offline clients retry with the same `Idempotency-Key`: one case is created. An answer kept
+    for such retries shows the petitioners' ID and phone numbers masked, whatever the role
+    (`GET` the case for them).
     """
 
     async def produce() -> CaseRead:
-        case, deadlines = await service.register_case(session, body, principal)
-        return service.to_read(case, deadlines)
+        return await service.register(session, body, principal, kept=idempotency_key is not None)
 
     return await _idempotent(session, principal, request, idempotency_key, body, 201, produce)
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_cases))
 async def list_cases(
     session: DbSession, principal: CurrentPrincipal, query: Annotated[CaseQuery, Query()]
 ) -> Page[CaseRead]:
     """List the cases of the caller's territory (their unit's subtree), newest first, with
-    filters and a cursor."""
-    rows, next_cursor = await service.list_cases(session, query, principal)
-    return Page(items=[service.to_read(c) for c in rows], next_cursor=next_cursor)
+    filters and a cursor. `id_number` and `phone` find a petitioner by exact number."""
+    return await service.list_cases(session, query, principal)
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", **needs(Permission.read_cases))
 async def get_case(case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> CaseRead:
     """Read a case with its deadlines, handling units and the actions allowed now (404 for a
     case outside the caller's territory, as for one that does not exist)."""
     return await service.get_case(session, case_id, principal)
 
 
-@router.get("/{case_id}/timeline")
+@router.get("/{case_id}/timeline", **needs(Permission.read_cases))
 async def case_timeline(
     case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> list[CaseEventRead]:
@@ -129,7 +141,11 @@ async def case_timeline(
 
 
 @router.post(
-    "/{case_id}/arrivals", status_code=201, response_model=ArrivalRead, responses=ACTION_ERRORS
+    "/{case_id}/arrivals",
+    status_code=201,
+    response_model=ArrivalRead,
+    responses=ACTION_ERRORS,
+    **needs(Permission.record_arrival),
 )
 async def record_arrival(
     case_id: uuid.UUID,
@@ -147,7 +163,9 @@ async def record_arrival(
     return await _idempotent(session, principal, request, idempotency_key, body, 201, produce)
 
 
-@router.post("/{case_id}/accept", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/accept", response_model=CaseRead, responses=ACTION_ERRORS, **_needs(Action.accept)
+)
 async def accept_case(
     case_id: uuid.UUID,
     session: DbSession,
@@ -169,7 +187,9 @@ async def accept_case(
     )
 
 
-@router.post("/{case_id}/reject", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/reject", response_model=CaseRead, responses=ACTION_ERRORS, **_needs(Action.reject)
+)
 async def reject_case(
     case_id: uuid.UUID,
     body: RejectBody,
@@ -190,7 +210,12 @@ async def reject_case(
     )
 
 
-@router.post("/{case_id}/redirect", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/redirect",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.redirect),
+)
 async def redirect_case(
     case_id: uuid.UUID,
     body: RedirectBody,
@@ -212,7 +237,9 @@ async def redirect_case(
     )
 
 
-@router.post("/{case_id}/assign", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/assign", response_model=CaseRead, responses=ACTION_ERRORS, **_needs(Action.assign)
+)
 async def assign_case(
     case_id: uuid.UUID,
     body: AssignBody,
@@ -234,7 +261,9 @@ async def assign_case(
     )
 
 
-@router.post("/{case_id}/object", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/object", response_model=CaseRead, responses=ACTION_ERRORS, **_needs(Action.object)
+)
 async def object_case(
     case_id: uuid.UUID,
     body: ObjectBody,
@@ -255,7 +284,12 @@ async def object_case(
     )
 
 
-@router.post("/{case_id}/add_department", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/add_department",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.add_department),
+)
 async def add_department_case(
     case_id: uuid.UUID,
     body: UnitBody,
@@ -276,7 +310,12 @@ async def add_department_case(
     )
 
 
-@router.post("/{case_id}/set_owner_leader", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/set_owner_leader",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.set_owner_leader),
+)
 async def set_owner_leader_case(
     case_id: uuid.UUID,
     body: OfficialBody,
@@ -297,7 +336,9 @@ async def set_owner_leader_case(
     )
 
 
-@router.post("/{case_id}/extend", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/extend", response_model=CaseRead, responses=ACTION_ERRORS, **_needs(Action.extend)
+)
 async def extend_case(
     case_id: uuid.UUID,
     body: ExtendBody,
@@ -318,7 +359,9 @@ async def extend_case(
     )
 
 
-@router.post("/{case_id}/reply", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/reply", response_model=CaseRead, responses=ACTION_ERRORS, **_needs(Action.reply)
+)
 async def reply_case(
     case_id: uuid.UUID,
     body: ReplyBody,
@@ -339,7 +382,12 @@ async def reply_case(
     )
 
 
-@router.post("/{case_id}/feedback", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/feedback",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.feedback),
+)
 async def feedback_case(
     case_id: uuid.UUID,
     body: FeedbackBody,
@@ -360,7 +408,9 @@ async def feedback_case(
     )
 
 
-@router.post("/{case_id}/close", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/close", response_model=CaseRead, responses=ACTION_ERRORS, **_needs(Action.close)
+)
 async def close_case(
     case_id: uuid.UUID,
     body: CloseBody,
@@ -381,7 +431,12 @@ async def close_case(
     )
 
 
-@router.post("/{case_id}/request_review", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/request_review",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.request_review),
+)
 async def request_review_case(
     case_id: uuid.UUID,
     body: ReasonBody,
@@ -402,7 +457,12 @@ async def request_review_case(
     )
 
 
-@router.post("/{case_id}/review_decision", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/review_decision",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.review_decision),
+)
 async def review_decision_case(
     case_id: uuid.UUID,
     body: DecisionBody,
@@ -423,7 +483,12 @@ async def review_decision_case(
     )
 
 
-@router.post("/{case_id}/request_re_review", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/request_re_review",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.request_re_review),
+)
 async def request_re_review_case(
     case_id: uuid.UUID,
     body: ReasonBody,
@@ -444,7 +509,12 @@ async def request_re_review_case(
     )
 
 
-@router.post("/{case_id}/re_review_decision", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/re_review_decision",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.re_review_decision),
+)
 async def re_review_decision_case(
     case_id: uuid.UUID,
     body: DecisionBody,
@@ -465,7 +535,12 @@ async def re_review_decision_case(
     )
 
 
-@router.post("/{case_id}/terminate", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/terminate",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.terminate),
+)
 async def terminate_case(
     case_id: uuid.UUID,
     body: ReasonBody,
@@ -486,7 +561,12 @@ async def terminate_case(
     )
 
 
-@router.post("/{case_id}/sign_off", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/sign_off",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.sign_off),
+)
 async def sign_off_case(
     case_id: uuid.UUID,
     session: DbSession,
@@ -507,7 +587,12 @@ async def sign_off_case(
     )
 
 
-@router.post("/{case_id}/resolve_duplicate", response_model=CaseRead, responses=ACTION_ERRORS)
+@router.post(
+    "/{case_id}/resolve_duplicate",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.resolve_duplicate),
+)
 async def resolve_duplicate_case(
     case_id: uuid.UUID,
     body: DuplicateBody,

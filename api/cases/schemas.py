@@ -2,30 +2,61 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.cases.models import CaseStatus, Channel, LodgedLevel, Outcome, RedirectTarget
 from api.deadlines.schemas import DeadlineRead
 from api.pagination import ListQuery
+from api.privacy.crypto import normalise_id_number
 from api.units.schemas import Location
+
+ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
+PHONE_PATTERN = r"^\+?[0-9]{5,20}$"
+# What must not travel in a title: it is quoted in the SMS alerts sent to officials.
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
 class Petitioner(BaseModel):
-    """A petitioner (信访人); representatives speak for a multi-person visit."""
+    """A petitioner (信访人); representatives speak for a multi-person visit.
+
+    The ID-card and phone numbers are stored encrypted and shown masked to roles that may not
+    read personal data."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     id_number: str | None = Field(
-        default=None, pattern=r"^[0-9]{17}[0-9Xx]$", description="Resident ID card number."
+        default=None, pattern=ID_NUMBER_PATTERN, description="Resident ID card number."
     )
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{5,20}$")
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     address: str | None = Field(default=None, max_length=300)
     is_representative: bool = False
+
+    @field_validator("id_number")
+    @classmethod
+    def _upper_case_x(cls, value: str | None) -> str | None:
+        return normalise_id_number(value) if value is not None else None
+
+
+class PetitionerRead(BaseModel):
+    """A petitioner as the caller may see them."""
+
+    name: str
+    id_number: str | None = Field(
+        description="Resident ID card number; masked (`3201**********1234`) unless the caller's "
+        "role may read personal data."
+    )
+    phone: str | None = Field(
+        description="Masked (`138****0001`) unless the caller's role may read personal data."
+    )
+    address: str | None
+    is_representative: bool
 
 
 class CaseCreate(BaseModel):
@@ -49,7 +80,11 @@ class CaseCreate(BaseModel):
         default=None, description="Derived from headcount; if given it must agree."
     )
     category: str = Field(min_length=1, max_length=64)
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Quoted in the alerts sent to officials: no ID-card or phone numbers.",
+    )
     content: str = Field(min_length=1, max_length=20000, description="Facts (事实).")
     reasons: str | None = Field(default=None, max_length=20000)
     demands: str | None = Field(default=None, max_length=20000, description="诉求.")
@@ -57,6 +92,13 @@ class CaseCreate(BaseModel):
     received_at: AwareDatetime | None = Field(
         default=None, description="When the petition was received (RFC 3339); default now."
     )
+
+    @field_validator("title")
+    @classmethod
+    def _no_personal_numbers(cls, value: str) -> str:
+        if _ID_NUMBER_IN_TEXT.search(value) or _MOBILE_IN_TEXT.search(value):
+            raise ValueError("no ID-card or phone numbers in the title (it goes out in SMS)")
+        return value
 
 
 class CaseUnitRead(BaseModel):
@@ -76,7 +118,7 @@ class CaseRead(BaseModel):
     origin_unit_id: uuid.UUID
     lodged_unit_id: uuid.UUID | None
     lodged_level: LodgedLevel
-    petitioners: list[dict[str, Any]]
+    petitioners: list[PetitionerRead]
     headcount: int
     is_collective: bool
     category: str
@@ -157,13 +199,24 @@ class ArrivalRead(BaseModel):
 class CaseQuery(ListQuery):
     """Filters of `GET /v1/cases`; each one given must match."""
 
-    custom_filters: ClassVar[frozenset[str]] = frozenset({"is_repeat"})
+    custom_filters: ClassVar[frozenset[str]] = frozenset({"is_repeat", "id_number", "phone"})
 
     status: CaseStatus | None = None
     channel: Channel | None = None
     origin_unit_id: uuid.UUID | None = None
     category: str | None = None
     is_repeat: bool | None = None
+    id_number: str | None = Field(
+        default=None,
+        pattern=ID_NUMBER_PATTERN,
+        description="Cases with a petitioner of exactly this ID-card number.",
+    )
+    phone: str | None = Field(
+        default=None,
+        pattern=PHONE_PATTERN,
+        description="Cases with a petitioner of exactly this phone number (with both filters: "
+        "the same petitioner).",
+    )
 
 
 class NoteBody(BaseModel):

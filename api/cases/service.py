@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.alerts.service import alert_official
 from api.alerts.templates import LEVEL_NAMES
 from api.auth.dependencies import Principal
+from api.auth.permissions import Permission
 from api.calendar.service import due_after_days, end_of_local_day
 from api.cases import lifecycle
 from api.cases.models import Arrival, Case, CaseStatus, CaseUnit, Channel, LodgedLevel
@@ -28,7 +29,7 @@ from api.cases.schemas import (
     CaseRead,
     CaseUnitRead,
 )
-from api.cases.workflow import K, Step, staff_of
+from api.cases.workflow import K, Step, named_official, staff_of
 from api.db import utcnow
 from api.deadlines import service as deadlines
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
@@ -39,8 +40,17 @@ from api.events.service import case_summary, emit
 from api.metrics import CASES_REGISTERED
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
+from api.pagination import Page
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
+from api.privacy.service import (
+    Disclosure,
+    disclosure,
+    identities,
+    seal,
+    search_pattern,
+    vault_of,
+)
 from api.timeutil import CHINA, add_months, local, local_clock, within_text
 from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
@@ -59,14 +69,17 @@ def _location(lat: float | None, lon: float | None) -> Location | None:
 
 def to_read(
     case: Case,
+    disclosed: Disclosure,
     deadline_rows: list[Deadline] | None = None,
     departments: list[CaseUnit] | None = None,
 ) -> CaseRead:
-    """The API view of a case; deadlines and departments when given (single-case reads)."""
+    """The API view of a case, petitioners' numbers clear or masked as `disclosed` says;
+    deadlines and departments when given (single-case reads)."""
     columns = {name: getattr(case, name) for name in CaseRead.model_fields if hasattr(case, name)}
     return CaseRead.model_validate(
         {
             **columns,
+            "petitioners": disclosed.petitioners(case.petitioners),
             "location": _location(case.lat, case.lon),
             "is_repeat": case.repeat_of_id is not None,
             "allowed_actions": lifecycle.allowed_actions(case.status),
@@ -169,10 +182,11 @@ async def register_case(
 
     county = origin_chain[-1]
     repo = CaseRepository(session)
+    vault = vault_of(session)
     repeat_of = await repo.latest_repeat_candidate(
         county_id=county.id,
         category=data.category,
-        identities=_identities(data),
+        identities=identities(vault, data.petitioners),
         since=received_at - policy.intake.repeat_window,
     )
     day_start = datetime.combine(local(received_at).date(), time(), tzinfo=CHINA)
@@ -194,7 +208,7 @@ async def register_case(
         origin_unit_id=origin_chain[0].id,
         lodged_unit_id=lodged_unit.id if lodged_unit else None,
         lodged_level=lodged_level,
-        petitioners=[p.model_dump(mode="json") for p in data.petitioners],
+        petitioners=[seal(vault, p) for p in data.petitioners],
         headcount=headcount,
         is_collective=collective,
         category=data.category,
@@ -237,17 +251,6 @@ async def register_case(
     await emit(session, "case.created", {"case": case_summary(case)}, case_id=case.id)
     CASES_REGISTERED.labels(channel=case.channel.value).inc()
     return case, opened
-
-
-def _identities(data: CaseCreate) -> list[dict[str, str]]:
-    """How a petitioner is recognised again: ID-card number or phone."""
-    found: list[dict[str, str]] = []
-    for p in data.petitioners:
-        if p.id_number:
-            found.append({"id_number": p.id_number})
-        if p.phone:
-            found.append({"phone": p.phone})
-    return found
 
 
 async def _open_intake_deadlines(
@@ -390,19 +393,32 @@ async def _send_summons(
     )
 
 
+async def register(
+    session: AsyncSession, data: CaseCreate, principal: Principal, *, kept: bool
+) -> CaseRead:
+    """Register a petition (`register_case`) and answer the new case with the deadlines it
+    opened; `kept`: the answer is stored for Idempotency-Key replays (numbers masked)."""
+    case, opened = await register_case(session, data, principal)
+    return to_read(case, disclosure(session, principal, kept=kept), opened)
+
+
 async def get_case(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> CaseRead:
     """The case with its deadlines and handling units, or 404 (also outside the territory)."""
     case = await CaseRepository(session).get_in_reach(case_id, principal.reach)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
-    return await view(session, case)
+    return await view(session, case, principal)
 
 
-async def view(session: AsyncSession, case: Case) -> CaseRead:
+async def view(
+    session: AsyncSession, case: Case, principal: Principal, *, kept: bool = False
+) -> CaseRead:
     """The case with its deadlines and handling units (the caller already may see it: an
-    action may have just moved it out of the actor's territory, e.g. an objection)."""
+    action may have just moved it out of the actor's territory, e.g. an objection); `kept`:
+    the answer is stored for Idempotency-Key replays (numbers masked)."""
     return to_read(
         case,
+        disclosure(session, principal, kept=kept),
         list(await DeadlineRepository(session).for_case(case.id)),
         list(await CaseUnitRepository(session).for_case(case.id)),
     )
@@ -410,9 +426,14 @@ async def view(session: AsyncSession, case: Case) -> CaseRead:
 
 async def list_cases(
     session: AsyncSession, query: CaseQuery, principal: Principal
-) -> tuple[list[Case], str | None]:
-    """A page of the cases in the caller's territory."""
-    return await CaseRepository(session).list(query, principal.reach)
+) -> Page[CaseRead]:
+    """A page of the cases in the caller's territory; `id_number` / `phone` find a petitioner
+    by exact number through the keyed hash."""
+    vault = vault_of(session)
+    petitioner = search_pattern(vault, id_number=query.id_number, phone=query.phone)
+    rows, next_cursor = await CaseRepository(session).list(query, principal.reach, petitioner)
+    disclosed = disclosure(session, principal)
+    return Page(items=[to_read(c, disclosed) for c in rows], next_cursor=next_cursor)
 
 
 async def timeline(
@@ -438,10 +459,9 @@ async def record_arrival(
     if case.status is CaseStatus.archived:
         raise Conflict("The case is archived and read-only.", current_status=case.status.value)
     official_id = data.official_id or principal.id
-    if official_id != principal.id and not principal.has_role(Role.petition_staff):
-        raise Forbidden("Only petition staff may record someone else's arrival.")
-    if await OfficialRepository(session).get(official_id) is None:
-        raise InvalidInput(f"Official {official_id} does not exist.", pointer="/official_id")
+    if official_id != principal.id and not principal.can(Permission.record_others_arrival):
+        raise Forbidden("Only petition staff and leaders may record someone else's arrival.")
+    await named_official(session, official_id, "/official_id", principal)
 
     now = utcnow()
     settled: list[Deadline] = []

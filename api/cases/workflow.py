@@ -44,6 +44,7 @@ from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
+from api.units.service import known_units
 
 K = DeadlineKind
 # Deadlines about the processing of a case (arrivals are about the visit and run on their own).
@@ -124,9 +125,7 @@ async def perform(
     The case row is locked for the transaction, so two concurrent actions serialise and the
     second one sees the state the first one left.
     """
-    case = await CaseRepository(session).get_in_reach(case_id, principal.reach, for_update=True)
-    if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+    case = await _locked_case(session, case_id, principal)
     transition = lifecycle.transition_for(case.status, action, principal.role)
     before = case.status
     step = Step(session, case, principal, (await current_policy(session)).policy, utcnow())
@@ -152,16 +151,34 @@ async def perform(
     return case
 
 
-async def _official(session: AsyncSession, official_id: uuid.UUID, pointer: str) -> Official:
+async def _locked_case(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> Case:
+    case = await CaseRepository(session).get_in_reach(case_id, principal.reach, for_update=True)
+    if case is None:
+        raise NotFound(f"Case {case_id} does not exist.")
+    return case
+
+
+async def named_official(
+    session: AsyncSession, official_id: uuid.UUID, pointer: str, principal: Principal
+) -> Official:
+    """An active official named in a request body whom the caller may look up (their
+    territory and the units above it); otherwise 422, as if there were no such official."""
     official = await OfficialRepository(session).get(official_id)
+    if official is not None and official.id != principal.id:
+        units = await known_units(session, principal)
+        if units is not None and official.unit_id not in units:
+            official = None
     if official is None or not official.active:
         raise InvalidInput(f"Official {official_id} does not exist.", pointer=pointer)
     return official
 
 
-async def _unit(session: AsyncSession, unit_id: uuid.UUID, pointer: str) -> Unit:
+async def _unit(
+    session: AsyncSession, unit_id: uuid.UUID, pointer: str, principal: Principal
+) -> Unit:
+    # A case is handed only to units inside the caller's territory (属地).
     unit = await UnitRepository(session).get(unit_id)
-    if unit is None:
+    if unit is None or not principal.reaches(unit.id):
         raise InvalidInput(f"Unit {unit_id} does not exist.", pointer=pointer)
     return unit
 
@@ -238,9 +255,10 @@ async def assign(
     session: AsyncSession, case_id: uuid.UUID, body: AssignBody, principal: Principal
 ) -> Case:
     """交办 with the four fixes (四定); the assignee may object within the objection window."""
-    unit = await _unit(session, body.unit_id, "/unit_id")
-    leader = await _official(session, body.leader_id, "/leader_id")
-    handler = await _official(session, body.handler_id, "/handler_id")
+    await _locked_case(session, case_id, principal)  # 404 before judging the body's ids
+    unit = await _unit(session, body.unit_id, "/unit_id", principal)
+    leader = await named_official(session, body.leader_id, "/leader_id", principal)
+    handler = await named_official(session, body.handler_id, "/handler_id", principal)
     if handler.unit_id != unit.id:
         raise InvalidInput("The handler must belong to the assigned unit.", pointer="/handler_id")
 
@@ -296,7 +314,8 @@ async def add_department(
     session: AsyncSession, case_id: uuid.UUID, body: UnitBody, principal: Principal
 ) -> Case:
     """联合办案: a contributing department joins the lead unit."""
-    unit = await _unit(session, body.unit_id, "/unit_id")
+    await _locked_case(session, case_id, principal)  # 404 before judging the body's ids
+    unit = await _unit(session, body.unit_id, "/unit_id", principal)
 
     async def apply(step: Step) -> dict[str, Any]:
         if unit.id == step.case.assigned_unit_id:
@@ -311,7 +330,8 @@ async def set_owner_leader(
     session: AsyncSession, case_id: uuid.UUID, body: OfficialBody, principal: Principal
 ) -> Case:
     """领导包案: a leader owns the case."""
-    leader = await _official(session, body.official_id, "/official_id")
+    await _locked_case(session, case_id, principal)  # 404 before judging the body's ids
+    leader = await named_official(session, body.official_id, "/official_id", principal)
     if leader.role not in (Role.chief, Role.deputy, Role.dept_head):
         raise InvalidInput(
             "The owning leader must be a chief, deputy or department head.", pointer="/official_id"
@@ -328,7 +348,8 @@ async def extend(
     session: AsyncSession, case_id: uuid.UUID, body: ExtendBody, principal: Principal
 ) -> Case:
     """延期: the one extension of the handling time, at most the policy's maximum."""
-    approver = await _official(session, body.approver_id, "/approver_id")
+    await _locked_case(session, case_id, principal)  # 404 before judging the body's ids
+    approver = await named_official(session, body.approver_id, "/approver_id", principal)
     if approver.role not in (Role.chief, Role.deputy):
         raise InvalidInput("The approver must be a chief or deputy.", pointer="/approver_id")
 

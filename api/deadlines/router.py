@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth.dependencies import CurrentPrincipal, WorkerCaller
+from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
+from api.auth.permissions import Permission
 from api.deadlines import service
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.dependencies import DbSession
@@ -20,7 +21,7 @@ internal_router = APIRouter(
 )
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_cases))
 async def list_deadlines(
     session: DbSession, principal: CurrentPrincipal, query: Annotated[DeadlineQuery, Query()]
 ) -> Page[DeadlineRead]:

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth.dependencies import CurrentPrincipal, WorkerCaller
+from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
+from api.auth.permissions import Permission
 from api.dependencies import BulkWorkSlot, DbSession
-from api.errors import Forbidden
 from api.escalations import service
 from api.escalations.schemas import EscalateBody, EscalationQuery, EscalationRead
-from api.officials.models import Role
 from api.pagination import Page
 from shared.contracts import EscalationAdvance, EscalationStart, EscalationStartReport
 
@@ -22,7 +21,7 @@ internal_router = APIRouter(
 )
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_cases))
 async def list_escalations(
     session: DbSession, principal: CurrentPrincipal, query: Annotated[EscalationQuery, Query()]
 ) -> Page[EscalationRead]:
@@ -37,7 +36,7 @@ async def list_escalations(
     )
 
 
-@router.post("/{escalation_id}/ack")
+@router.post("/{escalation_id}/ack", **needs(Permission.acknowledge_escalations))
 async def acknowledge_escalation(
     escalation_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> EscalationRead:
@@ -52,13 +51,11 @@ async def acknowledge_escalation(
     return EscalationRead.model_validate(escalation, from_attributes=True)
 
 
-@router.post("/{escalation_id}/escalate", status_code=201)
+@router.post("/{escalation_id}/escalate", status_code=201, **needs(Permission.escalate_by_hand))
 async def escalate_escalation(
     escalation_id: uuid.UUID, body: EscalateBody, session: DbSession, principal: CurrentPrincipal
 ) -> EscalationRead:
     """Jump the chain to a later step now (手动升级); that step's people are alerted at once."""
-    if not principal.has_role(Role.petition_staff, Role.chief, Role.deputy):
-        raise Forbidden("Only petition staff and leaders escalate by hand.")
     escalation = await service.escalate_manually(
         session, escalation_id, body.step, principal.id, visible_to=(principal.reach, principal.id)
     )

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.auth.dependencies import AdminPrincipal
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
 from api.dependencies import AppState, DbSession, get_state
 from api.events import service
 from api.events.schemas import (
@@ -21,11 +22,11 @@ from api.pagination import Page
 router = APIRouter(prefix="/v1/webhook-subscriptions", tags=["webhooks"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **needs(Permission.manage_webhooks))
 async def create_subscription(
     body: SubscriptionCreate,
     session: DbSession,
-    principal: AdminPrincipal,
+    principal: CurrentPrincipal,
     state: Annotated[AppState, Depends(get_state)],
 ) -> SubscriptionCreated:
     """Subscribe an endpoint to event types. Deliveries are signed per the Standard Webhooks
@@ -36,9 +37,9 @@ async def create_subscription(
     return SubscriptionCreated.model_validate(subscription, from_attributes=True)
 
 
-@router.get("")
+@router.get("", **needs(Permission.manage_webhooks))
 async def list_subscriptions(
-    session: DbSession, _: AdminPrincipal, query: Annotated[SubscriptionQuery, Query()]
+    session: DbSession, _: CurrentPrincipal, query: Annotated[SubscriptionQuery, Query()]
 ) -> Page[SubscriptionRead]:
     """List webhook subscriptions."""
     rows, next_cursor = await service.list_subscriptions(session, query)
@@ -48,18 +49,18 @@ async def list_subscriptions(
     )
 
 
-@router.get("/{subscription_id}")
+@router.get("/{subscription_id}", **needs(Permission.manage_webhooks))
 async def get_subscription(
-    subscription_id: uuid.UUID, session: DbSession, _: AdminPrincipal
+    subscription_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
 ) -> SubscriptionRead:
     """Read one subscription (without its secret)."""
     subscription = await service.get_subscription(session, subscription_id)
     return SubscriptionRead.model_validate(subscription, from_attributes=True)
 
 
-@router.delete("/{subscription_id}", status_code=204)
+@router.delete("/{subscription_id}", status_code=204, **needs(Permission.manage_webhooks))
 async def disable_subscription(
-    subscription_id: uuid.UUID, session: DbSession, _: AdminPrincipal
+    subscription_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
 ) -> Response:
     """Stop deliveries to a subscription."""
     await service.disable(session, subscription_id, "disabled by an administrator")

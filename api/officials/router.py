@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth.dependencies import AdminPrincipal, CurrentPrincipal
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
 from api.dependencies import DbSession
 from api.officials import service
 from api.officials.schemas import OfficialCreate, OfficialQuery, OfficialRead, OfficialUpdate
@@ -16,15 +17,15 @@ from api.pagination import Page
 router = APIRouter(prefix="/v1/officials", tags=["officials"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **needs(Permission.manage_directory))
 async def create_official(
-    body: OfficialCreate, session: DbSession, _: AdminPrincipal
+    body: OfficialCreate, session: DbSession, _: CurrentPrincipal
 ) -> OfficialRead:
     """Add an official (chief 一把手, deputy 分管领导, petition staff, grid worker …) to a unit."""
     return service.to_read(await service.create_official(session, body))
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_directory))
 async def list_officials(
     session: DbSession, principal: CurrentPrincipal, query: Annotated[OfficialQuery, Query()]
 ) -> Page[OfficialRead]:
@@ -34,7 +35,7 @@ async def list_officials(
     return Page(items=[service.to_read(o) for o in rows], next_cursor=next_cursor)
 
 
-@router.get("/{official_id}")
+@router.get("/{official_id}", **needs(Permission.read_directory))
 async def get_official(
     official_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> OfficialRead:
@@ -42,9 +43,9 @@ async def get_official(
     return service.to_read(await service.get_official(session, official_id, principal))
 
 
-@router.patch("/{official_id}")
+@router.patch("/{official_id}", **needs(Permission.manage_directory))
 async def update_official(
-    official_id: uuid.UUID, body: OfficialUpdate, session: DbSession, _: AdminPrincipal
+    official_id: uuid.UUID, body: OfficialUpdate, session: DbSession, _: CurrentPrincipal
 ) -> OfficialRead:
     """Change an official's details, unit, role, password, contacts or active flag."""
     return service.to_read(await service.update_official(session, official_id, body))

@@ -25,6 +25,7 @@ from api.officials.schemas import (
     OfficialUpdate,
 )
 from api.units.repository import UnitRepository
+from api.units.service import known_units
 
 log = logging.getLogger(__name__)
 ADMIN_USERNAME = "admin"
@@ -55,15 +56,6 @@ async def _hash(password: str) -> str:
 
 def _contacts(contacts: list[ContactIn]) -> list[dict[str, Any]]:
     return [c.model_dump(mode="json") for c in contacts]
-
-
-async def known_units(session: AsyncSession, principal: Principal) -> frozenset[uuid.UUID] | None:
-    """Whose officials a caller may look up: their territory, and the units above them (the
-    leaders they answer to and escalate to). None: everyone (admins)."""
-    if principal.reach is None:
-        return None
-    above = await UnitRepository(session).ancestry(principal.unit_id) if principal.unit_id else []
-    return principal.reach | {u.id for u in above}
 
 
 async def get_official(

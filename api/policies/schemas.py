@@ -164,12 +164,18 @@ class ReportPolicy(StrictModel):
 
 
 class AlertPolicy(StrictModel):
-    """Per-recipient rate limit: past it, alerts wait and go out as one bundled message."""
+    """Per-recipient limits. Past the rate limit, alerts wait and go out as one bundled
+    message; past the SMS cap, a number gets no more SMS (OWASP API4: a stolen token must
+    not run up the SMS bill) and the alert goes to the official's next contact instead."""
 
     max_per_window: int = Field(
         default=5, ge=1, le=1_000_000, description="Alerts one recipient gets alone per window."
     )
     window: PositiveDuration = Field(default=timedelta(minutes=10))
+    sms_cap: int = Field(
+        default=100, ge=1, le=1_000_000, description="SMS one number gets at most per cap window."
+    )
+    sms_cap_window: PositiveDuration = Field(default=timedelta(hours=24))
 
 
 class IntakePolicy(StrictModel):

@@ -36,9 +36,14 @@ class ReportRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def list(self, query: ReportQuery) -> tuple[list[SituationReport], str | None]:
-        """A page of reports, newest first."""
-        return await fetch_page(self.session, select(SituationReport), SituationReport, query)
+    async def list(
+        self, query: ReportQuery, units: frozenset[uuid.UUID] | None
+    ) -> tuple[list[SituationReport], str | None]:
+        """A page of the reports filed in `units` (None: all), newest first."""
+        stmt = select(SituationReport)
+        if units is not None:
+            stmt = stmt.where(SituationReport.unit_id.in_(list(units)))
+        return await fetch_page(self.session, stmt, SituationReport, query)
 
     async def try_lock_generation(self) -> bool:
         """Take the transaction lock of report-deadline generation; False if another has it."""

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.auth.dependencies import CurrentPrincipal
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
 from api.dependencies import DbSession
 from api.idempotency.dependencies import IdempotencyKey, respond
 from api.idempotency.service import fingerprint, run_once
@@ -19,7 +20,7 @@ from api.reports.schemas import ReportCreate, ReportQuery, ReportRead
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
-@router.post("", status_code=201, response_model=ReportRead)
+@router.post("", status_code=201, response_model=ReportRead, **needs(Permission.file_reports))
 async def submit_report(
     body: ReportCreate,
     session: DbSession,
@@ -45,12 +46,13 @@ async def submit_report(
     return respond(result)
 
 
-@router.get("")
+@router.get("", **needs(Permission.read_reports))
 async def list_reports(
-    session: DbSession, _: CurrentPrincipal, query: Annotated[ReportQuery, Query()]
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[ReportQuery, Query()]
 ) -> Page[ReportRead]:
-    """List situation reports by officer, unit, period or zero/non-zero."""
-    rows, next_cursor = await service.list_reports(session, query)
+    """List the situation reports of the caller's territory by officer, unit, period or
+    zero/non-zero."""
+    rows, next_cursor = await service.list_reports(session, query, principal)
     return Page(
         items=[ReportRead.model_validate(r, from_attributes=True) for r in rows],
         next_cursor=next_cursor,

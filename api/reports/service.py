@@ -111,7 +111,7 @@ async def submit(
 
 
 async def list_reports(
-    session: AsyncSession, query: ReportQuery
+    session: AsyncSession, query: ReportQuery, principal: Principal
 ) -> tuple[list[SituationReport], str | None]:
-    """A page of reports."""
-    return await ReportRepository(session).list(query)
+    """A page of the reports of the caller's territory."""
+    return await ReportRepository(session).list(query, principal.reach)

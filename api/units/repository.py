@@ -83,6 +83,11 @@ class UnitRepository:
         stmt = select(Unit).join(chain, Unit.id == chain.c.id).order_by(chain.c.depth)
         return list((await self.session.execute(stmt)).scalars().all())
 
-    async def list(self, query: UnitQuery) -> tuple[list[Unit], str | None]:
-        """A page of units matching the query, newest first."""
-        return await fetch_page(self.session, select(Unit), Unit, query)
+    async def list(
+        self, query: UnitQuery, units: frozenset[uuid.UUID] | None
+    ) -> tuple[list[Unit], str | None]:
+        """A page of `units` (None: all) matching the query, newest first."""
+        stmt = select(Unit)
+        if units is not None:
+            stmt = stmt.where(Unit.id.in_(list(units)))
+        return await fetch_page(self.session, stmt, Unit, query)

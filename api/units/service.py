@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.dependencies import Principal
 from api.errors import InvalidInput, NotFound
 from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
@@ -39,9 +40,24 @@ def to_read(unit: Unit) -> UnitRead:
     )
 
 
-async def get_unit(session: AsyncSession, unit_id: uuid.UUID) -> Unit:
-    """The unit, or 404."""
+async def known_units(session: AsyncSession, principal: Principal) -> frozenset[uuid.UUID] | None:
+    """Whose officials a caller may look up: their territory, and the units above them (the
+    leaders they answer to and escalate to). None: everyone (admins)."""
+    if principal.reach is None:
+        return None
+    above = await UnitRepository(session).ancestry(principal.unit_id) if principal.unit_id else []
+    return principal.reach | {u.id for u in above}
+
+
+async def get_unit(
+    session: AsyncSession, unit_id: uuid.UUID, principal: Principal | None = None
+) -> Unit:
+    """The unit, or 404 (also when the caller may not look it up)."""
     unit = await UnitRepository(session).get(unit_id)
+    if unit is not None and principal is not None:
+        units = await known_units(session, principal)
+        if units is not None and unit.id not in units:
+            unit = None
     if unit is None:
         raise NotFound(f"Unit {unit_id} does not exist.")
     return unit
@@ -88,6 +104,8 @@ async def update_unit(session: AsyncSession, unit_id: uuid.UUID, data: UnitUpdat
     return unit
 
 
-async def list_units(session: AsyncSession, query: UnitQuery) -> tuple[list[Unit], str | None]:
+async def list_units(
+    session: AsyncSession, query: UnitQuery, principal: Principal
+) -> tuple[list[Unit], str | None]:
     """A page of units."""
-    return await UnitRepository(session).list(query)
+    return await UnitRepository(session).list(query, await known_units(session, principal))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 from arq.connections import ArqRedis
+from cryptography.fernet import Fernet
 from redis.asyncio import ConnectionPool
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -305,6 +306,8 @@ def main() -> None:
         "API_URL": f"http://127.0.0.1:{port}",
         "JWT_SECRET": "bench-jwt-secret-0123456789abcdef0123",
         "WORKER_TOKEN": "bench-worker-token",
+        "PII_KEYS": Fernet.generate_key().decode(),
+        "PII_HASH_KEY": "bench-pii-hash-key-0123456789abcdef0123",
         "ADMIN_PASSWORD": "bench-admin-password",
         "ARQ_QUEUE": queue,
         "SMS_GATEWAY_URL": gateway_url + "/",

@@ -1,0 +1,59 @@
+"""What each role may do: one table (`GRANTS`), checked on every endpoint.
+
+Territory (属地管理) is checked separately: a permission lets an official act, their unit's
+subtree says on what. Which lifecycle action needs which permission is in
+`api.cases.lifecycle.TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from api.officials.models import Role
+
+
+class Permission(enum.StrEnum):
+    """One thing an official may do."""
+
+    read_cases = "read_cases"  # cases, timelines, deadlines, escalations, alerts in reach
+    register_cases = "register_cases"  # 登记
+    record_arrival = "record_arrival"  # check oneself in at the scene (到位)
+    record_others_arrival = "record_others_arrival"  # check in someone else
+    desk_cases = "desk_cases"  # accept, assign, close, review … (信访工作机构)
+    handle_cases = "handle_cases"  # reply, extend, object (承办单位)
+    sign_off_cases = "sign_off_cases"  # 领导签批
+    acknowledge_escalations = "acknowledge_escalations"  # 收到
+    escalate_by_hand = "escalate_by_hand"  # 手动升级
+    read_personal_data = "read_personal_data"  # unmasked ID and phone numbers
+    file_reports = "file_reports"  # 信访形势报送 (who owes one is policy)
+    read_reports = "read_reports"
+    read_directory = "read_directory"  # units, officials, policy, calendar
+    manage_directory = "manage_directory"  # create and change units and officials
+    manage_policy = "manage_policy"  # the policy document and the calendar
+    manage_webhooks = "manage_webhooks"
+    manage_service_tokens = "manage_service_tokens"
+    read_audit = "read_audit"
+
+
+P = Permission
+
+_SEE = frozenset({P.read_cases, P.read_reports, P.read_directory})
+_FIELD = _SEE | {P.register_cases, P.record_arrival, P.acknowledge_escalations, P.file_reports}
+_HANDLER = _FIELD | {P.handle_cases, P.read_personal_data}
+_DESK = _HANDLER | {P.desk_cases, P.escalate_by_hand, P.record_others_arrival}
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.chief: _DESK | {P.sign_off_cases},  # 主要负责人
+    Role.deputy: _DESK | {P.sign_off_cases},  # 分管领导
+    Role.petition_staff: _DESK,  # 信访干部
+    Role.dept_head: _HANDLER,  # 部门负责人 (承办)
+    Role.info_officer: _FIELD,  # 信息员
+    Role.grid_worker: _FIELD,  # 网格员
+    Role.viewer: _SEE,  # dashboards and read-only tools
+}
+
+
+def may(role: Role, permission: Permission) -> bool:
+    """Whether `role` holds `permission`."""
+    return permission in GRANTS[role]

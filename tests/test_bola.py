@@ -1,0 +1,581 @@
+"""Broken object-level authorization (OWASP API1), route by route.
+
+The matrix is checked against the app's own route table: a route without an entry fails.
+For every route that takes an id (in the path, the query or the body), officials from a
+sibling town and officials of lower roles or lower units try it on objects of the first
+town. Each attempt must be refused (or, for a list, must not show the object), and the
+database must be exactly as it was afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from tests.conftest import WORKER_TOKEN, County, arrivals, login, service_token, visit_body
+from tests.test_permissions import PUBLIC, operations
+
+pytestmark = pytest.mark.usefixtures("policy_restore")
+
+# Every table whose rows a request could change. Left out: the audit trail (refusals are
+# recorded there on purpose), refresh tokens (the test's own logins) and the outbox (its
+# dispatcher stamps rows of earlier commits in the background).
+TABLES = (
+    "cases",
+    "case_units",
+    "case_number_counters",
+    "case_events",
+    "arrivals",
+    "deadlines",
+    "escalations",
+    "ack_links",
+    "alerts",
+    "units",
+    "officials",
+    "service_tokens",
+    "policy_documents",
+    "calendar_overrides",
+    "situation_reports",
+    "webhook_subscriptions",
+    "idempotency_records",
+)
+
+NOT_FOUND = frozenset({404})
+FORBIDDEN = frozenset({403})
+INVALID = frozenset({422})
+UNAUTHORIZED = frozenset({401})
+
+
+@dataclass
+class Attempt:
+    """One request by one caller, the answers that count as a refusal, and, for a list,
+    the id that must not be in it."""
+
+    caller: str
+    method: str
+    url: str
+    expect: frozenset[int]
+    json: Any = None
+    params: dict[str, str] = field(default_factory=dict)
+    absent: str | None = None
+
+
+@dataclass
+class World:
+    """The first town's objects, and the callers who do not own them."""
+
+    county: County
+    case: dict[str, Any]  # lodged at the town, from village2
+    own_case: dict[str, Any]  # the sibling town's own case, to carry foreign ids in bodies
+    escalation: dict[str, Any]
+    report: dict[str, Any]
+    subscription: dict[str, Any]
+    token_id: str
+    callers: dict[str, dict[str, str]]
+
+    def ids(self) -> dict[str, str]:
+        c = self.county
+        return {
+            "case": self.case["id"],
+            "own_case": self.own_case["id"],
+            "escalation": self.escalation["id"],
+            "town": c.town["id"],
+            "village2": c.village2["id"],
+            "town_chief": c.officials["town_chief"]["id"],
+            "town_staff": c.officials["town_staff"]["id"],
+            "subscription": self.subscription["id"],
+            "token": self.token_id,
+        }
+
+
+Probe = Callable[[World], list[Attempt]]
+
+
+def _case_action(
+    action: str, body: dict[str, Any], lower: str = "grid", outsider: str = "sibling"
+) -> Probe:
+    """A lifecycle action on the first town's case: the sibling town's staff cannot see it,
+    a grid worker of its village and the town's dashboard token may not take it."""
+
+    def probe(w: World) -> list[Attempt]:
+        url = f"/v1/cases/{w.case['id']}/{action}"
+        return [
+            Attempt(outsider, "post", url, NOT_FOUND, json=body),
+            Attempt("village_chief", "post", url, NOT_FOUND | FORBIDDEN, json=body),
+            Attempt(lower, "post", url, FORBIDDEN, json=body),
+            Attempt("viewer", "post", url, FORBIDDEN, json=body),
+        ]
+
+    return probe
+
+
+def _foreign_ids_in_body(action: str, body: Callable[[dict[str, str]], dict[str, Any]]) -> Probe:
+    """As `_case_action`, plus the sibling town acting on its own case with the first
+    town's units or officials in the body: refused as if they did not exist."""
+
+    def probe(w: World) -> list[Attempt]:
+        ids = w.ids()
+        own = f"/v1/cases/{ids['own_case']}/{action}"
+        return [
+            *_case_action(action, body(ids))(w),
+            Attempt("sibling", "post", own, INVALID, json=body(ids)),
+        ]
+
+    return probe
+
+
+def _read(path: Callable[[World], str]) -> Probe:
+    def probe(w: World) -> list[Attempt]:
+        return [
+            Attempt("sibling", "get", path(w), NOT_FOUND),
+            Attempt("village_chief", "get", path(w), NOT_FOUND),
+        ]
+
+    return probe
+
+
+def _listing(path: str, key: str, param: str, obj: Callable[[World], str]) -> Probe:
+    """A list filtered by the first town's id: the object is not in it for outsiders."""
+
+    def probe(w: World) -> list[Attempt]:
+        value = w.ids()[key]
+        return [
+            Attempt("sibling", "get", path, frozenset({200}), params={param: value}, absent=obj(w)),
+            Attempt(
+                "village_chief", "get", path, frozenset({200}), params={param: value}, absent=obj(w)
+            ),
+            Attempt("sibling", "get", path, frozenset({200}), absent=obj(w)),
+        ]
+
+    return probe
+
+
+def _admin_only(method: str, path: Callable[[World], str], body: Any = None) -> Probe:
+    def probe(w: World) -> list[Attempt]:
+        return [
+            Attempt(who, method, path(w), FORBIDDEN, json=body)
+            for who in ("sibling", "town_chief", "grid", "viewer")
+        ]
+
+    return probe
+
+
+def _worker_only(method: str, path: Callable[[World], str], body: Any = None) -> Probe:
+    def probe(w: World) -> list[Attempt]:
+        return [
+            Attempt(who, method, path(w), UNAUTHORIZED, json=body)
+            for who in ("sibling", "admin", "viewer")
+        ]
+
+    return probe
+
+
+def _no_ids(reason: str) -> Probe:
+    """A route that takes no id: nothing to own (the permission test covers its role)."""
+    del reason
+    return lambda w: []
+
+
+def _assign(ids: dict[str, str]) -> dict[str, Any]:
+    return {
+        "unit_id": ids["village2"],
+        "leader_id": ids["town_chief"],
+        "handler_id": ids["town_staff"],
+        "plan": "plan",
+        "time_limit_days": 10,
+    }
+
+
+CASE = "/v1/cases/{case_id}"
+NOTICE = {"reason": "r", "notice_text": "n"}
+DECISION = {"decision": "upheld", "text": "t"}
+
+MATRIX: dict[tuple[str, str], Probe] = {
+    # public: the credential is in the request itself
+    ("get", "/healthz"): _no_ids("liveness"),
+    ("get", "/readyz"): _no_ids("readiness"),
+    ("get", "/metrics"): _no_ids("Prometheus figures, no objects"),
+    ("post", "/v1/auth/token"): _no_ids("user name and password"),
+    ("post", "/v1/auth/refresh"): _no_ids("the refresh token is the credential"),
+    # the page only shows a button, the same for any token: it tells nothing
+    ("get", "/a/{token}"): lambda w: [
+        Attempt("anonymous", "get", f"/a/{uuid.uuid4().hex}", frozenset({200}))
+    ],
+    ("post", "/a/{token}"): lambda w: [
+        Attempt("anonymous", "post", f"/a/{uuid.uuid4().hex}", NOT_FOUND)
+    ],
+    ("post", "/v1/inbound/sms/{provider}"): lambda w: [
+        Attempt(
+            "anonymous",
+            "post",
+            "/v1/inbound/sms/generic",
+            frozenset({401, 403}),
+            params={"token": "guessed"},
+            json={"sender": w.county.officials["town_chief"]["phone"], "text": "1"},
+        )
+    ],
+    # cases
+    ("post", "/v1/cases"): lambda w: [
+        Attempt(
+            "sibling",
+            "post",
+            "/v1/cases",
+            INVALID,
+            json=visit_body(w.county.village2, w.county.town, 3),
+        ),
+        Attempt(
+            "viewer",
+            "post",
+            "/v1/cases",
+            FORBIDDEN,
+            json=visit_body(w.county.village2, w.county.town, 3),
+        ),
+    ],
+    ("get", "/v1/cases"): _listing(
+        "/v1/cases", "village2", "origin_unit_id", lambda w: w.case["id"]
+    ),
+    ("get", CASE): _read(lambda w: f"/v1/cases/{w.case['id']}"),
+    ("get", CASE + "/timeline"): _read(lambda w: f"/v1/cases/{w.case['id']}/timeline"),
+    ("post", CASE + "/arrivals"): lambda w: [
+        Attempt("sibling", "post", f"/v1/cases/{w.case['id']}/arrivals", NOT_FOUND, json={}),
+        Attempt(
+            "grid",
+            "post",
+            f"/v1/cases/{w.case['id']}/arrivals",
+            FORBIDDEN,
+            json={"official_id": w.ids()["town_chief"]},
+        ),
+        Attempt("viewer", "post", f"/v1/cases/{w.case['id']}/arrivals", FORBIDDEN, json={}),
+        Attempt(
+            "sibling",
+            "post",
+            f"/v1/cases/{w.own_case['id']}/arrivals",
+            INVALID,
+            json={"official_id": w.ids()["town_chief"]},
+        ),
+    ],
+    ("post", CASE + "/accept"): _case_action("accept", {}),
+    ("post", CASE + "/reject"): _case_action("reject", NOTICE),
+    ("post", CASE + "/redirect"): _case_action("redirect", {"to": "court", **NOTICE}),
+    ("post", CASE + "/assign"): _foreign_ids_in_body("assign", _assign),
+    ("post", CASE + "/object"): _case_action("object", {"reason": "r"}),
+    ("post", CASE + "/add_department"): _foreign_ids_in_body(
+        "add_department", lambda ids: {"unit_id": ids["village2"]}
+    ),
+    ("post", CASE + "/set_owner_leader"): _foreign_ids_in_body(
+        "set_owner_leader", lambda ids: {"official_id": ids["town_chief"]}
+    ),
+    ("post", CASE + "/extend"): _foreign_ids_in_body(
+        "extend", lambda ids: {"days": 5, "approver_id": ids["town_chief"], "reason": "r"}
+    ),
+    ("post", CASE + "/reply"): _case_action("reply", {"text": "t"}),
+    ("post", CASE + "/feedback"): _case_action("feedback", {"satisfied": True}),
+    ("post", CASE + "/close"): _case_action("close", {"outcome": "resolved"}),
+    ("post", CASE + "/request_review"): _case_action("request_review", {"reason": "r"}),
+    ("post", CASE + "/review_decision"): _case_action("review_decision", DECISION),
+    ("post", CASE + "/request_re_review"): _case_action("request_re_review", {"reason": "r"}),
+    ("post", CASE + "/re_review_decision"): _case_action("re_review_decision", DECISION),
+    ("post", CASE + "/terminate"): _case_action("terminate", {"reason": "r"}),
+    ("post", CASE + "/sign_off"): _case_action(
+        "sign_off", {}, lower="town_staff", outsider="sibling_chief"
+    ),
+    ("post", CASE + "/resolve_duplicate"): _case_action(
+        "resolve_duplicate", {"is_duplicate": True}
+    ),
+    # deadlines, escalations, alerts
+    ("get", "/v1/deadlines"): _listing(
+        "/v1/deadlines", "case", "case_id", lambda w: w.escalation["deadline_id"]
+    ),
+    ("get", "/v1/escalations"): _listing(
+        "/v1/escalations", "case", "case_id", lambda w: w.escalation["id"]
+    ),
+    ("post", "/v1/escalations/{escalation_id}/ack"): lambda w: [
+        Attempt("sibling", "post", f"/v1/escalations/{w.escalation['id']}/ack", NOT_FOUND),
+        Attempt("village_chief", "post", f"/v1/escalations/{w.escalation['id']}/ack", NOT_FOUND),
+        Attempt("viewer", "post", f"/v1/escalations/{w.escalation['id']}/ack", FORBIDDEN),
+    ],
+    ("post", "/v1/escalations/{escalation_id}/escalate"): lambda w: [
+        Attempt(
+            who, "post", f"/v1/escalations/{w.escalation['id']}/escalate", expect, json={"step": 1}
+        )
+        for who, expect in (
+            ("sibling", NOT_FOUND),
+            ("village_chief", NOT_FOUND),
+            ("grid", FORBIDDEN),
+            ("viewer", FORBIDDEN),
+        )
+    ],
+    ("get", "/v1/alerts"): _listing(
+        "/v1/alerts", "case", "case_id", lambda w: w.escalation["case_id"]
+    ),
+    # the directory
+    ("post", "/v1/units"): _admin_only(
+        "post",
+        lambda w: "/v1/units",
+    ),
+    ("get", "/v1/units"): _listing(
+        "/v1/units", "town", "parent_id", lambda w: w.county.village2["id"]
+    ),
+    ("get", "/v1/units/{unit_id}"): _read(lambda w: f"/v1/units/{w.county.village2['id']}"),
+    ("patch", "/v1/units/{unit_id}"): _admin_only(
+        "patch", lambda w: f"/v1/units/{w.county.village2['id']}", {"name": "renamed"}
+    ),
+    ("post", "/v1/officials"): _admin_only(
+        "post",
+        lambda w: "/v1/officials",
+        None,
+    ),
+    ("get", "/v1/officials"): _listing(
+        "/v1/officials", "village2", "unit_id", lambda w: w.county.officials["village2_chief"]["id"]
+    ),
+    ("get", "/v1/officials/{official_id}"): _read(
+        lambda w: f"/v1/officials/{w.county.officials['village2_chief']['id']}"
+    ),
+    ("patch", "/v1/officials/{official_id}"): _admin_only(
+        "patch",
+        lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}",
+        {"role": "viewer"},
+    ),
+    ("get", "/v1/policies"): _no_ids("one policy document for the install"),
+    ("put", "/v1/policies"): _admin_only("put", lambda w: "/v1/policies", {}),
+    ("get", "/v1/calendar"): _no_ids("the public working-day calendar"),
+    ("put", "/v1/calendar/{day}"): _admin_only(
+        "put", lambda w: "/v1/calendar/2026-10-01", {"is_workday": True}
+    ),
+    ("delete", "/v1/calendar/{day}"): _admin_only("delete", lambda w: "/v1/calendar/2026-10-01"),
+    # reports
+    ("post", "/v1/reports"): lambda w: [
+        Attempt("viewer", "post", "/v1/reports", FORBIDDEN, json={"zero": True})
+    ],
+    ("get", "/v1/reports"): _listing("/v1/reports", "town", "unit_id", lambda w: w.report["id"]),
+    # administration
+    ("get", "/v1/audit"): _admin_only("get", lambda w: f"/v1/audit?object_id={w.case['id']}"),
+    ("post", "/v1/service-tokens"): _admin_only(
+        "post",
+        lambda w: "/v1/service-tokens",
+        None,
+    ),
+    ("get", "/v1/service-tokens"): _admin_only("get", lambda w: "/v1/service-tokens"),
+    ("delete", "/v1/service-tokens/{token_id}"): _admin_only(
+        "delete", lambda w: f"/v1/service-tokens/{w.token_id}"
+    ),
+    ("post", "/v1/webhook-subscriptions"): _admin_only(
+        "post",
+        lambda w: "/v1/webhook-subscriptions",
+        {"url": "https://example.org/hook", "event_types": ["case.created"]},
+    ),
+    ("get", "/v1/webhook-subscriptions"): _admin_only("get", lambda w: "/v1/webhook-subscriptions"),
+    ("get", "/v1/webhook-subscriptions/{subscription_id}"): _admin_only(
+        "get", lambda w: f"/v1/webhook-subscriptions/{w.subscription['id']}"
+    ),
+    ("delete", "/v1/webhook-subscriptions/{subscription_id}"): _admin_only(
+        "delete", lambda w: f"/v1/webhook-subscriptions/{w.subscription['id']}"
+    ),
+    # the worker's own
+    ("post", "/v1/internal/deadlines/flag-due"): _worker_only(
+        "post", lambda w: "/v1/internal/deadlines/flag-due"
+    ),
+    ("post", "/v1/internal/deadlines/{deadline_id}/remind"): _worker_only(
+        "post", lambda w: f"/v1/internal/deadlines/{w.escalation['deadline_id']}/remind?round=1"
+    ),
+    ("post", "/v1/internal/deadlines/{deadline_id}/evaluate"): _worker_only(
+        "post", lambda w: f"/v1/internal/deadlines/{w.escalation['deadline_id']}/evaluate"
+    ),
+    ("post", "/v1/internal/escalations/start"): _worker_only(
+        "post",
+        lambda w: "/v1/internal/escalations/start",
+        None,
+    ),
+    ("post", "/v1/internal/escalations/advance"): _worker_only(
+        "post",
+        lambda w: (
+            f"/v1/internal/escalations/advance?deadline_id={w.escalation['deadline_id']}&step=1"
+        ),
+    ),
+    ("post", "/v1/internal/escalations/{escalation_id}/renotify"): _worker_only(
+        "post", lambda w: f"/v1/internal/escalations/{w.escalation['id']}/renotify?round=1"
+    ),
+    ("post", "/v1/internal/alerts/bundles/flush"): _worker_only(
+        "post", lambda w: "/v1/internal/alerts/bundles/flush"
+    ),
+    ("post", "/v1/internal/alerts/attempts"): _worker_only(
+        "post", lambda w: "/v1/internal/alerts/attempts", {"attempts": []}
+    ),
+    ("post", "/v1/internal/alerts/{alert_id}/attempts"): _worker_only(
+        "post", lambda w: f"/v1/internal/alerts/{uuid.uuid4()}/attempts", {}
+    ),
+    ("post", "/v1/internal/sweep"): _worker_only("post", lambda w: "/v1/internal/sweep"),
+}
+
+
+def _body_for(attempt: Attempt, w: World) -> Any:
+    """Bodies that need the world's ids and are too long for the table."""
+    if attempt.json is not None or attempt.method not in {"post", "put", "patch"}:
+        return attempt.json
+    if attempt.url == "/v1/units":
+        return {"name": "x", "level": "village", "parent_id": w.county.town["id"]}
+    if attempt.url == "/v1/officials":
+        return {"name": "x", "unit_id": w.county.town["id"], "role": "chief"}
+    if attempt.url == "/v1/service-tokens":
+        expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        return {"name": "x", "role": "chief", "unit_id": w.county.town["id"], "expires_at": expires}
+    if attempt.url == "/v1/internal/escalations/start":
+        return {"deadline_ids": [w.escalation["deadline_id"]]}
+    return {}
+
+
+DIGEST = "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} t"
+
+
+async def _snapshot(app: FastAPI) -> dict[str, str]:
+    """A digest of every row of every table a request could change."""
+    async with app.state.desk.sessionmaker() as session:
+        digests = {}
+        for table in TABLES:
+            row = await session.execute(text(DIGEST.format(table)))
+            digests[table] = str(row.scalar_one())
+        return digests
+
+
+async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: County) -> World:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["arrival"]["chief"] = "PT1S"
+    doc["escalation"]["arrival"] = [{"notify": ["next_unit_chief"]}]
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+
+    staff = await county.headers(client, "town_staff")
+    case = (
+        await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+        )
+    ).json()
+    await asyncio.sleep(1.1)
+    deadline = arrivals(case)[0]
+    flagged = await client.post(
+        f"/v1/internal/deadlines/{deadline['id']}/evaluate",
+        headers={"Authorization": f"Bearer {WORKER_TOKEN}"},
+    )
+    assert flagged.json()["status"] == "missed", flagged.text
+    escalation = (
+        await client.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
+    ).json()["items"][0]
+
+    tag = uuid.uuid4().hex[:6]
+    sibling_town = (
+        await client.post(
+            "/v1/units",
+            json={"name": f"西河镇-{tag}", "level": "town", "parent_id": county.county["id"]},
+            headers=admin,
+        )
+    ).json()
+    sibling_village = (
+        await client.post(
+            "/v1/units",
+            json={"name": f"河口村-{tag}", "level": "village", "parent_id": sibling_town["id"]},
+            headers=admin,
+        )
+    ).json()
+    callers: dict[str, dict[str, str]] = {"admin": admin, "anonymous": {}}
+    for key, unit, role in (
+        ("sibling", sibling_town, "petition_staff"),
+        ("sibling_chief", sibling_town, "chief"),
+        ("info", county.town, "info_officer"),
+    ):
+        body = {
+            "name": f"{key}-{tag}",
+            "unit_id": unit["id"],
+            "role": role,
+            "username": f"{key}-{tag}",
+            "password": f"pw-{key}-{tag}",
+        }
+        assert (await client.post("/v1/officials", json=body, headers=admin)).status_code == 201
+        callers[key] = await login(client, f"{key}-{tag}", f"pw-{key}-{tag}")
+    for key in ("grid", "village_chief", "town_chief", "town_staff"):
+        callers[key] = await county.headers(client, key)
+    callers["viewer"] = await service_token(client, admin, f"board-{tag}", county.town)
+
+    own_case = await client.post(
+        "/v1/cases", json=visit_body(sibling_village, sibling_town, 3), headers=callers["sibling"]
+    )
+    assert own_case.status_code == 201, own_case.text
+    report = await client.post("/v1/reports", json={"zero": True}, headers=callers["info"])
+    assert report.status_code == 201, report.text
+    subscription = await client.post(
+        "/v1/webhook-subscriptions",
+        json={"url": "https://example.org/hook", "event_types": ["case.created"]},
+        headers=admin,
+    )
+    assert subscription.status_code == 201, subscription.text
+    tokens = (await client.get("/v1/service-tokens", headers=admin)).json()
+    return World(
+        county=county,
+        case=case,
+        own_case=own_case.json(),
+        escalation=escalation,
+        report=report.json(),
+        subscription=subscription.json(),
+        token_id=next(t["id"] for t in tokens if t["name"] == f"board-{tag}"),
+        callers=callers,
+    )
+
+
+async def test_every_route_has_a_matrix_entry(app: FastAPI) -> None:
+    routes = {(method, path) for method, path, _ in operations(app)}
+    assert routes - set(MATRIX) == set(), "new routes need a BOLA matrix entry"
+    assert set(MATRIX) - routes == set(), "matrix entries for routes that no longer exist"
+    assert set(MATRIX) >= PUBLIC
+
+
+async def test_nobody_reaches_an_object_they_do_not_own(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], county: County
+) -> None:
+    w = await _world(client, admin, county)
+    try:
+        await asyncio.sleep(0.2)  # let the outbox dispatcher settle the world's own commits
+        tried = 0
+        for (method, path), probe in MATRIX.items():
+            before = await _snapshot(app)
+            for attempt in probe(w):
+                assert attempt.method == method, (method, path, attempt)
+                resp = await client.request(
+                    attempt.method,
+                    attempt.url,
+                    json=_body_for(attempt, w),
+                    params=attempt.params,
+                    headers=w.callers[attempt.caller],
+                )
+                where = (
+                    f"{method.upper()} {path} by {attempt.caller}: {resp.status_code} {resp.text}"
+                )
+                assert resp.status_code in attempt.expect, where
+                if resp.status_code >= 400:
+                    assert resp.headers["content-type"] == "application/problem+json", where
+                if attempt.absent is not None:
+                    listed = {item["id"] for item in resp.json()["items"]}
+                    assert attempt.absent not in listed, where
+                tried += 1
+            after = await _snapshot(app)
+            changed = [t for t in TABLES if before[t] != after[t]]
+            assert changed == [], f"{method.upper()} {path} changed {changed}"
+        assert tried >= 120
+
+        # the owners still see all of it: the refusals were about the callers
+        staff = w.callers["town_staff"]
+        assert (await client.get(f"/v1/cases/{w.case['id']}", headers=staff)).status_code == 200
+        escalations = await client.get(
+            "/v1/escalations", params={"case_id": w.case["id"]}, headers=staff
+        )
+        assert w.escalation["id"] in {e["id"] for e in escalations.json()["items"]}
+    finally:
+        # the subscription was only there to be attacked: later tests count subscribers
+        gone = f"/v1/webhook-subscriptions/{w.subscription['id']}"
+        assert (await client.delete(gone, headers=admin)).status_code == 204
