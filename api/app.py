@@ -33,6 +33,7 @@ from api.middleware import Guard
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
+from api.privacy import access_log
 from api.privacy.crypto import Vault
 from api.reports.router import router as reports_router
 from api.sweeps.router import router as sweeps_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logging.basicConfig(level=settings.log_level)
+        access_log.install()
         if not settings.jwt_secret:
             log.warning("JWT_SECRET is not set: tokens will not survive a restart")
             settings.jwt_secret = secrets.token_urlsafe(32)

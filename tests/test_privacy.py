@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from api.cases.models import Case
 from api.cases.schemas import Petitioner
 from api.events.service import case_summary
 from api.privacy.__main__ import rotate
+from api.privacy.access_log import ACCESS_LOGGER, install
 from api.privacy.crypto import (
     Kind,
     PrivacyConfigError,
@@ -459,3 +461,25 @@ async def test_migration_0011_round_trip(scratch: Scratch, monkeypatch: pytest.M
     monkeypatch.setenv("PII_KEYS", "")
     with pytest.raises(PrivacyConfigError):  # rows to convert, no keys: refused, not garbled
         await asyncio.to_thread(command.downgrade, cfg, "0010")
+
+
+def test_searched_numbers_are_masked_in_the_access_log() -> None:
+    install()
+    install()  # a second start adds no second filter
+    logger = logging.getLogger(ACCESS_LOGGER)
+    assert len([f for f in logger.filters if type(f).__name__ == "MaskSearchedNumbers"]) == 1
+    path = "/v1/cases?id_number=32010219800101123X&limit=5&phone=%2B8613800000001"
+    record = logger.makeRecord(
+        ACCESS_LOGGER,
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 200),
+        None,
+    )
+    assert logger.filter(record)
+    line = record.getMessage()
+    assert "32010219800101123X" not in line and "13800000001" not in line
+    assert "id_number=3201**********123X" in line and "&limit=5&" in line
+    assert "phone=+86*******0001" in line
