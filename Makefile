@@ -3,6 +3,7 @@
 #
 #   make run       API + worker (+ embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)
 #   make test      pytest (PYTEST_ARGS="-k foo -x" to pass options)
+#   make test-browser   the dashboard in headless Chromium (needs Debian's chromium; screenshot in artifacts/)
 #   make lint      ruff check, ruff format --check, mypy
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
@@ -28,7 +29,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run test lint format openapi migrate rotate-pii clean bench bench-delivery
+.PHONY: help venv .venv run test test-browser lint format openapi migrate rotate-pii clean bench bench-delivery
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -52,6 +53,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The `browser` extra (Playwright's Python client; it drives /usr/bin/chromium, downloads none).
+BROWSER_STAMP := $(VENV)/.installed-browser-extra
+
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m pip install -c constraints.txt -e '.[dev,browser]'
+	@touch $@
+
+test-browser: $(BROWSER_STAMP)
+	$(PY) -m pytest -q tests/browser $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -11,14 +12,17 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import ConnectionPool
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
+from api.assessment.router import router as assessment_router
 from api.audit.router import router as audit_router
 from api.auth.router import router as auth_router
 from api.auth.router import service_tokens_router
 from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
+from api.dashboard.router import router as dashboard_router
 from api.db import create_engine, create_sessionmaker
 from api.deadlines.router import internal_router as deadlines_internal
 from api.deadlines.router import router as deadlines_router
@@ -36,6 +40,8 @@ from api.policies.router import router as policies_router
 from api.privacy import access_log
 from api.privacy.crypto import Vault
 from api.reports.router import router as reports_router
+from api.stats.counting import count_uncounted
+from api.stats.router import router as stats_router
 from api.sweeps.router import router as sweeps_router
 from api.units.router import router as units_router
 from shared.settings import Settings, get_settings
@@ -49,6 +55,23 @@ All `/v1` endpoints need a bearer token from `POST /v1/auth/token`. Errors are R
 `application/problem+json`. Timestamps are RFC 3339 with offset; day arithmetic is done in
 Asia/Shanghai. `/v1/internal/*` is for the worker only.
 """
+
+
+async def count_earlier_cases(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Count the cases registered before the dashboard's counters existed, a batch per
+    transaction, in the background (figures are complete once it ends)."""
+    try:
+        while True:
+            async with sessionmaker() as session:
+                counted = await count_uncounted(session)
+                await session.commit()
+            if not counted:
+                return
+            log.info("dashboard: counted %d earlier cases", counted)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("dashboard: counting earlier cases failed; the next start resumes it")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -80,9 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             print(
                 f"Petition Desk: admin account {ADMIN_USERNAME!r}, password: {created}", flush=True
             )
+        backfill = asyncio.create_task(count_earlier_cases(sessionmaker))
         try:
             yield
         finally:
+            backfill.cancel()
             await arq.aclose()
             await pool.aclose()
             await engine.dispose()
@@ -116,6 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policies_router,
         calendar_router,
         reports_router,
+        stats_router,
+        assessment_router,
+        dashboard_router,
         webhooks_router,
         inbound_router,
         deadlines_internal,

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
 from api.privacy.crypto import Vault
 
@@ -33,6 +33,39 @@ PUBLIC_BASE_URL = "public_base_url"
 # session.info key: the `api.privacy.crypto.Vault` sealing petitioners' numbers, from the
 # app's settings.
 PII_VAULT = "pii_vault"
+
+
+# session.info key: the transaction wrote something clients read (ETags must change).
+DATA_CHANGED = "data_changed"
+# Bookkeeping that no client reads as data: writing it does not change any ETag.
+_BOOKKEEPING = frozenset(
+    {"audit_entries", "idempotency_records", "refresh_tokens", "outbox_messages"}
+)
+
+
+class TrackedSession(Session):
+    """A session that notes in `info[DATA_CHANGED]` whether it wrote data clients read."""
+
+
+def _table_of(target: Any) -> str | None:
+    table = getattr(target, "__tablename__", None) or getattr(target, "name", None)
+    return str(table) if table else None
+
+
+@event.listens_for(TrackedSession, "after_flush")
+def _note_flush(session: Session, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if _table_of(obj) not in _BOOKKEEPING:
+            session.info[DATA_CHANGED] = True
+            return
+
+
+@event.listens_for(TrackedSession, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = state.statement.table  # type: ignore[attr-defined]
+        if _table_of(table) not in _BOOKKEEPING:
+            state.session.info[DATA_CHANGED] = True
 
 
 def utcnow() -> datetime:
@@ -79,5 +112,6 @@ def create_sessionmaker(
     return async_sessionmaker(
         engine,
         expire_on_commit=False,
+        sync_session_class=TrackedSession,
         info={PUBLIC_BASE_URL: public_base_url, PII_VAULT: vault},
     )

@@ -14,8 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.audit.service import record_refusal, record_success
+from api.db import DATA_CHANGED
 from api.errors import PetitionDeskError
 from api.outbox.service import dispatch_after_commit
+from api.polling import bump_version
+from api.stats.counting import settle
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
         except PetitionDeskError as exc:
             if exc.keep_changes:
+                await settle(session)
                 await session.commit()
             else:
                 await session.rollback()
@@ -69,8 +73,11 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+        await settle(session)
         record_success(session, request)
         await session.commit()
+    if session.info.pop(DATA_CHANGED, False):
+        await bump_version(state)
     await dispatch_after_commit(session, state.sessionmaker, state.arq)
 
 

@@ -16,6 +16,13 @@ SECURITY_HEADERS = [
 ]
 # Pages the service renders itself (acknowledgement links) load nothing from elsewhere.
 PAGE_CSP = (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'")
+# The dashboard: its own files only, no inline or eval'd code, data only from this API; the
+# login form is sent by script, so a form submitted without it goes nowhere.
+DASHBOARD_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
@@ -74,6 +81,8 @@ class Guard:
                 extra = list(SECURITY_HEADERS)
                 if path.startswith("/a/"):
                     extra.append(PAGE_CSP)
+                elif path == "/dashboard" or path.startswith("/dashboard/"):
+                    extra.append(DASHBOARD_CSP)
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -14,6 +14,7 @@ from api.officials.models import Official
 from api.outbox.models import OutboxMessage
 from api.policies.models import PolicyDocument
 from api.reports.models import SituationReport
+from api.stats.models import CaseFacts, StatCounter
 from api.units.models import Unit
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "CalendarOverride",
     "Case",
     "CaseEvent",
+    "CaseFacts",
     "CaseNumberCounter",
     "CaseUnit",
     "Deadline",
@@ -35,6 +37,7 @@ __all__ = [
     "RefreshToken",
     "ServiceToken",
     "SituationReport",
+    "StatCounter",
     "Unit",
     "WebhookSubscription",
 ]

@@ -47,6 +47,8 @@ TABLES = (
     "situation_reports",
     "webhook_subscriptions",
     "idempotency_records",
+    "stat_counters",
+    "case_stat_facts",
 )
 
 NOT_FOUND = frozenset({404})
@@ -357,6 +359,13 @@ MATRIX: dict[tuple[str, str], Probe] = {
         Attempt("viewer", "post", "/v1/reports", FORBIDDEN, json={"zero": True})
     ],
     ("get", "/v1/reports"): _listing("/v1/reports", "town", "unit_id", lambda w: w.report["id"]),
+    # the dashboard's figures
+    ("get", "/v1/stats/summary"): _read(
+        lambda w: f"/v1/stats/summary?unit_id={w.county.town['id']}"
+    ),
+    ("get", "/v1/stats/units"): _read(lambda w: f"/v1/stats/units?unit_id={w.county.town['id']}"),
+    ("get", "/v1/stats/veto"): _read(lambda w: f"/v1/stats/veto?unit_id={w.county.town['id']}"),
+    ("get", "/v1/stats/scores"): _read(lambda w: f"/v1/stats/scores?unit_id={w.county.town['id']}"),
     # administration
     ("get", "/v1/audit"): _admin_only("get", lambda w: f"/v1/audit?object_id={w.case['id']}"),
     ("post", "/v1/service-tokens"): _admin_only(
@@ -550,7 +559,8 @@ async def test_nobody_reaches_an_object_they_do_not_own(
                     attempt.method,
                     attempt.url,
                     json=_body_for(attempt, w),
-                    params=attempt.params,
+                    # an empty mapping would drop a query written into the URL
+                    params=attempt.params or None,
                     headers=w.callers[attempt.caller],
                 )
                 where = (

@@ -22,6 +22,7 @@ from api.cases.models import (
 from api.cases.schemas import CaseQuery
 from api.db import utcnow
 from api.pagination import fetch_page
+from api.stats.counting import touch
 
 
 def in_reach(reach: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:
@@ -199,7 +200,9 @@ class CaseEventRepository:
         data: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> CaseEvent:
-        """Append an event to the case's timeline."""
+        """Append an event to the case's timeline (and mark the case for the figures: every
+        change to a case leaves an event)."""
+        touch(self.session, (case_id,))
         event = CaseEvent(
             case_id=case_id, action=action, actor_id=actor_id, client=client, data=data or {}
         )
@@ -211,6 +214,7 @@ class CaseEventRepository:
     async def record_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append many events at once (each row: id, case_id, action, actor_id, client, at,
         data), as a batch of escalations or flags does."""
+        touch(self.session, {row["case_id"] for row in rows})
         if rows:
             await self.session.execute(insert(CaseEvent), list(rows))
 

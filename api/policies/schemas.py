@@ -10,7 +10,9 @@ from typing import Annotated, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.alerts.templates import FIELDS, check_template
+from api.cases.models import Channel, LodgedLevel
 from api.officials.models import Role
+from api.units.models import UnitLevel
 
 PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0), description="ISO 8601 duration")]
 
@@ -291,12 +293,203 @@ class Templates(StrictModel):
         return overrides.get(cast(TemplateName, name)) or str(getattr(self, name))
 
 
+COUNTY_OR_ABOVE = [LodgedLevel.county, LodgedLevel.city, LodgedLevel.province, LodgedLevel.national]
+
+
+class VetoRule(StrictModel):
+    """One condition of the one-vote veto (一票否决): a unit of `unit_level` with at least
+    `at_least` collective visits in a year lodged at one of `lodged_levels` is vetoed."""
+
+    key: str = Field(pattern=r"^[a-z0-9_]{1,40}$", description="Short name of the rule.")
+    unit_level: UnitLevel = Field(
+        description="A territorial unit answers for the visits from its territory (属地), a "
+        "department for the visits whose case is assigned to it (归口办理)."
+    )
+    lodged_levels: list[LodgedLevel] = Field(min_length=1)
+    at_least: int = Field(ge=1, le=1000)
+    description: str = Field(default="", max_length=500)
+
+
+def _veto_rules() -> list[VetoRule]:
+    rules = [
+        (
+            "area_town",
+            UnitLevel.area,
+            [LodgedLevel.town],
+            3,
+            "管理区年内累计到街道群体上访3次(含3次)以上",
+        ),
+        (
+            "area_county",
+            UnitLevel.area,
+            [LodgedLevel.county],
+            2,
+            "管理区年内累计到区群体上访2次(含2次)以上",
+        ),
+        (
+            "area_city",
+            UnitLevel.area,
+            [LodgedLevel.city, LodgedLevel.province, LodgedLevel.national],
+            1,
+            "管理区年内到市级(含市级)以上群体上访1次以上",
+        ),
+        ("village_county", UnitLevel.village, COUNTY_OR_ABOVE, 1, "村(居)到区以上群体上访1次"),
+        (
+            "department_county",
+            UnitLevel.department,
+            COUNTY_OR_ABOVE,
+            1,
+            "涉访部门造成群众到区以上(含区级)群体上访",
+        ),
+    ]
+    return [
+        VetoRule(
+            key=key,
+            unit_level=level,
+            lodged_levels=levels,
+            at_least=n,
+            description=f"{text} (seed 000 rule 8)",
+        )
+        for key, level, levels, n, text in rules
+    ]
+
+
+class VetoPolicy(StrictModel):
+    """The one-vote veto (一票否决, seed 000 rule 8, SPEC §6), counted per calendar year of
+    receipt in Asia/Shanghai."""
+
+    rules: list[VetoRule] = Field(default_factory=_veto_rules, max_length=50)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> VetoPolicy:
+        keys = [r.key for r in self.rules]
+        if len(keys) != len(set(keys)):
+            raise ValueError("veto rule keys must be unique")
+        return self
+
+
+class ScoreEvent(StrEnum):
+    """What a deduction of the scoring table (考评细则) is for, as the data can tell it."""
+
+    # 来县委、县政府门口集体上访初访: the origin's chiefs summoned were on the scene in time
+    # (no chief arrival deadline missed), taken as "劝返、人员及时疏散".
+    county_collective_first_dispersed = "county_collective_first_dispersed"
+    # The same, but a chief's arrival deadline was missed (or none was opened), taken as
+    # "人员滞留1个小时以上": the case does not record when the crowd left.
+    county_collective_first_stayed = "county_collective_first_stayed"
+    county_collective_repeat = "county_collective_repeat"  # 重复集体上访 at the county
+    city_collective = "city_collective"  # 到市信访接待中心 / 市委、市政府门口集体上访
+    province_collective_dispersed = "province_collective_dispersed"  # 赴省集体上访,及时疏散
+    province_collective_registered = "province_collective_registered"  # 赴省集体上访被登记
+    national_collective = "national_collective"  # 赴京集体上访被登记
+    report_missed = "report_missed"  # 漏报: a situation report deadline missed
+
+
+class ScoreSection(StrictModel):
+    """A section of the scoring table with its maximum; deductions stop at zero (扣完为止)."""
+
+    key: str = Field(min_length=1, max_length=20)
+    name: str = Field(min_length=1, max_length=100)
+    maximum: float = Field(gt=0, le=10000)
+
+
+class ScoreRule(StrictModel):
+    """Points deducted from a section for each event (每批次 / 每次)."""
+
+    event: ScoreEvent
+    section: str = Field(min_length=1, max_length=20)
+    points: float = Field(ge=0, le=10000)
+    description: str = Field(default="", max_length=500)
+
+
+def _score_sections() -> list[ScoreSection]:
+    names = [
+        ("一", "领导重视程度", 5.0),
+        ("二", "矛盾纠纷排查化解", 5.0),
+        ("三", "党政领导轮流接访", 5.0),
+        ("四", "值班及信息报告", 5.0),
+        ("五", "来县及越级上访", 80.0),
+    ]
+    return [ScoreSection(key=k, name=n, maximum=m) for k, n, m in names]
+
+
+def _score_rules() -> list[ScoreRule]:
+    rows = [
+        (
+            ScoreEvent.county_collective_first_dispersed,
+            "五",
+            5.0,
+            "来县集体上访初访,主要领导及时赶到、人员及时疏散",
+        ),
+        (
+            ScoreEvent.county_collective_first_stayed,
+            "五",
+            20.0,
+            "来县集体上访初访,人员滞留1个小时以上",
+        ),
+        (ScoreEvent.county_collective_repeat, "五", 30.0, "来县委、县政府门口重复集体上访,每批次"),
+        (
+            ScoreEvent.city_collective,
+            "五",
+            30.0,
+            "到市信访接待中心或市委、市政府门口集体上访,每批次",
+        ),
+        (ScoreEvent.province_collective_dispersed, "五", 40.0, "赴省集体上访,人员及时疏散,每批次"),
+        (ScoreEvent.province_collective_registered, "五", 60.0, "赴省集体上访被登记,每批次"),
+        (ScoreEvent.national_collective, "五", 80.0, "赴京集体上访被登记,每批次"),
+        (ScoreEvent.report_missed, "四", 1.0, "每漏报1次"),
+    ]
+    return [
+        ScoreRule(event=e, section=s, points=p, description=f"{d} (seed 001 第一篇)")
+        for e, s, p, d in rows
+    ]
+
+
+class ScoringPolicy(StrictModel):
+    """The scoring rule table (考评细则, seed 001 第一篇): sections with maxima, points
+    deducted per event; a unit scores the sum of its sections, each floored at zero."""
+
+    sections: list[ScoreSection] = Field(
+        default_factory=_score_sections, min_length=1, max_length=30
+    )
+    rules: list[ScoreRule] = Field(default_factory=_score_rules, max_length=100)
+    unit_levels: list[UnitLevel] = Field(
+        default_factory=lambda: [
+            UnitLevel.town,
+            UnitLevel.area,
+            UnitLevel.village,
+            UnitLevel.department,
+        ],
+        min_length=1,
+        description="Levels of the units scored (考评范围).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScoringPolicy:
+        keys = [s.key for s in self.sections]
+        if len(keys) != len(set(keys)):
+            raise ValueError("score section keys must be unique")
+        events = [r.event for r in self.rules]
+        if len(events) != len(set(events)):
+            raise ValueError("one score rule per event")
+        unknown = sorted({r.section for r in self.rules} - set(keys))
+        if unknown:
+            raise ValueError(f"score rules name unknown sections: {', '.join(unknown)}")
+        return self
+
+
 class Policy(StrictModel):
     """The whole policy document (`GET/PUT /v1/policies`)."""
 
     arrival: ArrivalPolicy = Field(default_factory=ArrivalPolicy)
     collective_headcount: int = Field(
         default=5, ge=2, description="A visit of at least this many people is collective (集体访)."
+    )
+    collective_visit_channels: list[Channel] = Field(
+        default_factory=lambda: [Channel.visit],
+        min_length=1,
+        description="Channels of a collective petition that count as going somewhere in a group "
+        "(群体上访) for the veto and the scores: a letter signed by many does not.",
     )
     max_representatives: int = Field(
         default=5, ge=1, description="Most representatives of a multi-person visit (条例 art. 20)."
@@ -312,6 +505,8 @@ class Policy(StrictModel):
     reports: ReportPolicy = Field(default_factory=ReportPolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     templates: Templates = Field(default_factory=Templates)
+    veto: VetoPolicy = Field(default_factory=VetoPolicy)
+    scoring: ScoringPolicy = Field(default_factory=ScoringPolicy)
 
 
 class PolicyRead(BaseModel):

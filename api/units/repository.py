@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +61,11 @@ class UnitRepository:
         tree = select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
         tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
         return frozenset((await self.session.execute(select(tree.c.id))).scalars())
+
+    async def children(self, unit_id: uuid.UUID) -> Sequence[Unit]:
+        """The units directly below a unit, by name."""
+        stmt = select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.name)
+        return (await self.session.execute(stmt)).scalars().all()
 
     async def get_many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Unit]:
         """Units by id."""

@@ -1,0 +1,643 @@
+// 信访工作态势: the county dashboard. Plain ES module, no build step, no inline code (CSP).
+// It logs in like any client (password form or a service token), then polls the stats API
+// with If-None-Match and re-renders only when an answer changed.
+
+const API = new URL("./", window.location.href); // the API serves this page: same origin
+const TOKEN_KEY = "petition-desk.dashboard.token";
+const params = new URLSearchParams(window.location.search);
+const POLL_SECONDS = Math.max(0.5, Number(params.get("poll")) || 10);
+
+const CHANNELS = {
+  visit: "来访",
+  letter: "来信",
+  phone: "来电",
+  online: "网上信访",
+  grid: "网格员上报",
+};
+const STATUSES = {
+  registered: "已登记",
+  accepted: "已受理",
+  assigned: "已交办",
+  replied: "已答复",
+  closed: "已办结",
+  review: "复查中",
+  reviewed: "已复查",
+  re_review: "复核中",
+  re_reviewed: "已复核",
+  terminated: "已终结",
+  archived: "已归档",
+};
+const LODGED_LEVELS = {
+  village: "村级",
+  area: "管理区",
+  town: "乡镇",
+  county: "县级",
+  city: "市级",
+  province: "省级",
+  national: "进京",
+};
+const UNIT_LEVELS = { county: "县", town: "乡镇", area: "管理区", village: "村", department: "部门" };
+// [key, label, higher is better]
+const RATES = [
+  ["on_time_disposition", "按时处置率", true],
+  ["on_time_completion", "按期办结率", true],
+  ["satisfaction", "满意率", true],
+  ["first_visit_resolution", "初信初访一次办结率", true],
+  ["repeat", "重复访率", false],
+  ["skip_level", "越级访率", false],
+  ["arrival_on_time", "到位及时率", true],
+];
+const REASONS = {
+  deadline_missed: "超期未办",
+  no_acknowledgement: "逾时未签收",
+  manual: "手动升级",
+};
+const DASH = "—";
+const PALETTE = ["#4fc3f7", "#ffb74d", "#81c784", "#ba68c8", "#e57373", "#90a4ae"];
+
+const $ = (id) => document.getElementById(id);
+
+/** Build an element; children are nodes or text (never parsed as HTML). */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("data-")) node.setAttribute(name, String(value));
+    else node[name] = value;
+  }
+  for (const child of children) {
+    node.append(child instanceof Node ? child : String(child ?? ""));
+  }
+  return node;
+}
+
+const label = (table, key) => table[key] ?? key;
+
+function formatRate(r) {
+  if (!r || r.rate === null || r.rate === undefined) return DASH;
+  return `${(r.rate * 100).toFixed(1)}%`;
+}
+
+/** YYYY-MM-DD of a moment in Asia/Shanghai, where the service counts its days. */
+function shanghaiDay(date) {
+  return new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Asia/Shanghai",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(date);
+}
+
+function shanghaiTime(value) {
+  return new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
+  }).format(new Date(value));
+}
+
+function elapsed(since) {
+  const minutes = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 60000));
+  if (minutes < 60) return `${minutes} 分钟`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} 小时`;
+  return `${Math.floor(hours / 24)} 天`;
+}
+
+function addDays(day, n) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The statistics period: ?from=&to= when given, else the selected preset ending today. */
+function period() {
+  const today = shanghaiDay(new Date());
+  const choice = $("period").value;
+  if (choice === "custom") {
+    return { from: params.get("from") || today, to: params.get("to") || today };
+  }
+  if (choice === "year") return { from: `${today.slice(0, 4)}-01-01`, to: today };
+  return { from: addDays(today, 1 - Number(choice)), to: today };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens: kept in sessionStorage only (gone with the tab), never in the URL.
+
+function loadToken() {
+  try {
+    return JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function saveToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, JSON.stringify(token));
+}
+
+function clearToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** A token handed over in the fragment (#token=pds_…) for wall displays; then drop it from the
+ * address bar so it is not left on screen or in the history. */
+function takeFragmentToken() {
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const token = fragment.get("token");
+  if (!token) return;
+  saveToken({ access_token: token });
+  history.replaceState(null, "", window.location.pathname + window.location.search);
+}
+
+class LoginRequired extends Error {}
+
+let refreshing = null;
+
+async function refreshToken() {
+  const token = loadToken();
+  if (!token || !token.refresh_token) return false;
+  refreshing ??= (async () => {
+    try {
+      const resp = await fetch(new URL("v1/auth/refresh", API), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: token.refresh_token }),
+        cache: "no-store",
+      });
+      if (!resp.ok) return false;
+      saveToken(await resp.json());
+      return true;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the API with ETags: each URL keeps its last ETag and body; a 304 reuses the body.
+
+const cache = new Map(); // url -> {etag, data}
+
+/**
+ * GET a JSON resource. Answers {ok, changed, data, status}: `changed` is true only on a 200
+ * whose body differs from the last one. 404/501 (an endpoint not there yet) and other errors
+ * give ok=false and data=null, so the page shows "—" instead of failing.
+ */
+async function getJson(path, retried = false) {
+  const token = loadToken();
+  if (!token) throw new LoginRequired();
+  const url = new URL(path, API).toString();
+  const cached = cache.get(url);
+  const headers = { Authorization: `Bearer ${token.access_token}`, Accept: "application/json" };
+  if (cached && cached.etag) headers["If-None-Match"] = cached.etag;
+  // no-store: the page does its own revalidation, the browser cache must not answer for it
+  const resp = await fetch(url, { headers, cache: "no-store" });
+  if (resp.status === 304 && cached) {
+    return { ok: true, changed: false, data: cached.data, status: 304 };
+  }
+  if (resp.status === 401) {
+    if (!retried && (await refreshToken())) return getJson(path, true);
+    throw new LoginRequired();
+  }
+  if (!resp.ok) {
+    cache.delete(url);
+    return { ok: false, changed: cached !== undefined, data: null, status: resp.status };
+  }
+  const text = await resp.text();
+  const changed = !cached || cached.text !== text;
+  const data = JSON.parse(text);
+  cache.set(url, { etag: resp.headers.get("ETag"), text, data });
+  return { ok: true, changed, data, status: resp.status };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which unit: ?unit_id=, else the logged-in official's unit, else the first county.
+
+const units = { stack: [], names: new Map() };
+
+function tokenSubject(accessToken) {
+  const parts = accessToken.split(".");
+  if (parts.length !== 3) return null; // a service token (pds_…) is not a JWT
+  try {
+    const json = atob(parts[1].replace(/-/g, "+").replace(/_/g, "/"));
+    return JSON.parse(json).sub ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function startingUnit() {
+  const given = params.get("unit_id");
+  if (given) return given;
+  const sub = tokenSubject(loadToken().access_token);
+  if (sub) {
+    const me = await getJson(`v1/officials/${encodeURIComponent(sub)}`);
+    if (me.ok && me.data.unit_id) return me.data.unit_id;
+  }
+  const counties = await getJson("v1/units?level=county&limit=200");
+  if (counties.ok && counties.data.items.length > 0) return counties.data.items[0].id;
+  return null;
+}
+
+async function unitName(id) {
+  if (!units.names.has(id)) {
+    const unit = await getJson(`v1/units/${encodeURIComponent(id)}`);
+    if (unit.ok) units.names.set(id, `${unit.data.name}（${label(UNIT_LEVELS, unit.data.level)}）`);
+  }
+  return units.names.get(id) ?? DASH;
+}
+
+const currentUnit = () => units.stack[units.stack.length - 1] ?? null;
+
+async function enterUnit(id) {
+  units.stack.push(id);
+  await showUnit();
+}
+
+async function leaveUnit() {
+  if (units.stack.length > 1) units.stack.pop();
+  await showUnit();
+}
+
+async function showUnit() {
+  const id = currentUnit();
+  const url = new URL(window.location.href);
+  url.searchParams.set("unit_id", id);
+  history.replaceState(null, "", url.pathname + url.search);
+  $("unit-up").hidden = units.stack.length < 2;
+  $("unit-name").textContent = await unitName(id);
+  await poll(true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering. Every number shown carries an id or a data-key so a test can read it.
+
+let perDayChart = null;
+let channelChart = null;
+
+function chart(existing, id) {
+  if (existing || !window.echarts) return existing;
+  return window.echarts.init($(id), null, { renderer: "canvas" });
+}
+
+function countRows(tbodyParent, counts, labels, keyName) {
+  const tbody = tbodyParent.querySelector("tbody");
+  if (!counts) {
+    tbody.replaceChildren(el("tr", {}, el("td", { class: "muted" }, DASH)));
+    return;
+  }
+  const keys = [
+    ...Object.keys(labels).filter((k) => k in counts),
+    ...Object.keys(counts).filter((k) => !(k in labels)),
+  ];
+  if (keys.length === 0) {
+    tbody.replaceChildren(el("tr", {}, el("td", { class: "muted" }, "无")));
+    return;
+  }
+  tbody.replaceChildren(
+    ...keys.map((k) =>
+      el(
+        "tr",
+        { [`data-${keyName}`]: k },
+        el("th", {}, label(labels, k)),
+        el("td", { class: "num" }, counts[k]),
+      ),
+    ),
+  );
+}
+
+function renderSummary(summary) {
+  const s = summary || {};
+  $("kpi-cases").textContent = summary ? s.cases : DASH;
+  $("kpi-collective").textContent = summary && s.collective !== undefined ? s.collective : DASH;
+  $("kpi-open-overdue").textContent = summary ? s.open_overdue : DASH;
+  $("kpi-arrivals").textContent = s.arrivals ? `${s.arrivals.on_time} / ${s.arrivals.missed}` : DASH;
+  $("range").textContent = summary ? `${s.from} 至 ${s.to}` : DASH;
+
+  $("rates").replaceChildren(
+    ...RATES.map(([key, name, higherIsBetter]) => {
+      const r = s.rates ? s.rates[key] : null;
+      const detail = r ? `${r.numerator} / ${r.denominator}` : DASH;
+      return el(
+        "div",
+        { class: `rate ${higherIsBetter ? "up" : "down"}`, "data-rate": key },
+        el("h3", {}, name),
+        el("p", { class: "big", "data-part": "rate" }, formatRate(r)),
+        el("p", { class: "sub", "data-part": "fraction" }, detail),
+      );
+    }),
+  );
+
+  countRows($("by-channel"), s.by_channel, CHANNELS, "channel");
+  countRows($("by-status"), s.by_status, STATUSES, "status");
+  countRows($("by-level"), s.by_lodged_level, LODGED_LEVELS, "level");
+  countRows($("by-category"), s.by_category, {}, "category");
+  renderCharts(s);
+}
+
+/** Every day of the period (the API lists only days with cases), or the listed ones when the
+ * period is unknown or too long to draw a bar a day. */
+function everyDay(from, to, listed) {
+  if (!from || !to) return listed.sort();
+  const days = [];
+  for (let day = from; day <= to && days.length <= 400; day = addDays(day, 1)) days.push(day);
+  return days.length > 400 ? listed.sort() : days;
+}
+
+function renderCharts(s) {
+  perDayChart = chart(perDayChart, "chart-per-day");
+  channelChart = chart(channelChart, "chart-channels");
+  if (!perDayChart || !channelChart) return;
+  const counted = new Map((s.per_day || []).map((d) => [d.day, d.by_channel]));
+  const days = everyDay(s.from, s.to, [...counted.keys()]);
+  const seen = new Set([...counted.values()].flatMap((byChannel) => Object.keys(byChannel)));
+  const channels = [
+    ...Object.keys(CHANNELS).filter((c) => seen.has(c)),
+    ...[...seen].filter((c) => !(c in CHANNELS)),
+  ];
+  const text = { color: "#cfd8dc" };
+  perDayChart.setOption(
+    {
+      color: PALETTE,
+      animation: false,
+      tooltip: { trigger: "axis" },
+      legend: { textStyle: text, top: 0 },
+      grid: { left: 40, right: 16, top: 36, bottom: 28 },
+      xAxis: { type: "category", data: days, axisLabel: text },
+      yAxis: { type: "value", minInterval: 1, axisLabel: text, splitLine: { lineStyle: { color: "#2a3a4d" } } },
+      series: channels.map((c) => ({
+        name: label(CHANNELS, c),
+        type: "bar",
+        stack: "cases",
+        data: days.map((day) => (counted.get(day) || {})[c] || 0),
+      })),
+    },
+    true,
+  );
+  const byChannel = s.by_channel || {};
+  channelChart.setOption(
+    {
+      color: PALETTE,
+      animation: false,
+      tooltip: { trigger: "item" },
+      series: [
+        {
+          type: "pie",
+          radius: ["40%", "70%"],
+          label: { color: "#cfd8dc", formatter: "{b}: {c}" },
+          data: Object.keys(byChannel).map((c) => ({ name: label(CHANNELS, c), value: byChannel[c] })),
+        },
+      ],
+    },
+    true,
+  );
+}
+
+function overdueClass(n) {
+  if (n === null || n === undefined) return "unknown";
+  if (n === 0) return "ok";
+  return n < 3 ? "warn" : "bad";
+}
+
+function renderUnits(answer) {
+  const box = $("units");
+  if (!answer) {
+    box.replaceChildren(el("p", { class: "muted" }, DASH));
+    return;
+  }
+  if (answer.items.length === 0) {
+    box.replaceChildren(el("p", { class: "muted" }, "无下级单位"));
+    return;
+  }
+  box.replaceChildren(
+    ...answer.items.map((item) => {
+      const overdue = item.summary ? item.summary.open_overdue : null;
+      const tile = el(
+        "button",
+        {
+          type: "button",
+          class: `unit ${overdueClass(overdue)}`,
+          "data-unit": item.unit.id,
+          title: "查看下级",
+        },
+        el("span", { class: "name" }, item.unit.name),
+        el("span", { class: "level" }, label(UNIT_LEVELS, item.unit.level)),
+        el("span", { class: "figure" }, "信访 ", el("b", { "data-part": "cases" }, item.summary ? item.summary.cases : DASH), " 件"),
+        el("span", { class: "figure" }, "超期 ", el("b", { "data-part": "overdue" }, overdue ?? DASH), " 件"),
+        el("span", { class: "rank" }, `第 ${item.rank} 名`),
+      );
+      tile.addEventListener("click", () => {
+        units.names.set(item.unit.id, `${item.unit.name}（${label(UNIT_LEVELS, item.unit.level)}）`);
+        enterUnit(item.unit.id);
+      });
+      return tile;
+    }),
+  );
+}
+
+function renderVeto(answer, year) {
+  $("veto-year").textContent = `${year} 年`;
+  const list = $("veto");
+  if (!answer) {
+    list.replaceChildren(el("li", { class: "muted" }, DASH));
+    return;
+  }
+  const vetoed = answer.units.filter((unit) => unit.vetoed);
+  if (vetoed.length === 0) {
+    list.replaceChildren(el("li", { class: "muted" }, "无"));
+    return;
+  }
+  const counted = (unit) =>
+    unit.counts
+      .filter((c) => c.count > 0)
+      .map((c) => `${LODGED_LEVELS[c.lodged_level] || c.lodged_level} ${c.count} 次`)
+      .join("，");
+  list.replaceChildren(
+    ...vetoed.map((unit) =>
+      el(
+        "li",
+        { class: "vetoed", "data-unit": unit.unit_id },
+        el("b", {}, unit.name),
+        ` 集体访：${counted(unit)}`,
+      ),
+    ),
+  );
+}
+
+function renderEscalations(answer) {
+  const tbody = $("escalations").querySelector("tbody");
+  $("kpi-escalations").textContent = answer ? answer.items.length + (answer.next_cursor ? "+" : "") : DASH;
+  if (!answer) {
+    tbody.replaceChildren(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, DASH)));
+    return;
+  }
+  if (answer.items.length === 0) {
+    tbody.replaceChildren(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, "无")));
+    return;
+  }
+  tbody.replaceChildren(
+    ...answer.items.map((e) =>
+      el(
+        "tr",
+        { "data-escalation": e.id },
+        el("td", {}, `第 ${e.step + 1} 级`),
+        el("td", {}, label(REASONS, e.reason)),
+        el("td", { class: "mono" }, e.case_id ? e.case_id.slice(0, 8) : DASH),
+        el("td", {}, shanghaiTime(e.created_at)),
+        el("td", {}, elapsed(e.created_at)),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The poll loop: one round at a time, the next one POLL_SECONDS after the last ended.
+
+let timer = null;
+let renders = 0;
+let round = 0; // a newer round (unit or period changed) makes an older one drop its answers
+
+function setStatus(kind, text) {
+  const status = $("status");
+  status.dataset.kind = kind;
+  status.textContent = text;
+}
+
+async function poll(force = false) {
+  clearTimeout(timer);
+  const mine = ++round;
+  const unit = currentUnit();
+  try {
+    if (!unit) {
+      setStatus("error", "未找到单位");
+      return;
+    }
+    const { from, to } = period();
+    const year = to.slice(0, 4);
+    const q = `unit_id=${encodeURIComponent(unit)}&from=${from}&to=${to}`;
+    const [summary, children, veto, escalations] = await Promise.all([
+      getJson(`v1/stats/summary?${q}`),
+      getJson(`v1/stats/units?${q}`),
+      getJson(`v1/stats/veto?year=${year}`),
+      getJson("v1/escalations?status=open&limit=50"),
+    ]);
+    if (mine !== round) return;
+    const answers = [summary, children, veto, escalations];
+    if (force || answers.some((a) => a.changed)) {
+      renderSummary(summary.data);
+      renderUnits(children.data);
+      renderVeto(veto.data, year);
+      renderEscalations(escalations.data);
+      renders += 1;
+      document.body.dataset.renders = String(renders);
+    }
+    const missing = answers.filter((a) => !a.ok).length;
+    setStatus(missing ? "partial" : "ok", missing ? `部分数据暂不可用（${missing}）` : "正常");
+    $("updated").textContent = shanghaiTime(Date.now());
+    document.body.dataset.state = "live";
+  } catch (error) {
+    if (error instanceof LoginRequired) {
+      showLogin("登录已过期，请重新登录");
+      return;
+    }
+    setStatus("error", "连接失败，稍后重试");
+    console.warn("dashboard poll failed", error);
+  }
+  if (mine !== round) return;
+  timer = setTimeout(poll, POLL_SECONDS * 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login and start.
+
+function showLogin(message = "") {
+  clearTimeout(timer);
+  clearToken();
+  cache.clear();
+  $("board").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message;
+  setStatus("idle", "未登录");
+  document.body.dataset.state = "login";
+}
+
+async function start() {
+  $("login").hidden = true;
+  $("board").hidden = false;
+  $("logout").hidden = false;
+  document.body.dataset.state = "loading";
+  try {
+    const unit = await startingUnit();
+    units.stack = unit ? [unit] : [];
+    if (unit) {
+      await showUnit();
+    } else {
+      setStatus("error", "未找到单位");
+    }
+  } catch (error) {
+    if (error instanceof LoginRequired) showLogin("令牌无效，请重新登录");
+    else setStatus("error", "连接失败");
+  }
+}
+
+async function login(event) {
+  event.preventDefault();
+  $("login-error").textContent = "";
+  const body = new URLSearchParams({ username: $("username").value, password: $("password").value });
+  let resp;
+  try {
+    resp = await fetch(new URL("v1/auth/token", API), { method: "POST", body, cache: "no-store" });
+  } catch {
+    $("login-error").textContent = "无法连接服务器";
+    return;
+  }
+  if (resp.status === 429) {
+    $("login-error").textContent = "尝试次数过多，请稍后再试";
+    return;
+  }
+  if (!resp.ok) {
+    $("login-error").textContent = "用户名或密码错误";
+    return;
+  }
+  saveToken(await resp.json());
+  $("password").value = "";
+  await start();
+}
+
+async function useToken(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (!token) return;
+  saveToken({ access_token: token });
+  $("token").value = "";
+  await start();
+}
+
+function init() {
+  if (params.get("from") || params.get("to")) {
+    $("period").querySelector("option[value=custom]").hidden = false;
+    $("period").value = "custom";
+  }
+  $("period").addEventListener("change", () => poll(true));
+  $("unit-up").addEventListener("click", () => leaveUnit());
+  $("logout").addEventListener("click", () => showLogin());
+  $("login-form").addEventListener("submit", login);
+  $("token-form").addEventListener("submit", useToken);
+  window.addEventListener("resize", () => {
+    perDayChart?.resize();
+    channelChart?.resize();
+  });
+  takeFragmentToken();
+  if (loadToken()) start();
+  else showLogin();
+}
+
+init();

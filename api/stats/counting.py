@@ -1,0 +1,114 @@
+"""Keeping the dashboard's figures (SPEC §6) as cases change.
+
+Every change to a case leaves a timeline event, and every timeline event marks its case
+(`touch`). Just before the request's transaction commits, `settle` recomputes the facts of the
+marked cases, adds the differences to the counters of their units and months, and records that
+the data changed (for ETags). Reading a summary is then a handful of counter rows, however
+many cases there are.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.cases.models import Case
+from api.stats.facts import CaseState, difference, facts_of
+from api.stats.repository import CounterKey, StatsRepository
+from api.timeutil import local
+from api.units.repository import UnitRepository
+
+TOUCHED = "stats_touched"  # session.info: ids of cases changed in this transaction
+
+
+def touch(session: AsyncSession, case_ids: Iterable[uuid.UUID]) -> None:
+    """Mark cases changed in this transaction; their figures are settled before commit."""
+    touched: set[uuid.UUID] = session.info.setdefault(TOUCHED, set())
+    touched.update(case_ids)
+
+
+def state_of(case: Case) -> CaseState:
+    """What the figures read of a case."""
+    return CaseState(
+        status=case.status,
+        channel=case.channel.value,
+        category=case.category,
+        lodged_level=case.lodged_level,
+        is_repeat=case.repeat_of_id is not None,
+        is_collective=case.is_collective,
+        satisfied=case.satisfied,
+        outcome=case.outcome,
+        reviewed=case.reviewed_at is not None,
+    )
+
+
+def month_of(day: date) -> date:
+    """The first day of the day's month."""
+    return day.replace(day=1)
+
+
+async def settle(session: AsyncSession) -> int:
+    """Bring the counters up to date with the cases touched in this transaction; returns how
+    many cases' figures changed. Call last before commit: the facts rows stay locked until
+    then, so concurrent changes to one case are counted one after the other."""
+    touched = sorted(session.info.pop(TOUCHED, set()))
+    if not touched:
+        return 0
+    await session.flush()
+    repo = StatsRepository(session)
+    stored = await repo.lock_facts(touched)
+    cases = await repo.cases(touched)
+    deadlines = await repo.deadline_states(touched)
+    units = UnitRepository(session)
+    await units.prefetch_ancestry({c.origin_unit_id for c in cases})
+    deltas: Counter[CounterKey] = Counter()
+    changed: dict[uuid.UUID, dict[str, int]] = {}
+    for case in cases:
+        new = facts_of(state_of(case), deadlines.get(case.id, []))
+        diff = difference(new, stored.get(case.id, {}))
+        if not diff:
+            continue
+        changed[case.id] = new
+        day = local(case.received_at).date()
+        for unit in await units.ancestry(case.origin_unit_id):
+            for period, when in (("d", day), ("m", month_of(day))):
+                for key, value in diff.items():
+                    deltas[(unit.id, period, when, key)] += value
+    await repo.save_facts(changed)
+    await repo.add({key: value for key, value in deltas.items() if value})
+    return len(changed)
+
+
+async def count_uncounted(session: AsyncSession, batch: int = 500) -> int:
+    """Count one batch of cases that were never counted (the counters are newer than they
+    are); returns how many. Run until it returns 0."""
+    ids = await StatsRepository(session).uncounted_cases(batch)
+    touch(session, ids)
+    await settle(session)
+    return len(ids)
+
+
+def split_period(
+    first: date, last: date
+) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The whole months inside [first, last] (their first days, inclusive) and the day ranges
+    left at either end: a year costs 12 month rows per key instead of 365 day rows."""
+    start = first if first.day == 1 else _next_month(first)
+    # the month after the last whole one
+    stop = _next_month(last) if _next_month(last) - timedelta(days=1) == last else month_of(last)
+    if start >= stop:
+        return None, [(first, last)]
+    days: list[tuple[date, date]] = []
+    if first < start:
+        days.append((first, start - timedelta(days=1)))
+    if stop <= last:
+        days.append((stop, last))
+    return (start, month_of(stop - timedelta(days=1))), days
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)

@@ -1,0 +1,131 @@
+"""The dashboard's figures (SPEC §6) read per unit subtree and period: a handful of counter
+rows (kept by `api.stats.counting`), however many cases there are."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.dependencies import Principal
+from api.db import utcnow
+from api.errors import InvalidInput, NotFound
+from api.stats.counting import split_period
+from api.stats.repository import StatsRepository
+from api.stats.schemas import (
+    Arrivals,
+    DayCount,
+    Figures,
+    PeriodQuery,
+    Rate,
+    Rates,
+    Summary,
+    UnitFigures,
+    UnitRef,
+    UnitsSummary,
+)
+from api.timeutil import local
+from api.units.models import Unit
+from api.units.repository import UnitRepository
+from api.units.service import get_unit
+
+
+def figures_of(counts: dict[str, int]) -> Figures:
+    """The figures from a unit's summed counters."""
+
+    def group(prefix: str) -> dict[str, int]:
+        return {
+            key.removeprefix(prefix): value
+            for key, value in sorted(counts.items())
+            if key.startswith(prefix) and value
+        }
+
+    c = counts.get
+    arrived, missed = c("arrival_on_time", 0), c("arrival_missed", 0)
+    return Figures(
+        cases=c("cases", 0),
+        by_status=group("status:"),
+        by_channel=group("channel:"),
+        by_category=group("category:"),
+        by_lodged_level=group("level:"),
+        collective=c("collective", 0),
+        rates=Rates(
+            on_time_disposition=Rate.of(c("disposition_on_time", 0), c("disposition_settled", 0)),
+            on_time_completion=Rate.of(c("completion_on_time", 0), c("completion_settled", 0)),
+            satisfaction=Rate.of(c("satisfied", 0), c("feedback", 0)),
+            first_visit_resolution=Rate.of(c("first_resolved", 0), c("first_done", 0)),
+            repeat=Rate.of(c("repeat", 0), c("cases", 0)),
+            skip_level=Rate.of(c("skip_level", 0), c("cases", 0)),
+            arrival_on_time=Rate.of(arrived, arrived + missed),
+        ),
+        arrivals=Arrivals(on_time=arrived, missed=missed),
+        open_overdue=c("open_overdue", 0),
+    )
+
+
+async def _scope(
+    session: AsyncSession, query: PeriodQuery, principal: Principal
+) -> tuple[Unit, date, date]:
+    unit_id = query.unit_id or principal.unit_id
+    if unit_id is None:
+        raise InvalidInput("Give the unit whose figures you want.", pointer="/unit_id")
+    unit = await get_unit(session, unit_id)
+    if not principal.reaches(unit.id):
+        raise NotFound(f"Unit {unit_id} does not exist.")
+    last = query.to or local(utcnow()).date()
+    first = query.from_ or last.replace(month=1, day=1)
+    if first > last:
+        raise InvalidInput("`from` must not be after `to`.", pointer="/from")
+    return unit, first, last
+
+
+async def summary(session: AsyncSession, query: PeriodQuery, principal: Principal) -> Summary:
+    """A unit subtree's figures for the cases received in a period, with the daily series
+    by channel; a few counter rows whatever the number of cases."""
+    unit, first, last = await _scope(session, query, principal)
+    repo = StatsRepository(session)
+    months, days = split_period(first, last)
+    counts = (await repo.sums([unit.id], months, days))[unit.id]
+    daily = await repo.per_day(unit.id, first, last, "channel:")
+    return Summary(
+        unit_id=unit.id,
+        from_=first,
+        to=last,
+        per_day=[DayCount(day=d, by_channel=daily[d]) for d in sorted(daily)],
+        **figures_of(counts).model_dump(),
+    )
+
+
+async def by_unit(session: AsyncSession, query: PeriodQuery, principal: Principal) -> UnitsSummary:
+    """The figures of the unit's children, ranked by on-time completion (then fewest open
+    overdue cases, then most cases)."""
+    unit, first, last = await _scope(session, query, principal)
+    children = await UnitRepository(session).children(unit.id)
+    months, days = split_period(first, last)
+    sums = await StatsRepository(session).sums([u.id for u in children], months, days)
+    rows = [(child, figures_of(sums[child.id])) for child in children]
+
+    def standing(row: tuple[Unit, Figures]) -> tuple[float, int, int, str]:
+        figures = row[1]
+        rate = figures.rates.on_time_completion.rate
+        return (
+            -(rate if rate is not None else -1.0),
+            figures.open_overdue,
+            -figures.cases,
+            row[0].name,
+        )
+
+    rows.sort(key=standing)
+    return UnitsSummary(
+        unit_id=unit.id,
+        from_=first,
+        to=last,
+        items=[
+            UnitFigures(
+                unit=UnitRef(id=u.id, name=u.name, level=u.level.value, parent_id=u.parent_id),
+                summary=figures,
+                rank=rank,
+            )
+            for rank, (u, figures) in enumerate(rows, start=1)
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Browser tests: the dashboard page in headless Chromium (`make test-browser`)."""
