@@ -20,6 +20,7 @@ from api.assessment.router import router as assessment_router
 from api.audit.router import router as audit_router
 from api.auth.router import router as auth_router
 from api.auth.router import service_tokens_router
+from api.bulletin.router import router as bulletin_router
 from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
 from api.dashboard.router import router as dashboard_router
@@ -37,6 +38,7 @@ from api.middleware import Guard
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
+from api.polling import Revalidation
 from api.privacy import access_log
 from api.privacy.crypto import Vault
 from api.reports.router import router as reports_router
@@ -61,13 +63,13 @@ async def count_earlier_cases(sessionmaker: async_sessionmaker[AsyncSession]) ->
     """Count the cases registered before the dashboard's counters existed, a batch per
     transaction, in the background (figures are complete once it ends)."""
     try:
+        after = None
         while True:
             async with sessionmaker() as session:
-                counted = await count_uncounted(session)
+                after = await count_uncounted(session, after)
                 await session.commit()
-            if not counted:
+            if after is None:
                 return
-            log.info("dashboard: counted %d earlier cases", counted)
     except asyncio.CancelledError:
         raise
     except Exception:
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
         )
+    app.add_middleware(Revalidation)
     app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
     for router in (
         health_router,
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policies_router,
         calendar_router,
         reports_router,
+        bulletin_router,
         stats_router,
         assessment_router,
         dashboard_router,

@@ -81,6 +81,14 @@ class NotFound(PetitionDeskError):
     title = "Not found"
 
 
+class NotAcceptable(PetitionDeskError):
+    """None of the media types in `Accept` can be produced; `available` lists those that can."""
+
+    status = 406
+    slug = "not-acceptable"
+    title = "Not acceptable"
+
+
 class Conflict(PetitionDeskError):
     """The request conflicts with the current state."""
 

@@ -1,10 +1,11 @@
-"""Cheap polls (SPEC §6): every read answers an `ETag`; a poll with a matching
-`If-None-Match` gets 304 without anything being computed.
+"""Cheap polls (SPEC §6): every read under `/v1` answers an `ETag`, and a poll whose
+`If-None-Match` matches gets 304 before anything runs: no token check, no database.
 
-The ETag is derived from a data version kept in Redis, bumped after every transaction that
-changed data clients read (`api.db.DATA_CHANGED`), plus the request (path, query, caller)
-and a short time bucket, so a bump lost to a Redis outage costs at most one bucket of
-staleness.
+The ETag is a digest of a data version kept in Redis (bumped after every transaction that
+changed data clients read, `api.db.DATA_CHANGED`), the request (path, query, `Accept`, the
+bearer token) and a short time bucket. A 304 only tells the holder of a token that what it
+fetched with that token is still current; a revoked token's polls stop matching within one
+bucket, and a version bump lost to a Redis outage costs at most one bucket of staleness.
 """
 
 from __future__ import annotations
@@ -12,16 +13,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
-
-from api.audit.service import PRINCIPAL_ID
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from api.dependencies import AppState
@@ -29,11 +24,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Seconds an ETag stays valid without a version bump: the bound on staleness when a bump
-# could not reach Redis.
+# could not reach Redis, and on how long a revoked token's polls still match.
 ETAG_BUCKET_SECONDS = 30
 POLL_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified since the `ETag` given in `If-None-Match`."}
 }
+CACHE_CONTROL = (b"cache-control", b"private, no-cache")
 
 
 def version_key(namespace: str) -> str:
@@ -50,54 +46,78 @@ async def bump_version(state: AppState) -> None:
         log.warning("data version not bumped (Redis away); ETags may lag one bucket")
 
 
-@dataclass(frozen=True)
-class Poll:
-    """The ETag this request's answer gets, and whether the caller already has it."""
-
-    etag: str | None
-    fresh: bool
-
-    def not_modified(self) -> Response:
-        """The 304 answer."""
-        return Response(status_code=304, headers=self.headers())
-
-    def headers(self) -> dict[str, str]:
-        """ETag and caching headers for the answer."""
-        headers = {"Cache-Control": "private, no-cache"}
-        if self.etag:
-            headers["ETag"] = self.etag
-        return headers
-
-    def answer(self, body: Any, status_code: int = 200) -> JSONResponse:
-        """The JSON answer with the ETag."""
-        return JSONResponse(jsonable_encoder(body), status_code, headers=self.headers())
+def polled(method: str, path: str) -> bool:
+    """Whether a request is a read that revalidates: GETs of the API, not the worker's
+    routes and not logins."""
+    return (
+        method in ("GET", "HEAD")
+        and path.startswith("/v1/")
+        and not path.startswith(("/v1/internal/", "/v1/auth/"))
+    )
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def etag_of(version: bytes, scope: Scope, headers: dict[bytes, bytes]) -> bytes:
+    """The ETag of this request's answer at this data version."""
+    digest = hashlib.blake2b(digest_size=12)
+    for part in (
+        version,
+        str(int(time.time() // ETAG_BUCKET_SECONDS)).encode(),
+        scope["path"].encode(),
+        scope.get("query_string", b""),
+        headers.get(b"accept", b""),
+        headers.get(b"authorization", b""),
+    ):
+        digest.update(len(part).to_bytes(4, "big") + part)
+    return b'W/"' + digest.hexdigest().encode() + b'"'
+
+
+def matches(header: bytes | None, etag: bytes) -> bool:
+    """Whether `If-None-Match` names the ETag (weak comparison, as RFC 9110 asks for GET)."""
     if not header:
         return False
-    tags = {t.strip() for t in header.split(",")}
-    return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
+    tags = {t.strip().removeprefix(b"W/") for t in header.split(b",")}
+    return b"*" in tags or etag.removeprefix(b"W/") in tags
 
 
-async def poll(request: Request) -> Poll:
-    """The request's `Poll`: without a data version (Redis away) there is no ETag."""
-    state: AppState = request.app.state.desk
-    try:
-        version = await state.arq.get(version_key(state.settings.arq_queue))
-    except (RedisError, OSError):
-        return Poll(None, False)
-    caller = getattr(request.state, PRINCIPAL_ID, None)
-    parts: Mapping[str, Any] = {
-        "v": version or b"0",
-        "t": int(time.time() // ETAG_BUCKET_SECONDS),
-        "path": request.url.path,
-        "query": sorted(request.query_params.multi_items()),
-        "caller": str(caller),
-    }
-    digest = hashlib.blake2b(repr(sorted(parts.items())).encode(), digest_size=12).hexdigest()
-    etag = f'W/"{digest}"'
-    return Poll(etag, _matches(request.headers.get("if-none-match"), etag))
+class Revalidation:
+    """Answers 304 to a poll that finds nothing new, and puts the ETag on 200 answers."""
 
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-Polled = Annotated[Poll, Depends(poll)]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http" or not polled(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        state: AppState | None = getattr(scope["app"].state, "desk", None)
+        if b"authorization" not in headers or state is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            version = await state.arq.get(version_key(state.settings.arq_queue)) or b"0"
+        except (RedisError, OSError):
+            await self.app(scope, receive, send)  # no version, no ETag: always the full answer
+            return
+        etag = etag_of(version, scope, headers)
+        if matches(headers.get(b"if-none-match"), etag):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [(b"etag", etag), CACHE_CONTROL],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                if b"etag" not in names:
+                    extra = [(b"etag", etag), CACHE_CONTROL]
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, tagged)

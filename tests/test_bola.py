@@ -358,6 +358,9 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("post", "/v1/reports"): lambda w: [
         Attempt("viewer", "post", "/v1/reports", FORBIDDEN, json={"zero": True})
     ],
+    ("get", "/v1/reports/monthly"): _read(
+        lambda w: f"/v1/reports/monthly?month=2026-11&unit_id={w.county.town['id']}"
+    ),
     ("get", "/v1/reports"): _listing("/v1/reports", "town", "unit_id", lambda w: w.report["id"]),
     # the dashboard's figures
     ("get", "/v1/stats/summary"): _read(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from api.assessment import service
 from api.assessment.schemas import AssessmentQuery, ScoreReport, VetoReport
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.dependencies import DbSession
-from api.polling import POLL_RESPONSES, Polled
+from api.polling import POLL_RESPONSES
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
@@ -25,19 +25,16 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 async def get_veto(
     session: DbSession,
     principal: CurrentPrincipal,
-    poll: Polled,
     query: Annotated[AssessmentQuery, Query()],
-) -> Response:
+) -> VetoReport:
     """One-vote veto (一票否决, seed 000 rule 8) of every area, village and department in your
     territory (or in the subtree of `unit_id`) for a year: collective visits (群体上访)
     counted by where they were lodged, each rule of the policy's `veto` against its
     threshold, with the cases that count. An area or village answers for the visits from its
     territory (属地), a department for the visits whose case is assigned to it. Answers an
     `ETag`; a poll with `If-None-Match` that finds nothing new gets 304."""
-    if poll.fresh:
-        return poll.not_modified()
     report = await service.veto(session, query, principal)
-    return poll.answer(report.model_dump(mode="json"))
+    return report
 
 
 @router.get(
@@ -49,15 +46,12 @@ async def get_veto(
 async def get_scores(
     session: DbSession,
     principal: CurrentPrincipal,
-    poll: Polled,
     query: Annotated[AssessmentQuery, Query()],
-) -> Response:
+) -> ScoreReport:
     """Scores (考评得分) of the units in your territory (or in the subtree of `unit_id`) for a
     year under the policy's scoring rule table (考评细则, seed 001): each section's maximum
     less its deductions, floored at zero (扣完为止), best first; each deduction names its
     case or deadline. Answers an `ETag`; a poll with `If-None-Match` that finds nothing new
     gets 304."""
-    if poll.fresh:
-        return poll.not_modified()
     report = await service.scores(session, query, principal)
-    return poll.answer(report.model_dump(mode="json"))
+    return report

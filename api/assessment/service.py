@@ -90,13 +90,22 @@ def _unit_order(unit: Unit) -> tuple[int, str, str]:
     return LEVEL_ORDER[unit.level], unit.name, str(unit.id)
 
 
-async def veto(session: AsyncSession, query: AssessmentQuery, principal: Principal) -> VetoReport:
+async def veto(
+    session: AsyncSession,
+    query: AssessmentQuery,
+    principal: Principal,
+    *,
+    until: datetime | None = None,
+) -> VetoReport:
     """Per area, village and department (the levels the veto rules name): collective visits
-    of the year by lodged level, each rule's count against its threshold, and the verdict."""
+    of the year by lodged level, each rule's count against its threshold, and the verdict.
+    `until` ends the year early: the veto as it stood then (a monthly bulletin's month end)."""
     read = await current_policy(session)
     policy = read.policy
     scope = await _scope(session, principal, query.unit_id)
     year, start, end = _year_bounds(query.year)
+    if until is not None:
+        end = min(end, until)
     repo = AssessmentRepository(session)
     tree = _Tree(await repo.units(scope))
     lodged = sorted(

@@ -109,7 +109,7 @@ class Case(RecordModel):
     demands: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None]
     lon: Mapped[float | None]
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
     registered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
     intake_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
     repeat_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.alerts.templates import FIELDS, check_template
+from api.alerts.templates import FIELDS, check_template, placeholders
 from api.cases.models import Channel, LodgedLevel
 from api.officials.models import Role
 from api.units.models import UnitLevel
@@ -478,6 +478,64 @@ class ScoringPolicy(StrictModel):
         return self
 
 
+BULLETIN_TITLE_FIELDS = frozenset({"unit", "year", "month"})
+
+
+class BulletinPolicy(StrictModel):
+    """The monthly bulletin (每月通报, seed 000 rule 9): its title, and who is praised. A unit
+    of the bulletin (a child of the unit it is for) is praised (通报表扬) when all of these
+    hold for the month; criticism (通报批评) names every missed arrival, every case overdue
+    in the month and every unit vetoed in the year so far, whatever these numbers say."""
+
+    title: str = Field(
+        default="{unit}信访工作月度通报（{year}年{month}月）",
+        min_length=1,
+        max_length=200,
+        description="Title row of the spreadsheet; placeholders {unit}, {year}, {month}.",
+    )
+    praise_min_cases: int = Field(
+        default=1,
+        ge=0,
+        le=1_000_000,
+        description="Praised only with at least this many cases received in the month "
+        "(with none there is no handling to praise).",
+    )
+    praise_min_on_time_completion: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Praised only with an on-time completion rate (按期办结率) of the month's "
+        "cases at least this; a unit none of whose handling deadlines has settled yet is "
+        "judged on the other conditions.",
+    )
+    praise_max_missed_arrivals: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Praised only with at most this many arrival deadlines (到位时限) in its "
+        "subtree missed in the month.",
+    )
+    praise_max_overdue_cases: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Praised only with at most this many cases of its subtree overdue "
+        "(handling time limit passed) in the month.",
+    )
+    praise_excludes_vetoed: bool = Field(
+        default=True,
+        description="A unit with a vetoed unit (一票否决) in its subtree this year is not "
+        "praised (取消评优树先资格).",
+    )
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> BulletinPolicy:
+        unknown = placeholders(self.title) - BULLETIN_TITLE_FIELDS
+        if unknown:
+            raise ValueError(f"bulletin title: unknown placeholders {sorted(unknown)}")
+        return self
+
+
 class Policy(StrictModel):
     """The whole policy document (`GET/PUT /v1/policies`)."""
 
@@ -507,6 +565,7 @@ class Policy(StrictModel):
     templates: Templates = Field(default_factory=Templates)
     veto: VetoPolicy = Field(default_factory=VetoPolicy)
     scoring: ScoringPolicy = Field(default_factory=ScoringPolicy)
+    bulletin: BulletinPolicy = Field(default_factory=BulletinPolicy)
 
 
 class PolicyRead(BaseModel):

@@ -12,13 +12,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.cases.models import Case
 from api.stats.facts import CaseState, difference, facts_of
-from api.stats.repository import CounterKey, StatsRepository
+from api.stats.repository import CaseRow, CounterKey, StatsRepository
 from api.timeutil import local
 from api.units.repository import UnitRepository
 
@@ -31,7 +31,7 @@ def touch(session: AsyncSession, case_ids: Iterable[uuid.UUID]) -> None:
     touched.update(case_ids)
 
 
-def state_of(case: Case) -> CaseState:
+def state_of(case: Case | CaseRow) -> CaseState:
     """What the figures read of a case."""
     return CaseState(
         status=case.status,
@@ -83,13 +83,16 @@ async def settle(session: AsyncSession) -> int:
     return len(changed)
 
 
-async def count_uncounted(session: AsyncSession, batch: int = 500) -> int:
-    """Count one batch of cases that were never counted (the counters are newer than they
-    are); returns how many. Run until it returns 0."""
-    ids = await StatsRepository(session).uncounted_cases(batch)
-    touch(session, ids)
+async def count_uncounted(
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None = None, batch: int = 500
+) -> tuple[datetime, uuid.UUID] | None:
+    """Count the next batch of cases never counted (the counters are newer than they are),
+    after `after` in the order received; returns where the batch ended, None when there was
+    nothing left. Pass the answer back until it is None."""
+    found = await StatsRepository(session).uncounted_cases(after, batch)
+    touch(session, [case_id for _, case_id in found])
     await settle(session)
-    return len(ids)
+    return found[-1] if found else None
 
 
 def split_period(

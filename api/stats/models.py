@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base
@@ -22,7 +22,11 @@ class StatCounter(Base):
     """
 
     __tablename__ = "stat_counters"
-    __table_args__ = (CheckConstraint("period IN ('d', 'm')", name="period"),)
+    __table_args__ = (
+        CheckConstraint("period IN ('d', 'm')", name="period"),
+        # the daily series of a few keys (cases per day by channel)
+        Index("ix_stat_counters_series", "unit_id", "period", "key", "day"),
+    )
 
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
     period: Mapped[str] = mapped_column(String(1), primary_key=True)

@@ -4,18 +4,50 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case
+from api.cases.models import Case, CaseStatus, Channel, LodgedLevel, Outcome
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.stats.models import CaseFacts, StatCounter
 
 CounterKey = tuple[uuid.UUID, str, date, str]  # unit, period, day, key
+
+
+class CaseRow(NamedTuple):
+    """The columns of a case the figures read."""
+
+    id: uuid.UUID
+    origin_unit_id: uuid.UUID
+    received_at: datetime
+    status: CaseStatus
+    channel: Channel
+    category: str
+    lodged_level: LodgedLevel
+    repeat_of_id: uuid.UUID | None
+    is_collective: bool
+    satisfied: bool | None
+    outcome: Outcome | None
+    reviewed_at: datetime | None
+
+
+CASE_COLUMNS = [getattr(Case, name) for name in CaseRow._fields]
+
+_NEW_FACTS = text(
+    "INSERT INTO case_stat_facts (case_id, facts) "
+    "SELECT id, '{}'::jsonb FROM unnest(CAST(:ids AS uuid[])) AS id "
+    "ON CONFLICT (case_id) DO NOTHING"
+)
+_ADD_COUNTERS = text(
+    "INSERT INTO stat_counters (unit_id, period, day, key, value) "
+    "SELECT * FROM unnest(CAST(:units AS uuid[]), CAST(:periods AS varchar[]), "
+    "CAST(:days AS date[]), CAST(:keys AS varchar[]), CAST(:values AS bigint[])) "
+    "ON CONFLICT (unit_id, period, day, key) "
+    "DO UPDATE SET value = stat_counters.value + excluded.value"
+)
 
 
 class StatsRepository:
@@ -29,11 +61,7 @@ class StatsRepository:
         transaction ends (two transactions changing one case count one after the other);
         a case never counted gets an empty row."""
         ordered = sorted(set(case_ids))
-        await self.session.execute(
-            insert(CaseFacts)
-            .values([{"case_id": case_id, "facts": {}} for case_id in ordered])
-            .on_conflict_do_nothing(index_elements=[CaseFacts.case_id])
-        )
+        await self.session.execute(_NEW_FACTS, {"ids": ordered})
         stmt = (
             select(CaseFacts.case_id, CaseFacts.facts)
             .where(CaseFacts.case_id.in_(ordered))
@@ -42,10 +70,12 @@ class StatsRepository:
         )
         return {case_id: dict(facts) for case_id, facts in await self.session.execute(stmt)}
 
-    async def cases(self, case_ids: Collection[uuid.UUID]) -> Sequence[Case]:
-        """The cases as they are now (this transaction's changes included)."""
-        stmt = select(Case).where(Case.id.in_(list(case_ids)))
-        return (await self.session.execute(stmt)).scalars().all()
+    async def cases(self, case_ids: Collection[uuid.UUID]) -> Sequence[CaseRow]:
+        """What the figures read of these cases as they are now (this transaction's flushed
+        changes included), without loading whole cases."""
+        stmt = select(*CASE_COLUMNS).where(Case.id.in_(list(case_ids)))
+        rows = await self.session.execute(stmt)
+        return [CaseRow(*row) for row in rows]
 
     async def deadline_states(
         self, case_ids: Collection[uuid.UUID]
@@ -70,24 +100,20 @@ class StatsRepository:
 
     async def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Add to the counters in one statement, rows in key order (concurrent writers lock
-        the rows they share in the same order, so they queue instead of deadlocking)."""
+        the rows they share in the same order, so they queue instead of deadlocking); the
+        rows go as five arrays, so a batch of any size is five parameters."""
         if not deltas:
             return
-        rows = [
-            {"unit_id": unit, "period": period, "day": day, "key": key, "value": value}
-            for (unit, period, day, key), value in sorted(deltas.items())
-        ]
-        stmt = insert(StatCounter).values(rows)
+        ordered = sorted(deltas.items())
         await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[
-                    StatCounter.unit_id,
-                    StatCounter.period,
-                    StatCounter.day,
-                    StatCounter.key,
-                ],
-                set_={"value": StatCounter.value + stmt.excluded.value},
-            )
+            _ADD_COUNTERS,
+            {
+                "units": [unit for (unit, _, _, _), _ in ordered],
+                "periods": [period for (_, period, _, _), _ in ordered],
+                "days": [day for (_, _, day, _), _ in ordered],
+                "keys": [key for (_, _, _, key), _ in ordered],
+                "values": [value for _, value in ordered],
+            },
         )
 
     async def sums(
@@ -117,28 +143,41 @@ class StatsRepository:
         return found
 
     async def per_day(
-        self, unit_id: uuid.UUID, first: date, last: date, prefix: str
+        self, unit_id: uuid.UUID, first: date, last: date, keys: Collection[str]
     ) -> dict[date, dict[str, int]]:
-        """The unit's daily figures whose key starts with `prefix`, e.g. `channel:`."""
-        stmt = select(StatCounter.day, StatCounter.key, StatCounter.value).where(
-            StatCounter.unit_id == unit_id,
-            StatCounter.period == "d",
-            StatCounter.day.between(first, last),
-            StatCounter.key.startswith(prefix),
-            StatCounter.value != 0,
-        )
-        found: dict[date, dict[str, int]] = {}
-        for day, key, value in await self.session.execute(stmt):
-            found.setdefault(day, {})[key.removeprefix(prefix)] = int(value)
-        return found
-
-    async def uncounted_cases(self, limit: int) -> Sequence[uuid.UUID]:
-        """Cases never counted (registered before the counters existed)."""
+        """The unit's daily values of `keys`, e.g. cases per day by channel. Read through the
+        key-first index and folded into one JSON value per day by the database: a year of a
+        few keys is a few hundred small rows, not every key of every day."""
         stmt = (
-            select(Case.id)
+            select(
+                StatCounter.day,
+                func.jsonb_object_agg(StatCounter.key, StatCounter.value),
+            )
+            .where(
+                StatCounter.unit_id == unit_id,
+                StatCounter.period == "d",
+                StatCounter.key.in_(list(keys)),
+                StatCounter.day.between(first, last),
+                StatCounter.value != 0,
+            )
+            .group_by(StatCounter.day)
+            .order_by(StatCounter.day)
+        )
+        return {day: dict(values) for day, values in await self.session.execute(stmt)}
+
+    async def uncounted_cases(
+        self, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> Sequence[tuple[datetime, uuid.UUID]]:
+        """The next cases never counted (registered before the counters existed), in the
+        order they were received: a batch then touches the counters of a few days, not of
+        every day there is."""
+        stmt = (
+            select(Case.received_at, Case.id)
             .outerjoin(CaseFacts, CaseFacts.case_id == Case.id)
             .where(CaseFacts.case_id.is_(None))
-            .order_by(Case.id)
+            .order_by(Case.received_at, Case.id)
             .limit(limit)
         )
-        return (await self.session.execute(stmt)).scalars().all()
+        if after is not None:
+            stmt = stmt.where(tuple_(Case.received_at, Case.id) > tuple_(*after))
+        return [(at, case_id) for at, case_id in await self.session.execute(stmt)]

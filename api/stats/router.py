@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.dependencies import DbSession
-from api.polling import POLL_RESPONSES, Polled
+from api.polling import POLL_RESPONSES
 from api.stats import service
 from api.stats.schemas import PeriodQuery, Summary, UnitsSummary
 
@@ -25,18 +25,15 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 async def stats_summary(
     session: DbSession,
     principal: CurrentPrincipal,
-    poll: Polled,
     query: Annotated[PeriodQuery, Query()],
-) -> Response:
+) -> Summary:
     """The figures of a unit subtree (default: the caller's unit) for the cases received in a
     period (default: this year): counts by status, channel, category and lodged level, the
     rates of SPEC §6 each with numerator and denominator, arrivals, open overdue cases, and
     cases per day by channel. Answers an `ETag`; a poll with `If-None-Match` that finds
-    nothing new gets 304 without anything being computed."""
-    if poll.fresh:
-        return poll.not_modified()
+    nothing new gets 304 without anything being computed (as every read does)."""
     figures = await service.summary(session, query, principal)
-    return poll.answer(figures.model_dump(by_alias=True))
+    return figures
 
 
 @router.get(
@@ -48,12 +45,9 @@ async def stats_summary(
 async def stats_units(
     session: DbSession,
     principal: CurrentPrincipal,
-    poll: Polled,
     query: Annotated[PeriodQuery, Query()],
-) -> Response:
+) -> UnitsSummary:
     """The same figures for each child unit of a unit (default: the caller's), ranked by
     on-time completion (按期办结率), then fewest open overdue cases."""
-    if poll.fresh:
-        return poll.not_modified()
     figures = await service.by_unit(session, query, principal)
-    return poll.answer(figures.model_dump(by_alias=True))
+    return figures

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.dependencies import Principal
+from api.cases.models import Channel
 from api.db import utcnow
 from api.errors import InvalidInput, NotFound
 from api.stats.counting import split_period
@@ -28,6 +29,8 @@ from api.timeutil import local
 from api.units.models import Unit
 from api.units.repository import UnitRepository
 from api.units.service import get_unit
+
+CHANNEL_KEYS = [f"channel:{channel.value}" for channel in Channel]
 
 
 def figures_of(counts: dict[str, int]) -> Figures:
@@ -86,12 +89,15 @@ async def summary(session: AsyncSession, query: PeriodQuery, principal: Principa
     repo = StatsRepository(session)
     months, days = split_period(first, last)
     counts = (await repo.sums([unit.id], months, days))[unit.id]
-    daily = await repo.per_day(unit.id, first, last, "channel:")
+    daily = await repo.per_day(unit.id, first, last, CHANNEL_KEYS)
     return Summary(
         unit_id=unit.id,
         from_=first,
         to=last,
-        per_day=[DayCount(day=d, by_channel=daily[d]) for d in sorted(daily)],
+        per_day=[
+            DayCount(day=d, by_channel={k.removeprefix("channel:"): v for k, v in daily[d].items()})
+            for d in sorted(daily)
+        ],
         **figures_of(counts).model_dump(),
     )
 

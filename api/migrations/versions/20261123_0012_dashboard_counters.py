@@ -32,6 +32,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("unit_id", "period", "day", "key", name=op.f("pk_stat_counters")),
     )
+    op.create_index(op.f("ix_cases_received_at"), "cases", ["received_at"], unique=False)
+    op.create_index(
+        "ix_stat_counters_series",
+        "stat_counters",
+        ["unit_id", "period", "key", "day"],
+        unique=False,
+    )
     op.create_table(
         "case_stat_facts",
         sa.Column("case_id", sa.Uuid(), nullable=False),
@@ -46,4 +53,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Revert this revision."""
     op.drop_table("case_stat_facts")
+    op.drop_index("ix_stat_counters_series", table_name="stat_counters")
+    op.drop_index(op.f("ix_cases_received_at"), table_name="cases")
     op.drop_table("stat_counters")

@@ -1,0 +1,112 @@
+"""The monthly bulletin as the API shows it; the spreadsheet shows the same values."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.stats.schemas import Figures, Rate, UnitFigures, UnitRef
+from api.units.models import UnitLevel
+
+
+class BulletinQuery(BaseModel):
+    """Which month, for which unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: str | None = Field(
+        default=None,
+        pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$",
+        description="The month as `YYYY-MM` (Asia/Shanghai); default: the previous month, "
+        "the one a bulletin is issued for.",
+    )
+    unit_id: uuid.UUID | None = Field(
+        default=None,
+        description="The unit the bulletin is for (its child units are reported on); default: "
+        "the caller's own unit. It must be in your territory.",
+    )
+
+
+class PraiseEntry(BaseModel):
+    """A unit praised (通报表扬) under the policy's `bulletin.praise_*` conditions."""
+
+    unit: UnitRef
+    cases: int = Field(description="Cases received in the month.")
+    on_time_completion: Rate = Field(description="按期办结率 of the month's cases.")
+    reason: str = Field(description="Why, in Chinese, as printed.")
+
+
+class MissedArrival(BaseModel):
+    """An arrival deadline (到位时限) due in the month and missed: who did not come."""
+
+    deadline_id: uuid.UUID
+    case_id: uuid.UUID | None
+    case_number: str | None
+    official_id: uuid.UUID | None
+    official_name: str | None
+    role: str
+    unit_id: uuid.UUID
+    unit_name: str
+    due_at: datetime
+
+
+class OverdueCase(BaseModel):
+    """A case overdue in the month: its handling time limit (办理时限) passed before the
+    month's end and it was not yet answered when the month began."""
+
+    deadline_id: uuid.UUID
+    case_id: uuid.UUID | None
+    case_number: str | None
+    unit_id: uuid.UUID
+    unit_name: str
+    official_id: uuid.UUID | None
+    official_name: str | None
+    due_at: datetime
+    handled_at: datetime | None = Field(
+        description="When the case was answered (or closed), if it was."
+    )
+    days_over: int = Field(
+        description="Days past the time limit until it was handled, the month ended or now, "
+        "whichever came first; a part of a day counts as one."
+    )
+    open_at_month_end: bool = Field(description="Still not handled when the month ended.")
+
+
+class VetoEntry(BaseModel):
+    """A unit under the one-vote veto (一票否决) in the bulletin's year up to the month's end."""
+
+    unit_id: uuid.UUID
+    unit_name: str
+    level: UnitLevel
+    rules: list[str] = Field(description="The veto rules that apply, as described in the policy.")
+    case_ids: list[uuid.UUID]
+    case_numbers: list[str] = Field(description="The collective visits that count.")
+
+
+class Criticism(BaseModel):
+    """The criticism list (通报批评)."""
+
+    missed_arrivals: list[MissedArrival]
+    overdue_cases: list[OverdueCase]
+    vetoes: list[VetoEntry]
+
+
+class MonthlyBulletin(BaseModel):
+    """`GET /v1/reports/monthly`: the monthly bulletin (每月通报) of a unit."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    title: str
+    month: str = Field(description="`YYYY-MM`.")
+    unit: UnitRef
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+    policy_version: int
+    totals: Figures = Field(description="The unit's own figures (its whole subtree).")
+    units: list[UnitFigures] = Field(
+        description="Each child unit's figures for the cases received in the month, ranked."
+    )
+    praise: list[PraiseEntry]
+    criticism: Criticism

@@ -1,0 +1,143 @@
+"""Polling (SPEC §6): every read answers an ETag and a 304 when nothing changed; lists take
+`updated_since` for change feeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from tests.conftest import County, visit_body
+
+
+async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County) -> dict[str, str]:
+    staff = await county.headers(client, "town_staff")
+    case = await client.post(
+        "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+    )
+    assert case.status_code == 201, case.text
+    subscription = await client.post(
+        "/v1/webhook-subscriptions",
+        json={"url": "https://example.org/hook", "event_types": ["case.created"]},
+        headers=admin,
+    )
+    return {
+        "case_id": case.json()["id"],
+        "unit_id": county.town["id"],
+        "official_id": county.officials["town_chief"]["id"],
+        "subscription_id": subscription.json()["id"],
+    }
+
+
+def _query(op: dict[str, Any], ids: dict[str, str]) -> dict[str, str]:
+    names = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+    query = {}
+    if "unit_id" in names:
+        query["unit_id"] = ids["unit_id"]
+    today = datetime.now(UTC).date()
+    if "month" in names:
+        query["month"] = today.strftime("%Y-%m")
+    if "from" in names and "to" in names:
+        query |= {"from": today.replace(day=1).isoformat(), "to": today.isoformat()}
+    return query
+
+
+async def test_every_read_answers_an_etag_and_304_when_nothing_changed(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], county: County
+) -> None:
+    ids = await _ids(client, admin, county)
+    reads = [
+        (path, op)
+        for path, item in app.openapi()["paths"].items()
+        for method, op in item.items()
+        if method == "get"
+        and path.startswith("/v1/")
+        and not path.startswith(("/v1/internal/", "/v1/auth/"))
+    ]
+    assert len(reads) >= 20
+    try:
+        for path, op in reads:
+            url = path.format(**ids)
+            first = await client.get(url, params=_query(op, ids), headers=admin)
+            assert first.status_code == 200, f"{path}: {first.status_code} {first.text}"
+            etag = first.headers.get("etag")
+            assert etag and etag.startswith('W/"'), path
+            assert first.headers["cache-control"] == "private, no-cache"
+            again = await client.get(
+                url, params=_query(op, ids), headers=admin | {"If-None-Match": etag}
+            )
+            assert again.status_code == 304, f"{path}: {again.status_code}"
+            assert again.content == b"" and again.headers["etag"] == etag
+    finally:
+        await client.delete(f"/v1/webhook-subscriptions/{ids['subscription_id']}", headers=admin)
+
+
+async def test_a_change_makes_the_next_poll_a_full_answer(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    first = await client.get("/v1/cases", params={"limit": 5}, headers=staff)
+    etag = first.headers["etag"]
+    polled = await client.get(
+        "/v1/cases", params={"limit": 5}, headers=staff | {"If-None-Match": etag}
+    )
+    assert polled.status_code == 304
+
+    await client.post("/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff)
+    changed = await client.get(
+        "/v1/cases", params={"limit": 5}, headers=staff | {"If-None-Match": etag}
+    )
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert len(changed.json()["items"]) == len(first.json()["items"]) + 1
+
+    # the ETag is the caller's: another official's poll with it gets the full answer
+    chief = await county.headers(client, "town_chief")
+    other = await client.get(
+        "/v1/cases",
+        params={"limit": 5},
+        headers=chief | {"If-None-Match": changed.headers["etag"]},
+    )
+    assert other.status_code == 200
+
+
+async def test_reads_that_change_nothing_keep_the_etag(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    first = await client.get("/v1/units", headers=staff)
+    # reading a case writes only the audit trail, which no ETag depends on
+    await client.get("/v1/cases", headers=staff)
+    again = await client.get("/v1/units", headers=staff | {"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
+async def test_no_token_no_etag(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/v1/cases", headers={"If-None-Match": "*"})
+    assert resp.status_code == 401 and "etag" not in resp.headers
+
+
+async def test_lists_feed_changes_since_a_moment(client: httpx.AsyncClient, county: County) -> None:
+    staff = await county.headers(client, "town_staff")
+    cases = []
+    for _ in range(2):
+        resp = await client.post(
+            "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+        )
+        cases.append(resp.json())
+    mark = datetime.now(UTC).isoformat()
+    accepted = await client.post(f"/v1/cases/{cases[0]['id']}/accept", json={}, headers=staff)
+    assert accepted.status_code == 200
+    feed = await client.get(
+        "/v1/cases", params={"updated_since": mark, "limit": 200}, headers=staff
+    )
+    assert [c["id"] for c in feed.json()["items"]] == [cases[0]["id"]]
+    deadlines = await client.get(
+        "/v1/deadlines",
+        params={"updated_since": mark, "case_id": cases[1]["id"]},
+        headers=staff,
+    )
+    assert deadlines.json()["items"] == []
+    bad = await client.get("/v1/cases", params={"updated_since": "yesterday"}, headers=staff)
+    assert bad.status_code == 422
