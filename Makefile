@@ -9,8 +9,9 @@
 #   make openapi   regenerate openapi.yaml
 #   make migrate   alembic upgrade head (same database as `make run`)
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
-#   make bench     every benchmark (today: bench-delivery)
+#   make bench     every benchmark (bench-delivery, bench-dashboard)
 #   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
+#   make bench-dashboard  the county summary and a 304 poll at 10k, 100k and 1M cases
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
 
 SHELL := /bin/bash
@@ -29,7 +30,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run test test-browser lint format openapi migrate rotate-pii clean bench bench-delivery
+.PHONY: help venv .venv run test test-browser lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -83,10 +84,13 @@ rotate-pii: $(STAMP)
 	$(PY) -m shared.devrun rotate-pii
 
 BENCH_ARGS ?=
-bench: bench-delivery
+bench: bench-delivery bench-dashboard
 
 bench-delivery: $(STAMP)
 	$(PY) -m tests.bench.bench_delivery $(BENCH_ARGS)
+
+bench-dashboard: $(STAMP)
+	$(PY) -m tests.bench.bench_dashboard $(BENCH_ARGS)
 
 clean:
 	rm -rf .data
