@@ -208,6 +208,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", "/metrics"): _no_ids("Prometheus figures, no objects"),
     ("post", "/v1/auth/token"): _no_ids("user name and password"),
     ("post", "/v1/auth/refresh"): _no_ids("the refresh token is the credential"),
+    ("get", "/v1/auth/me"): _no_ids("the caller's own account"),
     # the page only shows a button, the same for any token: it tells nothing
     ("get", "/a/{token}"): lambda w: [
         Attempt("anonymous", "get", f"/a/{uuid.uuid4().hex}", frozenset({200}))

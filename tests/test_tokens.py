@@ -13,7 +13,7 @@ from sqlalchemy import select
 from api.auth.models import RefreshToken, ServiceToken
 from api.auth.throttle import LoginThrottle
 from api.errors import TooManyRequests
-from tests.conftest import County
+from tests.conftest import County, service_token
 
 
 async def _login(client: httpx.AsyncClient, county: County, key: str) -> dict[str, object]:
@@ -185,3 +185,19 @@ async def test_service_token_rules(
     staff = await county.headers(client, "county_staff")
     assert (await client.post("/v1/service-tokens", json=base, headers=staff)).status_code == 403
     assert (await client.get("/v1/service-tokens", headers=staff)).status_code == 403
+
+
+async def test_me_tells_the_caller_who_they_are(
+    client: httpx.AsyncClient, county: County, admin: dict[str, str]
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    me = (await client.get("/v1/auth/me", headers=staff)).json()
+    official = county.officials["town_staff"]
+    assert me["id"] == official["id"] and me["name"] == official["name"]
+    assert me["role"] == "petition_staff" and me["unit_id"] == county.town["id"]
+    assert "desk_cases" in me["permissions"] and "manage_policy" not in me["permissions"]
+    board = await service_token(client, admin, f"me-{uuid.uuid4().hex[:6]}", county.village2)
+    mine = (await client.get("/v1/auth/me", headers=board)).json()
+    assert mine["role"] == "viewer" and mine["unit_id"] == county.village2["id"]
+    assert mine["permissions"] == ["read_cases", "read_directory", "read_reports"]
+    assert (await client.get("/v1/auth/me")).status_code == 401

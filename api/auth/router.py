@@ -13,6 +13,7 @@ from api.auth import service
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.auth.schemas import (
+    Me,
     RefreshRequest,
     ServiceTokenCreate,
     ServiceTokenCreated,
@@ -60,6 +61,13 @@ async def token(
         secret=settings.jwt_secret,
         lifetimes=_lifetimes(state),
     )
+
+
+@router.get("/me", **needs(Permission.read_directory))
+async def me(session: DbSession, principal: CurrentPrincipal) -> Me:
+    """Who the bearer token belongs to (an official or a service token's account), their unit
+    and the permissions of their role."""
+    return await service.whoami(session, principal)
 
 
 @router.post("/refresh")

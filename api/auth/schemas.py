@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.auth.permissions import Permission
 from api.officials.models import Role
 
 
@@ -66,3 +67,13 @@ class ServiceTokenCreated(ServiceTokenRead):
     """A new service token, with its secret: store it now, it is not shown again."""
 
     token: str
+
+
+class Me(BaseModel):
+    """Who the token belongs to and what it may do (for clients that adapt to their user)."""
+
+    id: uuid.UUID
+    name: str
+    role: Role
+    unit_id: uuid.UUID | None = Field(description="Their unit: their territory is its subtree.")
+    permissions: list[Permission] = Field(description="What the role may do (`GRANTS`).")

@@ -7,12 +7,15 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.models import RefreshToken, ServiceToken
+from api.auth.permissions import GRANTS
 from api.auth.repository import TokenRepository
 from api.auth.schemas import (
+    Me,
     ServiceTokenCreate,
     ServiceTokenCreated,
     ServiceTokenRead,
@@ -25,6 +28,9 @@ from api.errors import InvalidInput, NotFound, Unauthorized
 from api.officials.models import Official
 from api.officials.repository import OfficialRepository
 from api.units.repository import UnitRepository
+
+if TYPE_CHECKING:
+    from api.auth.dependencies import Principal
 
 SERVICE_TOKEN_PREFIX = "pds_"
 MAX_SERVICE_TOKEN_LIFETIME = timedelta(days=366)
@@ -189,3 +195,15 @@ async def service_account(session: AsyncSession, token: str) -> Official | None:
 def is_service_token(token: str) -> bool:
     """Whether a bearer token is a service token (they carry a prefix)."""
     return token.startswith(SERVICE_TOKEN_PREFIX)
+
+
+async def whoami(session: AsyncSession, principal: Principal) -> Me:
+    """The calling official and the permissions of their role."""
+    official = await OfficialRepository(session).get(principal.id)
+    return Me(
+        id=principal.id,
+        name=official.name if official else "",
+        role=principal.role,
+        unit_id=principal.unit_id,
+        permissions=sorted(GRANTS[principal.role]),
+    )

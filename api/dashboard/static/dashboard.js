@@ -222,25 +222,12 @@ async function getJson(path, retried = false) {
 
 const units = { stack: [], names: new Map() };
 
-function tokenSubject(accessToken) {
-  const parts = accessToken.split(".");
-  if (parts.length !== 3) return null; // a service token (pds_…) is not a JWT
-  try {
-    const json = atob(parts[1].replace(/-/g, "+").replace(/_/g, "/"));
-    return JSON.parse(json).sub ?? null;
-  } catch {
-    return null;
-  }
-}
-
 async function startingUnit() {
   const given = params.get("unit_id");
   if (given) return given;
-  const sub = tokenSubject(loadToken().access_token);
-  if (sub) {
-    const me = await getJson(`v1/officials/${encodeURIComponent(sub)}`);
-    if (me.ok && me.data.unit_id) return me.data.unit_id;
-  }
+  // the official's (or the service token's) own unit
+  const me = await getJson("v1/auth/me");
+  if (me.ok && me.data.unit_id) return me.data.unit_id;
   const counties = await getJson("v1/units?level=county&limit=200");
   if (counties.ok && counties.data.items.length > 0) return counties.data.items[0].id;
   return null;
