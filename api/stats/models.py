@@ -25,7 +25,14 @@ class StatCounter(Base):
     __table_args__ = (
         CheckConstraint("period IN ('d', 'm')", name="period"),
         # the daily series of a few keys (cases per day by channel)
-        Index("ix_stat_counters_series", "unit_id", "period", "key", "day"),
+        Index(
+            "ix_stat_counters_series",
+            "unit_id",
+            "period",
+            "key",
+            "day",
+            postgresql_include=["value"],  # answered from the index alone
+        ),
     )
 
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)

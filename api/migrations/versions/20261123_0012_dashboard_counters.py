@@ -38,6 +38,7 @@ def upgrade() -> None:
         "stat_counters",
         ["unit_id", "period", "key", "day"],
         unique=False,
+        postgresql_include=["value"],
     )
     op.create_table(
         "case_stat_facts",
