@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api import openapi_errors
 from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
 from api.assessment.router import router as assessment_router
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeps_router,
     ):
         app.include_router(router)
+    openapi_errors.install(app)
     return app
 
 

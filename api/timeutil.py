@@ -1,10 +1,15 @@
-"""Time zone and human-readable durations for Chinese message texts."""
+"""Time zone, dates as the API reads them, and human-readable durations for Chinese message
+texts."""
 
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -35,3 +40,19 @@ def add_months(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic's lax mode would read `0` or "0" as 1970-01-01 (a Unix time); a date here is
+    # always written YYYY-MM-DD.
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]

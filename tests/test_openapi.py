@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import yaml
 from fastapi import FastAPI
 
@@ -40,3 +41,39 @@ def test_contract_has_the_required_surface() -> None:
         ("/metrics", "get"),
     ]:
         assert method in paths[path], (method, path)
+
+
+def test_every_error_answer_is_documented_as_a_problem(app: FastAPI) -> None:
+    schema = app.openapi()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            responses = op["responses"]
+            if "x-permission" in op:
+                for status in ("401", "403", "429"):
+                    assert status in responses, (method, path, status)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            for status, response in responses.items():
+                if status.startswith("4") and status != "406":
+                    content = response["content"]["application/problem+json"]
+                    assert content["schema"] == problem, (method, path, status)
+
+
+async def test_dates_are_only_read_as_yyyy_mm_dd(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # found by schemathesis: "0" was read as a Unix time, 1970-01-01
+    for day in ("0", "20260101", "1700000000"):
+        resp = await client.put(f"/v1/calendar/{day}", json={"is_workday": True}, headers=admin)
+        assert resp.status_code == 422, (day, resp.text)
+        assert resp.headers["content-type"] == "application/problem+json"
+    listed = await client.get(
+        "/v1/calendar", params={"from": "0", "to": "2026-01-02"}, headers=admin
+    )
+    assert listed.status_code == 422
+    ok = await client.get(
+        "/v1/calendar", params={"from": "2026-01-01", "to": "2026-01-02"}, headers=admin
+    )
+    assert ok.status_code == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from api.auth.permissions import Permission
 from api.calendar import service
 from api.calendar.schemas import CalendarDay, OverrideWrite
 from api.dependencies import DbSession
+from api.timeutil import IsoDate
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -20,8 +20,8 @@ router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 async def get_calendar(
     session: DbSession,
     _: CurrentPrincipal,
-    start: Annotated[date, Query(alias="from", description="First local date (YYYY-MM-DD).")],
-    end: Annotated[date, Query(alias="to", description="Last local date, included.")],
+    start: Annotated[IsoDate, Query(alias="from", description="First local date (YYYY-MM-DD).")],
+    end: Annotated[IsoDate, Query(alias="to", description="Last local date, included.")],
 ) -> list[CalendarDay]:
     """The working-day verdict of each date from `from` to `to` (at most 400 dates).
 
@@ -35,7 +35,7 @@ async def get_calendar(
 
 @router.put("/{day}", **needs(Permission.manage_policy))
 async def put_calendar_override(
-    day: date, body: OverrideWrite, session: DbSession, principal: CurrentPrincipal
+    day: IsoDate, body: OverrideWrite, session: DbSession, principal: CurrentPrincipal
 ) -> CalendarDay:
     """Decide a date by hand (admin), e.g. from a holiday notice the library does not have yet.
 
@@ -45,6 +45,6 @@ async def put_calendar_override(
 
 
 @router.delete("/{day}", status_code=204, **needs(Permission.manage_policy))
-async def delete_calendar_override(day: date, session: DbSession, _: CurrentPrincipal) -> None:
+async def delete_calendar_override(day: IsoDate, session: DbSession, _: CurrentPrincipal) -> None:
     """Remove the override of a date (admin), so the holiday library decides it again."""
     await service.remove_override(session, day)

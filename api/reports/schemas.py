@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.pagination import ListQuery
+from api.timeutil import IsoDate
 
 
 class ReportItem(BaseModel):
@@ -25,7 +26,7 @@ class ReportCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    period_day: date | None = Field(
+    period_day: IsoDate | None = Field(
         default=None, description="The report day it is for; default: the current period."
     )
     zero: bool
@@ -62,5 +63,5 @@ class ReportQuery(ListQuery):
 
     official_id: uuid.UUID | None = None
     unit_id: uuid.UUID | None = None
-    period_day: date | None = None
+    period_day: IsoDate | None = None
     zero: bool | None = None

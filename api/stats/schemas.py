@@ -8,6 +8,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.timeutil import IsoDate
+
 
 class Rate(BaseModel):
     """A rate with what it is made of; `rate` is null when nothing counts yet."""
@@ -114,10 +116,10 @@ class PeriodQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     unit_id: uuid.UUID | None = Field(default=None, description="Default: the caller's own unit.")
-    from_: date | None = Field(
+    from_: IsoDate | None = Field(
         default=None, alias="from", description="Default: 1 January of `to`'s year."
     )
-    to: date | None = Field(default=None, description="Default: today.")
+    to: IsoDate | None = Field(default=None, description="Default: today.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
