@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,9 +26,6 @@ log = logging.getLogger(__name__)
 # Seconds an ETag stays valid without a version bump: the bound on staleness when a bump
 # could not reach Redis, and on how long a revoked token's polls still match.
 ETAG_BUCKET_SECONDS = 30
-POLL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified since the `ETag` given in `If-None-Match`."}
-}
 CACHE_CONTROL = (b"cache-control", b"private, no-cache")
 
 

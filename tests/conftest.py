@@ -17,8 +17,10 @@ import redis
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from api.app import create_app
+from api.deadlines.models import Deadline
 from shared.embedded import Services, create_fresh_database, drop_database, start_services
 from shared.settings import Settings
 
@@ -224,3 +226,55 @@ async def policy_restore(client: httpx.AsyncClient, admin: dict[str, str]) -> As
     before = (await client.get("/v1/policies", headers=admin)).json()["policy"]
     yield
     await client.put("/v1/policies", json=before, headers=admin)
+
+
+async def act(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    case: dict[str, Any],
+    action: str,
+    body: dict[str, Any] | None = None,
+    expect: int = 200,
+) -> dict[str, Any]:
+    """Take a lifecycle action on a case; the case as it is afterwards."""
+    resp = await client.post(f"/v1/cases/{case['id']}/{action}", json=body, headers=headers)
+    assert resp.status_code == expect, resp.text
+    return dict(resp.json())
+
+
+async def answer_and_close(
+    client: httpx.AsyncClient,
+    county: County,
+    staff: dict[str, str],
+    case: dict[str, Any],
+    *,
+    satisfied: bool = True,
+    outcome: str = "resolved",
+) -> None:
+    """An accepted case assigned to the town, answered, judged and closed, all in time."""
+    assignment = {
+        "unit_id": county.town["id"],
+        "leader_id": county.officials["town_chief"]["id"],
+        "handler_id": county.officials["town_staff"]["id"],
+        "plan": "入户核实，协调补偿",
+        "time_limit_days": 30,
+    }
+    await act(client, staff, case, "assign", assignment)
+    await act(client, staff, case, "reply", {"text": "已答复"})
+    await act(client, staff, case, "feedback", {"satisfied": satisfied})
+    await act(client, staff, case, "close", {"outcome": outcome})
+
+
+async def miss_now(
+    app: FastAPI, client: httpx.AsyncClient, worker: dict[str, str], deadline_id: str
+) -> None:
+    """Move a deadline's due time a second into the past and let the worker's check flag it."""
+    async with app.state.desk.sessionmaker() as session:
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.id == uuid.UUID(deadline_id))
+            .values(due_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        await session.commit()
+    verdict = await client.post(f"/v1/internal/deadlines/{deadline_id}/evaluate", headers=worker)
+    assert verdict.json()["status"] == "missed", verdict.text

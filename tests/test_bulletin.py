@@ -14,11 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
-from sqlalchemy import update
 
-from api.deadlines.models import Deadline
 from api.timeutil import add_months, local
-from tests.conftest import County, arrivals, visit_body
+from tests.conftest import County, act, answer_and_close, arrivals, miss_now, visit_body
 
 pytestmark = pytest.mark.usefixtures("policy_restore")
 
@@ -39,50 +37,6 @@ async def _register(
     resp = await client.post("/v1/cases", json=body, headers=headers)
     assert resp.status_code == 201, resp.text
     return dict(resp.json())
-
-
-async def _act(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    case: dict[str, Any],
-    action: str,
-    body: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    resp = await client.post(f"/v1/cases/{case['id']}/{action}", json=body or {}, headers=headers)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
-async def _miss_now(
-    app: FastAPI, client: httpx.AsyncClient, worker: dict[str, str], deadline_id: str
-) -> None:
-    """Move a deadline's due time a second into the past and let the worker's check flag it."""
-    async with app.state.desk.sessionmaker() as session:
-        await session.execute(
-            update(Deadline)
-            .where(Deadline.id == uuid.UUID(deadline_id))
-            .values(due_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-        await session.commit()
-    verdict = await client.post(f"/v1/internal/deadlines/{deadline_id}/evaluate", headers=worker)
-    assert verdict.json()["status"] == "missed", verdict.text
-
-
-async def _handle_in_time(
-    client: httpx.AsyncClient, county: County, staff: dict[str, str], case: dict[str, Any]
-) -> None:
-    await _act(client, staff, case, "accept")
-    assign = {
-        "unit_id": county.town["id"],
-        "leader_id": county.officials["town_chief"]["id"],
-        "handler_id": county.officials["town_staff"]["id"],
-        "plan": "入户核实，协调补偿",
-        "time_limit_days": 30,
-    }
-    await _act(client, staff, case, "assign", assign)
-    await _act(client, staff, case, "reply", {"text": "已答复"})
-    await _act(client, staff, case, "feedback", {"satisfied": True})
-    await _act(client, staff, case, "close", {"outcome": "resolved"})
 
 
 async def _bulletin(
@@ -135,7 +89,7 @@ async def test_bulletin_names_every_figure_praise_and_criticism(
     (chief_arrival,) = [
         d for d in arrivals(absent) if d["official_id"] == county.officials["village2_chief"]["id"]
     ]
-    await _miss_now(app, client, worker_headers, chief_arrival["id"])
+    await miss_now(app, client, worker_headers, chief_arrival["id"])
     # 2. villagers of the village (under the area) come to the town; everyone summoned comes
     present = await _register(client, staff, _body(county.village, county.town))
     summoned = {d["official_id"] for d in arrivals(present)}
@@ -151,16 +105,17 @@ async def test_bulletin_names_every_figure_praise_and_criticism(
         staff,
         _body(county.village2, None, channel="online", lodged_unit_id=None, lodged_level="town"),
     )
-    accepted = await _act(client, staff, online, "accept")
+    accepted = await act(client, staff, online, "accept")
     handling = next(d for d in accepted["deadlines"] if d["kind"] == "handling")
-    await _miss_now(app, client, worker_headers, handling["id"])
+    await miss_now(app, client, worker_headers, handling["id"])
     # 4. a letter from the village handled to the end in time
     letter = await _register(
         client,
         staff,
         _body(county.village, None, channel="letter", lodged_unit_id=None, lodged_level="town"),
     )
-    await _handle_in_time(client, county, staff, letter)
+    await act(client, staff, letter, "accept")
+    await answer_and_close(client, county, staff, letter)
     # 5. a collective visit from the village to the county: the village is vetoed
     #    (村(居)到区以上群体上访1次), its arrival deadlines still open
     collective = await _register(client, desk, _body(county.village, county.county, headcount=6))

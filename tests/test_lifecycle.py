@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from api.cases.models import Case
 from api.deadlines.models import Deadline
-from tests.conftest import County
+from tests.conftest import County, act
 
 
 async def _post(
@@ -26,19 +26,6 @@ async def _post(
 ) -> httpx.Response:
     extra = {"Idempotency-Key": key} if key else {}
     return await client.post(path, json=body, headers=headers | extra)
-
-
-async def act(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    case: dict[str, Any],
-    action: str,
-    body: dict[str, Any] | None = None,
-    expect: int = 200,
-) -> dict[str, Any]:
-    resp = await _post(client, headers, f"/v1/cases/{case['id']}/{action}", body)
-    assert resp.status_code == expect, resp.text
-    return dict(resp.json())
 
 
 def letter(county: County, **changes: Any) -> dict[str, Any]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from api.cases.models import Case
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
@@ -21,7 +21,15 @@ from api.stats.facts import facts_of
 from api.stats.models import CaseFacts, StatCounter
 from api.timeutil import local
 from api.units.repository import UnitRepository
-from tests.conftest import County, arrivals, service_token, visit_body
+from tests.conftest import (
+    County,
+    act,
+    answer_and_close,
+    arrivals,
+    miss_now,
+    service_token,
+    visit_body,
+)
 
 pytestmark = pytest.mark.usefixtures("policy_restore")
 
@@ -33,18 +41,6 @@ def _body(county: County, **changes: Any) -> dict[str, Any]:
     return body | changes
 
 
-async def _act(
-    client: httpx.AsyncClient,
-    headers: dict[str, str],
-    case: dict[str, Any],
-    action: str,
-    body: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    resp = await client.post(f"/v1/cases/{case['id']}/{action}", json=body or {}, headers=headers)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
 async def _summary(
     client: httpx.AsyncClient, headers: dict[str, str], unit: dict[str, Any], **params: str
 ) -> dict[str, Any]:
@@ -53,48 +49,6 @@ async def _summary(
     )
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
-
-
-async def _handle_to_the_end(
-    client: httpx.AsyncClient,
-    county: County,
-    staff: dict[str, str],
-    case: dict[str, Any],
-    *,
-    satisfied: bool,
-) -> None:
-    await _act(client, staff, case, "accept")
-    await _act(
-        client,
-        staff,
-        case,
-        "assign",
-        {
-            "unit_id": county.town["id"],
-            "leader_id": county.officials["town_chief"]["id"],
-            "handler_id": county.officials["town_staff"]["id"],
-            "plan": "入户核实，协调补偿",
-            "time_limit_days": 30,
-        },
-    )
-    await _act(client, staff, case, "reply", {"text": "已答复"})
-    await _act(client, staff, case, "feedback", {"satisfied": satisfied})
-    await _act(client, staff, case, "close", {"outcome": "resolved"})
-
-
-async def _miss_now(
-    app: FastAPI, client: httpx.AsyncClient, worker: dict[str, str], deadline_id: str
-) -> None:
-    """Move a deadline's due time into the past and let the worker's check flag it."""
-    async with app.state.desk.sessionmaker() as session:
-        await session.execute(
-            update(Deadline)
-            .where(Deadline.id == uuid.UUID(deadline_id))
-            .values(due_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-        await session.commit()
-    verdict = await client.post(f"/v1/internal/deadlines/{deadline_id}/evaluate", headers=worker)
-    assert verdict.json()["status"] == "missed", verdict.text
 
 
 async def test_every_figure_matches_the_seeded_cases(
@@ -117,7 +71,7 @@ async def test_every_figure_matches_the_seeded_cases(
     again = _body(county) | {"petitioners": first_body["petitioners"]}
     repeat = (await client.post("/v1/cases", json=again, headers=staff)).json()
     assert repeat["is_repeat"] is True
-    await _miss_now(app, client, worker_headers, arrivals(repeat)[0]["id"])
+    await miss_now(app, client, worker_headers, arrivals(repeat)[0]["id"])
     # 3. a letter that went to the city (skip-level), handled to the end, satisfied
     letter = (
         await client.post(
@@ -133,7 +87,8 @@ async def test_every_figure_matches_the_seeded_cases(
             headers=staff,
         )
     ).json()
-    await _handle_to_the_end(client, county, staff, letter, satisfied=True)
+    await act(client, staff, letter, "accept")
+    await answer_and_close(client, county, staff, letter)
     # 4. an online petition accepted, its disposition in time, its handling time overrun
     online = (
         await client.post(
@@ -149,9 +104,9 @@ async def test_every_figure_matches_the_seeded_cases(
             headers=staff,
         )
     ).json()
-    accepted = await _act(client, staff, online, "accept")
+    accepted = await act(client, staff, online, "accept")
     handling = next(d for d in accepted["deadlines"] if d["kind"] == "handling")
-    await _miss_now(app, client, worker_headers, handling["id"])
+    await miss_now(app, client, worker_headers, handling["id"])
     # 5. a phone call last year: outside this year's period
     await client.post(
         "/v1/cases",
@@ -231,33 +186,18 @@ async def test_figures_follow_each_change(
     case = (await client.post("/v1/cases", json=_body(county), headers=staff)).json()
     figures = await _summary(client, staff, county.village2)
     assert figures["by_status"] == {"registered": 1}
-    accepted = await _act(client, staff, case, "accept")
+    accepted = await act(client, staff, case, "accept")
     figures = await _summary(client, staff, county.village2)
     assert figures["by_status"] == {"accepted": 1}
     assert figures["rates"]["on_time_disposition"]["denominator"] == 0
     handling = next(d for d in accepted["deadlines"] if d["kind"] == "handling")
-    await _miss_now(app, client, worker_headers, handling["id"])
+    await miss_now(app, client, worker_headers, handling["id"])
     figures = await _summary(client, staff, county.village2)
     assert figures["open_overdue"] == 1
     assert figures["rates"]["on_time_completion"] == {"numerator": 0, "denominator": 1, "rate": 0.0}
 
     # handled to the end after all: off the open-overdue count, the overrun stays
-    await _act(
-        client,
-        staff,
-        case,
-        "assign",
-        {
-            "unit_id": county.town["id"],
-            "leader_id": county.officials["town_chief"]["id"],
-            "handler_id": county.officials["town_staff"]["id"],
-            "plan": "p",
-            "time_limit_days": 5,
-        },
-    )
-    await _act(client, staff, case, "reply", {"text": "已答复"})
-    await _act(client, staff, case, "feedback", {"satisfied": False})
-    await _act(client, staff, case, "close", {"outcome": "stabilized"})
+    await answer_and_close(client, county, staff, case, satisfied=False, outcome="stabilized")
     figures = await _summary(client, staff, county.village2)
     assert figures["by_status"] == {"closed": 1}
     assert figures["rates"]["on_time_disposition"] == {
@@ -339,7 +279,7 @@ async def test_counters_agree_with_a_recount_of_every_case(
     the counting would show here)."""
     staff = await county.headers(client, "town_staff")
     case = (await client.post("/v1/cases", json=_body(county), headers=staff)).json()
-    await _act(client, staff, case, "accept")
+    await act(client, staff, case, "accept")
     async with app.state.desk.sessionmaker() as session:
         cases = (await session.execute(select(Case))).scalars().all()
         states: dict[uuid.UUID, list[tuple[DeadlineKind, DeadlineStatus]]] = {}

@@ -11,7 +11,6 @@ from api.assessment.schemas import AssessmentQuery, ScoreReport, VetoReport
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.dependencies import DbSession
-from api.polling import POLL_RESPONSES
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
@@ -19,7 +18,6 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 @router.get(
     "/veto",
     response_model=VetoReport,
-    responses=POLL_RESPONSES,
     **needs(Permission.read_cases),
 )
 async def get_veto(
@@ -40,7 +38,6 @@ async def get_veto(
 @router.get(
     "/scores",
     response_model=ScoreReport,
-    responses=POLL_RESPONSES,
     **needs(Permission.read_cases),
 )
 async def get_scores(

@@ -12,7 +12,6 @@ from api.bulletin import render, service
 from api.bulletin.schemas import BulletinQuery, MonthlyBulletin
 from api.dependencies import DbSession
 from api.errors import PROBLEM_JSON
-from api.polling import POLL_RESPONSES
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -24,7 +23,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
             render.XLSX: {"schema": {"type": "string", "format": "binary"}},
         },
     },
-    **POLL_RESPONSES,
     406: {
         "description": "`Accept` names none of the three media types.",
         "content": {PROBLEM_JSON: {"schema": {"type": "object"}}},

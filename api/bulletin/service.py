@@ -29,10 +29,9 @@ from api.db import utcnow
 from api.policies.schemas import BulletinPolicy
 from api.policies.service import current_policy
 from api.stats import service as stats
-from api.stats.schemas import Figures, PeriodQuery, UnitFigures, UnitRef
+from api.stats.schemas import PeriodQuery, UnitFigures, UnitRef
 from api.timeutil import CHINA, add_months, local
 from api.units.repository import UnitRepository
-from api.units.service import get_unit
 
 DAY = timedelta(days=1)
 
@@ -91,20 +90,6 @@ def _praise(
     )
 
 
-def _arrival(miss: Miss) -> MissedArrival:
-    return MissedArrival(
-        deadline_id=miss.deadline_id,
-        case_id=miss.case_id,
-        case_number=miss.case_number,
-        official_id=miss.official_id,
-        official_name=miss.official_name,
-        role=miss.role,
-        unit_id=miss.unit_id,
-        unit_name=miss.unit_name,
-        due_at=miss.due_at,
-    )
-
-
 def _overdue(miss: Miss, end: datetime, now: datetime) -> OverdueCase:
     handled = miss.handled_at if miss.handled_at is not None and miss.handled_at < end else None
     stop = min(handled or end, end, now)
@@ -136,10 +121,9 @@ async def monthly(
     start = datetime(first.year, first.month, 1, tzinfo=CHINA)
     end = datetime(following.year, following.month, 1, tzinfo=CHINA)
     period = PeriodQuery(unit_id=query.unit_id, from_=first, to=following - DAY)
-    # the summary checks the unit: given by an admin, in the caller's territory
-    totals = await stats.summary(session, period, principal)
+    # checks the unit: given by an admin, in the caller's territory
+    unit, _, _, totals = await stats.totals(session, period, principal)
     ranked = await stats.by_unit(session, period, principal)
-    unit = await get_unit(session, totals.unit_id)
     subtree = await UnitRepository(session).subtree_ids(unit.id)
     read = await current_policy(session)
     rule = read.policy.bulletin
@@ -200,11 +184,13 @@ async def monthly(
         from_=first,
         to=following - DAY,
         policy_version=read.version,
-        totals=Figures.model_validate(totals, from_attributes=True),
+        totals=totals,
         units=ranked.items,
         praise=praise,
         criticism=Criticism(
-            missed_arrivals=[_arrival(m) for m in arrivals],
+            missed_arrivals=[
+                MissedArrival.model_validate(m, from_attributes=True) for m in arrivals
+            ],
             overdue_cases=[_overdue(m, end, now) for m in overdue],
             vetoes=vetoes,
         ),

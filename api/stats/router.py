@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.dependencies import DbSession
-from api.polling import POLL_RESPONSES
 from api.stats import service
 from api.stats.schemas import PeriodQuery, Summary, UnitsSummary
 
@@ -19,7 +18,6 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 @router.get(
     "/summary",
     response_model=Summary,
-    responses=POLL_RESPONSES,
     **needs(Permission.read_cases),
 )
 async def stats_summary(
@@ -39,7 +37,6 @@ async def stats_summary(
 @router.get(
     "/units",
     response_model=UnitsSummary,
-    responses=POLL_RESPONSES,
     **needs(Permission.read_cases),
 )
 async def stats_units(

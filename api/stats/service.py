@@ -82,14 +82,21 @@ async def _scope(
     return unit, first, last
 
 
-async def summary(session: AsyncSession, query: PeriodQuery, principal: Principal) -> Summary:
-    """A unit subtree's figures for the cases received in a period, with the daily series
-    by channel; a few counter rows whatever the number of cases."""
+async def totals(
+    session: AsyncSession, query: PeriodQuery, principal: Principal
+) -> tuple[Unit, date, date, Figures]:
+    """A unit subtree's figures for the cases received in a period (the unit and the period
+    as resolved from the query's defaults); a few counter rows whatever the number of cases."""
     unit, first, last = await _scope(session, query, principal)
-    repo = StatsRepository(session)
     months, days = split_period(first, last)
-    counts = (await repo.sums([unit.id], months, days))[unit.id]
-    daily = await repo.per_day(unit.id, first, last, CHANNEL_KEYS)
+    counts = (await StatsRepository(session).sums([unit.id], months, days))[unit.id]
+    return unit, first, last, figures_of(counts)
+
+
+async def summary(session: AsyncSession, query: PeriodQuery, principal: Principal) -> Summary:
+    """A unit subtree's figures for a period, with the daily series by channel."""
+    unit, first, last, figures = await totals(session, query, principal)
+    daily = await StatsRepository(session).per_day(unit.id, first, last, CHANNEL_KEYS)
     return Summary(
         unit_id=unit.id,
         from_=first,
@@ -98,7 +105,7 @@ async def summary(session: AsyncSession, query: PeriodQuery, principal: Principa
             DayCount(day=d, by_channel={k.removeprefix("channel:"): v for k, v in daily[d].items()})
             for d in sorted(daily)
         ],
-        **figures_of(counts).model_dump(),
+        **figures.model_dump(),
     )
 
 
