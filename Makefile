@@ -4,14 +4,18 @@
 #   make run       API + worker (+ embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)
 #   make test      pytest (PYTEST_ARGS="-k foo -x" to pass options)
 #   make test-browser   the dashboard in headless Chromium (needs Debian's chromium; screenshot in artifacts/)
+#   make test-faults    servers killed and restarted under load: nothing lost, nothing doubled
+#   make test-fuzz      schemathesis: every check and the stateful phase against the running API
 #   make lint      ruff check, ruff format --check, mypy
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
 #   make migrate   alembic upgrade head (same database as `make run`)
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
-#   make bench     every benchmark (bench-delivery, bench-dashboard)
+#   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak)
 #   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
 #   make bench-dashboard  the county summary and a 304 poll at 10k, 100k and 1M cases
+#   make bench-intake     POST /v1/cases under wrk against a bare Starlette+asyncpg INSERT
+#   make bench-soak       10 minutes at a steady rate: errors and the RSS of API and worker
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
 
 SHELL := /bin/bash
@@ -30,7 +34,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run test test-browser lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard
+.PHONY: help venv .venv run test test-browser test-faults test-fuzz lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -65,6 +69,15 @@ $(BROWSER_STAMP): $(STAMP)
 test-browser: $(BROWSER_STAMP)
 	$(PY) -m pytest -q tests/browser $(PYTEST_ARGS)
 
+# Its own PostgreSQL and Redis on spare ports (it kills them); KEEP_FAULT_LOGS=1 keeps the logs.
+test-faults: $(STAMP)
+	$(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+
+# FUZZ_ARGS="--max-examples 100 --seed 3" to look further than CI does
+FUZZ_ARGS ?=
+test-fuzz: $(STAMP)
+	$(PY) -m tests.fuzz $(FUZZ_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -84,13 +97,19 @@ rotate-pii: $(STAMP)
 	$(PY) -m shared.devrun rotate-pii
 
 BENCH_ARGS ?=
-bench: bench-delivery bench-dashboard
+bench: bench-delivery bench-dashboard bench-intake bench-soak
 
 bench-delivery: $(STAMP)
 	$(PY) -m tests.bench.bench_delivery $(BENCH_ARGS)
 
 bench-dashboard: $(STAMP)
 	$(PY) -m tests.bench.bench_dashboard $(BENCH_ARGS)
+
+bench-intake: $(STAMP)
+	$(PY) -m tests.bench.bench_intake $(BENCH_ARGS)
+
+bench-soak: $(STAMP)
+	$(PY) -m tests.bench.bench_soak $(BENCH_ARGS)
 
 clean:
 	rm -rf .data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -166,6 +167,20 @@ def _problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the contract serves at the request's path, for `Allow` on a 405.
+
+    Starlette answers 405 with the methods of the first route that matched the path only; one
+    path here is served by a route per method (GET and PATCH on a unit are two routes)."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the problem+json rendering for every error the app can produce."""
 
@@ -199,7 +214,10 @@ def install_handlers(app: FastAPI) -> None:
             "status": exc.status_code,
             "instance": request.url.path,
         }
-        return _problem(exc.status_code, body, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and (allowed := allowed_methods(request)):
+            headers["Allow"] = allowed  # else a route outside the contract: Starlette's own
+        return _problem(exc.status_code, body, headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_JSON, PayloadTooLarge
+from api.errors import PROBLEM_JSON, InvalidInput, PayloadTooLarge
 
 # What every answer carries: no MIME sniffing, no framing, no referrer leaking case ids.
 SECURITY_HEADERS = [
@@ -25,6 +26,13 @@ DASHBOARD_CSP = (
 )
 
 
+# NUL (U+0000) as a request can carry it: `%00` in a URL or a form, a raw byte, or `\u0000` in
+# JSON (an escaped backslash before "u0000" is text, not NUL). PostgreSQL's text cannot hold it.
+_NUL_IN_URL = re.compile(rb"%00|\x00")
+_NUL_IN_JSON = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
+FORM = b"application/x-www-form-urlencoded"
+
+
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     pending = list(messages)
 
@@ -39,10 +47,15 @@ def _problem(limit: int, path: str) -> bytes:
     return json.dumps(error.to_problem(path)).encode()
 
 
+def _nul_problem(where: str, path: str) -> bytes:
+    error = InvalidInput("Text may not contain the NUL character (U+0000).", errors=[{"in": where}])
+    return json.dumps(error.to_problem(path)).encode()
+
+
 class Guard:
     """Refuses bodies over `max_body_bytes` (413 problem+json, before the app sees them: by
-    Content-Length, or by reading a chunked body up to the limit first) and adds the security
-    headers to every response."""
+    Content-Length, or by reading a body up to the limit first) and requests carrying NUL in
+    their path, query or body (422), and adds the security headers to every response."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -54,13 +67,20 @@ class Guard:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        if _NUL_IN_URL.search(scope.get("raw_path") or b"") or "\x00" in path:
+            await self._refuse(send, path, 422, _nul_problem("path", path))
+            return
+        if _NUL_IN_URL.search(scope.get("query_string", b"")):
+            await self._refuse(send, path, 422, _nul_problem("query", path))
+            return
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send, path)
+            await self._refuse(send, path, PayloadTooLarge.status, _problem(self.limit, path))
             return
-        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
-            # No length declared (chunked): read it here, up to the limit, then replay it.
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            # Read the body here, up to the limit (a chunked one declares no length), look at
+            # it, then replay it to the app.
             buffered: list[Message] = []
             size = 0
             while True:
@@ -70,10 +90,19 @@ class Guard:
                     break
                 size += len(message.get("body", b""))
                 if size > self.limit:
-                    await self._refuse(send, path)
+                    await self._refuse(
+                        send, path, PayloadTooLarge.status, _problem(self.limit, path)
+                    )
                     return
                 if not message.get("more_body", False):
                     break
+            body = b"".join(m.get("body", b"") for m in buffered if m["type"] == "http.request")
+            nul = (
+                _NUL_IN_URL if headers.get(b"content-type", b"").startswith(FORM) else _NUL_IN_JSON
+            )
+            if nul.search(body):
+                await self._refuse(send, path, 422, _nul_problem("body", path))
+                return
             receive = _replay(buffered, receive)
 
         async def secured(message: Message) -> None:
@@ -88,12 +117,11 @@ class Guard:
 
         await self.app(scope, receive, secured)
 
-    async def _refuse(self, send: Send, path: str) -> None:
-        body = _problem(self.limit, path)
+    async def _refuse(self, send: Send, path: str, status: int, body: bytes) -> None:
         await send(
             {
                 "type": "http.response.start",
-                "status": PayloadTooLarge.status,
+                "status": status,
                 "headers": [
                     (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),

@@ -62,9 +62,11 @@ def _statuses(method: str, path: str, op: dict[str, Any]) -> set[str]:
     statuses = {"400", "422"} if op.get("parameters") or op.get("requestBody") else set()
     if "x-permission" in op:
         statuses |= {"401", "403", "429"}
-    if path.startswith(("/v1/internal/", "/v1/inbound/", "/v1/auth/refresh")):
+    if path.startswith(("/v1/internal/", "/v1/inbound/", "/v1/auth/refresh", "/v1/auth/token")):
         statuses.add("401")
-    if "{" in path or ("x-permission" in op and _names_an_object(op)):
+    if path == "/v1/auth/token":
+        statuses.add("429")  # the lockout after repeated failures
+    if "{" in path or _names_an_object(op):
         statuses.add("404")
     if method in ("post", "put", "patch"):
         statuses.add("413")

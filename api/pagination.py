@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadRequest
+from api.timeutil import IsoDateTime
 
 T = TypeVar("T")
 MAX_LIMIT = 200
 PAGING_FIELDS = frozenset({"cursor", "limit", "updated_since"})
+# A position in the newest-first order: microseconds since the epoch, and the row's id. Every
+# string of this shape is a position (16 digits stay inside the years a datetime can hold), so
+# the contract describes exactly which cursors are accepted.
+CURSOR_PATTERN = r"^[0-9]{1,16}\.[0-9a-f]{32}$"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class Page(BaseModel, Generic[T]):
@@ -33,26 +38,28 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     custom_filters: ClassVar[frozenset[str]] = frozenset()  # applied by the repository itself
 
-    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        default=None,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page.",
+    )
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
-    updated_since: AwareDatetime | None = Field(
+    updated_since: IsoDateTime | None = Field(
         default=None, description="Only rows changed after this moment (RFC 3339)."
     )
 
 
 def encode_cursor(created_at: datetime, id_: uuid.UUID) -> str:
     """An opaque cursor pointing after the given row."""
-    raw = json.dumps([created_at.isoformat(), str(id_)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{(created_at - _EPOCH) // _MICROSECOND}.{id_.hex}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The position a cursor points after; 400 when it is not one of ours."""
+    micros, _, hex_id = cursor.partition(".")
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, id_ = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), uuid.UUID(id_)
-    except (ValueError, TypeError) as exc:
+        return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(hex=hex_id)
+    except (ValueError, OverflowError) as exc:
         raise BadRequest("The cursor is not valid.", parameter="cursor") from exc
 
 

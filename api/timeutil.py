@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator
+from pydantic import AwareDatetime, BeforeValidator
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -56,3 +56,19 @@ def _iso_date_only(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}.*")
+
+
+def _iso_datetime_only(value: object) -> object:
+    # As for dates: lax mode reads a number (`0.5`, "1700000000") as a Unix time; a moment here
+    # is always written as RFC 3339 text with its offset.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.fullmatch(value):
+        return value
+    raise ValueError("a moment is written as RFC 3339, e.g. 2026-11-24T09:30:00+08:00")
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_only)]

@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
+
+from shared.jsontypes import JsonInt
 
 JOB_DELIVER_ALERT = "deliver_alert"
 # Alerts committed together travel as one job (the queue's cost is per job, not per message);
@@ -96,11 +98,11 @@ class AlertMessage(BaseModel):
 class AlertAttempt(BaseModel):
     """The outcome of one delivery attempt, reported back to the API."""
 
-    ok: bool
-    attempt: int = Field(ge=1)
+    ok: StrictBool
+    attempt: JsonInt = Field(ge=1, le=1000)
     error: str | None = None
-    final: bool = Field(default=False, description="No further attempt will be made.")
-    gone: bool = Field(default=False, description="The receiver answered 410 Gone.")
+    final: StrictBool = Field(default=False, description="No further attempt will be made.")
+    gone: StrictBool = Field(default=False, description="The receiver answered 410 Gone.")
 
 
 class DeadlineEvaluation(BaseModel):

@@ -6,13 +6,13 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Request
 
 from api.auth import service
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.auth.schemas import (
+    LoginForm,
     Me,
     RefreshRequest,
     ServiceTokenCreate,
@@ -37,7 +37,7 @@ def _lifetimes(state: AppState) -> service.Lifetimes:
 @router.post("/token")
 async def token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     session: DbSession,
     state: Annotated[AppState, Depends(get_state)],
 ) -> TokenResponse:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth.permissions import Permission
 from api.officials.models import Role
+from api.timeutil import IsoDateTime
 
 
 class TokenResponse(BaseModel):
@@ -19,6 +20,18 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="Seconds the access token is valid.")
     refresh_token: str = Field(description="Single use: `POST /v1/auth/refresh` returns a new one.")
     refresh_expires_in: int = Field(description="Seconds the refresh token is valid.")
+
+
+class LoginForm(BaseModel):
+    """The OAuth2 password grant (RFC 6749 §4.3), form-encoded; `scope` and the client
+    fields are accepted and ignored."""
+
+    grant_type: str = Field(default="password", pattern="^password$")
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+    scope: str = ""
+    client_id: str = ""
+    client_secret: str = ""
 
 
 class RefreshRequest(BaseModel):
@@ -37,7 +50,7 @@ class ServiceTokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="e.g. 县信访局大屏")
     role: Role = Field(description="Any role but admin.")
     unit_id: uuid.UUID = Field(description="The unit whose subtree the token works in.")
-    expires_at: datetime = Field(description="When the token stops working (at most a year).")
+    expires_at: IsoDateTime = Field(description="When the token stops working (at most a year).")
 
     @field_validator("role")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class DaySource(enum.StrEnum):
@@ -34,5 +34,5 @@ class OverrideWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    is_workday: bool
+    is_workday: StrictBool
     note: str | None = Field(default=None, max_length=500)

@@ -7,13 +7,15 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.cases.models import CaseStatus, Channel, LodgedLevel, Outcome, RedirectTarget
 from api.deadlines.schemas import DeadlineRead
 from api.pagination import ListQuery
 from api.privacy.crypto import normalise_id_number
+from api.timeutil import IsoDateTime
 from api.units.schemas import Location
+from shared.jsontypes import JsonInt
 
 ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 PHONE_PATTERN = r"^\+?[0-9]{5,20}$"
@@ -36,7 +38,7 @@ class Petitioner(BaseModel):
     )
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     address: str | None = Field(default=None, max_length=300)
-    is_representative: bool = False
+    is_representative: StrictBool = False
 
     @field_validator("id_number")
     @classmethod
@@ -73,10 +75,10 @@ class CaseCreate(BaseModel):
         default=None, description="Where they went; required when no lodged unit is given."
     )
     petitioners: list[Petitioner] = Field(min_length=1, max_length=500)
-    headcount: int | None = Field(
+    headcount: JsonInt | None = Field(
         default=None, ge=1, le=100000, description="People present; defaults to petitioners."
     )
-    is_collective: bool | None = Field(
+    is_collective: StrictBool | None = Field(
         default=None, description="Derived from headcount; if given it must agree."
     )
     category: str = Field(min_length=1, max_length=64)
@@ -89,7 +91,7 @@ class CaseCreate(BaseModel):
     reasons: str | None = Field(default=None, max_length=20000)
     demands: str | None = Field(default=None, max_length=20000, description="诉求.")
     location: Location | None = None
-    received_at: AwareDatetime | None = Field(
+    received_at: IsoDateTime | None = Field(
         default=None, description="When the petition was received (RFC 3339); default now."
     )
 
@@ -305,7 +307,7 @@ class FeedbackBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    satisfied: bool
+    satisfied: StrictBool
     comment: str | None = Field(default=None, max_length=5000)
 
 
@@ -340,4 +342,4 @@ class DuplicateBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    is_duplicate: bool
+    is_duplicate: StrictBool

@@ -36,7 +36,11 @@ async def list_escalations(
     )
 
 
-@router.post("/{escalation_id}/ack", **needs(Permission.acknowledge_escalations))
+@router.post(
+    "/{escalation_id}/ack",
+    responses={409: {"description": "Already acknowledged; names by whom."}},
+    **needs(Permission.acknowledge_escalations),
+)
 async def acknowledge_escalation(
     escalation_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> EscalationRead:

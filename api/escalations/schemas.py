@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.escalations.models import EscalationStatus
 from api.pagination import ListQuery
+from shared.jsontypes import JsonInt
 
 
 class EscalationRead(BaseModel):
@@ -40,4 +41,4 @@ class EscalateBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    step: int = Field(ge=1, description="The chain step to open now (0 is the first).")
+    step: JsonInt = Field(ge=1, description="The chain step to open now (0 is the first).")

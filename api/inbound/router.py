@@ -41,7 +41,11 @@ async def ack_link_page(token: str) -> HTMLResponse:
     return _page("签收督办", form)
 
 
-@router.post("/a/{token}", response_class=HTMLResponse)
+@router.post(
+    "/a/{token}",
+    response_class=HTMLResponse,
+    responses={409: {"description": "The link was already used, or has expired."}},
+)
 async def ack_link(token: str, session: DbSession) -> HTMLResponse:
     """Acknowledge the escalation of this link (no login; single use; expires)."""
     escalation = await acknowledge_by_link(session, token)

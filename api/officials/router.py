@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -15,9 +15,10 @@ from api.officials.schemas import OfficialCreate, OfficialQuery, OfficialRead, O
 from api.pagination import Page
 
 router = APIRouter(prefix="/v1/officials", tags=["officials"])
+USERNAME_TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The user name is taken."}}
 
 
-@router.post("", status_code=201, **needs(Permission.manage_directory))
+@router.post("", status_code=201, responses=USERNAME_TAKEN, **needs(Permission.manage_directory))
 async def create_official(
     body: OfficialCreate, session: DbSession, _: CurrentPrincipal
 ) -> OfficialRead:
@@ -43,7 +44,7 @@ async def get_official(
     return service.to_read(await service.get_official(session, official_id, principal))
 
 
-@router.patch("/{official_id}", **needs(Permission.manage_directory))
+@router.patch("/{official_id}", responses=USERNAME_TAKEN, **needs(Permission.manage_directory))
 async def update_official(
     official_id: uuid.UUID, body: OfficialUpdate, session: DbSession, _: CurrentPrincipal
 ) -> OfficialRead:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.officials.models import Role
 from api.pagination import ListQuery
@@ -66,7 +66,7 @@ class OfficialUpdate(BaseModel):
     role: Role | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
     contacts: list[ContactIn] | None = Field(default=None, max_length=10)
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class OfficialRead(BaseModel):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.outbox.models import OutboxMessage
@@ -48,3 +48,25 @@ class OutboxRepository:
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.dispatched_at.is_(None))
                 .values(dispatched_at=at)
             )
+
+    async def undispatch_waiting(
+        self, now: datetime, rerunnable: Collection[str], since: datetime
+    ) -> int:
+        """Mark dispatched messages undispatched again when their job may still have been
+        waiting in Redis: deferred past `now`, or of a `rerunnable` kind (running twice is
+        harmless) and recorded since `since`. Returns how many."""
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.dispatched_at.is_not(None),
+                or_(
+                    OutboxMessage.defer_until > now,
+                    and_(
+                        OutboxMessage.job.in_(list(rerunnable)), OutboxMessage.created_at >= since
+                    ),
+                ),
+            )
+            .values(dispatched_at=None)
+        )
+        result = await self.session.execute(stmt)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

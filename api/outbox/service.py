@@ -158,6 +158,9 @@ async def relay_undispatched(
     repo = OutboxRepository(session)
     messages = await repo.claim_undispatched(utcnow() - grace, limit)
     if messages:
-        await enqueue_many(arq, pack_deliveries([_queued(m) for m in messages]))
+        # Not packed: a batch is named after its first alert, and rows of several requests
+        # (one of them dispatched already, in a batch of that name) would make a batch whose
+        # name exists; arq would drop it, and the others' alerts with it.
+        await enqueue_many(arq, [_queued(m) for m in messages])
         await repo.mark_dispatched([m.id for m in messages], utcnow())
     return len(messages)

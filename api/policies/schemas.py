@@ -7,14 +7,22 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    model_validator,
+)
 
 from api.alerts.templates import FIELDS, check_template, placeholders
 from api.cases.models import Channel, LodgedLevel
 from api.officials.models import Role
 from api.units.models import UnitLevel
+from shared.jsontypes import IsoDuration, JsonInt
 
-PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0), description="ISO 8601 duration")]
+PositiveDuration = Annotated[IsoDuration, Field(gt=timedelta(0), description="ISO 8601 duration")]
 
 
 class StrictModel(BaseModel):
@@ -38,10 +46,10 @@ class ArrivalPolicy(StrictModel):
         default=timedelta(minutes=30),
         description="Deputy or chief of the lodged unit for large collective visits.",
     )
-    deputy_headcount: int = Field(
+    deputy_headcount: JsonInt = Field(
         default=21, ge=1, description="From this headcount the deputy comes in person (>20)."
     )
-    leader_headcount: int = Field(
+    leader_headcount: JsonInt = Field(
         default=50, ge=1, description="From this headcount the main leader comes in person."
     )
 
@@ -61,10 +69,10 @@ class EscalationStep(StrictModel):
     """One step of an escalation chain."""
 
     notify: list[Recipient] = Field(min_length=1)
-    after: timedelta = Field(
+    after: IsoDuration = Field(
         default=timedelta(0), ge=timedelta(0), description="Delay after the previous step."
     )
-    repeat: int = Field(
+    repeat: JsonInt = Field(
         default=0, ge=0, le=10, description="Notify the same people again this many times."
     )
 
@@ -93,12 +101,12 @@ class EscalationPolicy(StrictModel):
         min_length=1,
         description="Chain of every deadline kind other than arrival.",
     )
-    renotify_after: timedelta | None = Field(
+    renotify_after: IsoDuration | None = Field(
         default=timedelta(days=1),
         gt=timedelta(0),
         description="Remind whoever acknowledged while the matter stays unresolved.",
     )
-    ack_link_ttl: timedelta = Field(
+    ack_link_ttl: IsoDuration = Field(
         default=timedelta(days=1),
         gt=timedelta(0),
         description="How long a one-click acknowledgement link in a message works.",
@@ -113,7 +121,7 @@ class EscalationPolicy(StrictModel):
         return [step for step in steps for _ in range(step.repeat + 1)]
 
 
-Days = Annotated[int, Field(ge=1, le=3650)]
+Days = Annotated[JsonInt, Field(ge=1, le=3650)]
 
 
 class DeadlinePolicy(StrictModel):
@@ -144,7 +152,7 @@ class DeadlinePolicy(StrictModel):
         default=30, description="Petitioner may request a re-review after the review (art. 36)."
     )
     re_review_answer_days: Days = Field(default=30, description="Re-review answered (art. 36).")
-    national_report_months: int = Field(
+    national_report_months: JsonInt = Field(
         default=1, ge=1, le=24, description="Closing report of a case taken to Beijing."
     )
 
@@ -170,11 +178,11 @@ class AlertPolicy(StrictModel):
     message; past the SMS cap, a number gets no more SMS (OWASP API4: a stolen token must
     not run up the SMS bill) and the alert goes to the official's next contact instead."""
 
-    max_per_window: int = Field(
+    max_per_window: JsonInt = Field(
         default=5, ge=1, le=1_000_000, description="Alerts one recipient gets alone per window."
     )
     window: PositiveDuration = Field(default=timedelta(minutes=10))
-    sms_cap: int = Field(
+    sms_cap: JsonInt = Field(
         default=100, ge=1, le=1_000_000, description="SMS one number gets at most per cap window."
     )
     sms_cap_window: PositiveDuration = Field(default=timedelta(hours=24))
@@ -306,7 +314,7 @@ class VetoRule(StrictModel):
         "department for the visits whose case is assigned to it (归口办理)."
     )
     lodged_levels: list[LodgedLevel] = Field(min_length=1)
-    at_least: int = Field(ge=1, le=1000)
+    at_least: JsonInt = Field(ge=1, le=1000)
     description: str = Field(default="", max_length=500)
 
 
@@ -390,7 +398,7 @@ class ScoreSection(StrictModel):
 
     key: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=100)
-    maximum: float = Field(gt=0, le=10000)
+    maximum: StrictFloat = Field(gt=0, le=10000)
 
 
 class ScoreRule(StrictModel):
@@ -398,7 +406,7 @@ class ScoreRule(StrictModel):
 
     event: ScoreEvent
     section: str = Field(min_length=1, max_length=20)
-    points: float = Field(ge=0, le=10000)
+    points: StrictFloat = Field(ge=0, le=10000)
     description: str = Field(default="", max_length=500)
 
 
@@ -493,14 +501,14 @@ class BulletinPolicy(StrictModel):
         max_length=200,
         description="Title row of the spreadsheet; placeholders {unit}, {year}, {month}.",
     )
-    praise_min_cases: int = Field(
+    praise_min_cases: JsonInt = Field(
         default=1,
         ge=0,
         le=1_000_000,
         description="Praised only with at least this many cases received in the month "
         "(with none there is no handling to praise).",
     )
-    praise_min_on_time_completion: float = Field(
+    praise_min_on_time_completion: StrictFloat = Field(
         default=0.9,
         ge=0,
         le=1,
@@ -508,21 +516,21 @@ class BulletinPolicy(StrictModel):
         "cases at least this; a unit none of whose handling deadlines has settled yet is "
         "judged on the other conditions.",
     )
-    praise_max_missed_arrivals: int = Field(
+    praise_max_missed_arrivals: JsonInt = Field(
         default=0,
         ge=0,
         le=1_000_000,
         description="Praised only with at most this many arrival deadlines (到位时限) in its "
         "subtree missed in the month.",
     )
-    praise_max_overdue_cases: int = Field(
+    praise_max_overdue_cases: JsonInt = Field(
         default=0,
         ge=0,
         le=1_000_000,
         description="Praised only with at most this many cases of its subtree overdue "
         "(handling time limit passed) in the month.",
     )
-    praise_excludes_vetoed: bool = Field(
+    praise_excludes_vetoed: StrictBool = Field(
         default=True,
         description="A unit with a vetoed unit (一票否决) in its subtree this year is not "
         "praised (取消评优树先资格).",
@@ -540,7 +548,7 @@ class Policy(StrictModel):
     """The whole policy document (`GET/PUT /v1/policies`)."""
 
     arrival: ArrivalPolicy = Field(default_factory=ArrivalPolicy)
-    collective_headcount: int = Field(
+    collective_headcount: JsonInt = Field(
         default=5, ge=2, description="A visit of at least this many people is collective (集体访)."
     )
     collective_visit_channels: list[Channel] = Field(
@@ -549,7 +557,7 @@ class Policy(StrictModel):
         description="Channels of a collective petition that count as going somewhere in a group "
         "(群体上访) for the veto and the scores: a letter signed by many does not.",
     )
-    max_representatives: int = Field(
+    max_representatives: JsonInt = Field(
         default=5, ge=1, description="Most representatives of a multi-person visit (条例 art. 20)."
     )
     deadlines: DeadlinePolicy = Field(default_factory=DeadlinePolicy)

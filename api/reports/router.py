@@ -20,7 +20,13 @@ from api.reports.schemas import ReportCreate, ReportQuery, ReportRead
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
-@router.post("", status_code=201, response_model=ReportRead, **needs(Permission.file_reports))
+@router.post(
+    "",
+    status_code=201,
+    response_model=ReportRead,
+    responses={409: {"description": "A report for the period was already filed."}},
+    **needs(Permission.file_reports),
+)
 async def submit_report(
     body: ReportCreate,
     session: DbSession,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.pagination import ListQuery
 from api.timeutil import IsoDate
@@ -24,12 +24,31 @@ class ReportItem(BaseModel):
 class ReportCreate(BaseModel):
     """A situation report; a zero report (零报告) lists nothing and still counts."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The rule of `_zero_means_empty`, in the contract too.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"zero": {"const": True}, "items": {"maxItems": 0}}},
+                {
+                    "properties": {"zero": {"const": False}, "items": {"minItems": 1}},
+                    "required": ["items"],
+                },
+                {
+                    "properties": {
+                        "zero": {"const": False},
+                        "content": {"type": "string", "minLength": 1},
+                    },
+                    "required": ["content"],
+                },
+            ]
+        },
+    )
 
     period_day: IsoDate | None = Field(
         default=None, description="The report day it is for; default: the current period."
     )
-    zero: bool
+    zero: StrictBool
     content: str | None = Field(default=None, max_length=20000)
     items: list[ReportItem] = Field(default_factory=list, max_length=200)
 

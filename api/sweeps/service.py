@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from arq.connections import ArqRedis
@@ -11,13 +12,48 @@ from api.alerts.service import stale_pending_messages
 from api.db import utcnow
 from api.deadlines.service import flag_overdue
 from api.idempotency.repository import IdempotencyRepository
+from api.outbox.repository import OutboxRepository
 from api.outbox.service import relay_undispatched
 from api.policies.service import current_policy
 from api.reports.service import ensure_report_deadlines
-from shared.contracts import JOB_DELIVER_ALERT, SweepReport, deliver_alert_job_id
+from shared.contracts import (
+    JOB_ADVANCE_ESCALATION,
+    JOB_DELIVER_ALERT,
+    JOB_FLAG_DUE,
+    JOB_FLUSH_BUNDLE,
+    JOB_REMIND_DEADLINE,
+    JOB_START_ESCALATIONS,
+    AlertMessage,
+    SweepReport,
+    deliver_alert_job_id,
+)
+
+log = logging.getLogger(__name__)
 
 # A pending alert untouched this long may have lost its job (e.g. Redis restarted empty).
 STALE_ALERT_AFTER = timedelta(minutes=2)
+STALE_BATCH = 500
+# Present in Redis from the first sweep on; missing, it means Redis came back empty (a
+# restart without persistence, a failover, a flush) and every queued or deferred job is gone.
+SWEPT_MARK = "{queue}:swept"
+# Jobs whose second run is a no-op (the API checks what was done); recorded this recently,
+# they are handed out again after Redis lost its jobs, whether or not they had run.
+RERUNNABLE_JOBS = frozenset(
+    {
+        JOB_FLAG_DUE,
+        JOB_START_ESCALATIONS,
+        JOB_ADVANCE_ESCALATION,
+        JOB_REMIND_DEADLINE,
+        JOB_FLUSH_BUNDLE,
+    }
+)
+RERUN_WINDOW = timedelta(days=1)
+
+
+async def _redis_lost_jobs(arq: ArqRedis) -> bool:
+    """Whether Redis started empty since the last sweep (also true on the very first)."""
+    mark = SWEPT_MARK.format(queue=arq.default_queue_name)
+    return bool(await arq.set(mark, utcnow().isoformat(), nx=True))
 
 
 async def sweep(
@@ -31,14 +67,29 @@ async def sweep(
     """
     missed = await flag_overdue(session)
     opened = await ensure_report_deadlines(session, (await current_policy(session)).policy)
-    relayed = await relay_undispatched(session, arq, outbox_grace)
-    stale = await stale_pending_messages(session, utcnow() - STALE_ALERT_AFTER)
-    for message in stale:
-        await arq.enqueue_job(
-            JOB_DELIVER_ALERT,
-            message.model_dump(mode="json"),
-            _job_id=deliver_alert_job_id(message.alert_id),
+    lost = await _redis_lost_jobs(arq)
+    if lost:
+        # Every job waiting in Redis is gone: give the relay back those still to run (and
+        # those that may run twice), and requeue every pending alert now, not after a while.
+        now = utcnow()
+        undone = await OutboxRepository(session).undispatch_waiting(
+            now, RERUNNABLE_JOBS, now - RERUN_WINDOW
         )
+        log.warning("sweep: Redis lost its jobs; %d outbox jobs handed out again", undone)
+    relayed = await relay_undispatched(session, arq, outbox_grace)
+    stale_before = utcnow() - (timedelta(0) if lost else STALE_ALERT_AFTER)
+    stale: list[AlertMessage] = []
+    while True:
+        found = await stale_pending_messages(session, stale_before, STALE_BATCH)
+        for message in found:
+            await arq.enqueue_job(
+                JOB_DELIVER_ALERT,
+                message.model_dump(mode="json"),
+                _job_id=deliver_alert_job_id(message.alert_id),
+            )
+        stale += found
+        if not lost or len(found) < STALE_BATCH:
+            break
     forgotten = await IdempotencyRepository(session).purge_before(utcnow() - idempotency_retention)
     return SweepReport(
         deadlines_missed=missed,

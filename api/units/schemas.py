@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from api.pagination import ListQuery
 from api.units.models import UnitLevel
@@ -14,8 +14,8 @@ from api.units.models import UnitLevel
 class Location(BaseModel):
     """WGS-84 coordinates."""
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: StrictFloat = Field(ge=-90, le=90)
+    lon: StrictFloat = Field(ge=-180, le=180)
 
 
 class UnitCreate(BaseModel):

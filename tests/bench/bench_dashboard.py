@@ -39,7 +39,7 @@ from api.db import create_sessionmaker
 from api.privacy.crypto import Vault
 from api.stats.counting import count_uncounted
 from shared.embedded import create_fresh_database, drop_database, start_services
-from tests.bench.bench_delivery import pct, wait_ready
+from tests.bench.common import pct, wait_ready
 from tests.conftest import migrate
 
 ROOT = Path(__file__).resolve().parents[2]

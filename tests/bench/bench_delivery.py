@@ -41,16 +41,11 @@ from api.policies.schemas import Policy
 from api.units.models import Unit, UnitLevel
 from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
 from shared.embedded import create_fresh_database, drop_database, start_services
+from tests.bench.common import cpu_seconds, pct, wait_listening, wait_ready
 from tests.conftest import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 VILLAGES = 100
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0–100) of `values`."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -188,12 +183,6 @@ async def bare_rate(url: str, count: int, concurrency: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def bare_rate_in_process(url: str, count: int, concurrency: int) -> float:
     """`bare_rate` in a process of its own, as the worker is: the receiver keeps this one."""
     out = subprocess.run(
@@ -244,35 +233,6 @@ def profiled(variable: str) -> list[str]:
 def received_count(url: str) -> int:
     """How many messages the receiver accepted so far."""
     return int(httpx.get(url + "/received/count", timeout=10).json())
-
-
-def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
-    """Until `url` answers."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{url}: the process exited during start-up")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    """Until /readyz answers 200."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the API exited during start-up")
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the API did not become ready")
 
 
 def main() -> None:

@@ -1,0 +1,166 @@
+"""The API (uvicorn) and the worker (arq) as processes the suite can kill and restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.faults.servers import stop_quietly, tail
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Service:
+    """One process of the stack: how to start it, its log, its current incarnation."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start (or restart) the process; its output goes on the end of its log."""
+        assert not self.running(), f"{self.name} is already running"
+        with self.log.open("ab") as log:
+            log.write(f"\n===== {self.name} starting at {time.time():.3f}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def running(self) -> bool:
+        """Whether the current incarnation is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, whatever was in flight is cut off."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        """Orderly stop (SIGTERM)."""
+        stop_quietly(self.proc, timeout=15)
+
+
+@dataclass
+class Api(Service):
+    """An API process on a fixed port."""
+
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        """Base URL of this process."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, within: float = 60) -> None:
+        """Until /readyz answers 200 (database and Redis reachable)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited during start-up:\n{tail(self.log)}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not become ready:\n{tail(self.log)}")
+
+
+@dataclass
+class Stack:
+    """API processes and workers sharing one database, one Redis and one arq queue; worker
+    `i` talks to API `i % len(apis)`."""
+
+    env: dict[str, str]
+    logs: Path
+    apis: list[Api] = field(default_factory=list)
+    workers: list[Service] = field(default_factory=list)
+
+    def add_api(self, port: int) -> Api:
+        """Declare (not start) one more API process on `port`."""
+        n = len(self.apis) + 1
+        api = Api(
+            name=f"api{n}",
+            argv=[
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            env=self.env | {"API_URL": f"http://127.0.0.1:{port}"},
+            log=self.logs / f"api{n}.log",
+            port=port,
+        )
+        self.apis.append(api)
+        return api
+
+    def add_worker(self) -> Service:
+        """Declare (not start) one more worker process."""
+        n = len(self.workers) + 1
+        api = self.apis[(n - 1) % len(self.apis)]
+        worker = Service(
+            name=f"worker{n}",
+            argv=[sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
+            env=self.env | {"API_URL": api.url},
+            log=self.logs / f"worker{n}.log",
+        )
+        self.workers.append(worker)
+        return worker
+
+    @property
+    def api(self) -> Api:
+        """The first API process (the one the tests talk to)."""
+        return self.apis[0]
+
+    @contextlib.asynccontextmanager
+    async def supervised(self) -> AsyncIterator[Counter[str]]:
+        """Restart any process that exits, as the deployment's supervisor does (compose
+        `restart: unless-stopped`, Kubernetes); yields how often each was restarted."""
+        restarts: Counter[str] = Counter()
+
+        async def watch() -> None:
+            while True:
+                for service in [*self.apis, *self.workers]:
+                    if service.proc is not None and service.proc.poll() is not None:
+                        restarts[service.name] += 1
+                        service.start()
+                await asyncio.sleep(0.5)
+
+        task = asyncio.create_task(watch())
+        try:
+            yield restarts
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def stop_all(self) -> None:
+        """Stop every process (workers first)."""
+        for service in [*self.workers, *self.apis]:
+            service.stop()
+
+    def logs_tail(self, lines: int = 40) -> str:
+        """The end of every process's log, for a failure report."""
+        return "\n".join(
+            f"----- {s.name} ({s.log}) -----\n{tail(s.log, lines)}"
+            for s in [*self.apis, *self.workers]
+        )

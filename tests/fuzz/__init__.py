@@ -1,0 +1,1 @@
+"""Fuzzing the HTTP contract with schemathesis (`make test-fuzz`)."""
