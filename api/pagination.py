@@ -11,7 +11,7 @@ from sqlalchemy import Select, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import BadRequest
-from api.timeutil import IsoDateTime
+from shared.jsontypes import IsoDateTime
 
 T = TypeVar("T")
 MAX_LIMIT = 200

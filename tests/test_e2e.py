@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ from tests.conftest import (
 )
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.webhook_receivers import FakeDingTalkRobot, FakeWebhookReceiver
+from tests.processes import api_command, free_port, stop, wait_ready
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,27 +72,11 @@ class Stack:
         self.worker.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Iterator[Stack]:
     """Start the API and the worker as separate processes against the test database."""
     gateway = FakeSmsGateway().start()
-    port = _free_port()
+    port = free_port()
     logs = tmp_path_factory.mktemp("e2e")
     env = os.environ | {
         "DATABASE_URL": database_url,
@@ -112,39 +96,17 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
     }
     api_log = (logs / "api.log").open("wb")
     api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=api_log,
-        stderr=subprocess.STDOUT,
+        api_command(port), cwd=ROOT, env=env, stdout=api_log, stderr=subprocess.STDOUT
     )
     stack = Stack(api_url=f"http://127.0.0.1:{port}", gateway=gateway, logs=logs, env=env)
     stack.start_worker()
     try:
-        started = time.monotonic()
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - started > 30 or api.poll() is not None:
-                raise RuntimeError("API did not start:\n" + (logs / "api.log").read_text())
-            time.sleep(0.1)
+        wait_ready(stack.api_url, api, logs / "api.log", within=30)
         yield stack
     finally:
         if stack.worker is not None:
-            _stop(stack.worker)
-        _stop(api)
+            stop(stack.worker)
+        stop(api)
         gateway.stop()
         api_log.close()
         if os.environ.get("E2E_SHOW_LOGS"):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth.permissions import Permission
 from api.officials.models import Role
-from api.timeutil import IsoDateTime
+from shared.jsontypes import IsoDateTime
 
 
 class TokenResponse(BaseModel):

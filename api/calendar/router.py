@@ -11,7 +11,7 @@ from api.auth.permissions import Permission
 from api.calendar import service
 from api.calendar.schemas import CalendarDay, OverrideWrite
 from api.dependencies import DbSession
-from api.timeutil import IsoDate
+from shared.jsontypes import IsoDate
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 

@@ -13,9 +13,8 @@ from api.cases.models import CaseStatus, Channel, LodgedLevel, Outcome, Redirect
 from api.deadlines.schemas import DeadlineRead
 from api.pagination import ListQuery
 from api.privacy.crypto import normalise_id_number
-from api.timeutil import IsoDateTime
 from api.units.schemas import Location
-from shared.jsontypes import JsonInt
+from shared.jsontypes import IsoDateTime, JsonInt
 
 ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 PHONE_PATTERN = r"^\+?[0-9]{5,20}$"

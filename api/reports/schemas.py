@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.pagination import ListQuery
-from api.timeutil import IsoDate
+from shared.jsontypes import IsoDate
 
 
 class ReportItem(BaseModel):

@@ -8,7 +8,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.timeutil import IsoDate
+from shared.jsontypes import IsoDate
 
 
 class Rate(BaseModel):

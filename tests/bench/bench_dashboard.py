@@ -22,7 +22,6 @@ import asyncio
 import os
 import random
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -39,8 +38,9 @@ from api.db import create_sessionmaker
 from api.privacy.crypto import Vault
 from api.stats.counting import count_uncounted
 from shared.embedded import create_fresh_database, drop_database, start_services
-from tests.bench.common import pct, wait_ready
+from tests.bench.common import pct
 from tests.conftest import migrate
+from tests.processes import api_command, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 TOWNS, AREAS_PER_TOWN, VILLAGES_PER_AREA = 20, 2, 5
@@ -320,17 +320,7 @@ def main() -> None:
     api: subprocess.Popen[bytes] | None = None
     try:
         api = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            api_command(port, "--log-level", "warning", "--no-access-log"),
             cwd=ROOT,
             env=env,
             stdout=(logs / "api-dashboard.log").open("wb"),

@@ -41,8 +41,9 @@ from api.policies.schemas import Policy
 from api.units.models import Unit, UnitLevel
 from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
 from shared.embedded import create_fresh_database, drop_database, start_services
-from tests.bench.common import cpu_seconds, pct, wait_listening, wait_ready
+from tests.bench.common import cpu_seconds, pct, wait_listening
 from tests.conftest import migrate
+from tests.processes import api_command, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 VILLAGES = 100
@@ -288,16 +289,7 @@ def main() -> None:
         first_due = datetime.now(UTC) + timedelta(seconds=args.lead)
         rows = asyncio.run(seed(database_url, args.deadlines, first_due, args.spread))
         api = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+            api_command(port, "--log-level", "warning", "--no-access-log"),
             cwd=ROOT,
             env=env,
             stdout=(logs / "api.log").open("wb"),

@@ -23,13 +23,14 @@ from cryptography.fernet import Fernet
 
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.conftest import migrate
+from tests.processes import api_command, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / ".data" / "bench"
 ADMIN_PASSWORD = "bench-admin-password"
 STAFF_PASSWORD = "bench-staff-password"
 # The API under uvicorn exactly as every benchmark runs it: one process, warnings only.
-UVICORN_ARGS = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+UVICORN_ARGS = ["--log-level", "warning", "--no-access-log"]
 
 # Letters and visits as a town's petition office registers them (proportions of bench_dashboard).
 CATEGORIES = [
@@ -70,21 +71,6 @@ def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise SystemExit(f"{url} did not come up")
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    """Until /readyz answers 200."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the API exited during start-up")
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the API did not become ready")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -153,27 +139,16 @@ class Stack:
 
 
 def _spawn(
-    args: list[str], env: dict[str, str], log: str, cpus: set[int] | None = None
+    argv: list[str], env: dict[str, str], log: str, cpus: set[int] | None = None
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, *args],
+        argv,
         cwd=ROOT,
         env=env,
         stdout=(LOGS / log).open("wb"),
         stderr=subprocess.STDOUT,
         preexec_fn=pinned(cpus),
     )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate a process this benchmark started, and wait for it."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager
@@ -218,7 +193,7 @@ def running_stack(
             receiver_port = 19000 + random.randint(0, 999)
             receiver_url = f"http://127.0.0.1:{receiver_port}"
             rec = _spawn(
-                ["-m", "tests.bench.receiver", "--port", str(receiver_port)],
+                [sys.executable, "-m", "tests.bench.receiver", "--port", str(receiver_port)],
                 env,
                 f"{name}-receiver.log",
             )
@@ -226,17 +201,19 @@ def running_stack(
             wait_listening(receiver_url + "/received/count", rec)
             env["SMS_GATEWAY_URL"] = receiver_url + "/"
         api = _spawn(
-            ["-m", "uvicorn", "api.app:app", "--port", str(port), *UVICORN_ARGS],
+            api_command(port, *UVICORN_ARGS),
             env,
             f"{name}-api.log",
             api_cpus,
         )
         procs.append(api)
-        wait_ready(env["API_URL"], api)
+        wait_ready(env["API_URL"], api, LOGS / f"{name}-api.log")
         stack = Stack(env["API_URL"], database_url, env, api, receiver_url=receiver_url)
         if worker:
             stack.worker = _spawn(
-                ["-m", "arq", "worker.main.WorkerSettings"], env, f"{name}-worker.log"
+                [sys.executable, "-m", "arq", "worker.main.WorkerSettings"],
+                env,
+                f"{name}-worker.log",
             )
             procs.append(stack.worker)
         stack.procs = procs

@@ -7,8 +7,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ import pytest
 
 from shared.embedded import Services
 from tests.conftest import ADMIN_PASSWORD, PII_HASH_KEY, PII_KEYS, WORKER_TOKEN
-from tests.test_e2e import _free_port, _stop
+from tests.processes import api_command, free_port, stop, wait_ready
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -58,7 +56,7 @@ class Api:
 @pytest.fixture(scope="module")
 def api(services: Services, database_url: str, tmp_path_factory: Any) -> Iterator[Api]:
     """Start the API (uvicorn, the real `api.app:app`) against the test database."""
-    port = _free_port()
+    port = free_port()
     logs = tmp_path_factory.mktemp("browser")
     env = os.environ | {
         "DATABASE_URL": database_url,
@@ -76,38 +74,16 @@ def api(services: Services, database_url: str, tmp_path_factory: Any) -> Iterato
     log_path = logs / "api.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            api_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        started = time.monotonic()
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - started > 30 or proc.poll() is not None:
-                raise RuntimeError("API did not start:\n" + log_path.read_text())
-            time.sleep(0.1)
+        wait_ready(url, proc, log_path, within=30)
         if httpx.get(f"{url}/dashboard", timeout=5).status_code != 200:
             pytest.fail("GET /dashboard is not served: api/app.py must include api.dashboard")
         yield Api(url=url, log=log_path)
     finally:
-        _stop(proc)
+        stop(proc)
         if os.environ.get("E2E_SHOW_LOGS"):
             print(log_path.read_text())
 

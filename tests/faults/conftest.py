@@ -20,8 +20,9 @@ from shared.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, PII_HASH_KEY, PII_KEYS, WORKER_TOKEN, login, migrate
 from tests.faults.load import fault_policy
 from tests.faults.receiver import FaultyReceiver, Mode
-from tests.faults.servers import PostgresProcess, RedisProcess, free_port, tail
+from tests.faults.servers import PostgresProcess, RedisProcess
 from tests.faults.stack import Stack
+from tests.processes import free_port, tail
 
 
 @pytest.fixture(scope="session")

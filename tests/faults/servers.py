@@ -7,7 +7,6 @@ the suite's life, so a restarted server answers at the same URL.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import shutil
@@ -19,16 +18,10 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from shared.embedded import redis_executable
+from tests.processes import tail
 
 # postgres refuses to run as root; pgserver uses this account in that case, and so do we.
 PG_SYSTEM_USER = "pgserver"
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def listening(port: int) -> bool:
@@ -38,15 +31,6 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def tail(path: Path, lines: int = 60) -> str:
-    """The last lines of a log file (empty if it does not exist)."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def pg_bin() -> Path:
@@ -269,16 +253,3 @@ class RedisProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def stop_quietly(proc: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
-    """SIGTERM a child, SIGKILL it if it lingers; nothing if it already exited."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()

@@ -12,9 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from tests.faults.servers import stop_quietly, tail
+from tests.processes import api_command, stop, tail, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +49,7 @@ class Service:
 
     def stop(self) -> None:
         """Orderly stop (SIGTERM)."""
-        stop_quietly(self.proc, timeout=15)
+        stop(self.proc, timeout=15)
 
 
 @dataclass
@@ -67,17 +65,7 @@ class Api(Service):
 
     def wait_ready(self, within: float = 60) -> None:
         """Until /readyz answers 200 (database and Redis reachable)."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if not self.running():
-                raise RuntimeError(f"{self.name} exited during start-up:\n{tail(self.log)}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not become ready:\n{tail(self.log)}")
+        wait_ready(self.url, self.proc, self.log, within)
 
 
 @dataclass
@@ -95,17 +83,7 @@ class Stack:
         n = len(self.apis) + 1
         api = Api(
             name=f"api{n}",
-            argv=[
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
+            argv=api_command(port, "--no-access-log"),
             env=self.env | {"API_URL": f"http://127.0.0.1:{port}"},
             log=self.logs / f"api{n}.log",
             port=port,

@@ -7,6 +7,7 @@ message id), no case lost or doubled."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -25,8 +26,9 @@ from tests.faults.load import (
     wait_until_settled,
 )
 from tests.faults.receiver import FaultyReceiver, Mode
-from tests.faults.servers import PostgresProcess, RedisProcess, free_port
+from tests.faults.servers import PostgresProcess, RedisProcess
 from tests.faults.stack import Stack
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -37,21 +39,70 @@ SPREAD = 4.0  # seconds the bulk due times span
 SETTLE = 100.0  # below the sweep's 2-minute net for alerts whose job was lost: a lost job fails
 
 
-async def prepare(
+@dataclass
+class Run:
+    """What every scenario works with: the suite's servers, processes and receiver, and a
+    client of the first API signed in as admin."""
+
+    engine: AsyncEngine
+    stack: Stack
+    redis_server: RedisProcess
+    receiver: FaultyReceiver
+    http: httpx.AsyncClient
+    admin: dict[str, str]
+
+    async def prepare(self) -> tuple[Scenario, datetime]:
+        """Seed a scenario; returns it and its first due time."""
+        scenario = await seed_territory(self.engine)
+        first_due = datetime.now(UTC) + timedelta(seconds=LEAD)
+        queue = self.stack.env["ARQ_QUEUE"]
+        await seed_deadlines(
+            self.engine, self.redis_server.url, queue, scenario, BULK, first_due, SPREAD
+        )
+        await register_visits(self.http, self.admin, scenario, VISITS)
+        return scenario, first_due
+
+    async def settle_and_check(self, scenario: Scenario, *, visits: int = VISITS) -> Outcome:
+        """Wait for recovery, then assert the invariants; the outcome for further checks."""
+        outcome = await wait_until_settled(
+            self.engine, self.receiver, scenario, SETTLE, self.stack.logs_tail
+        )
+        check(outcome, scenario, bulk=BULK, visits=visits)
+        twice = sum(1 for a in outcome.alerts if outcome.accepted[str(a)] > 1)
+        print(f"\n{len(outcome.alerts)} alerts delivered, {twice} of them more than once")
+        async with self.engine.connect() as conn:
+            slowest = await conn.execute(
+                text(
+                    "SELECT id, purpose, attempts, created_at, sent_at - created_at AS took"
+                    " FROM alerts WHERE case_id = ANY(:cases) ORDER BY took DESC LIMIT 3"
+                ),
+                {"cases": list(scenario.cases)},
+            )
+            for row in slowest:
+                print(f"slowest: {row.id} {row.purpose} attempts={row.attempts} took {row.took}")
+        return outcome
+
+    async def alerts_where(self, scenario: Scenario, condition: str) -> int:
+        """How many of the scenario's alerts meet the SQL `condition` (a literal of the test)."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                text(f"SELECT count(*) FROM alerts WHERE case_id = ANY(:cases) AND {condition}"),
+                {"cases": list(scenario.cases)},
+            )
+            return int(found.scalar_one())
+
+
+@pytest.fixture
+def run(
     engine: AsyncEngine,
     stack: Stack,
     redis_server: RedisProcess,
+    receiver: FaultyReceiver,
     http: httpx.AsyncClient,
     admin: dict[str, str],
-) -> tuple[Scenario, datetime]:
-    """Seed a scenario; returns it and its first due time."""
-    scenario = await seed_territory(engine)
-    first_due = datetime.now(UTC) + timedelta(seconds=LEAD)
-    await seed_deadlines(
-        engine, redis_server.url, stack.env["ARQ_QUEUE"], scenario, BULK, first_due, SPREAD
-    )
-    await register_visits(http, admin, scenario, VISITS)
-    return scenario, first_due
+) -> Run:
+    """The scenario's working set."""
+    return Run(engine, stack, redis_server, receiver, http, admin)
 
 
 async def until(moment: datetime) -> None:
@@ -59,228 +110,125 @@ async def until(moment: datetime) -> None:
     await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
 
 
-async def settle_and_check(
-    engine: AsyncEngine,
-    receiver: FaultyReceiver,
-    stack: Stack,
-    scenario: Scenario,
-    *,
-    visits: int = VISITS,
-) -> Outcome:
-    """Wait for recovery, then assert the invariants; the outcome for further checks."""
-    outcome = await wait_until_settled(engine, receiver, scenario, SETTLE, stack.logs_tail)
-    check(outcome, scenario, bulk=BULK, visits=visits)
-    twice = sum(1 for a in outcome.alerts if outcome.accepted[str(a)] > 1)
-    print(f"\n{len(outcome.alerts)} alerts delivered, {twice} of them more than once")
-    async with engine.connect() as conn:
-        slowest = await conn.execute(
-            text(
-                "SELECT id, purpose, attempts, created_at, sent_at - created_at AS took"
-                " FROM alerts WHERE case_id = ANY(:cases) ORDER BY took DESC LIMIT 3"
-            ),
-            {"cases": list(scenario.cases)},
-        )
-        for row in slowest:
-            print(f"slowest: {row.id} {row.purpose} attempts={row.attempts} took {row.took}")
-    return outcome
-
-
-async def retried(engine: AsyncEngine, scenario: Scenario) -> int:
-    """How many of the scenario's alerts took more than one attempt."""
-    async with engine.connect() as conn:
-        found = await conn.execute(
-            text("SELECT count(*) FROM alerts WHERE case_id = ANY(:cases) AND attempts > 1"),
-            {"cases": list(scenario.cases)},
-        )
-        return int(found.scalar_one())
-
-
-async def test_receiver_answering_500(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_receiver_answering_500(run: Run) -> None:
     """The gateway fails every message for a while: each is retried until it goes through."""
-    scenario, first_due = await prepare(engine, stack, redis_server, http, admin)
+    scenario, first_due = await run.prepare()
     await until(first_due)
-    receiver.switch(Mode.error)
+    run.receiver.switch(Mode.error)
     await asyncio.sleep(SPREAD + 2)
-    receiver.switch(Mode.ok)
-    await settle_and_check(engine, receiver, stack, scenario)
-    assert receiver.requests()[Mode.error] > 0
-    assert await retried(engine, scenario) > 0  # the fault really hit deliveries
+    run.receiver.switch(Mode.ok)
+    await run.settle_and_check(scenario)
+    assert run.receiver.requests()[Mode.error] > 0
+    assert await run.alerts_where(scenario, "attempts > 1") > 0  # the fault really hit deliveries
 
 
-async def test_receiver_timing_out(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_receiver_timing_out(run: Run) -> None:
     """The gateway swallows requests without answering for longer than the sender waits:
     every message times out, is retried, and goes through once the gateway answers again."""
-    scenario, first_due = await prepare(engine, stack, redis_server, http, admin)
+    scenario, first_due = await run.prepare()
     await until(first_due)
-    receiver.switch(Mode.hang)
+    run.receiver.switch(Mode.hang)
     await asyncio.sleep(SPREAD + 4)  # longer than SMS_TIMEOUT_SECONDS
-    receiver.switch(Mode.ok)
-    await settle_and_check(engine, receiver, stack, scenario)
-    assert receiver.requests()[Mode.hang] > 0
-    assert await retried(engine, scenario) > 0
+    run.receiver.switch(Mode.ok)
+    await run.settle_and_check(scenario)
+    assert run.receiver.requests()[Mode.hang] > 0
+    assert await run.alerts_where(scenario, "attempts > 1") > 0
 
 
-async def test_receiver_answering_slowly(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_receiver_answering_slowly(run: Run) -> None:
     """Every answer takes 2 s (within the sender's timeout) while the storm is delivered."""
-    scenario, first_due = await prepare(engine, stack, redis_server, http, admin)
+    scenario, first_due = await run.prepare()
     await until(first_due - timedelta(seconds=1))
-    receiver.switch(Mode.slow)
-    before = receiver.requests()[Mode.slow]
-    await settle_and_check(engine, receiver, stack, scenario)
-    assert receiver.requests()[Mode.slow] - before >= BULK  # the storm met the slow gateway
+    run.receiver.switch(Mode.slow)
+    before = run.receiver.requests()[Mode.slow]
+    await run.settle_and_check(scenario)
+    assert run.receiver.requests()[Mode.slow] - before >= BULK  # the storm met the slow gateway
 
 
-async def pending_alerts(engine: AsyncEngine, scenario: Scenario) -> int:
-    """How many of the scenario's alerts are still waiting for delivery."""
-    async with engine.connect() as conn:
-        found = await conn.execute(
-            text("SELECT count(*) FROM alerts WHERE case_id = ANY(:cases) AND status = 'pending'"),
-            {"cases": list(scenario.cases)},
-        )
-        return int(found.scalar_one())
-
-
-async def test_worker_killed_while_sending(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_worker_killed_while_sending(run: Run) -> None:
     """SIGKILL the worker with messages in flight (a slow gateway keeps them there), restart
     it: what it had taken is delivered by the next incarnation, nothing is flagged twice."""
-    scenario, first_due = await prepare(engine, stack, redis_server, http, admin)
-    receiver.switch(Mode.slow)
+    scenario, first_due = await run.prepare()
+    run.receiver.switch(Mode.slow)
     await until(first_due + timedelta(seconds=SPREAD / 2))
-    slow_before = receiver.requests()[Mode.slow]
+    slow_before = run.receiver.requests()[Mode.slow]
 
     async def sending() -> bool:
-        return receiver.requests()[Mode.slow] - slow_before >= 20
+        return run.receiver.requests()[Mode.slow] - slow_before >= 20
 
     await poll(sending, 30, "escalation messages on their way")
-    in_flight = await pending_alerts(engine, scenario)
-    stack.workers[0].kill()
-    receiver.switch(Mode.ok)
+    in_flight = await run.alerts_where(scenario, "status = 'pending'")
+    run.stack.workers[0].kill()
+    run.receiver.switch(Mode.ok)
     assert in_flight > 0  # killed with work on its hands
     await asyncio.sleep(1.0)
-    stack.workers[0].start()
-    await settle_and_check(engine, receiver, stack, scenario)
+    run.stack.workers[0].start()
+    await run.settle_and_check(scenario)
 
 
-async def test_redis_restarted_empty(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_redis_restarted_empty(run: Run) -> None:
     """Redis dies in the middle of the storm and comes back without its data: the clock's
     deferred jobs for what is not due yet and the queued deliveries are gone."""
-    scenario, first_due = await prepare(engine, stack, redis_server, http, admin)
-    receiver.switch(Mode.slow)  # a backlog of deliveries sits in the queue
+    scenario, first_due = await run.prepare()
+    run.receiver.switch(Mode.slow)  # a backlog of deliveries sits in the queue
     await until(first_due + timedelta(seconds=SPREAD / 2))
-    async with stack.supervised() as restarts:
-        redis_server.kill()
-        in_flight = await pending_alerts(engine, scenario)
+    async with run.stack.supervised() as restarts:
+        run.redis_server.kill()
+        in_flight = await run.alerts_where(scenario, "status = 'pending'")
         await asyncio.sleep(2.0)
-        redis_server.start()
-        receiver.switch(Mode.ok)
+        run.redis_server.start()
+        run.receiver.switch(Mode.ok)
         assert in_flight > 0
-        await settle_and_check(engine, receiver, stack, scenario)
+        await run.settle_and_check(scenario)
     print(f"restarted by the supervisor: {dict(restarts)}")  # arq's worker exits without Redis
 
 
-async def test_postgres_restarted_under_load(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    postgres: PostgresProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_postgres_restarted_under_load(run: Run, postgres: PostgresProcess) -> None:
     """PostgreSQL crashes (immediate shutdown) while deadlines are being flagged, alerts
     delivered and visits registered, and restarts a few seconds later."""
-    scenario, first_due = await prepare(engine, stack, redis_server, http, admin)
+    scenario, first_due = await run.prepare()
     await until(first_due + timedelta(seconds=SPREAD / 2))
-    more = asyncio.create_task(register_visits(http, admin, scenario, 10, start=VISITS))
+    more = asyncio.create_task(register_visits(run.http, run.admin, scenario, 10, start=VISITS))
     await asyncio.sleep(0.3)
     postgres.crash()
     await asyncio.sleep(3.0)
     postgres.start()
     await more
-    await settle_and_check(engine, receiver, stack, scenario, visits=VISITS + 10)
+    await run.settle_and_check(scenario, visits=VISITS + 10)
 
 
-async def test_api_killed_while_worker_reports(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_api_killed_while_worker_reports(run: Run) -> None:
     """SIGKILL the API while the worker flags deadlines and reports deliveries (and a phone
     registers visits), restart it: reports are retried, registrations replayed by key."""
-    scenario, first_due = await prepare(engine, stack, redis_server, http, admin)
+    scenario, first_due = await run.prepare()
     await until(first_due + timedelta(seconds=SPREAD / 2))
-    more = asyncio.create_task(register_visits(http, admin, scenario, 10, start=VISITS))
+    more = asyncio.create_task(register_visits(run.http, run.admin, scenario, 10, start=VISITS))
     await asyncio.sleep(0.3)
-    in_flight = await pending_alerts(engine, scenario)
-    stack.api.kill()
+    in_flight = await run.alerts_where(scenario, "status = 'pending'")
+    run.stack.api.kill()
     await asyncio.sleep(2.0)
-    stack.api.start()
-    stack.api.wait_ready()
+    run.stack.api.start()
+    run.stack.api.wait_ready()
     await more
     assert in_flight > 0
-    await settle_and_check(engine, receiver, stack, scenario, visits=VISITS + 10)
+    await run.settle_and_check(scenario, visits=VISITS + 10)
 
 
-async def test_two_workers_and_two_apis(
-    engine: AsyncEngine,
-    stack: Stack,
-    redis_server: RedisProcess,
-    receiver: FaultyReceiver,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-) -> None:
+async def test_two_workers_and_two_apis(run: Run) -> None:
     """Two API processes and two workers (each talking to its own API) race for the same
     deadlines and jobs: each deadline is still flagged and escalated once."""
-    second = stack.add_api(free_port())
+    second = run.stack.add_api(free_port())
     second.start()
-    worker = stack.add_worker()
+    worker = run.stack.add_worker()
     assert worker.env["API_URL"] == second.url
     second.wait_ready()
     worker.start()
-    marks = {w.name: w.log.stat().st_size for w in stack.workers}
+    marks = {w.name: w.log.stat().st_size for w in run.stack.workers}
     async with httpx.AsyncClient(base_url=second.url, timeout=15) as other:
-        scenario, _ = await prepare(engine, stack, redis_server, http, admin)
-        await register_visits(other, admin, scenario, 10, start=VISITS)
-    await settle_and_check(engine, receiver, stack, scenario, visits=VISITS + 10)
-    for w in stack.workers:  # both took part
+        scenario, _ = await run.prepare()
+        await register_visits(other, run.admin, scenario, 10, start=VISITS)
+    await run.settle_and_check(scenario, visits=VISITS + 10)
+    for w in run.stack.workers:  # both took part
         with w.log.open("rb") as log:
             log.seek(marks[w.name])
             assert b"flag_due" in log.read(), f"{w.name} ran no clock job"

@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,35 +27,12 @@ from cryptography.fernet import Fernet
 
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.conftest import login, make_county, migrate, visit_body
+from tests.processes import api_command, free_port, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ADMIN_PASSWORD = "fuzz-admin-password"
 WORKER_TOKEN = "fuzz-worker-token-0123456789"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Until /readyz answers 200, or fail with the API's log."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the API did not become ready:\n" + log.read_text()[-4000:])
 
 
 @dataclass
@@ -169,7 +145,7 @@ def main() -> None:
     }
     log = data / "api.log"
     api = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:app", "--port", str(port)],
+        api_command(port),
         cwd=ROOT,
         env=env,
         stdout=log.open("wb"),
@@ -211,11 +187,7 @@ def main() -> None:
             command, cwd=ROOT, env=env | {"FUZZ_TOKEN": fixtures.token}, check=False
         ).returncode
     finally:
-        api.terminate()
-        try:
-            api.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            api.kill()
+        stop(api, timeout=15)
         drop_database(database_url)
         services.stop()
     if status and api.returncode not in (0, None, -15):
