@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     worker_send_concurrency: int = Field(
         default=50, ge=1, description="Messages one worker process has in flight at once."
     )
+    worker_job_timeout_seconds: float = Field(
+        default=20.0,
+        ge=5,
+        description=(
+            "Longest a worker job may run. A worker that dies holds its jobs this long plus "
+            "10 s before another worker runs them (arq's in-progress lock); jobs hand what is "
+            "left to a retry after half of it."
+        ),
+    )
     outbox_relay_grace_seconds: float = 2.0
     idempotency_retention_days: int = Field(
         default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."

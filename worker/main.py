@@ -41,6 +41,7 @@ from worker.reporting import AttemptReporter
 log = logging.getLogger("worker")
 REPORT_TRIES = 5
 MAX_FLAG_BATCHES = 500
+API_TIMEOUT_SECONDS = 10.0
 
 
 def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
@@ -84,11 +85,25 @@ async def _attempt(ctx: dict[str, Any], alert: AlertMessage, attempt: int) -> Re
     return None
 
 
+def job_budget(settings: Settings) -> float:
+    """Seconds a job works before it hands what is left to a retry of itself.
+
+    arq fails a job that reaches its timeout for good, so no job may: half the timeout for
+    the work, and every single call it then starts is bounded by the other half."""
+    return settings.worker_job_timeout_seconds / 2
+
+
 async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
     """Deliver one alert on its channel; retried with backoff (or the receiver's Retry-After)
     until sent, declared failed after the last attempt, or failed at once when retrying
     cannot help."""
-    retry = await _attempt(ctx, AlertMessage.model_validate(message), int(ctx.get("job_try", 1)))
+    alert = AlertMessage.model_validate(message)
+    try:
+        retry = await asyncio.wait_for(
+            _attempt(ctx, alert, int(ctx.get("job_try", 1))), job_budget(ctx["settings"])
+        )
+    except TimeoutError as exc:  # a hung gateway or API: again shortly (same message id)
+        raise Retry(defer=1.0) from exc
     if retry is not None:
         raise retry
     return "done"
@@ -99,15 +114,23 @@ async def deliver_alerts(ctx: dict[str, Any], messages: list[dict[str, Any]]) ->
     again continues as its own `deliver_alert` job (its second attempt). Returns how many
     were settled in this job."""
     alerts = [AlertMessage.model_validate(m) for m in messages]
-    outcomes = await asyncio.gather(*(_attempt(ctx, a, 1) for a in alerts), return_exceptions=True)
+    tasks = [asyncio.ensure_future(_attempt(ctx, a, 1)) for a in alerts]
+    try:
+        _, late = await asyncio.wait(tasks, timeout=job_budget(ctx["settings"]))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise  # cancelled: the whole batch runs again (receivers dedupe)
+    for task in late:  # still sending or reporting: each goes on as its own job
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
     settled = 0
-    for alert, outcome in zip(alerts, outcomes, strict=True):
+    for alert, task in zip(alerts, tasks, strict=True):
+        outcome = Retry(defer=1.0) if task.cancelled() else task.exception() or task.result()
         if outcome is None:
             settled += 1
             continue
-        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-            raise outcome  # cancelled: the whole batch runs again (receivers dedupe)
-        if isinstance(outcome, Exception) and not isinstance(outcome, Retry):
+        if not isinstance(outcome, Retry):
             log.error("alert %s: unexpected error", alert.alert_id, exc_info=outcome)
         defer_ms = outcome.defer_score if isinstance(outcome, Retry) else None
         await ctx["redis"].enqueue_job(
@@ -147,6 +170,8 @@ async def flag_due(ctx: dict[str, Any], *_trace: str) -> int:
     """A tick in which deadlines fell due: have the API flag everything past due, batch after
     batch (other workers' batches run beside it: the API skips rows another one holds)."""
     api: ApiClient = ctx["api"]
+    loop = asyncio.get_running_loop()
+    stop_at = loop.time() + job_budget(ctx["settings"])
     total = 0
     try:
         for _ in range(MAX_FLAG_BATCHES):
@@ -154,6 +179,8 @@ async def flag_due(ctx: dict[str, Any], *_trace: str) -> int:
             total += report.flagged
             if not report.more:
                 break
+            if loop.time() >= stop_at:
+                raise Retry(defer=0.0)  # more left: the same job again, at once
     except httpx.HTTPError as exc:  # API unreachable: try again shortly (the sweep also will)
         raise Retry(defer=1.0) from exc
     return total
@@ -228,7 +255,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     arq_log.propagate = False
     arq_log.setLevel(settings.log_level)
     ctx["settings"] = settings
-    ctx["api"] = ApiClient(settings.api_url, settings.worker_token)
+    ctx["api"] = ApiClient(
+        settings.api_url,
+        settings.worker_token,
+        timeout=min(API_TIMEOUT_SECONDS, job_budget(settings)),
+    )
     ctx["senders"] = build_senders(settings)
     ctx["send_slots"] = asyncio.Semaphore(settings.worker_send_concurrency)
     ctx["reporter"] = AttemptReporter(ctx["api"])
@@ -283,5 +314,5 @@ class WorkerSettings:
     queue_name = _settings.arq_queue
     poll_delay = _settings.worker_poll_seconds
     max_jobs = 50
-    job_timeout = 60
+    job_timeout = _settings.worker_job_timeout_seconds
     keep_result = 3600

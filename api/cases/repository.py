@@ -70,45 +70,28 @@ class CaseRepository:
         rows = await self.session.execute(select(Case).where(Case.id.in_(list(ids))))
         return {c.id: c for c in rows.scalars()}
 
-    async def latest_repeat_candidate(
+    async def related_on_intake(
         self,
         *,
         county_id: uuid.UUID,
+        origin_unit_id: uuid.UUID,
         category: str,
         identities: list[dict[str, str]],
         since: datetime,
-    ) -> Case | None:
-        """The most recent case of the same category since `since` whose petitioners include
-        one of `identities` (each `{"id_number_hash": …}` or `{"phone_hash": …}`)."""
-        if not identities:
-            return None
-        stmt = (
-            select(Case)
-            .where(
-                Case.county_id == county_id,
-                Case.category == category,
-                Case.received_at >= since,
-                or_(*(Case.petitioners.contains([identity]) for identity in identities)),
-            )
-            .order_by(Case.received_at.desc())
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def same_day_other_channel(
-        self,
-        *,
-        origin_unit_id: uuid.UUID,
-        category: str,
         day_start: datetime,
         day_end: datetime,
         grid: bool,
-    ) -> Case | None:
-        """A case of the same origin and category received that day, registered through the
-        grid (`grid=True`) or through a desk (`grid=False`)."""
+    ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        """In one query, what a new registration may repeat or duplicate:
+
+        - the most recent case of the same category since `since` whose petitioners include
+          one of `identities` (each `{"id_number_hash": …}` or `{"phone_hash": …}`): 重复信访;
+        - a case of the same origin and category received between `day_start` and `day_end`,
+          registered through the grid (`grid=True`) or through a desk (`grid=False`).
+        """
         channel_test = Case.channel == Channel.grid if grid else Case.channel != Channel.grid
-        stmt = (
-            select(Case)
+        duplicate = (
+            select(Case.id)
             .where(
                 Case.origin_unit_id == origin_unit_id,
                 Case.category == category,
@@ -118,8 +101,25 @@ class CaseRepository:
             )
             .order_by(Case.received_at)
             .limit(1)
+            .scalar_subquery()
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        if not identities:
+            found = await self.session.execute(select(duplicate))
+            return None, found.scalar_one_or_none()
+        repeat = (
+            select(Case.id)
+            .where(
+                Case.county_id == county_id,
+                Case.category == category,
+                Case.received_at >= since,
+                or_(*(Case.petitioners.contains([identity]) for identity in identities)),
+            )
+            .order_by(Case.received_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        row = (await self.session.execute(select(repeat, duplicate))).one()
+        return row[0], row[1]
 
     def add(self, case: Case) -> None:
         """Stage a new case."""

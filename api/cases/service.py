@@ -51,6 +51,7 @@ from api.privacy.service import (
     search_pattern,
     vault_of,
 )
+from api.stats.counting import touch_new
 from api.timeutil import CHINA, add_months, local, local_clock, within_text
 from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
@@ -103,6 +104,8 @@ async def _resolve_territory(
 ) -> tuple[list[Unit], Unit | None, LodgedLevel]:
     """Origin ancestry (origin first, county last), the lodged unit and the lodged level."""
     units = UnitRepository(session)
+    named = [data.origin_unit_id, *([data.lodged_unit_id] if data.lodged_unit_id else [])]
+    await units.prefetch_ancestry(named)  # both chains in one query
     origin_chain = await units.ancestry(data.origin_unit_id)
     if not origin_chain:
         raise InvalidInput(f"Unit {data.origin_unit_id} does not exist.", pointer="/origin_unit_id")
@@ -183,16 +186,13 @@ async def register_case(
     county = origin_chain[-1]
     repo = CaseRepository(session)
     vault = vault_of(session)
-    repeat_of = await repo.latest_repeat_candidate(
+    day_start = datetime.combine(local(received_at).date(), time(), tzinfo=CHINA)
+    repeat_of_id, duplicate_of_id = await repo.related_on_intake(
         county_id=county.id,
+        origin_unit_id=origin_chain[0].id,
         category=data.category,
         identities=identities(vault, data.petitioners),
         since=received_at - policy.intake.repeat_window,
-    )
-    day_start = datetime.combine(local(received_at).date(), time(), tzinfo=CHINA)
-    duplicate_of = await repo.same_day_other_channel(
-        origin_unit_id=origin_chain[0].id,
-        category=data.category,
         day_start=day_start,
         day_end=day_start + timedelta(days=1),
         grid=data.channel is not Channel.grid,
@@ -221,12 +221,13 @@ async def register_case(
         received_at=received_at,
         registered_by=principal.id,
         intake_unit_id=(lodged_unit.id if lodged_unit else principal.unit_id or origin_chain[0].id),
-        repeat_of_id=repeat_of.id if repeat_of else None,
-        possible_duplicate_of_id=duplicate_of.id if duplicate_of else None,
+        repeat_of_id=repeat_of_id,
+        possible_duplicate_of_id=duplicate_of_id,
         created_at=now,
         updated_at=now,
     )
     repo.add(case)
+    touch_new(session, case.id)
     await session.flush()
     CaseEventRepository(session).record(
         case.id,

@@ -83,8 +83,10 @@ class Step:
             flags=flags,
             reminders=self.policy.reminders,
         )
-        await self.session.flush()
         if due_at <= self.now:
+            # Only a backdated deadline needs its row now; the others go out with the next
+            # flush, one INSERT for all of this request's deadlines.
+            await self.session.flush()
             await deadlines.flag_missed(self.session, deadline, self.now)
         return deadline
 

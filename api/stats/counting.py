@@ -23,12 +23,21 @@ from api.timeutil import local
 from api.units.repository import UnitRepository
 
 TOUCHED = "stats_touched"  # session.info: ids of cases changed in this transaction
+FRESH = "stats_fresh"  # session.info: ids of cases registered in this transaction
 
 
 def touch(session: AsyncSession, case_ids: Iterable[uuid.UUID]) -> None:
     """Mark cases changed in this transaction; their figures are settled before commit."""
     touched: set[uuid.UUID] = session.info.setdefault(TOUCHED, set())
     touched.update(case_ids)
+
+
+def touch_new(session: AsyncSession, case_id: uuid.UUID) -> None:
+    """Mark a case registered in this transaction. Nobody else sees it before commit and it
+    has counted nothing yet, so `settle` neither locks nor reads its facts: it writes them."""
+    fresh: set[uuid.UUID] = session.info.setdefault(FRESH, set())
+    fresh.add(case_id)
+    touch(session, (case_id,))
 
 
 def state_of(case: Case | CaseRow) -> CaseState:
@@ -58,29 +67,36 @@ async def settle(session: AsyncSession) -> int:
     touched = sorted(session.info.pop(TOUCHED, set()))
     if not touched:
         return 0
+    fresh: set[uuid.UUID] = session.info.pop(FRESH, set())
     await session.flush()
     repo = StatsRepository(session)
-    stored = await repo.lock_facts(touched)
+    counted_before = [case_id for case_id in touched if case_id not in fresh]
+    stored = await repo.lock_facts(counted_before) if counted_before else {}
     cases = await repo.cases(touched)
     deadlines = await repo.deadline_states(touched)
     units = UnitRepository(session)
     await units.prefetch_ancestry({c.origin_unit_id for c in cases})
     deltas: Counter[CounterKey] = Counter()
     changed: dict[uuid.UUID, dict[str, int]] = {}
+    first: dict[uuid.UUID, dict[str, int]] = {}
     for case in cases:
         new = facts_of(state_of(case), deadlines.get(case.id, []))
+        if case.id in fresh:
+            first[case.id] = new  # its row is written even when it counts nothing
         diff = difference(new, stored.get(case.id, {}))
         if not diff:
             continue
-        changed[case.id] = new
+        if case.id not in fresh:
+            changed[case.id] = new
         day = local(case.received_at).date()
         for unit in await units.ancestry(case.origin_unit_id):
             for period, when in (("d", day), ("m", month_of(day))):
                 for key, value in diff.items():
                     deltas[(unit.id, period, when, key)] += value
     await repo.save_facts(changed)
+    await repo.insert_facts(first)
     await repo.add({key: value for key, value in deltas.items() if value})
-    return len(changed)
+    return len(changed) + sum(1 for facts in first.values() if facts)
 
 
 async def count_uncounted(

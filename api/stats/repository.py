@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select, text, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.cases.models import Case, CaseStatus, Channel, LodgedLevel, Outcome
@@ -97,6 +97,14 @@ class StatsRepository:
                 {"case_id": case_id, "facts": value} for case_id, value in sorted(facts.items())
             ]
             await self.session.execute(update(CaseFacts), rows)
+
+    async def insert_facts(self, facts: Mapping[uuid.UUID, dict[str, int]]) -> None:
+        """Store what cases registered in this transaction contribute (their first row)."""
+        if facts:
+            rows = [
+                {"case_id": case_id, "facts": value} for case_id, value in sorted(facts.items())
+            ]
+            await self.session.execute(insert(CaseFacts), rows)
 
     async def add(self, deltas: Mapping[CounterKey, int]) -> None:
         """Add to the counters in one statement, rows in key order (concurrent writers lock
