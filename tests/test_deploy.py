@@ -1,0 +1,230 @@
+"""The deployment files (issue 8): the Kubernetes manifests validate against the Kubernetes
+schemas (kubernetes-validate, strict: an unknown field fails), the compose file against the
+Compose specification (check-jsonschema), and the pieces agree with each other and with the
+code: what a kustomization lists exists, the overlay's patches and image and replica changes
+land on real resources, every container asks for resources, the probes name real endpoints,
+and every variable given to the processes is a setting.
+
+No Docker engine or kustomize binary runs on the build machines, so images are not built and
+the overlay is checked by applying its few changes here, then validating the result.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kubernetes_validate
+import pytest
+import yaml
+
+from shared.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+K8S = DEPLOY / "k8s"
+KUBERNETES_VERSION = "1.31.0"  # the oldest minor still supported upstream at the time of writing
+KUSTOMIZATIONS = sorted(K8S.rglob("kustomization.yaml"))
+SETTINGS = {name.upper() for name in Settings.model_fields}
+
+Resource = dict[str, Any]
+
+
+def _documents(path: Path) -> list[Resource]:
+    return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+
+
+def _manifests() -> list[Path]:
+    return sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def _resources(kustomization: Path) -> list[Resource]:
+    """The resources a kustomization builds from (before its own changes), recursively."""
+    found: list[Resource] = []
+    for entry in yaml.safe_load(kustomization.read_text(encoding="utf-8"))["resources"]:
+        target = (kustomization.parent / entry).resolve()
+        if target.is_dir():
+            found += _resources(target / "kustomization.yaml")
+        else:
+            found += _documents(target)
+    return found
+
+
+def _validate(resource: Resource) -> None:
+    kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
+
+
+def _pointer(doc: Any, path: str) -> tuple[Any, str | int]:
+    """The parent of a JSON-patch path's target and the key in it; the target must exist."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]
+    for part in parts[:-1]:
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    last: str | int = int(parts[-1]) if isinstance(doc, list) else parts[-1]
+    doc[last]
+    return doc, last
+
+
+def _build_overlay(kustomization: Path) -> list[Resource]:
+    """The overlay's resources with its images, replicas, namespace and JSON patches applied:
+    the subset of kustomize the example overlay uses (anything else it uses fails here)."""
+    spec = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+    known = {
+        "apiVersion", "kind", "namespace", "resources", "images", "replicas",
+        "secretGenerator", "generatorOptions", "patches", "labels",
+    }  # fmt: skip
+    assert set(spec) <= known, f"kustomize features this test does not apply: {set(spec) - known}"
+    built = copy.deepcopy(_resources(kustomization))
+    by_name = {(r["kind"], r["metadata"]["name"]): r for r in built}
+    for image in spec.get("images", []):
+        hits = 0
+        for resource in built:
+            pod = resource.get("spec", {}).get("template", {}).get("spec", {})
+            for container in pod.get("containers", []):
+                if container["image"].split(":")[0] == image["name"]:
+                    container["image"] = f"{image['newName']}:{image['newTag']}"
+                    hits += 1
+        assert hits, f"no container uses the image {image['name']}"
+    for change in spec.get("replicas", []):
+        by_name[("Deployment", change["name"])]["spec"]["replicas"] = change["count"]
+    for patch in spec.get("patches", []):
+        target = by_name[(patch["target"]["kind"], patch["target"]["name"])]
+        for op in yaml.safe_load(patch["patch"]):
+            assert op["op"] == "replace", op
+            parent, key = _pointer(target, op["path"])
+            parent[key] = op["value"]
+    for resource in built:
+        if resource["kind"] != "Namespace":
+            resource["metadata"]["namespace"] = spec["namespace"]
+    return built
+
+
+def test_every_manifest_validates_against_the_kubernetes_schemas() -> None:
+    validated = 0
+    for path in _manifests():
+        for resource in _documents(path):
+            _validate(resource)
+            validated += 1
+    assert validated >= 8
+
+
+def test_the_validation_refuses_a_broken_manifest() -> None:
+    """The schema check is strict: a misspelt field or a wrong type fails."""
+    deployment = _documents(K8S / "base" / "api.yaml")[0]
+    misspelt = copy.deepcopy(deployment)
+    misspelt["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
+    wrong_type = copy.deepcopy(deployment)
+    wrong_type["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = "soon"
+    for broken in (misspelt, wrong_type):
+        with pytest.raises(kubernetes_validate.ValidationError):
+            _validate(broken)
+
+
+def test_every_kustomization_lists_files_that_exist() -> None:
+    assert {p.parent.relative_to(K8S).as_posix() for p in KUSTOMIZATIONS} == {
+        "base",
+        "migrate",
+        "overlays/example",
+    }
+    for kustomization in KUSTOMIZATIONS:
+        assert _resources(kustomization), kustomization
+
+
+def test_the_example_overlay_builds_into_valid_resources() -> None:
+    overlay = K8S / "overlays" / "example" / "kustomization.yaml"
+    built = _build_overlay(overlay)
+    for resource in built:
+        _validate(resource)
+    kinds = sorted(r["kind"] for r in built)
+    assert kinds == [
+        "Deployment",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Namespace",
+        "PodDisruptionBudget",
+        "PodDisruptionBudget",
+        "Service",
+    ]
+    spec = yaml.safe_load(overlay.read_text(encoding="utf-8"))
+    template = (overlay.parent / spec["secretGenerator"][0]["envs"][0]).with_suffix(".env.example")
+    keys = {
+        line.split("=", 1)[0]
+        for line in template.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    assert keys <= SETTINGS, keys - SETTINGS
+    # what production must set (README: Required in production)
+    assert {"DATABASE_URL", "REDIS_URL", "JWT_SECRET", "WORKER_TOKEN", "PII_KEYS"} <= keys
+
+
+def test_processes_probes_resources_and_disruption_budgets_fit_together() -> None:
+    resources = _resources(K8S / "base" / "kustomization.yaml") + _resources(
+        K8S / "migrate" / "kustomization.yaml"
+    )
+    by_kind: dict[str, list[Resource]] = {}
+    for resource in resources:
+        by_kind.setdefault(resource["kind"], []).append(resource)
+    commands = {}
+    for workload in by_kind["Deployment"] + by_kind["Job"]:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            commands[workload["metadata"]["name"]] = container["command"]
+            assert {"cpu", "memory"} <= set(container["resources"]["requests"]), container
+            assert "memory" in container["resources"]["limits"]
+            for variable in container.get("env", []):
+                assert variable["name"] in SETTINGS, variable
+            assert container["envFrom"] == [{"secretRef": {"name": "petition-desk"}}]
+    assert commands == {
+        "petition-desk-api": ["uvicorn", "api.app:app", "--host", "0.0.0.0", "--port", "8000"],
+        "petition-desk-worker": ["arq", "worker.main.WorkerSettings"],
+        "petition-desk-migrate": ["python", "-m", "alembic", "upgrade", "head"],
+    }
+    api = next(d for d in by_kind["Deployment"] if d["metadata"]["name"] == "petition-desk-api")
+    container = api["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert "replicas" not in api["spec"]  # the autoscaler owns it
+    (hpa,) = by_kind["HorizontalPodAutoscaler"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "petition-desk-api"
+    assert hpa["spec"]["minReplicas"] >= 2
+    selectors = [d["spec"]["selector"]["matchLabels"] for d in by_kind["Deployment"]]
+    budgets = [b["spec"]["selector"]["matchLabels"] for b in by_kind["PodDisruptionBudget"]]
+    assert sorted(map(str, selectors)) == sorted(map(str, budgets))
+    for deployment in by_kind["Deployment"]:
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+async def test_the_probed_endpoints_answer(client: httpx.AsyncClient) -> None:
+    """What the probes and the metrics scrape call is there and healthy."""
+    for path in ("/healthz", "/readyz", "/metrics"):
+        resp = await client.get(path)
+        assert resp.status_code == 200, (path, resp.text)
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(DEPLOY / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert services["api"]["deploy"]["replicas"] == 2
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert "./nginx.conf" in services["proxy"]["volumes"][0]
+    assert "api:8000" in (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    for name in compose["x-app"]["environment"]:
+        assert name in SETTINGS, name
