@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
 from api.privacy.crypto import Vault
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -66,6 +70,27 @@ def _note_statement(state: ORMExecuteState) -> None:
         table = state.statement.table  # type: ignore[attr-defined]
         if _table_of(table) not in _BOOKKEEPING:
             state.session.info[DATA_CHANGED] = True
+
+
+# session.info key: what to do once this transaction has committed (`after_commit`).
+AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[object]]) -> None:
+    """Have `action` run once the request's transaction has committed, never if it rolls back
+    (a note in Redis that must not claim work the database did not keep)."""
+    actions: list[Callable[[], Awaitable[object]]] = session.info.setdefault(AFTER_COMMIT, [])
+    actions.append(action)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """Run what the committed transaction left for afterwards; a failure is logged, the
+    transaction stands."""
+    for action in session.info.pop(AFTER_COMMIT, []):
+        try:
+            await action()
+        except Exception:
+            log.exception("after commit: an action failed")
 
 
 def utcnow() -> datetime:

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.audit.service import record_refusal, record_success
-from api.db import DATA_CHANGED
+from api.db import DATA_CHANGED, run_after_commit
 from api.errors import PetitionDeskError
 from api.outbox.service import dispatch_after_commit
 from api.polling import bump_version
@@ -79,6 +79,7 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     if session.info.pop(DATA_CHANGED, False):
         await bump_version(state)
     await dispatch_after_commit(session, state.sessionmaker, state.arq)
+    await run_after_commit(session)
 
 
 async def _audit_refusal(state: AppState, request: Request, status: int) -> None:

@@ -62,9 +62,11 @@ def _pointer(doc: Any, path: str) -> tuple[Any, str | int]:
     parts = [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]
     for part in parts[:-1]:
         doc = doc[int(part)] if isinstance(doc, list) else doc[part]
-    last: str | int = int(parts[-1]) if isinstance(doc, list) else parts[-1]
-    doc[last]
-    return doc, last
+    if isinstance(doc, list):
+        assert int(parts[-1]) < len(doc), path  # a replace must name something that is there
+        return doc, int(parts[-1])
+    assert parts[-1] in doc, path
+    return doc, parts[-1]
 
 
 def _build_overlay(kustomization: Path) -> list[Resource]:
@@ -73,7 +75,7 @@ def _build_overlay(kustomization: Path) -> list[Resource]:
     spec = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
     known = {
         "apiVersion", "kind", "namespace", "resources", "images", "replicas",
-        "secretGenerator", "generatorOptions", "patches", "labels",
+        "secretGenerator", "generatorOptions", "patches",
     }  # fmt: skip
     assert set(spec) <= known, f"kustomize features this test does not apply: {set(spec) - known}"
     built = copy.deepcopy(_resources(kustomization))

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from api.app import create_app
 from api.outbox.models import OutboxMessage
 from api.outbox.service import relay_undispatched
-from shared.contracts import JOB_DELIVER_ALERT
+from api.sweeps.service import SWEPT_MARK, sweep
+from shared.contracts import JOB_DELIVER_ALERT, JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
 from shared.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, County, visit_body
 
@@ -153,3 +154,44 @@ async def test_backdated_deadline_checks_still_reach_redis(
     rows = await _rows_for(app, job_ids)
     assert len(rows) == 2
     assert all(r.dispatched_at is not None for r in rows)
+
+
+async def test_redis_that_lost_its_jobs_is_refilled_by_a_sweep_that_commits(
+    app: FastAPI, client: httpx.AsyncClient, worker_headers: dict[str, str]
+) -> None:
+    """A deferred job was handed to Redis, then Redis came back empty (no sweep mark). A sweep
+    whose transaction rolls back hands out nothing and leaves the mark unset; the next sweep
+    hands the job out again and sets it."""
+    arq = app.state.desk.arq
+    mark = SWEPT_MARK.format(queue=arq.default_queue_name)
+    now = datetime.now(UTC)
+    due = now + timedelta(hours=1)
+    job_id = flag_due_job_id(due)
+    async with app.state.desk.sessionmaker() as session:
+        row = OutboxMessage(
+            job=JOB_FLAG_DUE,
+            job_id=job_id,
+            payload={"args": ["lost-with-redis"]},
+            defer_until=flag_due_tick(due),
+            # the oldest row there is: the relay hands rows out oldest first, 500 a sweep, and
+            # the tests before this one leave many
+            created_at=datetime(2001, 1, 1, tzinfo=UTC),
+            dispatched_at=now - timedelta(minutes=1),
+        )
+        session.add(row)
+        await session.commit()
+    await arq.delete(mark, ARQ_JOB_PREFIX + job_id)
+
+    async with app.state.desk.sessionmaker() as session:
+        await sweep(session, arq, timedelta(0), timedelta(days=7))
+        await session.rollback()
+    assert not await arq.exists(mark)
+
+    resp = await client.post("/v1/internal/sweep", headers=worker_headers)
+    assert resp.status_code == 200, resp.text
+    assert await arq.exists(mark)
+    assert await arq.exists(ARQ_JOB_PREFIX + job_id)
+    async with app.state.desk.sessionmaker() as session:
+        again = await session.get(OutboxMessage, row.id)
+        assert again is not None and again.dispatched_at is not None
+        assert again.dispatched_at > now

@@ -41,7 +41,6 @@ from worker.reporting import AttemptReporter
 log = logging.getLogger("worker")
 REPORT_TRIES = 5
 MAX_FLAG_BATCHES = 500
-API_TIMEOUT_SECONDS = 10.0
 
 
 def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
@@ -255,11 +254,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     arq_log.propagate = False
     arq_log.setLevel(settings.log_level)
     ctx["settings"] = settings
-    ctx["api"] = ApiClient(
-        settings.api_url,
-        settings.worker_token,
-        timeout=min(API_TIMEOUT_SECONDS, job_budget(settings)),
-    )
+    ctx["api"] = ApiClient(settings.api_url, settings.worker_token, timeout=job_budget(settings))
     ctx["senders"] = build_senders(settings)
     ctx["send_slots"] = asyncio.Semaphore(settings.worker_send_concurrency)
     ctx["reporter"] = AttemptReporter(ctx["api"])

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, true, update
+from sqlalchemy import ColumnElement, delete, null, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,9 +103,6 @@ class CaseRepository:
             .limit(1)
             .scalar_subquery()
         )
-        if not identities:
-            found = await self.session.execute(select(duplicate))
-            return None, found.scalar_one_or_none()
         repeat = (
             select(Case.id)
             .where(
@@ -117,6 +114,8 @@ class CaseRepository:
             .order_by(Case.received_at.desc())
             .limit(1)
             .scalar_subquery()
+            if identities  # nobody to recognise (no ID or phone number given)
+            else null()
         )
         row = (await self.session.execute(select(repeat, duplicate))).one()
         return row[0], row[1]

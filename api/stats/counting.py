@@ -77,17 +77,19 @@ async def settle(session: AsyncSession) -> int:
     units = UnitRepository(session)
     await units.prefetch_ancestry({c.origin_unit_id for c in cases})
     deltas: Counter[CounterKey] = Counter()
+    first: dict[uuid.UUID, dict[str, int]] = {}  # a new row even when it counts nothing
     changed: dict[uuid.UUID, dict[str, int]] = {}
-    first: dict[uuid.UUID, dict[str, int]] = {}
+    moved = 0
     for case in cases:
         new = facts_of(state_of(case), deadlines.get(case.id, []))
-        if case.id in fresh:
-            first[case.id] = new  # its row is written even when it counts nothing
         diff = difference(new, stored.get(case.id, {}))
+        if case.id in fresh:
+            first[case.id] = new
+        elif diff:
+            changed[case.id] = new
         if not diff:
             continue
-        if case.id not in fresh:
-            changed[case.id] = new
+        moved += 1
         day = local(case.received_at).date()
         for unit in await units.ancestry(case.origin_unit_id):
             for period, when in (("d", day), ("m", month_of(day))):
@@ -96,7 +98,7 @@ async def settle(session: AsyncSession) -> int:
     await repo.save_facts(changed)
     await repo.insert_facts(first)
     await repo.add({key: value for key, value in deltas.items() if value})
-    return len(changed) + sum(1 for facts in first.values() if facts)
+    return moved
 
 
 async def count_uncounted(

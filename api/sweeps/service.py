@@ -9,7 +9,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import stale_pending_messages
-from api.db import utcnow
+from api.db import after_commit, utcnow
 from api.deadlines.service import flag_overdue
 from api.idempotency.repository import IdempotencyRepository
 from api.outbox.repository import OutboxRepository
@@ -50,10 +50,17 @@ RERUNNABLE_JOBS = frozenset(
 RERUN_WINDOW = timedelta(days=1)
 
 
-async def _redis_lost_jobs(arq: ArqRedis) -> bool:
-    """Whether Redis started empty since the last sweep (also true on the very first)."""
+async def _redis_lost_jobs(session: AsyncSession, arq: ArqRedis) -> bool:
+    """Whether Redis started empty since the last sweep (also true on the very first).
+
+    The mark is set only once this sweep's recovery has committed: a sweep that fails leaves
+    the recovery to the next one. Two sweeps recovering at once do no harm: what they hand
+    out again reaches Redis under the same job ids."""
     mark = SWEPT_MARK.format(queue=arq.default_queue_name)
-    return bool(await arq.set(mark, utcnow().isoformat(), nx=True))
+    if await arq.exists(mark):
+        return False
+    after_commit(session, lambda: arq.set(mark, utcnow().isoformat()))
+    return True
 
 
 async def sweep(
@@ -67,7 +74,7 @@ async def sweep(
     """
     missed = await flag_overdue(session)
     opened = await ensure_report_deadlines(session, (await current_policy(session)).policy)
-    lost = await _redis_lost_jobs(arq)
+    lost = await _redis_lost_jobs(session, arq)
     if lost:
         # Every job waiting in Redis is gone: give the relay back those still to run (and
         # those that may run twice), and requeue every pending alert now, not after a while.
