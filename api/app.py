@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -35,7 +36,7 @@ from api.escalations.router import router as escalations_router
 from api.events.router import router as webhooks_router
 from api.health.router import router as health_router
 from api.inbound.router import router as inbound_router
-from api.middleware import Guard
+from api.middleware import Guard, RequestContext
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
@@ -47,6 +48,7 @@ from api.stats.counting import count_uncounted
 from api.stats.router import router as stats_router
 from api.sweeps.router import router as sweeps_router
 from api.units.router import router as units_router
+from shared import logs
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("api")
@@ -83,13 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logging.basicConfig(level=settings.log_level)
+        logs.configure(settings.log_level, settings.log_format)
         access_log.install()
         if not settings.jwt_secret:
             log.warning("JWT_SECRET is not set: tokens will not survive a restart")
             settings.jwt_secret = secrets.token_urlsafe(32)
         vault = Vault.from_settings(settings)  # no keys, no start: never store numbers in clear
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         sessionmaker = create_sessionmaker(
             engine, public_base_url=settings.public_base_url, vault=vault
         )
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             backfill.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await backfill  # before the engine it uses is disposed
             await arq.aclose()
             await pool.aclose()
             await engine.dispose()
@@ -131,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(Revalidation)
     app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # outermost: ids and timings cover every answer
     for router in (
         health_router,
         auth_router,

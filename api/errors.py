@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -181,6 +183,24 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+# SQLSTATE classes that mean "the server is not there for us now", not "your query is wrong":
+# connection exceptions, an administrator's or a failover's shutdown, too many connections.
+UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
+RETRY_AFTER_UNAVAILABLE = 5  # seconds: a PostgreSQL failover or restart takes about that
+
+
+def dependency_down(exc: BaseException) -> bool:
+    """Whether the error says PostgreSQL (or the network to it) is away, so the request may
+    succeed if simply repeated: 503 with Retry-After, which load balancers and clients
+    understand, rather than a 500 that says the service is broken."""
+    if isinstance(exc, (OSError, PoolTimeout)):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = str(getattr(exc.orig, "sqlstate", None) or "")
+        return bool(exc.connection_invalidated) or code.startswith(UNAVAILABLE_SQLSTATES)
+    return False
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the problem+json rendering for every error the app can produce."""
 
@@ -223,8 +243,20 @@ def install_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _problem(500, PetitionDeskError().to_problem(request.url.path))
 
+    async def on_dependency(request: Request, exc: Exception) -> JSONResponse:
+        if not dependency_down(exc):
+            return await on_unexpected(request, exc)
+        log.warning("%s %s: a dependency is unreachable: %r", request.method, request.url.path, exc)
+        problem = ServiceUnavailable(
+            "The database cannot be reached right now; nothing was saved. Try again shortly."
+        )
+        headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
+        return _problem(503, problem.to_problem(request.url.path), headers)
+
     app.add_exception_handler(PetitionDeskError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(ValidationError, on_pydantic)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for family in (DBAPIError, PoolTimeout, OSError):
+        app.add_exception_handler(family, on_dependency)
     app.add_exception_handler(Exception, on_unexpected)

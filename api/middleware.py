@@ -1,13 +1,16 @@
-"""Request guards every response passes through: a body size limit and security headers."""
+"""What every request passes through: its id and timing, a body size limit, security headers."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_JSON, InvalidInput, PayloadTooLarge
+from api.metrics import REQUEST_DURATION, UNMATCHED
+from shared import tracing
 
 # What every answer carries: no MIME sniffing, no framing, no referrer leaking case ids.
 SECURITY_HEADERS = [
@@ -130,3 +133,41 @@ class Guard:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class RequestContext:
+    """Outermost: gives the request its id (the caller's `X-Request-ID` when well formed,
+    else a new one) for every log line and job it causes, returns it in `X-Request-ID`, and
+    times the request by route for `/metrics`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = tracing.adopt(dict(scope.get("headers", [])).get(b"x-request-id"))
+        token = tracing.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500  # what the client sees when the app fails before answering
+
+        async def stamped(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())],
+                }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, stamped)
+        finally:
+            route = scope.get("route")
+            REQUEST_DURATION.labels(
+                scope["method"], getattr(route, "path", UNMATCHED), str(status)
+            ).observe(time.perf_counter() - started)
+            tracing.request_id.reset(token)

@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 
+from shared import tracing
 from shared.contracts import (
     AlertAttemptBatch,
     AlertAttemptReport,
@@ -37,6 +38,7 @@ class ApiClient:
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
             transport=transport,
+            event_hooks=tracing.event_hooks(),
         )
 
     async def aclose(self) -> None:

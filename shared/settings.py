@@ -26,6 +26,12 @@ class Settings(BaseSettings):
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/petition_desk",
         description="PostgreSQL URL; `postgresql://` is accepted and used through asyncpg.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections one API process keeps; it may open as many again "
+        "under load, so size max_connections for API processes × 2 × this.",
+    )
     redis_url: str = Field(default="redis://127.0.0.1:6379/0")
     api_url: str = Field(
         default="http://127.0.0.1:8000", description="Where the worker reaches the API."
@@ -114,11 +120,21 @@ class Settings(BaseSettings):
             "left to a retry after half of it."
         ),
     )
+    worker_heartbeat_file: str = Field(
+        default="",
+        description="A file the worker touches every 5 s while its event loop runs, for a "
+        "liveness probe (`python -m worker.alive`); empty: none.",
+    )
     outbox_relay_grace_seconds: float = 2.0
     idempotency_retention_days: int = Field(
         default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."
     )
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text for a terminal; json (one object a line, with the request id) for a "
+        "log collector.",
+    )
     requests_per_minute: int = Field(
         default=600, ge=1, description="Requests one token may make per minute (429 above)."
     )

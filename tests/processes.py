@@ -47,7 +47,7 @@ def tail(path: Path, lines: int = 60) -> str:
 def wait_ready(
     url: str, proc: subprocess.Popen[bytes] | None, log: Path | None = None, within: float = 60
 ) -> None:
-    """Until `url`/readyz answers 200 (database and Redis reachable); RuntimeError with the
+    """Until `url`/readyz answers 200 (database reachable and migrated); RuntimeError with the
     end of `log` when the process exits first or time runs out."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:

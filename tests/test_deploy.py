@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from shared.settings import Settings
+from worker.main import WorkerSettings
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -180,7 +181,13 @@ def test_processes_probes_resources_and_disruption_budgets_fit_together() -> Non
                 assert variable["name"] in SETTINGS, variable
             assert container["envFrom"] == [{"secretRef": {"name": "petition-desk"}}]
     assert commands == {
-        "petition-desk-api": ["uvicorn", "api.app:app", "--host", "0.0.0.0", "--port", "8000"],
+        "petition-desk-api": [
+            "uvicorn",
+            "api.app:app",
+            "--host=0.0.0.0",
+            "--port=8000",
+            "--timeout-graceful-shutdown=20",
+        ],
         "petition-desk-worker": ["arq", "worker.main.WorkerSettings"],
         "petition-desk-migrate": ["python", "-m", "alembic", "upgrade", "head"],
     }
@@ -189,6 +196,21 @@ def test_processes_probes_resources_and_disruption_budgets_fit_together() -> Non
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert "replicas" not in api["spec"]  # the autoscaler owns it
+    # SIGTERM comes after the preStop pause; the drain must end before the SIGKILL.
+    pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    drain = int(container["command"][-1].removeprefix("--timeout-graceful-shutdown="))
+    assert pause + drain < api["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    worker = next(
+        d for d in by_kind["Deployment"] if d["metadata"]["name"] == "petition-desk-worker"
+    )
+    pod = worker["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {v["name"]: v["value"] for v in container["env"]}
+    assert env["WORKER_HEARTBEAT_FILE"].startswith("/tmp/")
+    probe = container["livenessProbe"]["exec"]["command"]
+    assert probe[:3] == ["python", "-m", "worker.alive"]
+    # arq waits for the jobs it holds (WorkerSettings.job_completion_wait) before the SIGKILL
+    assert WorkerSettings.job_completion_wait < pod["terminationGracePeriodSeconds"]
     (hpa,) = by_kind["HorizontalPodAutoscaler"]
     assert hpa["spec"]["scaleTargetRef"]["name"] == "petition-desk-api"
     assert hpa["spec"]["minReplicas"] >= 2
@@ -226,6 +248,10 @@ def test_compose_file_follows_the_compose_specification() -> None:
     services = compose["services"]
     assert services["api"]["deploy"]["replicas"] == 2
     assert services["worker"]["deploy"]["replicas"] == 2
+    assert services["worker"]["healthcheck"]["test"][1:4] == ["python", "-m", "worker.alive"]
+    assert "WORKER_HEARTBEAT_FILE" in services["worker"]["environment"]
+    grace = int(services["worker"]["stop_grace_period"].removesuffix("s"))
+    assert WorkerSettings.job_completion_wait < grace
     assert "./nginx.conf" in services["proxy"]["volumes"][0]
     assert "api:8000" in (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     for name in compose["x-app"]["environment"]:

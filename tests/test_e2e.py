@@ -93,6 +93,7 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
         "ALERT_RETRY_BASE_SECONDS": "0.2",
         "WEBHOOKS_ALLOW_PRIVATE": "true",
         "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
     }
     api_log = (logs / "api.log").open("wb")
     api = subprocess.Popen(
@@ -159,10 +160,14 @@ async def test_collective_visit_summons_checks_in_and_escalates(
     assert (await http.put("/v1/policies", json=policy, headers=admin)).status_code == 200
 
     staff = await county.headers(http, "town_staff")
+    rid = f"e2e-{uuid.uuid4().hex}"
     resp = await http.post(
-        "/v1/cases", json=visit_body(county.village2, county.town, 25), headers=staff
+        "/v1/cases",
+        json=visit_body(county.village2, county.town, 25),
+        headers={**staff, "X-Request-ID": rid},
     )
     assert resp.status_code == 201, resp.text
+    assert resp.headers["x-request-id"] == rid
     case = resp.json()
     o = county.officials
     chief_id, deputy_id = o["village2_chief"]["id"], o["town_deputy"]["id"]
@@ -175,6 +180,19 @@ async def test_collective_visit_summons_checks_in_and_escalates(
         return {m["to"].removeprefix("+86") for m in sms} == phones
 
     await _poll(summons_arrived, 5, "summons SMS to both officials")
+    # The registration's request id went with its summons through the worker to the gateway,
+    # and is on the API's JSON log line of the registration.
+    summons = await _sms_for(http, admin, stack, case["id"], "summons")
+    ids = {m["message_id"] for m in summons}
+    assert {r.request_id for r in stack.gateway.requests if r.body["message_id"] in ids} == {rid}
+    api_lines = [
+        json.loads(line)
+        for line in (stack.logs / "api.log").read_text().splitlines()
+        if line.startswith("{")
+    ]
+    assert any(
+        line.get("request_id") == rid and "POST /v1/cases" in line["message"] for line in api_lines
+    )
 
     deputy = await county.headers(http, "town_deputy")
     arrival = await http.post(f"/v1/cases/{case['id']}/arrivals", json={}, headers=deputy)

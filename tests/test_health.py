@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from api.errors import PROBLEM_JSON, install_handlers
+from shared.settings import Settings
+from tests.processes import free_port
 
 
 async def test_readyz_shows_the_worker_and_the_backlog(
@@ -13,7 +20,7 @@ async def test_readyz_shows_the_worker_and_the_backlog(
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
-    assert body["checks"] == {"database": "ok", "redis": "ok"}
+    assert body["checks"] == {"database": "ok", "schema": "ok", "redis": "ok"}
     pipeline = body["pipeline"]
     assert pipeline["worker"] == "ok"
     assert 0 <= pipeline["last_sweep_seconds_ago"] < 5
@@ -33,3 +40,39 @@ async def test_metrics_expose_pipeline_gauges(
         "petitiondesk_cases_registered_total",
     ):
         assert name in text, name
+
+
+async def test_an_unreachable_database_is_a_503_to_retry_not_a_500(settings: Settings) -> None:
+    """Real failures of a real driver: a refused connection and a connection the server
+    closed answer 503 problem+json with Retry-After; a wrong query stays a 500."""
+    app = FastAPI()
+    install_handlers(app)
+    closed = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x")
+    live = create_async_engine(settings.database_url)
+
+    @app.get("/refused")
+    async def refused() -> None:
+        async with closed.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    @app.get("/terminated")
+    async def terminated() -> None:
+        async with live.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    @app.get("/wrong")
+    async def wrong() -> None:
+        async with live.connect() as conn:
+            await conn.execute(text("SELECT 1 / 0"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path in ("/refused", "/terminated"):
+            resp = await client.get(path)
+            assert resp.status_code == 503, (path, resp.text)
+            assert resp.headers["content-type"] == PROBLEM_JSON
+            assert resp.headers["retry-after"] == "5"
+            assert resp.json()["type"].endswith("/unavailable")
+        assert (await client.get("/wrong")).status_code == 500
+    await closed.dispose()
+    await live.dispose()

@@ -7,17 +7,22 @@ Redis and calls the API through `shared.client.ApiClient`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from arq import Retry
 from arq.connections import RedisSettings
+from arq.typing import WorkerCoroutine
 from arq.worker import func
 
+from shared import logs, tracing
 from shared.client import ApiClient
 from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
@@ -34,6 +39,7 @@ from shared.contracts import (
     deliver_alert_job_id,
 )
 from shared.settings import Settings, get_settings
+from worker import alive
 from worker.channels.base import Sender, SendError
 from worker.channels.registry import build_senders
 from worker.reporting import AttemptReporter
@@ -138,6 +144,7 @@ async def deliver_alerts(ctx: dict[str, Any], messages: list[dict[str, Any]]) ->
             _job_id=deliver_alert_job_id(alert.alert_id),
             _job_try=2,
             _defer_by=timedelta(milliseconds=defer_ms or 1000),
+            request_id=tracing.current(),
         )
     return settled
 
@@ -235,6 +242,7 @@ async def flush_bundle(ctx: dict[str, Any], channel: str, recipient: str) -> str
 
 async def sweep(ctx: dict[str, Any]) -> None:
     """The safety net: let the API flag overdue deadlines and relay what was left behind."""
+    tracing.request_id.set(tracing.new_request_id())  # APScheduler runs each in its own task
     try:
         report = await ctx["api"].sweep()
     except Exception as exc:
@@ -247,7 +255,7 @@ async def sweep(ctx: dict[str, Any]) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     """Create the worker's resources: API client, SMS sender, sweep scheduler."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     for noisy in ("apscheduler", "httpx"):  # a line per sweep would bury the alerts
         logging.getLogger(noisy).setLevel(logging.WARNING)
     arq_log = logging.getLogger("arq")  # arq's CLI gave it a handler already: no duplicates
@@ -271,6 +279,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     scheduler.start()
     ctx["scheduler"] = scheduler
+    if settings.worker_heartbeat_file:
+        ctx["heartbeat"] = asyncio.create_task(
+            alive.keep_beating(Path(settings.worker_heartbeat_file))
+        )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -278,12 +290,31 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     scheduler: AsyncIOScheduler | None = ctx.get("scheduler")
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    heartbeat: asyncio.Task[None] | None = ctx.get("heartbeat")
+    if heartbeat is not None:
+        heartbeat.cancel()
+        alive.stop_beating(Path(ctx["settings"].worker_heartbeat_file))
     if "reporter" in ctx:
         await ctx["reporter"].aclose()
     if "api" in ctx:
         await ctx["api"].aclose()
     for sender in ctx.get("senders", {}).values():
         await sender.aclose()
+
+
+def traced(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """The job, run under the request id it was enqueued with (a fresh one when it came
+    without), so its log lines and its calls to the API and providers carry it."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, request_id: str | None = None, **kw: Any) -> Any:
+        token = tracing.request_id.set(tracing.adopt(request_id))
+        try:
+            return await job(ctx, *args, **kw)
+        finally:
+            tracing.request_id.reset(token)
+
+    return run
 
 
 _settings = get_settings()
@@ -293,15 +324,19 @@ class WorkerSettings:
     """arq settings, read from the environment when the worker process starts."""
 
     functions: ClassVar[list[Any]] = [
-        func(flag_due, name=JOB_FLAG_DUE, max_tries=1000),
-        func(start_escalations, name=JOB_START_ESCALATIONS, max_tries=1000),
-        func(check_deadline, name=JOB_CHECK_DEADLINE, max_tries=1000),
-        func(remind_deadline, name=JOB_REMIND_DEADLINE, max_tries=1000),
-        func(advance_escalation, name=JOB_ADVANCE_ESCALATION, max_tries=1000),
-        func(renotify_escalation, name=JOB_RENOTIFY_ESCALATION, max_tries=1000),
-        func(flush_bundle, name=JOB_FLUSH_BUNDLE, max_tries=1000),
-        func(deliver_alert, name=JOB_DELIVER_ALERT, max_tries=_settings.alert_max_attempts + 5),
-        func(deliver_alerts, name=JOB_DELIVER_ALERTS, max_tries=5),
+        func(traced(flag_due), name=JOB_FLAG_DUE, max_tries=1000),
+        func(traced(start_escalations), name=JOB_START_ESCALATIONS, max_tries=1000),
+        func(traced(check_deadline), name=JOB_CHECK_DEADLINE, max_tries=1000),
+        func(traced(remind_deadline), name=JOB_REMIND_DEADLINE, max_tries=1000),
+        func(traced(advance_escalation), name=JOB_ADVANCE_ESCALATION, max_tries=1000),
+        func(traced(renotify_escalation), name=JOB_RENOTIFY_ESCALATION, max_tries=1000),
+        func(traced(flush_bundle), name=JOB_FLUSH_BUNDLE, max_tries=1000),
+        func(
+            traced(deliver_alert),
+            name=JOB_DELIVER_ALERT,
+            max_tries=_settings.alert_max_attempts + 5,
+        ),
+        func(traced(deliver_alerts), name=JOB_DELIVER_ALERTS, max_tries=5),
     ]
     on_startup = startup
     on_shutdown = shutdown
@@ -310,4 +345,7 @@ class WorkerSettings:
     poll_delay = _settings.worker_poll_seconds
     max_jobs = 50
     job_timeout = _settings.worker_job_timeout_seconds
+    # On SIGTERM take no new job and let those running finish (each is bounded by the job
+    # timeout): a send cut off midway would be sent again by the next worker.
+    job_completion_wait = int(_settings.worker_job_timeout_seconds) + 1
     keep_result = 3600

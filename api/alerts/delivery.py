@@ -17,7 +17,7 @@ from api.escalations.models import Escalation
 from api.escalations.repository import EscalationRepository
 from api.escalations.service import advance
 from api.events.service import disable, emit
-from api.metrics import ALERT_ATTEMPTS
+from api.metrics import ALERT_ATTEMPTS, count_after_commit
 from api.officials.repository import OfficialRepository
 from shared.contracts import AlertAttempt, AlertAttemptReport
 
@@ -45,7 +45,8 @@ async def record_attempts(session: AsyncSession, reports: Sequence[AlertAttemptR
 
 
 async def _apply(session: AsyncSession, alert: Alert, attempt: AlertAttempt) -> None:
-    ALERT_ATTEMPTS.labels(outcome="ok" if attempt.ok else "error").inc()
+    outcome = "ok" if attempt.ok else ("failed" if attempt.final else "error")
+    count_after_commit(session, ALERT_ATTEMPTS.labels(alert.channel.value, outcome).inc)
     if alert.status is not AlertStatus.pending:
         return
     alert.attempts = max(alert.attempts, attempt.attempt)

@@ -16,7 +16,7 @@ from api.alerts.templates import render
 from api.cases.repository import CaseRepository
 from api.db import utcnow
 from api.errors import NotFound
-from api.metrics import SMS_CAPPED
+from api.metrics import SMS_CAPPED, count_after_commit
 from api.officials.models import Official
 from api.outbox.service import record_job
 from api.policies.service import current_policy
@@ -198,7 +198,7 @@ async def _sms_capped(session: AsyncSession, alert: Alert) -> bool:
     alert.last_error = (
         f"SMS cap reached: {limits.sms_cap} per {limits.sms_cap_window} to this number"
     )
-    SMS_CAPPED.inc()
+    count_after_commit(session, SMS_CAPPED.inc)
     return True
 
 
@@ -239,6 +239,7 @@ async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
         flush_bundle_job_id(alert.channel.value, alert.recipient, int(bucket_end)),
         [alert.channel.value, alert.recipient],
         defer_until=datetime.fromtimestamp(bucket_end, UTC),
+        shared=True,
     )
     return True
 

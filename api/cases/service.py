@@ -37,7 +37,7 @@ from api.deadlines.repository import DeadlineRepository
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.escalations.service import stop_for_deadline
 from api.events.service import case_summary, emit
-from api.metrics import CASES_REGISTERED
+from api.metrics import CASES_REGISTERED, count_after_commit
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
 from api.pagination import Page
@@ -250,7 +250,7 @@ async def register_case(
         opened = await _summon(session, case, origin_chain, lodged_unit, policy, now)
     opened += await _open_intake_deadlines(session, case, principal, policy, now)
     await emit(session, "case.created", {"case": case_summary(case)}, case_id=case.id)
-    CASES_REGISTERED.labels(channel=case.channel.value).inc()
+    count_after_commit(session, CASES_REGISTERED.labels(channel=case.channel.value).inc)
     return case, opened
 
 

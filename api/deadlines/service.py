@@ -16,7 +16,7 @@ from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.errors import NotFound
 from api.escalations.service import escalate_missed, send_reminder
 from api.events.service import emit, subscribed
-from api.metrics import DEADLINES_MISSED
+from api.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
 from api.outbox.service import record_job
 from api.policies.service import current_policy
 from shared.contracts import (
@@ -72,6 +72,7 @@ def open_deadline(
         flag_due_job_id(due_at),
         [str(deadline.id)],  # for tracing only: the job flags every deadline due by then
         defer_until=flag_due_tick(due_at),
+        shared=True,
     )
     now = utcnow()
     for fraction in reminders:
@@ -143,6 +144,21 @@ async def flag_missed(
     await _record_missed(session, [deadline], escalate=escalate)
 
 
+def _count_missed(session: AsyncSession, deadlines: Sequence[Deadline]) -> None:
+    """Count the misses and how late each was flagged, once they are committed."""
+    lags = [
+        (d.kind.value, ((d.closed_at or utcnow()) - max(d.due_at, d.created_at)).total_seconds())
+        for d in deadlines
+    ]
+
+    def record() -> None:
+        for kind, lag in lags:
+            DEADLINES_MISSED.labels(kind=kind).inc()
+            DEADLINE_FLAG_LAG.labels(kind=kind).observe(max(lag, 0.0))
+
+    count_after_commit(session, record)
+
+
 async def _record_missed(
     session: AsyncSession, deadlines: Sequence[Deadline], *, escalate: bool
 ) -> None:
@@ -166,8 +182,8 @@ async def _record_missed(
                     },
                 }
             )
-        DEADLINES_MISSED.labels(kind=deadline.kind.value).inc()
     await CaseEventRepository(session).record_many(rows)
+    _count_missed(session, deadlines)
     if await subscribed(session, "deadline.missed"):
         for deadline in deadlines:
             await emit(

@@ -24,6 +24,7 @@ from api.escalations.models import Escalation, EscalationStatus
 from api.escalations.repository import AckLinkRepository, EscalationRepository
 from api.escalations.schemas import EscalationQuery, EscalationRead
 from api.events.service import emit, subscribed
+from api.metrics import ESCALATIONS, count_after_commit
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
 from api.outbox.service import record_job
@@ -251,6 +252,7 @@ async def _open_step(
         updated_at=now,
     )
     EscalationRepository(session).add(escalation)
+    count_after_commit(session, ESCALATIONS.labels(str(step), reason).inc)
     fields = _message_fields(loaded, deadline)
     template = _template(deadline)
     for person in recipients:

@@ -8,14 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from api.dependencies import AppState, get_state
-from api.health.service import PipelineHealth, pipeline_health
+from api.health.repository import HealthRepository
+from api.health.service import PipelineHealth, pipeline_health, schema_check
 from api.metrics import (
     PIPELINE_ALERT_AGE,
     PIPELINE_LAST_SWEEP,
     PIPELINE_OUTBOX_AGE,
+    PIPELINE_OUTBOX_DEPTH,
     PIPELINE_QUEUE_DEPTH,
 )
 
@@ -28,17 +29,31 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "PostgreSQL or Redis is down."}})
+@router.get(
+    "/readyz",
+    responses={
+        503: {
+            "description": "PostgreSQL does not answer within 2 s, or the database is not "
+            "yet migrated to what this code needs."
+        }
+    },
+)
 async def readyz(state: Annotated[AppState, Depends(get_state)]) -> JSONResponse:
-    """Readiness: PostgreSQL and Redis both answer. Also shows the worker's last sweep, the
-    queue depth and the oldest undelivered outbox row and alert (informational: the API keeps
-    accepting while the worker is away; the outbox holds the work)."""
+    """Readiness, for a load balancer: 200 when this process can register and serve cases
+    now: PostgreSQL answers (a free pooled connection within 2 s, so a saturated replica
+    sheds load) and its schema is at this code's migration or newer.
+
+    Redis is checked too, but its loss only makes the status `degraded`: cases are still
+    registered (their jobs wait in the outbox), so taking every replica out of the load
+    balancer would turn a Redis outage into a total one. Also shows the worker's last sweep,
+    the queue depth, the outbox backlog and the oldest undelivered alert."""
     checks: dict[str, Any] = {}
     try:
         async with asyncio.timeout(2):
             async with state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+                revision = await HealthRepository(conn).schema_revision()
         checks["database"] = "ok"
+        checks["schema"] = schema_check(revision)
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
     try:
@@ -47,11 +62,12 @@ async def readyz(state: Annotated[AppState, Depends(get_state)]) -> JSONResponse
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
-    if ok:
+    ready = checks["database"] == "ok" and checks.get("schema") == "ok"
+    status = "ok" if ready and checks["redis"] == "ok" else "degraded" if ready else "unavailable"
+    body: dict[str, Any] = {"status": status, "checks": checks}
+    if status == "ok":
         body["pipeline"] = (await _pipeline(state)).model_dump()
-    return JSONResponse(body, status_code=200 if ok else 503)
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 async def _pipeline(state: AppState) -> PipelineHealth:
@@ -71,6 +87,7 @@ async def metrics(state: Annotated[AppState, Depends(get_state)]) -> Response:
     if health is not None:
         PIPELINE_QUEUE_DEPTH.set(health.queue_depth)
         PIPELINE_LAST_SWEEP.set(health.last_sweep_seconds_ago or float("nan"))
+        PIPELINE_OUTBOX_DEPTH.set(health.undispatched_outbox)
         PIPELINE_OUTBOX_AGE.set(health.oldest_undispatched_outbox_seconds or 0.0)
         PIPELINE_ALERT_AGE.set(health.oldest_pending_alert_seconds or 0.0)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

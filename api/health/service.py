@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from arq.connections import ArqRedis
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +17,7 @@ from api.db import utcnow
 from api.outbox.repository import OutboxRepository
 
 LAST_SWEEP_KEY = "petition-desk:last-sweep"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class PipelineHealth(BaseModel):
@@ -21,9 +25,29 @@ class PipelineHealth(BaseModel):
 
     last_sweep_seconds_ago: float | None = Field(description="None: no worker swept yet.")
     queue_depth: int = Field(description="Jobs waiting in the arq queue (incl. deferred).")
+    undispatched_outbox: int = Field(description="Outbox rows not yet handed to Redis.")
     oldest_undispatched_outbox_seconds: float | None
     oldest_pending_alert_seconds: float | None
     worker: str = Field(description="`ok`, or `stale` when no sweep came for a while.")
+
+
+@lru_cache(maxsize=1)
+def code_revisions() -> tuple[str, frozenset[str]]:
+    """The migration this code expects the database at (the head), and every one it knows."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    head = scripts.get_current_head()
+    assert head is not None, "api/migrations has no head"
+    return head, frozenset(s.revision for s in scripts.walk_revisions())
+
+
+def schema_check(revision: str | None) -> str:
+    """`ok` when the database is at this code's head, or at a newer migration this code
+    does not know (a rollout migrated ahead of this pod: migrations only add, so it can
+    still serve); `behind: …` when the migration Job has not yet run for this code."""
+    head, known = code_revisions()
+    if revision == head or (revision is not None and revision not in known):
+        return "ok"
+    return f"behind: database at {revision or 'nothing'}, this code needs {head}"
 
 
 async def note_sweep(arq: ArqRedis) -> None:
@@ -42,13 +66,14 @@ async def pipeline_health(
     raw = await arq.get(LAST_SWEEP_KEY)
     last = time.time() - float(raw) if raw is not None else None
     depth = int(await arq.zcard(queue_name))
-    outbox = _age(await OutboxRepository(session).oldest_undispatched())
+    waiting, oldest = await OutboxRepository(session).undispatched()
     alert = _age(await AlertRepository(session).oldest_pending())
     stale = last is None or last > max(5 * sweep_interval, 10.0)
     return PipelineHealth(
         last_sweep_seconds_ago=last,
         queue_depth=depth,
-        oldest_undispatched_outbox_seconds=outbox,
+        undispatched_outbox=waiting,
+        oldest_undispatched_outbox_seconds=_age(oldest),
         oldest_pending_alert_seconds=alert,
         worker="stale" if stale else "ok",
     )

@@ -33,12 +33,13 @@ class OutboxRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def oldest_undispatched(self) -> datetime | None:
-        """Creation time of the oldest message not yet handed to Redis."""
-        stmt = select(func.min(OutboxMessage.created_at)).where(
+    async def undispatched(self) -> tuple[int, datetime | None]:
+        """How many messages are not yet handed to Redis, and when the oldest was made."""
+        stmt = select(func.count(), func.min(OutboxMessage.created_at)).where(
             OutboxMessage.dispatched_at.is_(None)
         )
-        return (await self.session.execute(stmt)).scalar_one()
+        count, oldest = (await self.session.execute(stmt)).one()
+        return int(count), oldest
 
     async def mark_dispatched(self, ids: Sequence[uuid.UUID], at: datetime) -> None:
         """Note that these messages reached Redis."""

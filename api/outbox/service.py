@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.db import utcnow
 from api.outbox.models import OutboxMessage
 from api.outbox.repository import OutboxRepository
+from shared import tracing
 from shared.contracts import (
     DELIVERY_BATCH,
     JOB_DELIVER_ALERT,
@@ -37,6 +38,7 @@ class QueuedJob:
     job_id: str
     args: list[Any]
     defer_until: datetime | None
+    request_id: str | None = None
 
 
 def record_job(
@@ -45,9 +47,18 @@ def record_job(
     job_id: str,
     args: list[Any],
     defer_until: datetime | None = None,
+    *,
+    shared: bool = False,
 ) -> None:
-    """Write a job to the outbox in the current transaction; it reaches Redis after commit."""
-    message = OutboxMessage(job=job, job_id=job_id, payload={"args": args}, defer_until=defer_until)
+    """Write a job to the outbox in the current transaction; it reaches Redis after commit.
+
+    The job carries the id of the request (or job) that recorded it, unless it is `shared`:
+    one job many requests ask for under the same job id (a clock tick, a bundle window),
+    which would otherwise go on under the id of whichever request came first."""
+    payload: dict[str, Any] = {"args": args}
+    if not shared and (rid := tracing.current()) is not None:
+        payload[tracing.JOB_KWARG] = rid
+    message = OutboxMessage(job=job, job_id=job_id, payload=payload, defer_until=defer_until)
     OutboxRepository(session).add(message)
     pending: list[OutboxMessage] = session.info.setdefault(SESSION_KEY, [])
     pending.append(message)
@@ -60,6 +71,7 @@ def _queued(message: OutboxMessage) -> QueuedJob:
         job_id=message.job_id,
         args=list(message.payload.get("args", [])),
         defer_until=message.defer_until,
+        request_id=message.payload.get(tracing.JOB_KWARG),
     )
 
 
@@ -101,8 +113,9 @@ async def enqueue_many(arq: ArqRedis, jobs: Sequence[QueuedJob]) -> int:
         ]
         for job in jobs[start : start + ENQUEUE_CHUNK]:
             due_ms = int(job.defer_until.timestamp() * 1000) if job.defer_until else now_ms
+            kwargs = {tracing.JOB_KWARG: job.request_id} if job.request_id else {}
             payload = serialize_job(
-                job.job, tuple(job.args), {}, None, now_ms, serializer=arq.job_serializer
+                job.job, tuple(job.args), kwargs, None, now_ms, serializer=arq.job_serializer
             )
             argv += [job.job_id, max(due_ms, now_ms), payload]
         added += int(await cast("Awaitable[int]", arq.eval(_ENQUEUE_MANY, 0, *argv)))
@@ -129,6 +142,7 @@ def pack_deliveries(jobs: Sequence[QueuedJob]) -> list[QueuedJob]:
                 job_id=deliver_alerts_job_id(messages[0]["alert_id"]),
                 args=[messages],
                 defer_until=None,
+                request_id=batch[0].request_id,
             )
         )
     return packed

@@ -16,6 +16,7 @@ from api.outbox.repository import OutboxRepository
 from api.outbox.service import relay_undispatched
 from api.policies.service import current_policy
 from api.reports.service import ensure_report_deadlines
+from shared import tracing
 from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
     JOB_DELIVER_ALERT,
@@ -93,6 +94,7 @@ async def sweep(
                 JOB_DELIVER_ALERT,
                 message.model_dump(mode="json"),
                 _job_id=deliver_alert_job_id(message.alert_id),
+                request_id=tracing.current(),
             )
         stale += found
         if not lost or len(found) < STALE_BATCH:

@@ -18,6 +18,7 @@ class Received:
     body: dict[str, Any]
     status: int
     at: float
+    request_id: str | None = None  # the X-Request-ID header
 
 
 @dataclass
@@ -53,7 +54,14 @@ class FakeSmsGateway:
                     gateway._seen[mid] += 1
                     failing = gateway._seen[mid] <= gateway.fail_first
                     status = gateway.fail_status if failing else 200
-                    gateway.requests.append(Received(body=body, status=status, at=time.time()))
+                    gateway.requests.append(
+                        Received(
+                            body=body,
+                            status=status,
+                            at=time.time(),
+                            request_id=self.headers.get("x-request-id"),
+                        )
+                    )
                 payload = json.dumps({"ok": status == 200}).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

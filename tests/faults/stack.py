@@ -64,7 +64,7 @@ class Api(Service):
         return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, within: float = 60) -> None:
-        """Until /readyz answers 200 (database and Redis reachable)."""
+        """Until /readyz answers 200 (database reachable and migrated)."""
         wait_ready(self.url, self.proc, self.log, within)
 
 

@@ -6,6 +6,7 @@ from typing import Protocol
 
 import httpx
 
+from shared import tracing
 from shared.contracts import AlertMessage
 
 
@@ -48,4 +49,16 @@ def pooled_client(timeout: float, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=timeout,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        event_hooks=tracing.event_hooks(),
+    )
+
+
+def receiver_client(timeout: float, user_agent: str) -> httpx.AsyncClient:
+    """An HTTP client for officials' own systems: no redirects (a receiver must not bounce
+    an alert elsewhere), our user agent, and the request id on every call."""
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        headers={"user-agent": user_agent},
+        event_hooks=tracing.event_hooks(),
     )

@@ -16,11 +16,9 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
-
 from shared.contracts import AlertMessage
 from shared.webhooks import json_body
-from worker.channels.base import SendError
+from worker.channels.base import SendError, receiver_client
 from worker.channels.webhook import USER_AGENT, failure_for_status, guard_url, post_capped
 
 ERR_SECURITY = 310000  # sign not match / keywords not in content / IP not in whitelist
@@ -78,9 +76,7 @@ class DingTalkSender:
 
     def __init__(self, *, timeout: float = 5.0, allow_private: bool = False) -> None:
         self.allow_private = allow_private
-        self._http = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
-        )
+        self._http = receiver_client(timeout, USER_AGENT)
 
     async def send(self, message: AlertMessage) -> None:
         """Deliver once; errcode 0 is success, anything else raises `SendError`."""

@@ -18,7 +18,7 @@ from shared.webhooks import (
     headers_for,
     json_body,
 )
-from worker.channels.base import SendError
+from worker.channels.base import SendError, receiver_client
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -115,9 +115,7 @@ class WebhookSender:
 
     def __init__(self, *, timeout: float = 5.0, allow_private: bool = False) -> None:
         self.allow_private = allow_private
-        self._http = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
-        )
+        self._http = receiver_client(timeout, USER_AGENT)
 
     async def send(self, message: AlertMessage) -> None:
         """Deliver once; 2xx is success, anything else raises `SendError`."""

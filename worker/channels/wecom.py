@@ -6,11 +6,9 @@ is at most 4096 bytes of UTF-8, and a robot may send 20 messages a minute.
 
 from __future__ import annotations
 
-import httpx
-
 from shared.contracts import AlertMessage
 from shared.webhooks import json_body
-from worker.channels.base import SendError
+from worker.channels.base import SendError, receiver_client
 from worker.channels.dingtalk import robot_answer
 from worker.channels.webhook import USER_AGENT, failure_for_status, guard_url, post_capped
 
@@ -48,9 +46,7 @@ class WeComSender:
 
     def __init__(self, *, timeout: float = 5.0, allow_private: bool = False) -> None:
         self.allow_private = allow_private
-        self._http = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
-        )
+        self._http = receiver_client(timeout, USER_AGENT)
 
     async def send(self, message: AlertMessage) -> None:
         """Deliver once; errcode 0 is success, anything else raises `SendError`."""

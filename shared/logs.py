@@ -1,0 +1,60 @@
+"""Log lines of the API and the worker: text for a developer's terminal, or one JSON object a
+line (LOG_FORMAT=json) for a log collector, each with the request id of the work it is about."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from shared import tracing
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# Loggers that their own CLIs (uvicorn, arq) give handlers before our code runs.
+FOREIGN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "arq")
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id (or "-") on every record as `request_id`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Annotate; never drops a record."""
+        if not hasattr(record, "request_id"):
+            record.request_id = tracing.current() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, RFC 3339), level, logger, message, request id, and
+    the traceback when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record."""
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = getattr(record, "request_id", None)
+        if rid and rid != "-":
+            line["request_id"] = rid
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(level: str, fmt: str) -> None:
+    """Send every log line to stderr in `fmt` ("text" or "json") at `level`, the lines of
+    uvicorn and arq included."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in FOREIGN_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.handlers:
+            logger.handlers = [handler]
