@@ -62,6 +62,7 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
             if exc.keep_changes:
                 await settle(session)
                 await session.commit()
+                await _after_commit(state, session)
             else:
                 await session.rollback()
             await _audit_refusal(state, request, exc.status)
@@ -76,6 +77,12 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
         await settle(session)
         record_success(session, request)
         await session.commit()
+    await _after_commit(state, session)
+
+
+async def _after_commit(state: AppState, session: AsyncSession) -> None:
+    """What a committed transaction owes the world: the dashboards' data version, its jobs
+    handed to arq, and the actions it left for afterwards (marks in Redis, metrics)."""
     if session.info.pop(DATA_CHANGED, False):
         await bump_version(state)
     await dispatch_after_commit(session, state.sessionmaker, state.arq)

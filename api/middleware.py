@@ -148,7 +148,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = tracing.adopt(dict(scope.get("headers", [])).get(b"x-request-id"))
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = tracing.adopt(given)
         token = tracing.request_id.set(rid)
         started = time.perf_counter()
         status = 500  # what the client sees when the app fails before answering

@@ -38,6 +38,8 @@ ERRORS = {
     "413": "The request body is over the size limit.",
     "422": "Invalid input, with a JSON pointer to each bad field.",
     "429": "Too many requests for this token (see `Retry-After`).",
+    "503": "The database cannot be reached right now; nothing was saved. Try again after "
+    "`Retry-After` seconds.",
 }
 NOT_MODIFIED = {"description": "Not modified since the `ETag` given in `If-None-Match`."}
 
@@ -70,6 +72,8 @@ def _statuses(method: str, path: str, op: dict[str, Any]) -> set[str]:
         statuses.add("404")
     if method in ("post", "put", "patch"):
         statuses.add("413")
+    if path.startswith("/v1/"):
+        statuses.add("503")  # every /v1 operation reads or writes PostgreSQL
     return statuses
 
 
@@ -83,7 +87,8 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
             responses: dict[str, Any] = op["responses"]
             for status in sorted(_statuses(method, path, op) | set(responses)):
                 existing = responses.get(status, {})
-                if status == "422" or (status.startswith("4") and "content" not in existing):
+                problem = status.startswith("4") or (status == "503" and path.startswith("/v1/"))
+                if status == "422" or (problem and "content" not in existing):
                     described = existing.get("description") if status != "422" else None
                     responses[status] = _problem(described or ERRORS[status])
             if (

@@ -42,7 +42,9 @@ DATA_DIR = ROOT / ".data"
 SECRETS_FILE = "secrets.json"
 ADMIN_USER = "admin"
 HEALTH_TIMEOUT = 30.0
-STOP_GRACE = 5.0
+# The worker finishes the jobs it holds on SIGTERM (arq's job_completion_wait: the job timeout
+# + 1 s, 21 s by default); a send cut off sooner would go out again on the next start.
+STOP_GRACE = 25.0
 
 _SECRET_FACTORIES: dict[str, Callable[[], str]] = {
     "JWT_SECRET": lambda: secrets.token_urlsafe(48),

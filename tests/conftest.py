@@ -202,6 +202,20 @@ def arrivals(case: dict[str, Any]) -> list[dict[str, Any]]:
     return [d for d in case["deadlines"] if d["kind"] == "arrival"]
 
 
+def letter_body(county: County, **fields: Any) -> dict[str, Any]:
+    """A registration body for a letter from a village to the county, with `fields` set."""
+    return {
+        "channel": "letter",
+        "origin_unit_id": county.village2["id"],
+        "lodged_level": "county",
+        "petitioners": [{"name": "赵六", "phone": "13700000000"}],
+        "category": "wages",
+        "title": "拖欠工资",
+        "content": "工程款拖欠。",
+        **fields,
+    }
+
+
 def visit_body(origin: dict[str, Any], lodged: dict[str, Any], headcount: int) -> dict[str, Any]:
     """A registration body for a (collective) visit."""
     return {

@@ -3,14 +3,19 @@ waiting for the API to be ready, stopping, and the end of a log for the failure 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -74,3 +79,16 @@ def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         proc.wait()
+
+
+async def poll(
+    check: Callable[[], Awaitable[T | None]], within: float, what: str, every: float = 0.05
+) -> T:
+    """Until `check()` gives something true, which it returns; AssertionError naming `what`
+    after `within` seconds."""
+    stop_at = time.monotonic() + within
+    while not (value := await check()):
+        if time.monotonic() > stop_at:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(every)
+    return value

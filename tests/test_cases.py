@@ -15,27 +15,18 @@ from api.alerts.models import Alert
 from api.cases.models import Case
 from api.deadlines.models import Deadline
 from api.outbox.models import OutboxMessage
-from tests.conftest import County, arrivals, visit_body
+from tests.conftest import County, arrivals, letter_body, visit_body
 
-
-def letter_body(county: County) -> dict[str, Any]:
-    return {
-        "channel": "letter",
-        "origin_unit_id": county.village2["id"],
-        "lodged_level": "county",
-        "petitioners": [{"name": "赵六", "phone": "13700000000"}],
-        "category": "wages",
-        "title": "拖欠工资",
-        "content": "工程款拖欠。",
-        "received_at": "2026-11-20T09:30:00+08:00",
-    }
+RECEIVED_AT = "2026-11-20T09:30:00+08:00"
 
 
 async def test_letter_gets_a_number_and_no_arrival(
     county: County, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     staff = await county.headers(client, "county_staff")
-    resp = await client.post("/v1/cases", json=letter_body(county), headers=staff)
+    resp = await client.post(
+        "/v1/cases", json=letter_body(county, received_at=RECEIVED_AT), headers=staff
+    )
     assert resp.status_code == 201, resp.text
     case = resp.json()
     assert re.fullmatch(r"XF-\d{4}-\d{6}", case["number"])
@@ -177,7 +168,7 @@ async def test_numbers_are_unique_under_concurrent_intake(
     county: County, client: httpx.AsyncClient
 ) -> None:
     staff = await county.headers(client, "county_staff")
-    body = letter_body(county)
+    body = letter_body(county, received_at=RECEIVED_AT)
     results = await asyncio.gather(
         *(client.post("/v1/cases", json=body, headers=staff) for _ in range(20))
     )
@@ -191,7 +182,9 @@ async def test_numbers_are_unique_under_concurrent_intake(
 async def test_list_filters_and_cursor(county: County, client: httpx.AsyncClient) -> None:
     staff = await county.headers(client, "county_staff")
     for _ in range(3):
-        await client.post("/v1/cases", json=letter_body(county), headers=staff)
+        await client.post(
+            "/v1/cases", json=letter_body(county, received_at=RECEIVED_AT), headers=staff
+        )
     seen: list[str] = []
     cursor = None
     while True:

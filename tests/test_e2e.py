@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from tests.conftest import (
 )
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.webhook_receivers import FakeDingTalkRobot, FakeWebhookReceiver
-from tests.processes import api_command, free_port, stop, wait_ready
+from tests.processes import api_command, free_port, poll, stop, wait_ready
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,17 +123,6 @@ async def http(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         await client.put("/v1/policies", json=before, headers=admin)
 
 
-async def _poll(check: Any, within: float, what: str) -> Any:
-    started = time.monotonic()
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() - started > within:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -179,7 +167,7 @@ async def test_collective_visit_summons_checks_in_and_escalates(
         assert all(case["number"] in m["text"] and "到位通知" in m["text"] for m in sms)
         return {m["to"].removeprefix("+86") for m in sms} == phones
 
-    await _poll(summons_arrived, 5, "summons SMS to both officials")
+    await poll(summons_arrived, 5, "summons SMS to both officials")
     # The registration's request id went with its summons through the worker to the gateway,
     # and is on the API's JSON log line of the registration.
     summons = await _sms_for(http, admin, stack, case["id"], "summons")
@@ -206,7 +194,7 @@ async def test_collective_visit_summons_checks_in_and_escalates(
         chief = next(d for d in rows if d["official_id"] == chief_id)
         return chief if chief["status"] == "missed" else None
 
-    missed = await _poll(chief_missed, 10, "the chief's deadline to be missed")
+    missed = await poll(chief_missed, 10, "the chief's deadline to be missed")
     lag = (_ts(missed["closed_at"]) - _ts(missed["due_at"])).total_seconds()
     print(f"\nE2E: due -> missed lag {lag:.3f} s")
     assert 0 <= lag < 1.0
@@ -227,7 +215,7 @@ async def test_collective_visit_summons_checks_in_and_escalates(
     async def escalation_sms() -> list[dict[str, Any]]:
         return await _sms_for(http, admin, stack, case["id"], "escalation")
 
-    sms = await _poll(escalation_sms, 5, "the escalation SMS")
+    sms = await poll(escalation_sms, 5, "the escalation SMS")
     assert len(sms) == 1
     assert case["number"] in sms[0]["text"]
     assert sms[0]["to"] == "+86" + o["town_chief"]["phone"]
@@ -241,7 +229,7 @@ async def test_collective_visit_summons_checks_in_and_escalates(
         items: list[dict[str, Any]] = resp.json()["items"]
         return items if {a["status"] for a in items} == {"sent"} else []
 
-    alerts = await _poll(all_sent, 5, "every alert to be reported sent")
+    alerts = await poll(all_sent, 5, "every alert to be reported sent")
     purposes = sorted(a["purpose"] for a in alerts if a["purpose"] != "reminder")
     assert purposes == ["escalation", "summons", "summons"]
 
@@ -281,7 +269,7 @@ async def test_gateway_errors_are_retried_until_delivered_once(
                 summons if len(summons) == 2 and all(a["status"] == "sent" for a in summons) else []
             )
 
-        alerts = await _poll(sent, 15, "both summons to be sent")
+        alerts = await poll(sent, 15, "both summons to be sent")
     finally:
         stack.gateway.fail_first = 0
     for alert in alerts:
@@ -322,7 +310,7 @@ async def test_a_crashed_worker_catches_up_after_restart(
     async def escalation_sms() -> list[dict[str, Any]]:
         return await _sms_for(http, admin, stack, case["id"], "escalation")
 
-    sms = await _poll(escalation_sms, 15, "the escalation SMS after the restart")
+    sms = await poll(escalation_sms, 15, "the escalation SMS after the restart")
     assert len(sms) == 1
     assert sms[0]["to"] == "+86" + county.officials["town_chief"]["phone"]
     summons = await _sms_for(http, admin, stack, case["id"], "summons")
@@ -386,7 +374,7 @@ async def test_robots_and_signed_webhooks_through_the_worker(
                 and len(mine) == 1
             )
 
-        await _poll(all_arrived, 10, "the DingTalk and webhook summons, the case.created event")
+        await poll(all_arrived, 10, "the DingTalk and webhook summons, the case.created event")
         # the robot gets the markdown template, the deputy's system a signed JSON alert
         assert any(f"**{case['number']}**" in t for t in robot_texts())
         alert = next(e for e in own_system.delivered() if e["data"]["case_id"] == case["id"])

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,9 @@ from sqlalchemy import text
 from api.db import create_engine
 from shared.settings import Settings
 from shared.webhooks import generate_secret
-from tests.conftest import ADMIN_PASSWORD, County, login, make_county, visit_body
+from tests.conftest import ADMIN_PASSWORD, County, letter_body, login, make_county, visit_body
 from tests.fakes.webhook_receivers import Answer, FakeWebhookReceiver
-from tests.processes import api_command, free_port, stop, tail, wait_ready
+from tests.processes import api_command, free_port, poll, stop, tail, wait_ready
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,32 +137,12 @@ class HoldingReceiver(FakeWebhookReceiver):
         return super().respond(path, query, headers, body)
 
 
-async def _until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def _exit_code(proc: subprocess.Popen[bytes], within: float) -> int | None:
     """The process's exit code, or None if it is still running after `within` seconds."""
     try:
         return await asyncio.to_thread(proc.wait, within)
     except subprocess.TimeoutExpired:
         return None
-
-
-def _letter(county: County) -> dict[str, Any]:
-    return {
-        "channel": "letter",
-        "origin_unit_id": county.village2["id"],
-        "lodged_level": "county",
-        "petitioners": [{"name": "赵六", "phone": "13700000000"}],
-        "category": "wages",
-        "title": "拖欠工资",
-        "content": "工程款拖欠。",
-    }
 
 
 async def test_api_finishes_requests_in_flight_on_sigterm(desk: Desk, settings: Settings) -> None:
@@ -183,7 +163,7 @@ async def test_api_finishes_requests_in_flight_on_sigterm(desk: Desk, settings: 
             locker_pid = (await locker.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             await locker.execute(text("LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE"))
             in_flight = asyncio.create_task(
-                caller.post("/v1/cases", json=_letter(county), headers=staff)
+                caller.post("/v1/cases", json=letter_body(county), headers=staff)
             )
 
             async def waiting_on_the_lock() -> bool:
@@ -201,7 +181,7 @@ async def test_api_finishes_requests_in_flight_on_sigterm(desk: Desk, settings: 
                     )
                     return bool(waiting.scalar_one())
 
-            await _until(waiting_on_the_lock, 30, "the registration to wait on the lock")
+            await poll(waiting_on_the_lock, 30, "the registration to wait on the lock")
             desk.api.send_signal(signal.SIGTERM)
 
             async def refused() -> bool:
@@ -215,7 +195,7 @@ async def test_api_finishes_requests_in_flight_on_sigterm(desk: Desk, settings: 
                 return False
 
             signalled = time.monotonic()
-            await _until(refused, 10, "the API to close its listening socket")
+            await poll(refused, 10, "the API to close its listening socket")
             print(f"\nnew connections refused {time.monotonic() - signalled:.2f} s after SIGTERM")
             assert desk.api.poll() is None, "the API exited with a request in flight"
             assert not in_flight.done()
@@ -291,7 +271,7 @@ async def test_worker_finishes_the_send_in_flight_on_sigterm(desk: Desk) -> None
                     worker.poll() is not None
                 )
 
-            await _until(signal_handled, 10, "the worker to handle SIGTERM")
+            await poll(signal_handled, 10, "the worker to handle SIGTERM")
             second_case = await _register_visit(http, staff, county)  # queued while it drains
 
             code = await _exit_code(worker, desk.worker_grace)
@@ -318,7 +298,7 @@ async def test_worker_finishes_the_send_in_flight_on_sigterm(desk: Desk) -> None
             async def second_sent() -> bool:
                 return bool((await _summons(http, admin, second_case))["status"] == "sent")
 
-            await _until(second_sent, 30, "the next worker to deliver the job left queued")
+            await poll(second_sent, 30, "the next worker to deliver the job left queued")
             assert receiver.arrivals == Counter({first["id"]: 1, second["id"]: 1})
     finally:
         receiver.stop()

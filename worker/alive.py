@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from shared.settings import get_settings
+
 HEARTBEAT_SECONDS = 5.0
 
 
@@ -41,8 +43,6 @@ def age(path: Path) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Exit status for the probe."""
-    from shared.settings import get_settings
-
     parser = argparse.ArgumentParser(prog="python -m worker.alive", description=__doc__)
     parser.add_argument("--max-age", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--file", default=get_settings().worker_heartbeat_file)

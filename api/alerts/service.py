@@ -239,7 +239,7 @@ async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
         flush_bundle_job_id(alert.channel.value, alert.recipient, int(bucket_end)),
         [alert.channel.value, alert.recipient],
         defer_until=datetime.fromtimestamp(bucket_end, UTC),
-        shared=True,
+        carry_request_id=False,
     )
     return True
 

@@ -72,7 +72,7 @@ def open_deadline(
         flag_due_job_id(due_at),
         [str(deadline.id)],  # for tracing only: the job flags every deadline due by then
         defer_until=flag_due_tick(due_at),
-        shared=True,
+        carry_request_id=False,
     )
     now = utcnow()
     for fraction in reminders:

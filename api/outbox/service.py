@@ -48,15 +48,15 @@ def record_job(
     args: list[Any],
     defer_until: datetime | None = None,
     *,
-    shared: bool = False,
+    carry_request_id: bool = True,
 ) -> None:
     """Write a job to the outbox in the current transaction; it reaches Redis after commit.
 
-    The job carries the id of the request (or job) that recorded it, unless it is `shared`:
-    one job many requests ask for under the same job id (a clock tick, a bundle window),
-    which would otherwise go on under the id of whichever request came first."""
+    The job carries the id of the request (or job) that recorded it; not so a job many
+    requests ask for under one job id (a clock tick, a bundle window), which would otherwise
+    go on under the id of whichever request came first."""
     payload: dict[str, Any] = {"args": args}
-    if not shared and (rid := tracing.current()) is not None:
+    if carry_request_id and (rid := tracing.current()) is not None:
         payload[tracing.JOB_KWARG] = rid
     message = OutboxMessage(job=job, job_id=job_id, payload=payload, defer_until=defer_until)
     OutboxRepository(session).add(message)

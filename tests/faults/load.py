@@ -8,7 +8,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -437,12 +437,3 @@ def check(outcome: Outcome, scenario: Scenario, *, bulk: int, visits: int) -> No
     assert not lost, f"alerts reported sent but never received: {lost}"
     strangers = set(outcome.accepted) - outcome.known_alert_ids
     assert not strangers, f"received messages that are no alert: {strangers}"
-
-
-async def poll(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
-    """Until `check()` is true, or fail after `within` seconds."""
-    stop_at = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > stop_at:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)

@@ -22,7 +22,6 @@ from tests.faults.load import (
     Outcome,
     Scenario,
     check,
-    poll,
     register_visits,
     seed_deadlines,
     seed_territory,
@@ -31,7 +30,7 @@ from tests.faults.load import (
 from tests.faults.receiver import FaultyReceiver, Mode
 from tests.faults.servers import PostgresProcess, RedisProcess
 from tests.faults.stack import Stack
-from tests.processes import free_port
+from tests.processes import free_port, poll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
