@@ -29,6 +29,7 @@ from api.dashboard.router import router as dashboard_router
 from api.db import create_engine, create_sessionmaker
 from api.deadlines.router import internal_router as deadlines_internal
 from api.deadlines.router import router as deadlines_router
+from api.decisions.router import router as decisions_router
 from api.dependencies import AppState
 from api.errors import install_handlers
 from api.escalations.router import internal_router as escalations_internal
@@ -36,14 +37,19 @@ from api.escalations.router import router as escalations_router
 from api.events.router import router as webhooks_router
 from api.health.router import router as health_router
 from api.inbound.router import router as inbound_router
+from api.lookup.router import router as lookup_router
 from api.middleware import Guard, RequestContext
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.policies.router import router as policies_router
 from api.polling import Revalidation
+from api.prevention.router import router as prevention_router
 from api.privacy import access_log
 from api.privacy.crypto import Vault
+from api.reception.router import router as reception_router
 from api.reports.router import router as reports_router
+from api.screening.router import router as screening_router
+from api.sensitive.router import router as sensitive_router
 from api.stats.counting import count_uncounted
 from api.stats.router import router as stats_router
 from api.sweeps.router import router as sweeps_router
@@ -144,14 +150,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         units_router,
         officials_router,
         cases_router,
+        lookup_router,
         deadlines_router,
         escalations_router,
         alerts_router,
         policies_router,
         calendar_router,
         reports_router,
+        screening_router,
+        sensitive_router,
+        reception_router,
+        decisions_router,
         bulletin_router,
         stats_router,
+        prevention_router,
         assessment_router,
         dashboard_router,
         webhooks_router,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -12,6 +12,13 @@ CHINA = ZoneInfo("Asia/Shanghai")
 def local(at: datetime) -> datetime:
     """The moment in Asia/Shanghai, where all day arithmetic happens."""
     return at.astimezone(CHINA)
+
+
+def local_days(first: date, last: date) -> tuple[datetime, datetime]:
+    """The instants from the start of local day `first` up to (not including) the start of
+    the day after local day `last`: a period of whole days, both ends included."""
+    start = datetime.combine(first, time(), tzinfo=CHINA)
+    return start, datetime.combine(last + timedelta(days=1), time(), tzinfo=CHINA)
 
 
 def local_clock(at: datetime) -> str:

@@ -182,3 +182,4 @@ class SweepReport(BaseModel):
     alerts_requeued: int
     idempotency_keys_purged: int = 0
     report_deadlines_opened: int = 0
+    duty_deadlines_opened: int = 0

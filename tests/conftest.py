@@ -19,6 +19,7 @@ from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from api import polling
 from api.app import create_app
 from api.deadlines.models import Deadline
 from shared.embedded import Services, create_fresh_database, drop_database, start_services
@@ -80,6 +81,14 @@ def settings(services: Services, database_url: str) -> Settings:
         public_base_url=PUBLIC_BASE_URL,
         requests_per_minute=1_000_000,  # the suite is one busy caller; limits tested apart
     )
+
+
+@pytest.fixture(autouse=True)
+def one_etag_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process polls all fall in one ETag time bucket: a read and its poll a few
+    milliseconds apart must not straddle a 30 s boundary (about one run in a hundred did).
+    The bucket's own part in the ETag is tested in `test_polling`."""
+    monkeypatch.setattr(polling, "ETAG_BUCKET_SECONDS", 10**9)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -49,8 +50,20 @@ TABLES = (
     "idempotency_records",
     "stat_counters",
     "case_stat_facts",
+    "follow_ups",
+    "decision_assessments",
+    "decision_cases",
+    "reception_roster",
+    "reception_appointments",
+    "field_visits",
+    "field_visit_cases",
+    "field_visit_duties",
+    "screening_items",
+    "screening_rounds",
 )
 
+# A sensitive period of the world's policy, so that its figures exist for the owners.
+PERIOD = "bola-lianghui"
 NOT_FOUND = frozenset({404})
 FORBIDDEN = frozenset({403})
 INVALID = frozenset({422})
@@ -80,6 +93,12 @@ class World:
     own_case: dict[str, Any]  # the sibling town's own case, to carry foreign ids in bodies
     escalation: dict[str, Any]
     report: dict[str, Any]
+    decision: dict[str, Any]
+    roster_entry: dict[str, Any]
+    appointment: dict[str, Any]
+    field_visit: dict[str, Any]
+    screening_item: dict[str, Any]
+    screening_round: dict[str, Any]
     subscription: dict[str, Any]
     token_id: str
     callers: dict[str, dict[str, str]]
@@ -197,6 +216,99 @@ def _assign(ids: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _decision_body(unit_id: str, leader_id: str) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "title": "东风镇老街拆迁",
+        "kind": "demolition",
+        "owner_leader_id": leader_id,
+    }
+
+
+def _local_day(days: int) -> str:
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return (today + timedelta(days=days)).isoformat()
+
+
+def _roster_body(county: County) -> dict[str, Any]:
+    chief = county.officials["town_chief"]["id"]
+    return {"unit_id": county.town["id"], "day": _local_day(1), "official_id": chief}
+
+
+def _screening_body(county: County) -> dict[str, Any]:
+    return {
+        "unit_id": county.town["id"],
+        "category": "land",
+        "title": "宅基地边界纠纷",
+        "risk_level": "low",
+        "owner_leader_id": county.officials["town_chief"]["id"],
+    }
+
+
+def _item(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"/v1/screening/items/{w.screening_item['id']}{suffix}"
+
+
+def _appointment_body(county: County) -> dict[str, Any]:
+    return {
+        "unit_id": county.town["id"],
+        "leader_id": county.officials["town_chief"]["id"],
+        "petitioner_name": "王五",
+        "at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        "place": "镇接访室",
+    }
+
+
+def _object_action(
+    method: str,
+    path: Callable[[World], str],
+    body: Any,
+    lower: str = "grid",
+    outsider: str = "sibling",
+) -> Probe:
+    """An act on one of the first town's objects: the sibling town and a village below the
+    town cannot see it (404), a role without the permission may not (403)."""
+
+    def probe(w: World) -> list[Attempt]:
+        url = path(w)
+        return [
+            Attempt(outsider, method, url, NOT_FOUND, json=body),
+            Attempt("village_chief", method, url, NOT_FOUND | FORBIDDEN, json=body),
+            Attempt(lower, method, url, FORBIDDEN, json=body),
+            Attempt("viewer", method, url, FORBIDDEN, json=body),
+        ]
+
+    return probe
+
+
+def _create_in_town(
+    path: str, body: Callable[[World], dict[str, Any]], outsider: str = "sibling"
+) -> Probe:
+    """Creating an object in the first town: from the sibling town the town's ids are as
+    unknown (422, or 404 for the unit a path is about); roles without the permission may not
+    (403)."""
+
+    def probe(w: World) -> list[Attempt]:
+        return [
+            Attempt(outsider, "post", path, INVALID | NOT_FOUND, json=body(w)),
+            Attempt("village_chief", "post", path, INVALID | NOT_FOUND | FORBIDDEN, json=body(w)),
+            Attempt("viewer", "post", path, FORBIDDEN, json=body(w)),
+        ]
+
+    return probe
+
+
+DECISION_PATH = "/v1/decisions/{decision_id}"
+FINDINGS = {
+    d: {"verdict": "sound"}
+    for d in ("legality", "reasonableness", "feasibility", "controllability")
+}
+
+
+def _decision(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"/v1/decisions/{w.decision['id']}{suffix}"
+
+
 CASE = "/v1/cases/{case_id}"
 NOTICE = {"reason": "r", "notice_text": "n"}
 DECISION = {"decision": "upheld", "text": "t"}
@@ -294,6 +406,24 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("post", CASE + "/resolve_duplicate"): _case_action(
         "resolve_duplicate", {"is_duplicate": True}
     ),
+    ("post", CASE + "/follow_up"): _case_action("follow_up", {"method": "phone", "reached": False}),
+    ("get", CASE + "/follow_ups"): _read(lambda w: f"/v1/cases/{w.case['id']}/follow_ups"),
+    ("post", CASE + "/instruct"): _case_action(
+        "instruct", {"text": "t"}, lower="town_staff", outsider="sibling_chief"
+    ),
+    ("post", CASE + "/lookup_secret"): _case_action("lookup_secret", {}),
+    ("post", "/v1/public/case-lookup"): lambda w: [
+        # the number of the first town's case without its secret: as if there were no case
+        # (or locked: numbers restart in every county, and earlier tests guessed at this one)
+        Attempt(
+            who,
+            "post",
+            "/v1/public/case-lookup",
+            NOT_FOUND | frozenset({429}),
+            json={"number": w.case["number"], "secret": "WRONG2345"},
+        )
+        for who in ("anonymous", "sibling")
+    ],
     # deadlines, escalations, alerts
     ("get", "/v1/deadlines"): _listing(
         "/v1/deadlines", "case", "case_id", lambda w: w.escalation["deadline_id"]
@@ -366,6 +496,115 @@ MATRIX: dict[tuple[str, str], Probe] = {
     # the dashboard's figures
     ("get", "/v1/stats/summary"): _read(
         lambda w: f"/v1/stats/summary?unit_id={w.county.town['id']}"
+    ),
+    ("get", "/v1/sensitive-periods"): _no_ids("the policy's periods, of no unit"),
+    ("get", "/v1/sensitive-periods/{key}/figures"): _read(
+        lambda w: f"/v1/sensitive-periods/{PERIOD}/figures?unit_id={w.county.town['id']}"
+    ),
+    # stability-risk assessments of decisions
+    ("post", "/v1/decisions"): _create_in_town(
+        "/v1/decisions",
+        lambda w: _decision_body(w.county.town["id"], w.county.officials["town_chief"]["id"]),
+    ),
+    ("get", "/v1/decisions"): _listing(
+        "/v1/decisions", "town", "unit_id", lambda w: w.decision["id"]
+    ),
+    ("get", DECISION_PATH): _read(_decision()),
+    ("patch", DECISION_PATH): _object_action("patch", _decision(), {"title": "x"}),
+    ("post", DECISION_PATH + "/assess"): _object_action(
+        "post", _decision("/assess"), {"findings": FINDINGS, "response_plan": "p"}
+    ),
+    ("post", DECISION_PATH + "/decide"): _object_action(
+        "post", _decision("/decide"), {"conclusion": "postpone"}
+    ),
+    ("post", DECISION_PATH + "/cases"): lambda w: [
+        *_object_action("post", _decision("/cases"), {"case_id": w.case["id"]})(w),
+    ],
+    # the dispute screening register
+    ("post", "/v1/screening/items"): _create_in_town(
+        "/v1/screening/items", lambda w: _screening_body(w.county)
+    ),
+    ("get", "/v1/screening/items"): _listing(
+        "/v1/screening/items", "town", "unit_id", lambda w: w.screening_item["id"]
+    ),
+    ("get", "/v1/screening/items/{item_id}"): _read(_item()),
+    ("patch", "/v1/screening/items/{item_id}"): _object_action(
+        "patch", _item(), {"plan": "p"}, lower="viewer"
+    ),
+    ("post", "/v1/screening/items/{item_id}/resolve"): _object_action(
+        "post", _item("/resolve"), {"resolution": "r"}, lower="viewer"
+    ),
+    ("post", "/v1/screening/items/{item_id}/convert"): _object_action(
+        "post", _item("/convert"), {"case_id": str(uuid.uuid4())}, lower="viewer"
+    ),
+    ("post", "/v1/screening/items/{item_id}/close"): _object_action(
+        "post", _item("/close"), {"reason": "r"}, lower="viewer"
+    ),
+    ("post", "/v1/screening/rounds"): lambda w: [
+        Attempt("viewer", "post", "/v1/screening/rounds", FORBIDDEN, json={"zero": True}),
+        # an item of the first town in the sibling's own round: as if there were none
+        Attempt(
+            "sibling",
+            "post",
+            "/v1/screening/rounds",
+            INVALID | FORBIDDEN,
+            json={"zero": False, "item_ids": [w.screening_item["id"]]},
+        ),
+    ],
+    ("get", "/v1/screening/rounds"): _listing(
+        "/v1/screening/rounds", "town", "unit_id", lambda w: w.screening_round["id"]
+    ),
+    ("get", "/v1/screening/rollup"): _read(
+        lambda w: f"/v1/screening/rollup?unit_id={w.county.town['id']}&month={_local_day(0)[:7]}"
+    ),
+    # leader reception: the roster, appointments, field visits
+    ("post", "/v1/reception/roster"): _create_in_town(
+        "/v1/reception/roster", lambda w: _roster_body(w.county)
+    ),
+    ("post", "/v1/reception/monthly-roster"): _create_in_town(
+        "/v1/reception/monthly-roster",
+        lambda w: {"unit_id": w.county.town["id"], "month": _local_day(0)[:7]},
+    ),
+    ("delete", "/v1/reception/roster/{entry_id}"): _object_action(
+        "delete", lambda w: f"/v1/reception/roster/{w.roster_entry['id']}", None
+    ),
+    ("get", "/v1/reception/roster"): _listing(
+        "/v1/reception/roster", "town", "unit_id", lambda w: w.roster_entry["id"]
+    ),
+    ("post", "/v1/reception/appointments"): _create_in_town(
+        "/v1/reception/appointments", lambda w: _appointment_body(w.county)
+    ),
+    ("get", "/v1/reception/appointments"): _listing(
+        "/v1/reception/appointments", "town", "unit_id", lambda w: w.appointment["id"]
+    ),
+    ("get", "/v1/reception/appointments/{appointment_id}"): _read(
+        lambda w: f"/v1/reception/appointments/{w.appointment['id']}"
+    ),
+    ("post", "/v1/reception/appointments/{appointment_id}/hold"): _object_action(
+        "post",
+        lambda w: f"/v1/reception/appointments/{w.appointment['id']}/hold",
+        {"outcome": "o"},
+        lower="town_staff",
+        outsider="sibling_chief",
+    ),
+    ("post", "/v1/reception/appointments/{appointment_id}/cancel"): _object_action(
+        "post",
+        lambda w: f"/v1/reception/appointments/{w.appointment['id']}/cancel",
+        {"reason": "r"},
+    ),
+    ("post", "/v1/reception/field-visits"): _create_in_town(
+        "/v1/reception/field-visits",
+        lambda w: {"day": _local_day(0), "place": "p", "case_ids": [w.case["id"]]},
+        outsider="sibling_chief",
+    ),
+    ("get", "/v1/reception/field-visits"): _listing(
+        "/v1/reception/field-visits", "town", "unit_id", lambda w: w.field_visit["id"]
+    ),
+    ("get", "/v1/reception/field-visits/progress"): _read(
+        lambda w: f"/v1/reception/field-visits/progress?unit_id={w.county.town['id']}"
+    ),
+    ("get", "/v1/stats/prevention"): _read(
+        lambda w: f"/v1/stats/prevention?unit_id={w.county.town['id']}"
     ),
     ("get", "/v1/stats/units"): _read(lambda w: f"/v1/stats/units?unit_id={w.county.town['id']}"),
     ("get", "/v1/stats/veto"): _read(lambda w: f"/v1/stats/veto?unit_id={w.county.town['id']}"),
@@ -463,6 +702,10 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
     doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
     doc["arrival"]["chief"] = "PT1S"
     doc["escalation"]["arrival"] = [{"notify": ["next_unit_chief"]}]
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    doc["sensitive_periods"]["periods"] = [
+        {"key": PERIOD, "name": "全国两会", "starts_on": today, "ends_on": today}
+    ]
     assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
 
     staff = await county.headers(client, "town_staff")
@@ -522,6 +765,31 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
     assert own_case.status_code == 201, own_case.text
     report = await client.post("/v1/reports", json={"zero": True}, headers=callers["info"])
     assert report.status_code == 201, report.text
+    decision = await client.post(
+        "/v1/decisions",
+        json=_decision_body(county.town["id"], county.officials["town_chief"]["id"]),
+        headers=staff,
+    )
+    assert decision.status_code == 201, decision.text
+    chief = callers["town_chief"]
+    reception = {}
+    for path, body, who in (
+        ("roster", _roster_body(county), staff),
+        ("appointments", _appointment_body(county), staff),
+        (
+            "field-visits",
+            {"day": _local_day(0), "place": "杨庄村", "case_ids": [case["id"]]},
+            chief,
+        ),
+    ):
+        made = await client.post(f"/v1/reception/{path}", json=body, headers=who)
+        assert made.status_code == 201, made.text
+        reception[path] = made.json()
+    screening = {}
+    for path, body in (("items", _screening_body(county)), ("rounds", {"zero": True})):
+        made = await client.post(f"/v1/screening/{path}", json=body, headers=staff)
+        assert made.status_code == 201, made.text
+        screening[path] = made.json()
     subscription = await client.post(
         "/v1/webhook-subscriptions",
         json={"url": "https://example.org/hook", "event_types": ["case.created"]},
@@ -535,6 +803,12 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
         own_case=own_case.json(),
         escalation=escalation,
         report=report.json(),
+        decision=decision.json(),
+        roster_entry=reception["roster"],
+        appointment=reception["appointments"],
+        field_visit=reception["field-visits"],
+        screening_item=screening["items"],
+        screening_round=screening["rounds"],
         subscription=subscription.json(),
         token_id=next(t["id"] for t in tokens if t["name"] == f"board-{tag}"),
         callers=callers,
@@ -589,6 +863,12 @@ async def test_nobody_reaches_an_object_they_do_not_own(
             "/v1/escalations", params={"case_id": w.case["id"]}, headers=staff
         )
         assert w.escalation["id"] in {e["id"] for e in escalations.json()["items"]}
+        figures = await client.get(
+            f"/v1/sensitive-periods/{PERIOD}/figures",
+            params={"unit_id": w.county.town["id"]},
+            headers=staff,
+        )
+        assert figures.status_code == 200, figures.text
     finally:
         # the subscription was only there to be attacked: later tests count subscribers
         gone = f"/v1/webhook-subscriptions/{w.subscription['id']}"

@@ -16,7 +16,8 @@ from api.officials.models import Role
 from tests.conftest import County, login
 
 # Operations any caller may reach without an official's token: the credential is the login
-# form, the one-click link's token, a provider's signature or the worker's token.
+# form, the one-click link's token, a provider's signature, the worker's token, or a case's
+# number with the petitioner's lookup secret.
 PUBLIC = {
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -26,6 +27,7 @@ PUBLIC = {
     ("get", "/a/{token}"),
     ("post", "/a/{token}"),
     ("post", "/v1/inbound/sms/{provider}"),
+    ("post", "/v1/public/case-lookup"),
 }
 
 

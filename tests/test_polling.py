@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from api import polling
 from tests.conftest import County, visit_body
 
 
@@ -23,11 +26,57 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         json={"url": "https://example.org/hook", "event_types": ["case.created"]},
         headers=admin,
     )
+    chief = county.officials["town_chief"]["id"]
+    made = {}
+    for path, body in (
+        (
+            "/v1/screening/items",
+            {
+                "unit_id": county.town["id"],
+                "category": "land",
+                "title": "宅基地纠纷",
+                "risk_level": "low",
+                "owner_leader_id": chief,
+            },
+        ),
+        (
+            "/v1/decisions",
+            {
+                "unit_id": county.town["id"],
+                "title": "拆迁",
+                "kind": "demolition",
+                "owner_leader_id": chief,
+            },
+        ),
+        (
+            "/v1/reception/appointments",
+            {
+                "unit_id": county.town["id"],
+                "leader_id": chief,
+                "petitioner_name": "王五",
+                "at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                "place": "接访室",
+            },
+        ),
+    ):
+        resp = await client.post(path, json=body, headers=staff)
+        assert resp.status_code == 201, resp.text
+        made[path] = resp.json()["id"]
+    policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    policy["sensitive_periods"]["periods"] = [
+        {"key": "poll", "name": "全国两会", "starts_on": today, "ends_on": today}
+    ]
+    assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
     return {
         "case_id": case.json()["id"],
         "unit_id": county.town["id"],
         "official_id": county.officials["town_chief"]["id"],
         "subscription_id": subscription.json()["id"],
+        "item_id": made["/v1/screening/items"],
+        "decision_id": made["/v1/decisions"],
+        "appointment_id": made["/v1/reception/appointments"],
+        "key": "poll",
     }
 
 
@@ -45,7 +94,11 @@ def _query(op: dict[str, Any], ids: dict[str, str]) -> dict[str, str]:
 
 
 async def test_every_read_answers_an_etag_and_304_when_nothing_changed(
-    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], county: County
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    county: County,
+    policy_restore: None,
 ) -> None:
     ids = await _ids(client, admin, county)
     reads = [
@@ -111,6 +164,18 @@ async def test_reads_that_change_nothing_keep_the_etag(
     await client.get("/v1/cases", headers=staff)
     again = await client.get("/v1/units", headers=staff | {"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+
+async def test_an_etag_lasts_one_time_bucket(
+    client: httpx.AsyncClient, county: County, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll in a later bucket gets the full answer even when nothing changed: a lost
+    version bump or a revoked token stops matching within one bucket."""
+    staff = await county.headers(client, "town_staff")
+    first = await client.get("/v1/units", headers=staff)
+    monkeypatch.setattr(polling, "ETAG_BUCKET_SECONDS", 1)  # now in another bucket
+    later = await client.get("/v1/units", headers=staff | {"If-None-Match": first.headers["etag"]})
+    assert later.status_code == 200 and later.headers["etag"] != first.headers["etag"]
 
 
 async def test_no_token_no_etag(client: httpx.AsyncClient) -> None:

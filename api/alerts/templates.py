@@ -40,6 +40,11 @@ DEADLINE_NAMES: dict[str, str] = {
     "re_review": "复核时限",
     "report": "信息报送时限",
     "national_report": "进京访结案报告时限",
+    "follow_up": "回访时限",
+    "screening": "矛盾纠纷化解时限",
+    "screening_round": "每周排查时限",
+    "field_visit": "带案下访时限",
+    "appointment": "约访时限",
 }
 
 # The placeholders each template may use.
@@ -48,6 +53,10 @@ FIELDS: dict[str, frozenset[str]] = {
     "bundle": frozenset({"count", "case_numbers"}),
     "renotify": frozenset({"case_number", "title", "deadline_name", "official_name"}),
     "report_missed": frozenset({"due_local", "official_name", "unit_name", "ack_link"}),
+    "duty_missed": frozenset(
+        {"deadline_name", "subject", "due_local", "official_name", "unit_name", "ack_link"}
+    ),
+    "risk_alert": frozenset({"subject", "risk_name", "unit_name", "official_name", "due_local"}),
     "deadline_missed": frozenset(
         {
             "case_number",

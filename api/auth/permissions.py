@@ -33,19 +33,30 @@ class Permission(enum.StrEnum):
     manage_webhooks = "manage_webhooks"
     manage_service_tokens = "manage_service_tokens"
     read_audit = "read_audit"
+    screen_disputes = "screen_disputes"  # 矛盾纠纷排查: record and work screened disputes
+    manage_reception = "manage_reception"  # 接访安排: duty roster, appointments (约访)
+    lead_reception = "lead_reception"  # a leader's own: 批示, 带案下访, holding 约访
+    assess_decisions = "assess_decisions"  # 重大决策社会稳定风险评估
 
 
 P = Permission
 
 _SEE = frozenset({P.read_cases, P.read_reports, P.read_directory})
-_FIELD = _SEE | {P.register_cases, P.record_arrival, P.acknowledge_escalations, P.file_reports}
-_HANDLER = _FIELD | {P.handle_cases, P.read_personal_data}
-_DESK = _HANDLER | {P.desk_cases, P.escalate_by_hand, P.record_others_arrival}
+_FIELD = _SEE | {
+    P.register_cases,
+    P.record_arrival,
+    P.acknowledge_escalations,
+    P.file_reports,
+    P.screen_disputes,
+}
+_HANDLER = _FIELD | {P.handle_cases, P.read_personal_data, P.assess_decisions}
+_DESK = _HANDLER | {P.desk_cases, P.escalate_by_hand, P.record_others_arrival, P.manage_reception}
+_LEADER = _DESK | {P.sign_off_cases, P.lead_reception}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
-    Role.chief: _DESK | {P.sign_off_cases},  # 主要负责人
-    Role.deputy: _DESK | {P.sign_off_cases},  # 分管领导
+    Role.chief: _LEADER,  # 主要负责人
+    Role.deputy: _LEADER,  # 分管领导
     Role.petition_staff: _DESK,  # 信访干部
     Role.dept_head: _HANDLER,  # 部门负责人 (承办)
     Role.info_officer: _FIELD,  # 信息员

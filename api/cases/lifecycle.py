@@ -35,6 +35,8 @@ class Action(enum.StrEnum):
     terminate = "terminate"
     sign_off = "sign_off"
     resolve_duplicate = "resolve_duplicate"
+    follow_up = "follow_up"
+    instruct = "instruct"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ OPEN = frozenset(
     }
 )
 DONE = frozenset({S.closed, S.terminated, S.archived})
+# Answered (答复 or a review's decision), so the petitioner can be called back (回访).
+ANSWERED = frozenset({S.replied, S.reviewed, S.re_reviewed, S.closed, S.terminated})
 DESK = Permission.desk_cases
 HANDLER = Permission.handle_cases
 LEADERS = Permission.sign_off_cases
@@ -83,6 +87,8 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.terminate: Transition(frozenset({S.re_reviewed}), S.terminated, DESK),
     Action.sign_off: Transition(frozenset({S.closed, S.terminated}), S.archived, LEADERS),
     Action.resolve_duplicate: Transition(OPEN, None, DESK),
+    Action.follow_up: Transition(ANSWERED, None, DESK),
+    Action.instruct: Transition(OPEN, None, Permission.lead_reception),
 }
 
 

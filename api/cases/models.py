@@ -135,6 +135,12 @@ class Case(RecordModel):
     reviewed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
+    # Keyed hash of the lookup secret the petitioner got at registration (查询码, 条例 art. 21).
+    lookup_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    # The last leader's instruction (领导批示); every one is on the timeline.
+    instructed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"), index=True)
+    instructed_at: Mapped[datetime | None]
+    instruction: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseUnit(Base):

@@ -23,11 +23,15 @@ from api.cases.schemas import (
     CaseEventRead,
     CaseQuery,
     CaseRead,
+    CaseRegistered,
     CloseBody,
     DecisionBody,
     DuplicateBody,
     ExtendBody,
     FeedbackBody,
+    FollowUpBody,
+    FollowUpRead,
+    InstructBody,
     NoteBody,
     ObjectBody,
     OfficialBody,
@@ -38,8 +42,7 @@ from api.cases.schemas import (
     UnitBody,
 )
 from api.dependencies import DbSession
-from api.idempotency.dependencies import IdempotencyKey, respond
-from api.idempotency.service import fingerprint, run_once
+from api.idempotency.dependencies import IdempotencyKey, answer_once
 from api.pagination import Page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -55,26 +58,6 @@ def _needs(action: Action) -> dict[str, Any]:
     return needs(TRANSITIONS[action].permission)
 
 
-async def _idempotent(
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request: Request,
-    key: str | None,
-    body: BaseModel | None,
-    status_code: int,
-    produce: Callable[[], Awaitable[BaseModel]],
-) -> JSONResponse:
-    result = await run_once(
-        session,
-        caller_id=principal.id,
-        key=key,
-        request_fingerprint=fingerprint(request.method, request.url.path, body),
-        status_code=status_code,
-        produce=produce,
-    )
-    return respond(result)
-
-
 async def _act(
     session: DbSession,
     principal: CurrentPrincipal,
@@ -86,13 +69,13 @@ async def _act(
     async def produce() -> CaseRead:
         return await service.view(session, await run(), principal, kept=key is not None)
 
-    return await _idempotent(session, principal, request, key, body, 200, produce)
+    return await answer_once(session, principal.id, request, key, body, 200, produce)
 
 
 @router.post(
     "",
     status_code=201,
-    response_model=CaseRead,
+    response_model=CaseRegistered,
     responses=ACTION_ERRORS,
     **needs(Permission.register_cases),
 )
@@ -110,10 +93,10 @@ async def register_case(
     (`GET` the case for them).
     """
 
-    async def produce() -> CaseRead:
+    async def produce() -> CaseRegistered:
         return await service.register(session, body, principal, kept=idempotency_key is not None)
 
-    return await _idempotent(session, principal, request, idempotency_key, body, 201, produce)
+    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
 
 
 @router.get("", **needs(Permission.read_cases))
@@ -160,7 +143,7 @@ async def record_arrival(
     async def produce() -> ArrivalRead:
         return await service.record_arrival(session, case_id, body, principal)
 
-    return await _idempotent(session, principal, request, idempotency_key, body, 201, produce)
+    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
 
 
 @router.post(
@@ -610,4 +593,68 @@ async def resolve_duplicate_case(
         idempotency_key,
         data,
         lambda: workflow.resolve_duplicate(session, case_id, data, principal),
+    )
+
+
+@router.post(
+    "/{case_id}/follow_up",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.follow_up),
+)
+async def follow_up_case(
+    case_id: uuid.UUID,
+    body: FollowUpBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """回访: a call back to the petitioner after the answer. Reached, their opinion becomes the
+    case's satisfaction and the call-back deadline is met; not reached, the try is recorded and
+    the deadline stays open (missed, it escalates like any other)."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.follow_up(session, case_id, data, principal),
+    )
+
+
+@router.get("/{case_id}/follow_ups", **needs(Permission.read_cases))
+async def case_follow_ups(
+    case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> list[FollowUpRead]:
+    """The calls back to the petitioner (回访记录), oldest first."""
+    return await service.follow_ups(session, case_id, principal)
+
+
+@router.post(
+    "/{case_id}/instruct",
+    response_model=CaseRead,
+    responses=ACTION_ERRORS,
+    **_needs(Action.instruct),
+)
+async def instruct_case(
+    case_id: uuid.UUID,
+    body: InstructBody,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """领导批示: a leader who received the case instructs how it is handled. The case joins the
+    ledger of instructed cases (`GET /v1/cases?instructed_by=`) and only that leader signs it
+    off at the end (谁批示谁签字)."""
+    data = body
+    return await _act(
+        session,
+        principal,
+        request,
+        idempotency_key,
+        data,
+        lambda: workflow.instruct(session, case_id, data, principal),
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from api.cases.models import CaseStatus, Channel, LodgedLevel, Outcome, RedirectTarget
 from api.deadlines.schemas import DeadlineRead
+from api.follow_ups.models import FollowUpMethod
 from api.pagination import ListQuery
 from api.privacy.crypto import normalise_id_number
 from api.units.schemas import Location
@@ -149,6 +150,11 @@ class CaseRead(BaseModel):
     reply_text: str | None
     satisfied: bool | None
     feedback_comment: str | None
+    instructed_by: uuid.UUID | None = Field(
+        description="The leader whose instruction (批示) the case carries last."
+    )
+    instructed_at: datetime | None
+    instruction: str | None = Field(description="The last leader's instruction (批示).")
     accepted_at: datetime | None
     assigned_at: datetime | None
     replied_at: datetime | None
@@ -197,6 +203,16 @@ class ArrivalRead(BaseModel):
     deadlines: list[DeadlineRead]
 
 
+class CaseRegistered(CaseRead):
+    """A case just registered, with the petitioner's lookup secret."""
+
+    lookup_secret: str = Field(
+        description="查询码: hand it to the petitioner with the case number; with both they "
+        "look up the progress (`POST /v1/public/case-lookup`). Shown only here (and in "
+        "replays of this answer); the desk can issue a new one."
+    )
+
+
 class CaseQuery(ListQuery):
     """Filters of `GET /v1/cases`; each one given must match."""
 
@@ -205,6 +221,10 @@ class CaseQuery(ListQuery):
     status: CaseStatus | None = None
     channel: Channel | None = None
     origin_unit_id: uuid.UUID | None = None
+    instructed_by: uuid.UUID | None = Field(
+        default=None,
+        description="Cases carrying this leader's instruction (领导批示案件台账).",
+    )
     category: str | None = None
     is_repeat: bool | None = None
     id_number: str | None = Field(
@@ -308,6 +328,49 @@ class FeedbackBody(BaseModel):
 
     satisfied: StrictBool
     comment: str | None = Field(default=None, max_length=5000)
+
+
+class FollowUpBody(BaseModel):
+    """One call back to the petitioner after the answer (回访): reached or not, and if reached
+    whether they are satisfied (满意 / 不满意)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: FollowUpMethod = Field(description="phone 电话回访, visit 上门回访, sms 短信回访.")
+    reached: StrictBool = Field(description="Whether the petitioner was reached (联系上).")
+    satisfied: StrictBool | None = Field(
+        default=None, description="Required when reached; must be left out when not."
+    )
+    comment: str | None = Field(default=None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _satisfied_iff_reached(self) -> Self:
+        if self.reached and self.satisfied is None:
+            raise ValueError("a petitioner reached is satisfied or not: give `satisfied`")
+        if not self.reached and self.satisfied is not None:
+            raise ValueError("a petitioner not reached gave no opinion: leave `satisfied` out")
+        return self
+
+
+class FollowUpRead(BaseModel):
+    """A call back to the petitioner as the API shows it."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    official_id: uuid.UUID
+    at: datetime
+    method: FollowUpMethod
+    reached: bool
+    satisfied: bool | None
+    comment: str | None
+
+
+class InstructBody(BaseModel):
+    """A leader's instruction on a case (领导批示): what is to be done, by whom."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5000, description="The instruction (批示).")
 
 
 class CloseBody(BaseModel):

@@ -27,7 +27,9 @@ from api.cases.schemas import (
     CaseEventRead,
     CaseQuery,
     CaseRead,
+    CaseRegistered,
     CaseUnitRead,
+    FollowUpRead,
 )
 from api.cases.workflow import K, Step, named_official, staff_of
 from api.db import utcnow
@@ -37,6 +39,8 @@ from api.deadlines.repository import DeadlineRepository
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.escalations.service import stop_for_deadline
 from api.events.service import case_summary, emit
+from api.follow_ups.repository import FollowUpRepository
+from api.lookup.service import issue_secret
 from api.metrics import CASES_REGISTERED, count_after_commit
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
@@ -51,6 +55,7 @@ from api.privacy.service import (
     search_pattern,
     vault_of,
 )
+from api.sensitive.service import arrival_policy_at
 from api.stats.counting import touch_new
 from api.timeutil import CHINA, add_months, local, local_clock, within_text
 from api.units.models import Unit, UnitLevel
@@ -305,18 +310,19 @@ def _arrival_duties(
         below.append(unit)
     if len(below) == len(origin_chain):
         return []  # the lodged unit is not above the origin: nobody is summoned
+    arrival = arrival_policy_at(policy, case.received_at)
     duties: list[tuple[Unit, Role, timedelta]] = [
-        (u, Role.chief, policy.arrival.chief) for u in below if u.level in GRASSROOTS
+        (u, Role.chief, arrival.chief) for u in below if u.level in GRASSROOTS
     ]
     if not duties and below:
-        duties.append((below[0], Role.chief, policy.arrival.chief))
+        duties.append((below[0], Role.chief, arrival.chief))
     towns_below = [u for u in below if u.level is UnitLevel.town]
     if towns_below:  # a higher office notified the town concerned: its petition staff come
-        duties.append((towns_below[0], Role.petition_staff, policy.arrival.staff))
-    if case.headcount >= policy.arrival.deputy_headcount:
-        duties.append((lodged_unit, Role.deputy, policy.arrival.leader))
-    if case.headcount >= policy.arrival.leader_headcount:
-        duties.append((lodged_unit, Role.chief, policy.arrival.leader))
+        duties.append((towns_below[0], Role.petition_staff, arrival.staff))
+    if case.headcount >= arrival.deputy_headcount:
+        duties.append((lodged_unit, Role.deputy, arrival.leader))
+    if case.headcount >= arrival.leader_headcount:
+        duties.append((lodged_unit, Role.chief, arrival.leader))
     return duties
 
 
@@ -396,11 +402,14 @@ async def _send_summons(
 
 async def register(
     session: AsyncSession, data: CaseCreate, principal: Principal, *, kept: bool
-) -> CaseRead:
+) -> CaseRegistered:
     """Register a petition (`register_case`) and answer the new case with the deadlines it
-    opened; `kept`: the answer is stored for Idempotency-Key replays (numbers masked)."""
+    opened and the petitioner's lookup secret; `kept`: the answer is stored for
+    Idempotency-Key replays (numbers masked)."""
     case, opened = await register_case(session, data, principal)
-    return to_read(case, disclosure(session, principal, kept=kept), opened)
+    secret = await issue_secret(session, case)
+    view = to_read(case, disclosure(session, principal, kept=kept), opened)
+    return CaseRegistered(**view.model_dump(), lookup_secret=secret)
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> CaseRead:
@@ -525,3 +534,13 @@ async def record_arrival(
         on_time=on_time,
         deadlines=[deadlines.to_read(d) for d in settled],
     )
+
+
+async def follow_ups(
+    session: AsyncSession, case_id: uuid.UUID, principal: Principal
+) -> list[FollowUpRead]:
+    """The case's calls back to the petitioner, or 404 (also outside the territory)."""
+    if await CaseRepository(session).get_in_reach(case_id, principal.reach) is None:
+        raise NotFound(f"Case {case_id} does not exist.")
+    calls = await FollowUpRepository(session).of_case(case_id)
+    return [FollowUpRead.model_validate(c, from_attributes=True) for c in calls]

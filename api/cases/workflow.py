@@ -24,6 +24,8 @@ from api.cases.schemas import (
     DuplicateBody,
     ExtendBody,
     FeedbackBody,
+    FollowUpBody,
+    InstructBody,
     NoteBody,
     ObjectBody,
     OfficialBody,
@@ -36,19 +38,35 @@ from api.cases.schemas import (
 from api.db import utcnow
 from api.deadlines import service as deadlines
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.events.service import case_summary, emit
+from api.follow_ups.models import FollowUp
+from api.follow_ups.repository import FollowUpRepository
 from api.officials.models import Official, Role
 from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
-from api.units.models import Unit, UnitLevel
+from api.units.models import UnitLevel
 from api.units.repository import UnitRepository
-from api.units.service import known_units
+from api.units.service import known_units, named_unit
 
 K = DeadlineKind
-# Deadlines about the processing of a case (arrivals are about the visit and run on their own).
-PROCESSING = frozenset(set(DeadlineKind) - {K.arrival, K.report})
+# Deadlines about the processing of a case, which closing it ends. Arrivals are about the
+# visit and run on their own; the call back (回访) comes after the answer, also after closing;
+# an appointment (约访) is the leader's, whatever becomes of the case.
+PROCESSING = frozenset(
+    {
+        K.transfer,
+        K.disposition,
+        K.acceptance_notice,
+        K.objection,
+        K.first_resolution,
+        K.handling,
+        K.review,
+        K.re_review,
+        K.national_report,
+    }
+)
 
 
 @dataclass
@@ -99,6 +117,15 @@ class Step:
         await deadlines.close_open(
             self.session, self.case.id, kinds, DeadlineStatus.met, self.now, self.principal.id
         )
+
+    async def follow_up_due(self) -> None:
+        """After an answer, the petitioner is called back (回访) within the policy's days by
+        the desk that took the case in, unless a call back is already owed."""
+        if await deadlines.open_of_case(self.session, self.case.id, (K.follow_up,)):
+            return
+        desk = await staff_of(self.session, self.case.intake_unit_id)
+        due = due_after_days(self.now, self.policy.follow_up.days)
+        await self.open(K.follow_up, desk, self.case.intake_unit_id, due)
 
     async def cancel(self, kinds: frozenset[DeadlineKind] = PROCESSING) -> None:
         """Close the case's open deadlines of these kinds as cancelled."""
@@ -175,16 +202,6 @@ async def named_official(
     return official
 
 
-async def _unit(
-    session: AsyncSession, unit_id: uuid.UUID, pointer: str, principal: Principal
-) -> Unit:
-    # A case is handed only to units inside the caller's territory (属地).
-    unit = await UnitRepository(session).get(unit_id)
-    if unit is None or not principal.reaches(unit.id):
-        raise InvalidInput(f"Unit {unit_id} does not exist.", pointer=pointer)
-    return unit
-
-
 async def staff_of(session: AsyncSession, unit_id: uuid.UUID) -> Official | None:
     """Who answers for a unit's petition desk: its petition staff, else its chief."""
     officials = OfficialRepository(session)
@@ -258,7 +275,7 @@ async def assign(
 ) -> Case:
     """交办 with the four fixes (四定); the assignee may object within the objection window."""
     await _locked_case(session, case_id, principal)  # 404 before judging the body's ids
-    unit = await _unit(session, body.unit_id, "/unit_id", principal)
+    unit = await named_unit(session, body.unit_id, principal)
     leader = await named_official(session, body.leader_id, "/leader_id", principal)
     handler = await named_official(session, body.handler_id, "/handler_id", principal)
     if handler.unit_id != unit.id:
@@ -317,7 +334,7 @@ async def add_department(
 ) -> Case:
     """联合办案: a contributing department joins the lead unit."""
     await _locked_case(session, case_id, principal)  # 404 before judging the body's ids
-    unit = await _unit(session, body.unit_id, "/unit_id", principal)
+    unit = await named_unit(session, body.unit_id, principal)
 
     async def apply(step: Step) -> dict[str, Any]:
         if unit.id == step.case.assigned_unit_id:
@@ -384,6 +401,7 @@ async def reply(
         step.case.replied_at = step.now
         await step.meet(K.handling, K.first_resolution)
         await step.cancel(frozenset({K.objection}))
+        await step.follow_up_due()
         return {}
 
     return await perform(session, case_id, Action.reply, principal, apply)
@@ -465,6 +483,7 @@ async def review_decision(
     async def apply(step: Step) -> dict[str, Any]:
         step.case.reviewed_at = step.now
         await step.meet(K.review)
+        await step.follow_up_due()
         return {"decision": body.decision, "text": body.text}
 
     return await perform(session, case_id, Action.review_decision, principal, apply)
@@ -498,6 +517,7 @@ async def re_review_decision(
 
     async def apply(step: Step) -> dict[str, Any]:
         await step.meet(K.re_review)
+        await step.follow_up_due()
         return {"decision": body.decision, "text": body.text}
 
     return await perform(session, case_id, Action.re_review_decision, principal, apply)
@@ -524,6 +544,10 @@ async def sign_off(
     """接访领导签字: the case is archived and read-only from now on."""
 
     async def apply(step: Step) -> dict[str, Any]:
+        leader = step.case.instructed_by
+        if leader is not None and leader != principal.id and principal.reach is not None:
+            # 谁批示谁签字: the leader who instructed the case signs it off.
+            raise Forbidden("The leader who instructed this case (批示) signs it off.")
         step.case.archived_at = step.now
         return {"note": body.note}
 
@@ -548,3 +572,53 @@ async def resolve_duplicate(
         return {"is_duplicate": body.is_duplicate, "of": str(other)}
 
     return await perform(session, case_id, Action.resolve_duplicate, principal, apply)
+
+
+async def follow_up(
+    session: AsyncSession, case_id: uuid.UUID, body: FollowUpBody, principal: Principal
+) -> Case:
+    """回访: one call back to the petitioner after the answer. Reached, their opinion is the
+    case's satisfaction (满意度) and the call-back deadline is met; not reached, the call is
+    recorded and the deadline stays open for the next try."""
+
+    async def apply(step: Step) -> dict[str, Any]:
+        record = FollowUp(
+            id=uuid.uuid4(),
+            case_id=step.case.id,
+            official_id=principal.id,
+            at=step.now,
+            method=body.method.value,
+            reached=body.reached,
+            satisfied=body.satisfied,
+            comment=body.comment,
+        )
+        FollowUpRepository(session).add(record)
+        if body.reached:
+            step.case.satisfied = body.satisfied
+            step.case.feedback_comment = body.comment
+            await step.meet(K.follow_up)
+        return {
+            "follow_up_id": str(record.id),
+            "method": body.method.value,
+            "reached": body.reached,
+            "satisfied": body.satisfied,
+            "comment": body.comment,
+        }
+
+    return await perform(session, case_id, Action.follow_up, principal, apply)
+
+
+async def instruct(
+    session: AsyncSession, case_id: uuid.UUID, body: InstructBody, principal: Principal
+) -> Case:
+    """领导批示: a leader who received the case instructs how it is to be handled; the case
+    joins the ledger of instructed cases (领导接访批示案件台账) and that leader signs it off at
+    the end."""
+
+    async def apply(step: Step) -> dict[str, Any]:
+        step.case.instructed_by = principal.id
+        step.case.instructed_at = step.now
+        step.case.instruction = body.text
+        return {"text": body.text}
+
+    return await perform(session, case_id, Action.instruct, principal, apply)

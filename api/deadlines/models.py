@@ -26,6 +26,11 @@ class DeadlineKind(enum.StrEnum):
     re_review = "re_review"
     report = "report"
     national_report = "national_report"
+    follow_up = "follow_up"  # 回访: the petitioner called back after the reply
+    screening = "screening"  # 矛盾纠纷排查: a screened dispute resolved by its deadline
+    screening_round = "screening_round"  # 每周排查: a unit's weekly screening filed
+    field_visit = "field_visit"  # 带案下访: a leader's monthly minimum of field visits
+    appointment = "appointment"  # 约访: a leader meets a petitioner as agreed
 
 
 class DeadlineStatus(enum.StrEnum):
@@ -64,3 +69,6 @@ class Deadline(RecordModel):
     )
     closed_at: Mapped[datetime | None]
     flags: Mapped[list[str]] = mapped_column(default=list)
+    # What a deadline without a case is about (a screened dispute, a leader's month), for
+    # its messages and lists.
+    subject: Mapped[str | None] = mapped_column(String(200))

@@ -26,6 +26,9 @@ class DeadlineRead(BaseModel):
     status: DeadlineStatus
     closed_at: datetime | None
     flags: list[str]
+    subject: str | None = Field(
+        description="What a deadline without a case is about (a screened dispute, a month)."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -50,6 +50,7 @@ def open_deadline(
     due_at: datetime,
     flags: list[str] | None = None,
     reminders: Sequence[float] = (),
+    subject: str | None = None,
 ) -> Deadline:
     """Open a deadline and schedule the worker's check at its due time, and the reminders at
     the given fractions of its span (via the outbox)."""
@@ -64,6 +65,7 @@ def open_deadline(
         due_at=due_at,
         status=DeadlineStatus.open,
         flags=flags or [],
+        subject=subject,
     )
     DeadlineRepository(session).add(deadline)
     record_job(

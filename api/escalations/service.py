@@ -107,7 +107,8 @@ def _message_fields(loaded: _Loaded, deadline: Deadline) -> dict[str, object]:
         "case_number": case.number if case else "",
         "headcount": case.headcount if case else "",
         "lodged": lodged,
-        "title": case.title if case else "",
+        "title": case.title if case else (deadline.subject or ""),
+        "subject": deadline.subject or "",
         "due_local": local_clock(deadline.due_at),
         "official_name": responsible.name if responsible else "(空缺)",
         "unit_name": unit.name if unit else "",
@@ -136,10 +137,12 @@ async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Polic
 
 
 def _template(deadline: Deadline) -> str:
-    """Name of the policy template that tells of this deadline's miss."""
-    return {"arrival": "arrival_missed", "report": "report_missed"}.get(
-        deadline.kind.value, "deadline_missed"
-    )
+    """Name of the policy template that tells of this deadline's miss: a duty without a case
+    (a screened dispute, a leader's field visits) has its own."""
+    named = {"arrival": "arrival_missed", "report": "report_missed"}.get(deadline.kind.value)
+    if named is not None:
+        return named
+    return "deadline_missed" if deadline.case_id is not None else "duty_missed"
 
 
 @dataclass

@@ -25,6 +25,11 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
+# The unit's leaders (领导班子: 主要负责人 and 分管领导): who receive petitioners, own matters
+# and sign off.
+LEADER_ROLES = (Role.chief, Role.deputy)
+
+
 class Official(RecordModel):
     """A named person with a role in one unit and contact channels in priority order."""
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from api.officials.schemas import (
     OfficialRead,
     OfficialUpdate,
 )
+from api.units.models import Unit
 from api.units.repository import UnitRepository
 from api.units.service import known_units
 
@@ -159,3 +161,27 @@ async def ensure_admin(session: AsyncSession, password: str) -> str | None:
         await session.rollback()
         return None
     return password
+
+
+async def leader_over(
+    session: AsyncSession,
+    official_id: uuid.UUID,
+    unit: Unit,
+    principal: Principal,
+    roles: Collection[Role],
+    pointer: str,
+) -> Official:
+    """A leader named in a request body to answer for a matter of `unit` (包案领导, 责任领导):
+    an active official of one of `roles` in that unit or a unit above it, inside the caller's
+    territory (one outside it is unknown: 422 as if there were none)."""
+    official = await OfficialRepository(session).get(official_id)
+    if official is None or not official.active or not principal.reaches(official.unit_id):
+        raise InvalidInput(f"Official {official_id} does not exist.", pointer=pointer)
+    line = {u.id for u in await UnitRepository(session).ancestry(unit.id)}
+    if official.role not in roles or official.unit_id not in line:
+        allowed = ", ".join(r.value for r in roles)
+        raise InvalidInput(
+            f"{official.name} is not a leader ({allowed}) of {unit.name} or a unit above it.",
+            pointer=pointer,
+        )
+    return official

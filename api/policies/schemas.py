@@ -9,7 +9,6 @@ from typing import Annotated, Literal, cast
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
@@ -19,16 +18,16 @@ from pydantic import (
 from api.alerts.templates import FIELDS, check_template, placeholders
 from api.cases.models import Channel, LodgedLevel
 from api.officials.models import Role
+from api.policies.base import StrictModel
+from api.policies.decisions import DecisionPolicy
+from api.policies.follow_up import FollowUpPolicy
+from api.policies.reception import ReceptionPolicy
+from api.policies.screening import ScreeningPolicy
+from api.policies.sensitive import SensitivePolicy
 from api.units.models import UnitLevel
 from shared.jsontypes import IsoDuration, JsonInt
 
 PositiveDuration = Annotated[IsoDuration, Field(gt=timedelta(0), description="ISO 8601 duration")]
-
-
-class StrictModel(BaseModel):
-    """Policy sections reject unknown keys so a typo is an error, not a silent default."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class ArrivalPolicy(StrictModel):
@@ -205,6 +204,8 @@ TemplateName = Literal[
     "bundle",
     "renotify",
     "arrival_missed",
+    "duty_missed",
+    "risk_alert",
 ]
 ChannelName = Literal["sms", "dingtalk", "wecom", "webhook"]
 
@@ -232,6 +233,16 @@ ROBOT_MARKDOWN: dict[TemplateName, str] = {
     "report_missed": (
         "{official_name}({unit_name})未在 **{due_local}** 前报送信访形势,零报告也须报送。\n\n"
         "[点此签收]({ack_link})"
+    ),
+    "duty_missed": (
+        "**{deadline_name}超期**:{subject}\n\n"
+        "- 责任人:{official_name}({unit_name})\n"
+        "- 时限:{due_local}\n\n"
+        "请立即督促落实。[点此签收]({ack_link})"
+    ),
+    "risk_alert": (
+        "**{risk_name}稳定风险**({unit_name}):{subject}\n\n"
+        "> 请您牵头化解稳控,时限 **{due_local}**。"
     ),
 }
 
@@ -262,6 +273,17 @@ class Templates(StrictModel):
         default=(
             "【信息报送超期】{official_name}({unit_name})未在{due_local}前报送信访形势,"
             "零报告也须报送。签收:{ack_link}"
+        )
+    )
+    duty_missed: str = Field(
+        default=(
+            "【履职超期督办】{official_name}({unit_name})的{deadline_name}已于{due_local}超期:"
+            "{subject}。请立即督促落实。签收:{ack_link}"
+        )
+    )
+    risk_alert: str = Field(
+        default=(
+            "【{risk_name}稳定风险预警】{unit_name}:{subject}。请您牵头化解稳控,时限{due_local}。"
         )
     )
     bundle: str = Field(
@@ -574,6 +596,17 @@ class Policy(StrictModel):
     veto: VetoPolicy = Field(default_factory=VetoPolicy)
     scoring: ScoringPolicy = Field(default_factory=ScoringPolicy)
     bulletin: BulletinPolicy = Field(default_factory=BulletinPolicy)
+    follow_up: FollowUpPolicy = Field(default_factory=FollowUpPolicy)
+    screening: ScreeningPolicy = Field(default_factory=ScreeningPolicy)
+    sensitive_periods: SensitivePolicy = Field(default_factory=SensitivePolicy)
+    reception: ReceptionPolicy = Field(default_factory=ReceptionPolicy)
+    decisions: DecisionPolicy = Field(default_factory=DecisionPolicy)
+
+    @model_validator(mode="after")
+    def _periods_only_shorten_arrivals(self) -> Policy:
+        a = self.arrival
+        self.sensitive_periods.check_tightens(a.chief, a.staff, a.leader)
+        return self
 
 
 class PolicyRead(BaseModel):

@@ -150,6 +150,12 @@ class Vault:
         self.decrypt(token)  # UnreadableValueError, with its advice, when no key opens it
         return self._any.rotate(token.encode()).decode()
 
+    def lookup_digest(self, case_id: str, secret: str) -> str:
+        """The keyed hash a case keeps of its petitioner's lookup secret (查询码): a short
+        secret is only as safe as the key it is hashed with, so it is never hashed bare."""
+        message = f"lookup:{case_id}:{secret.upper()}".encode()
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+
     def blind(self, kind: Kind, value: str) -> str:
         """The keyed hash of the normalised number: the same for the same number, written in
         any accepted form; tagged with the field so an ID and a phone never collide."""

@@ -51,9 +51,10 @@ class ReportRepository:
         return bool((await self.session.execute(stmt)).scalar_one())
 
     async def officers_without_deadline(
-        self, roles: Collection[Role], due_at: datetime
+        self, roles: Collection[Role], day: date, due_at: datetime
     ) -> Sequence[Official]:
-        """Active officials of `roles` with a unit who have no report deadline due at `due_at`."""
+        """Active officials of `roles` with a unit who have neither a report deadline due at
+        `due_at` nor a report already filed for `day`."""
         has_deadline = exists().where(
             and_(
                 Deadline.official_id == Official.id,
@@ -61,11 +62,18 @@ class ReportRepository:
                 Deadline.due_at == due_at,
             )
         )
+        has_filed = exists().where(
+            and_(
+                SituationReport.official_id == Official.id,
+                SituationReport.period_day == day,
+            )
+        )
         stmt = select(Official).where(
             Official.role.in_(list(roles)),
             Official.active.is_(True),
             Official.unit_id.is_not(None),
             ~has_deadline,
+            ~has_filed,
         )
         return (await self.session.execute(stmt)).scalars().all()
 

@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.dependencies import DbSession
-from api.idempotency.dependencies import IdempotencyKey, respond
-from api.idempotency.service import fingerprint, run_once
+from api.idempotency.dependencies import IdempotencyKey, answer_once
 from api.pagination import Page
 from api.policies.service import current_policy
 from api.reports import service
@@ -41,15 +40,7 @@ async def submit_report(
         report = await service.submit(session, body, principal, policy)
         return ReportRead.model_validate(report, from_attributes=True)
 
-    result = await run_once(
-        session,
-        caller_id=principal.id,
-        key=idempotency_key,
-        request_fingerprint=fingerprint(request.method, request.url.path, body),
-        status_code=201,
-        produce=produce,
-    )
-    return respond(result)
+    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
 
 
 @router.get("", **needs(Permission.read_reports))

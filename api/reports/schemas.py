@@ -46,7 +46,10 @@ class ReportCreate(BaseModel):
     )
 
     period_day: IsoDate | None = Field(
-        default=None, description="The report day it is for; default: the current period."
+        default=None,
+        description="The report day it is for: a report day of the month up to the current "
+        "period's, or a day of a sensitive period with daily reports (日报告) up to today. "
+        "Default: today on such a day, else the current period's report day.",
     )
     zero: StrictBool
     content: str | None = Field(default=None, max_length=20000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from api.policies.schemas import Policy
 from api.reports.models import SituationReport
 from api.reports.repository import ReportRepository
 from api.reports.schemas import ReportCreate, ReportQuery
+from api.sensitive.service import daily_report_period
 from api.timeutil import local
 
 
@@ -39,8 +40,17 @@ def current_period(today: date, days_of_month: list[int]) -> tuple[date, date]:
     return previous, upcoming
 
 
+def default_report_day(today: date, policy: Policy) -> date:
+    """The day a report filed today is for unless it says: today when it is a daily report
+    day of a sensitive period (日报告), else the month's next report day."""
+    upcoming = current_period(today, policy.reports.days_of_month)[1]
+    return today if daily_report_period(policy, today) is not None else upcoming
+
+
 async def ensure_report_deadlines(session: AsyncSession, policy: Policy) -> int:
-    """Open the current period's report deadline for every officer who owes a report.
+    """Open the current period's report deadline for every officer who owes a report, and,
+    on a day of a sensitive period with daily reports, that day's deadline (due at the end of
+    the local day; the same deadline when it is also a report day of the month).
 
     Run by the sweep; one sweeper at a time does it (advisory lock), so no deadline is
     created twice.
@@ -48,9 +58,27 @@ async def ensure_report_deadlines(session: AsyncSession, policy: Policy) -> int:
     repo = ReportRepository(session)
     if not await repo.try_lock_generation():
         return 0
-    previous, upcoming = current_period(local(utcnow()).date(), policy.reports.days_of_month)
-    due_at = end_of_local_day(upcoming)
-    officers = await repo.officers_without_deadline(policy.reports.roles, due_at)
+    today = local(utcnow()).date()
+    previous, upcoming = current_period(today, policy.reports.days_of_month)
+    opened = await _open_report_deadlines(session, policy, previous, upcoming, subject=None)
+    sensitive = daily_report_period(policy, today)
+    if sensitive is not None:
+        subject = f"{sensitive.name}期间每日信访形势报告({today.isoformat()})"
+        yesterday = today - timedelta(days=1)
+        opened += await _open_report_deadlines(session, policy, yesterday, today, subject)
+    return opened
+
+
+async def _open_report_deadlines(
+    session: AsyncSession, policy: Policy, previous: date, day: date, subject: str | None
+) -> int:
+    """Open the report deadline due at the end of `day` (counted from the end of `previous`)
+    for every officer who owes one and has neither the deadline nor the report yet (filed
+    before the sweep came by, it needs no deadline)."""
+    due_at = end_of_local_day(day)
+    officers = await ReportRepository(session).officers_without_deadline(
+        policy.reports.roles, day, due_at
+    )
     for official in officers:
         assert official.unit_id is not None
         deadlines.open_deadline(
@@ -63,6 +91,7 @@ async def ensure_report_deadlines(session: AsyncSession, policy: Policy) -> int:
             starts_at=end_of_local_day(previous),
             due_at=due_at,
             reminders=policy.reminders,
+            subject=subject,
         )
     await session.flush()
     return len(officers)
@@ -71,14 +100,18 @@ async def ensure_report_deadlines(session: AsyncSession, policy: Policy) -> int:
 async def submit(
     session: AsyncSession, body: ReportCreate, principal: Principal, policy: Policy
 ) -> SituationReport:
-    """File the caller's report for a period; meets that period's report deadline."""
+    """File the caller's report for a report day (default: today on a daily report day of a
+    sensitive period, else the month's next report day); meets that day's report deadline."""
     if principal.role not in policy.reports.roles or principal.unit_id is None:
         raise Forbidden("Only the officers who owe situation reports file them.")
     now = utcnow()
-    days = policy.reports.days_of_month
-    upcoming = current_period(local(now).date(), days)[1]
-    period = body.period_day or upcoming
-    if period > upcoming or period not in report_days(period.year, period.month, days):
+    today = local(now).date()
+    period = body.period_day or default_report_day(today, policy)
+    upcoming = current_period(today, policy.reports.days_of_month)[1]
+    # A month's report day may be filed ahead within its period; a daily one not before it.
+    month_day = period in report_days(period.year, period.month, policy.reports.days_of_month)
+    daily_day = period <= today and daily_report_period(policy, period) is not None
+    if period > upcoming or not (month_day or daily_day):
         raise InvalidInput(
             f"{period} is not a report day up to the current period ({upcoming}).",
             pointer="/period_day",

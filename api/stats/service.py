@@ -66,9 +66,10 @@ def figures_of(counts: dict[str, int]) -> Figures:
     )
 
 
-async def _scope(
+async def scope(
     session: AsyncSession, query: PeriodQuery, principal: Principal
 ) -> tuple[Unit, date, date]:
+    """The unit (in the caller's reach; default their own) and the local days of a query."""
     unit_id = query.unit_id or principal.unit_id
     if unit_id is None:
         raise InvalidInput("Give the unit whose figures you want.", pointer="/unit_id")
@@ -87,7 +88,7 @@ async def totals(
 ) -> tuple[Unit, date, date, Figures]:
     """A unit subtree's figures for the cases received in a period (the unit and the period
     as resolved from the query's defaults); a few counter rows whatever the number of cases."""
-    unit, first, last = await _scope(session, query, principal)
+    unit, first, last = await scope(session, query, principal)
     months, days = split_period(first, last)
     counts = (await StatsRepository(session).sums([unit.id], months, days))[unit.id]
     return unit, first, last, figures_of(counts)
@@ -112,7 +113,7 @@ async def summary(session: AsyncSession, query: PeriodQuery, principal: Principa
 async def by_unit(session: AsyncSession, query: PeriodQuery, principal: Principal) -> UnitsSummary:
     """The figures of the unit's children, ranked by on-time completion (then fewest open
     overdue cases, then most cases)."""
-    unit, first, last = await _scope(session, query, principal)
+    unit, first, last = await scope(session, query, principal)
     children = await UnitRepository(session).children(unit.id)
     months, days = split_period(first, last)
     sums = await StatsRepository(session).sums([u.id for u in children], months, days)

@@ -15,7 +15,9 @@ from api.idempotency.repository import IdempotencyRepository
 from api.outbox.repository import OutboxRepository
 from api.outbox.service import relay_undispatched
 from api.policies.service import current_policy
+from api.reception.service import ensure_field_visit_deadlines
 from api.reports.service import ensure_report_deadlines
+from api.screening.service import ensure_round_deadlines
 from shared import tracing
 from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
@@ -74,7 +76,10 @@ async def sweep(
     arq job ids).
     """
     missed = await flag_overdue(session)
-    opened = await ensure_report_deadlines(session, (await current_policy(session)).policy)
+    policy = (await current_policy(session)).policy
+    opened = await ensure_report_deadlines(session, policy)
+    duties = await ensure_round_deadlines(session, policy)
+    duties += await ensure_field_visit_deadlines(session, policy)
     lost = await _redis_lost_jobs(session, arq)
     if lost:
         # Every job waiting in Redis is gone: give the relay back those still to run (and
@@ -106,4 +111,5 @@ async def sweep(
         alerts_requeued=len(stale),
         idempotency_keys_purged=forgotten,
         report_deadlines_opened=opened,
+        duty_deadlines_opened=duties,
     )

@@ -63,6 +63,17 @@ async def get_unit(
     return unit
 
 
+async def named_unit(
+    session: AsyncSession, unit_id: uuid.UUID, principal: Principal, pointer: str = "/unit_id"
+) -> Unit:
+    """A unit named in a request body, inside the caller's territory (属地); otherwise 422, as
+    if there were no such unit."""
+    unit = await UnitRepository(session).get(unit_id)
+    if unit is None or not principal.reaches(unit.id):
+        raise InvalidInput(f"Unit {unit_id} does not exist.", pointer=pointer)
+    return unit
+
+
 async def create_unit(session: AsyncSession, data: UnitCreate) -> Unit:
     """Add a unit under a parent of a level it may hang under."""
     repo = UnitRepository(session)

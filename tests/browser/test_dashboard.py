@@ -215,6 +215,19 @@ async def test_dashboard_shows_the_seeded_county_and_follows_a_new_case(
         else:
             await expect(page.locator("#veto")).to_have_text("—")
 
+        # prevention and leadership work: every section the API answers, each count as the
+        # API gives it
+        prevention = await _stats(seeded, chief, "prevention", **q)
+        sections = [k for k in prevention if k not in ("unit_id", "from", "to")]
+        assert "follow_up" in sections
+        for section in sections:
+            block = page.locator(f'#prevention [data-section="{section}"]')
+            await expect(block).to_be_visible()
+            for name, value in (prevention[section] or {}).items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    cell = block.locator(f'tr[data-figure="{section}.{name}"] td')
+                    await expect(cell).to_have_text(str(value))
+
         # nothing changes: polls answer 304 (or the same body) and the page is not redrawn
         renders = await page.locator("body").get_attribute("data-renders")
         await page.wait_for_timeout(2500)

@@ -484,6 +484,127 @@ function renderEscalations(answer) {
   );
 }
 
+// The prevention answer's sections and figures, in Chinese; a figure not named here shows
+// under its own key (a newer API than this page).
+const PREVENTION_SECTIONS = {
+  screening: "矛盾纠纷排查化解",
+  sensitive: "敏感时期",
+  reception: "领导接访",
+  decisions: "重大决策风险评估",
+  follow_up: "回访与领导批示",
+};
+const PREVENTION_FIGURES = {
+  screening: {
+    open_by_risk: "在办（按风险）",
+    high_risk_open: "高风险在办",
+    open_overdue: "超期未化解",
+    screened: "排查登记",
+    resolved: "已化解",
+    converted: "转为信访事项",
+    resolution_rate: "化解率",
+    resolution_target: "化解率目标",
+    meets_target: "达标",
+    rounds_owed: "应周排查",
+    rounds_filed: "已报周排查",
+    rounds_missed: "漏报周排查",
+  },
+  sensitive: { period: "当前敏感时期", figures: "期间情况" },
+  reception: {
+    today_on_duty: "今日值班领导",
+    duty_days_owed: "应接访日",
+    duty_days_covered: "已排领导",
+    duty_days_uncovered: "未排领导",
+    appointments: "约访",
+    field_visits: "带案下访",
+    cases_carried: "下访带案",
+    leaders_owing: "应下访领导",
+    leaders_below_minimum: "本月下访未达标",
+  },
+  decisions: {
+    assessed: "已评估",
+    by_risk_level: "风险等级",
+    decided: "已决策",
+    by_conclusion: "评估结论",
+    high_risk_undecided: "高风险待决策",
+    drafts_past_planned_date: "逾期未评估",
+    linked_cases: "引发信访",
+    linked_collective: "其中集体访",
+  },
+  follow_up: {
+    owed: "应回访",
+    on_time: "按时回访",
+    missed: "超期未回访",
+    open_overdue: "当前超期未回访",
+    calls: "回访次数",
+    reach_rate: "回访联系率",
+    satisfaction: "回访满意率",
+    instructed_cases: "领导批示案件",
+  },
+};
+// Keys inside a figure (risk levels, statuses, conclusions).
+const PREVENTION_PARTS = {
+  high: "高",
+  medium: "中",
+  low: "低",
+  total: "合计",
+  scheduled: "待约见",
+  held: "已接谈",
+  cancelled: "已取消",
+  missed: "超期未接谈",
+  implement: "实施",
+  implement_with_measures: "落实措施后实施",
+  postpone: "暂缓",
+  do_not_implement: "不实施",
+};
+
+function figureValue(value) {
+  if (value === null || value === undefined) return DASH;
+  if (typeof value === "object" && "numerator" in value) {
+    return `${formatRate(value)}（${value.numerator} / ${value.denominator}）`;
+  }
+  if (Array.isArray(value)) return String(value.length);
+  if (typeof value === "object" && "starts_on" in value) {
+    return `${value.name}（${value.starts_on} 至 ${value.ends_on}）`;
+  }
+  if (typeof value === "object") {
+    return Object.entries(value)
+      .map(([k, v]) => `${label(PREVENTION_PARTS, k)} ${figureValue(v)}`)
+      .join("，");
+  }
+  if (typeof value === "boolean") return value ? "是" : "否";
+  return String(value);
+}
+
+function renderPrevention(answer) {
+  const box = $("prevention");
+  if (!answer) {
+    box.replaceChildren(el("p", { class: "muted" }, DASH));
+    return;
+  }
+  const sections = Object.keys(PREVENTION_SECTIONS).filter((key) => key in answer);
+  box.replaceChildren(
+    ...sections.map((key) => {
+      const figures = answer[key];
+      const rows = figures
+        ? Object.entries(figures).map(([name, value]) =>
+            el(
+              "tr",
+              { "data-figure": `${key}.${name}` },
+              el("th", {}, label(PREVENTION_FIGURES[key] || {}, name)),
+              el("td", {}, figureValue(value)),
+            ),
+          )
+        : [el("tr", {}, el("td", { class: "muted" }, "无"))];
+      return el(
+        "div",
+        { class: "prevention-block", "data-section": key },
+        el("h3", {}, PREVENTION_SECTIONS[key]),
+        el("table", { class: "counts" }, el("tbody", {}, ...rows)),
+      );
+    }),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The poll loop: one round at a time, the next one POLL_SECONDS after the last ended.
 
@@ -509,19 +630,21 @@ async function poll(force = false) {
     const { from, to } = period();
     const year = to.slice(0, 4);
     const q = `unit_id=${encodeURIComponent(unit)}&from=${from}&to=${to}`;
-    const [summary, children, veto, escalations] = await Promise.all([
+    const [summary, children, veto, escalations, prevention] = await Promise.all([
       getJson(`v1/stats/summary?${q}`),
       getJson(`v1/stats/units?${q}`),
       getJson(`v1/stats/veto?year=${year}`),
       getJson("v1/escalations?status=open&limit=50"),
+      getJson(`v1/stats/prevention?${q}`),
     ]);
     if (mine !== round) return;
-    const answers = [summary, children, veto, escalations];
+    const answers = [summary, children, veto, escalations, prevention];
     if (force || answers.some((a) => a.changed)) {
       renderSummary(summary.data);
       renderUnits(children.data);
       renderVeto(veto.data, year);
       renderEscalations(escalations.data);
+      renderPrevention(prevention.data);
       renders += 1;
       document.body.dataset.renders = String(renders);
     }

@@ -1,0 +1,170 @@
+"""Decision assessment storage, the cases linked to decisions, and the dashboard's counts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.cases.models import Case
+from api.cases.repository import in_reach
+from api.decisions.models import DecisionAssessment, DecisionCase, DecisionStatus, RiskLevel
+from api.decisions.schemas import DecisionQuery
+from api.pagination import fetch_page
+
+
+def _of_units(units: frozenset[uuid.UUID]) -> ColumnElement[bool]:
+    """The condition that a decision belongs to one of `units`."""
+    return DecisionAssessment.unit_id.in_(list(units))
+
+
+class DecisionRepository:
+    """Reads and writes decision assessments and their linked cases."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, decision: DecisionAssessment) -> None:
+        """Stage a new assessment."""
+        self.session.add(decision)
+
+    async def get_in_reach(
+        self,
+        decision_id: uuid.UUID,
+        reach: frozenset[uuid.UUID] | None,
+        *,
+        for_update: bool = False,
+    ) -> DecisionAssessment | None:
+        """The assessment if its unit lies in the territory (None otherwise: no existence
+        leak); locked for the transaction when `for_update`."""
+        stmt = select(DecisionAssessment).where(DecisionAssessment.id == decision_id)
+        if reach is not None:
+            stmt = stmt.where(DecisionAssessment.unit_id.in_(list(reach)))
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def link_case(
+        self, decision_id: uuid.UUID, case_id: uuid.UUID, linked_by: uuid.UUID, at: datetime
+    ) -> bool:
+        """Link a case to the decision; False when it already was (concurrent links too)."""
+        stmt = (
+            insert(DecisionCase)
+            .values(
+                id=uuid.uuid4(),
+                decision_id=decision_id,
+                case_id=case_id,
+                linked_by=linked_by,
+                linked_at=at,
+                created_at=at,
+                updated_at=at,
+            )
+            .on_conflict_do_nothing(constraint="uq_decision_cases_pair")
+            .returning(DecisionCase.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def linked_cases(
+        self, decision_ids: Collection[uuid.UUID], reach: frozenset[uuid.UUID] | None
+    ) -> dict[uuid.UUID, list[Case]]:
+        """The cases linked to each decision, in the order they were linked, only those the
+        territory may see."""
+        if not decision_ids:
+            return {}
+        stmt = (
+            select(DecisionCase.decision_id, Case)
+            .join(Case, Case.id == DecisionCase.case_id)
+            .where(DecisionCase.decision_id.in_(list(decision_ids)), in_reach(reach))
+            .order_by(DecisionCase.linked_at, DecisionCase.id)
+        )
+        out: dict[uuid.UUID, list[Case]] = {}
+        for decision_id, case in (await self.session.execute(stmt)).all():
+            out.setdefault(decision_id, []).append(case)
+        return out
+
+    async def list(
+        self, query: DecisionQuery, reach: frozenset[uuid.UUID] | None
+    ) -> tuple[list[DecisionAssessment], str | None]:
+        """A page of the territory's assessments matching the query, newest first."""
+        stmt = select(DecisionAssessment)
+        if reach is not None:
+            stmt = stmt.where(DecisionAssessment.unit_id.in_(list(reach)))
+        return await fetch_page(self.session, stmt, DecisionAssessment, query)
+
+
+class DecisionFiguresRepository:
+    """The counts behind the dashboard's decision figures."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def assessed_by_level(
+        self, unit_ids: frozenset[uuid.UUID], start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Assessments of the units made in [start, end), by risk level."""
+        stmt = (
+            select(DecisionAssessment.risk_level, func.count())
+            .where(
+                _of_units(unit_ids),
+                DecisionAssessment.assessed_at >= start,
+                DecisionAssessment.assessed_at < end,
+            )
+            .group_by(DecisionAssessment.risk_level)
+        )
+        return {str(level): int(n) for level, n in (await self.session.execute(stmt)).all()}
+
+    async def decided_by_conclusion(
+        self, unit_ids: frozenset[uuid.UUID], start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """Conclusions on the units' decisions reached in [start, end), by conclusion."""
+        stmt = (
+            select(DecisionAssessment.conclusion, func.count())
+            .where(
+                _of_units(unit_ids),
+                DecisionAssessment.decided_at >= start,
+                DecisionAssessment.decided_at < end,
+            )
+            .group_by(DecisionAssessment.conclusion)
+        )
+        return {str(c): int(n) for c, n in (await self.session.execute(stmt)).all()}
+
+    async def high_risk_undecided(self, unit_ids: frozenset[uuid.UUID]) -> int:
+        """The units' high-risk decisions assessed and not yet concluded."""
+        stmt = select(func.count()).where(
+            _of_units(unit_ids),
+            DecisionAssessment.status == DecisionStatus.assessed,
+            DecisionAssessment.risk_level == RiskLevel.high,
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def drafts_planned_between(
+        self, unit_ids: frozenset[uuid.UUID], first: date, last: date
+    ) -> int:
+        """The units' drafts whose planned date falls in `first`..`last`."""
+        stmt = select(func.count()).where(
+            _of_units(unit_ids),
+            DecisionAssessment.status == DecisionStatus.draft,
+            DecisionAssessment.planned_on >= first,
+            DecisionAssessment.planned_on <= last,
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def linked_cases(
+        self, unit_ids: frozenset[uuid.UUID], start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """Distinct cases received in [start, end) linked to the units' decisions, and how
+        many of them were collective."""
+        linked = (
+            select(DecisionCase.case_id)
+            .join(DecisionAssessment, DecisionAssessment.id == DecisionCase.decision_id)
+            .where(_of_units(unit_ids))
+        )
+        stmt = select(func.count(), func.count().filter(Case.is_collective)).where(
+            Case.id.in_(linked), Case.received_at >= start, Case.received_at < end
+        )
+        total, collective = (await self.session.execute(stmt)).one()
+        return int(total), int(collective)
