@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
+from api.deadlines.models import Deadline
 from api.decisions.service import figures
 from api.policies.service import current_policy
-from api.timeutil import local
+from api.timeutil import CHINA, local
 from api.units.repository import UnitRepository
-from tests.conftest import County, letter_body, login, make_county, visit_body
+from tests.conftest import County, letter_body, login, make_county, miss_now, visit_body
 
 DIMENSIONS = ("legality", "reasonableness", "feasibility", "controllability")
 PLAN = "成立工作专班，逐户走访解释补偿标准，设立咨询点，制定突发情况处置预案。"
@@ -537,7 +539,11 @@ async def test_list_pages(client: httpx.AsyncClient, county: County) -> None:
 
 
 async def test_figures(
-    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], county: County
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    county: County,
+    worker_headers: dict[str, str],
 ) -> None:
     staff = await county.headers(client, "county_staff")
     today = _today()
@@ -550,6 +556,9 @@ async def test_figures(
     await _draft(client, staff, county, planned_on=(today - timedelta(days=2)).isoformat())
     await _draft(client, staff, county)
     await _draft(client, staff, county, unit_id=county.village["id"], planned_on=None)
+    # an assessment not made in time: its deadline missed
+    late = await _draft(client, staff, county, planned_on=(today + timedelta(days=6)).isoformat())
+    await miss_now(app, client, worker_headers, late["deadline_id"])
     # cases that arose: a collective visit and a letter, the visit linked to two decisions
     resp = await client.post(
         "/v1/cases", json=visit_body(county.village2, county.town, 30), headers=staff
@@ -586,7 +595,187 @@ async def test_figures(
     }
     assert got.high_risk_undecided == 1
     assert got.drafts_past_planned_date == 1
+    # due in the period: the three assessed (met), the draft planned ahead and the late one
+    assert (got.assessments_due, got.assessments_late) == (5, 1)
     assert (got.linked_cases, got.linked_collective) == (2, 1)
     assert village.assessed == 0 and village.linked_cases == 0
     assert before.assessed == 0 and before.drafts_past_planned_date == 0
+    assert before.assessments_due == 0
     assert before.by_risk_level == {"low": 0, "medium": 0, "high": 0}
+
+
+async def _assessment_deadline(
+    client: httpx.AsyncClient, headers: dict[str, str], deadline_id: str
+) -> dict[str, Any]:
+    resp = await client.get(
+        "/v1/deadlines", params={"kind": "decision_assessment", "limit": 200}, headers=headers
+    )
+    assert resp.status_code == 200, resp.text
+    [found] = [d for d in resp.json()["items"] if d["id"] == deadline_id]
+    return dict(found)
+
+
+def _end_of_local_day(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=CHINA)
+
+
+async def test_the_assessment_is_due_before_the_planned_day(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    """先评估后决策 (seed 003 六.二): a draft with a planned day gives the responsible leader a
+    `decision_assessment` deadline at the end of the day before it (policy default 1 day);
+    the assessment meets it."""
+    staff = await county.headers(client, "town_staff")
+    planned = _today() + timedelta(days=30)
+    decision = await _draft(client, staff, county, planned_on=planned.isoformat())
+    due = _end_of_local_day(planned - timedelta(days=1))
+    assert datetime.fromisoformat(decision["assessment_due_at"]) == due
+    deadline = await _assessment_deadline(client, staff, decision["deadline_id"])
+    assert deadline["status"] == "open" and deadline["case_id"] is None
+    assert datetime.fromisoformat(deadline["due_at"]) == due
+    assert deadline["official_id"] == county.officials["town_chief"]["id"]
+    assert deadline["unit_id"] == county.town["id"]
+    assert deadline["subject"] == decision["title"]
+
+    body = {"findings": _findings("sound", "sound", "sound", "sound"), "response_plan": PLAN}
+    await _post(client, staff, decision, "assess", body)
+    deadline = await _assessment_deadline(client, staff, decision["deadline_id"])
+    assert deadline["status"] == "met"
+
+
+async def test_a_new_planned_day_or_leader_replaces_the_deadline(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    decision = await _draft(client, staff, county)
+    first = decision["deadline_id"]
+    url = f"/v1/decisions/{decision['id']}"
+
+    # a change that touches neither keeps the deadline
+    resp = await client.patch(url, json={"title": "工业园区二期征地"}, headers=staff)
+    assert resp.json()["deadline_id"] == first
+
+    later = _today() + timedelta(days=45)
+    resp = await client.patch(url, json={"planned_on": later.isoformat()}, headers=staff)
+    assert resp.status_code == 200, resp.text
+    moved = resp.json()
+    assert moved["deadline_id"] not in (None, first)
+    assert (await _assessment_deadline(client, staff, first))["status"] == "cancelled"
+    new = await _assessment_deadline(client, staff, moved["deadline_id"])
+    assert datetime.fromisoformat(new["due_at"]) == _end_of_local_day(later - timedelta(days=1))
+    assert new["subject"] == "工业园区二期征地"
+
+    deputy = county.officials["town_deputy"]["id"]
+    resp = await client.patch(url, json={"owner_leader_id": deputy}, headers=staff)
+    handed = resp.json()
+    assert (await _assessment_deadline(client, staff, moved["deadline_id"]))[
+        "status"
+    ] == "cancelled"
+    assert (await _assessment_deadline(client, staff, handed["deadline_id"]))[
+        "official_id"
+    ] == deputy
+
+    # without a planned day nothing is owed
+    resp = await client.patch(url, json={"planned_on": None}, headers=staff)
+    cleared = resp.json()
+    assert cleared["deadline_id"] is None and cleared["assessment_due_at"] is None
+    assert (await _assessment_deadline(client, staff, handed["deadline_id"]))[
+        "status"
+    ] == "cancelled"
+
+
+async def test_no_deadline_when_the_time_to_assess_has_passed(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    """A decision recorded on its planned day, or after it, is assessed late whatever
+    happens: no deadline is born missed (the dashboard counts drafts past their day)."""
+    staff = await county.headers(client, "town_staff")
+    for day in (_today(), _today() - timedelta(days=3)):
+        decision = await _draft(client, staff, county, planned_on=day.isoformat())
+        assert decision["deadline_id"] is None and decision["assessment_due_at"] is None
+    tomorrow = await _draft(
+        client, staff, county, planned_on=(_today() + timedelta(days=1)).isoformat()
+    )
+    assert tomorrow["deadline_id"] is not None  # due at midnight tonight
+
+
+async def test_the_policy_sets_the_days_before(
+    client: httpx.AsyncClient, admin: dict[str, str], county: County, policy_restore: None
+) -> None:
+    policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    policy["decisions"]["assess_days_before"] = 7
+    assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    staff = await county.headers(client, "town_staff")
+    planned = _today() + timedelta(days=20)
+    decision = await _draft(client, staff, county, planned_on=planned.isoformat())
+    due = _end_of_local_day(planned - timedelta(days=7))
+    assert datetime.fromisoformat(decision["assessment_due_at"]) == due
+    policy["decisions"]["assess_days_before"] = -1
+    refused = await client.put("/v1/policies", json=policy, headers=admin)
+    assert refused.status_code == 422, refused.text
+
+
+async def test_a_missed_assessment_escalates(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    county: County,
+    worker_headers: dict[str, str],
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    owner = county.officials["town_deputy"]
+    decision = await _draft(client, staff, county, owner_leader_id=owner["id"])
+    await miss_now(app, client, worker_headers, decision["deadline_id"])
+    deadline = await _assessment_deadline(client, admin, decision["deadline_id"])
+    assert deadline["status"] == "missed"
+    resp = await client.get(
+        "/v1/escalations", params={"deadline_id": decision["deadline_id"]}, headers=admin
+    )
+    [escalation] = resp.json()["items"]
+    assert county.officials["town_chief"]["id"] in escalation["recipients"]
+    resp = await client.get(
+        "/v1/alerts", params={"official_id": county.officials["town_chief"]["id"]}, headers=admin
+    )
+    told = [a for a in resp.json()["items"] if a["deadline_id"] == decision["deadline_id"]]
+    assert told and all("决策风险评估时限" in a["text"] for a in told), told
+    assert any(decision["title"] in a["text"] for a in told)
+
+    # assessed late, the deadline stays missed
+    body = {"findings": _findings("sound", "sound", "sound", "sound"), "response_plan": PLAN}
+    await _post(client, staff, decision, "assess", body)
+    deadline = await _assessment_deadline(client, admin, decision["deadline_id"])
+    assert deadline["status"] == "missed"
+
+
+async def test_the_leader_is_reminded_before_the_assessment_is_due(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    county: County,
+    worker_headers: dict[str, str],
+) -> None:
+    """A deadline without a case is reminded like any other: the text names the decision."""
+    staff = await county.headers(client, "town_staff")
+    decision = await _draft(client, staff, county, title="柳树村集体土地征收")
+    deadline_id = decision["deadline_id"]
+    path = f"/v1/internal/deadlines/{deadline_id}/remind"
+    early = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    assert early.json()["status"] == "early"
+    async with app.state.desk.sessionmaker() as session:  # half its span now lies behind it
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.id == uuid.UUID(deadline_id))
+            .values(starts_at=datetime.now(UTC) - timedelta(days=100))
+        )
+        await session.commit()
+    sent = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    assert sent.json()["status"] == "sent", sent.text
+    chief = county.officials["town_chief"]["id"]
+    resp = await client.get("/v1/alerts", params={"official_id": chief}, headers=admin)
+    [reminder] = [
+        a
+        for a in resp.json()["items"]
+        if a["purpose"] == "reminder" and a["deadline_id"] == deadline_id
+    ]
+    assert reminder["case_id"] is None
+    assert "柳树村集体土地征收" in reminder["text"] and "决策风险评估时限" in reminder["text"]

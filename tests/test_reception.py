@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from api.policies.schemas import Policy
+from api.policies.service import current_policy
 from api.reception import service
 from api.timeutil import local
 from api.units.repository import UnitRepository
@@ -747,3 +748,63 @@ async def test_policy_sets_the_grace_and_the_monthly_minimum(
     assert (await client.post(VISITS, json=visit, headers=chief)).status_code == 201
     chief_id = county.officials["town_chief"]["id"]
     assert (await _field_visit_deadlines(client, admin, chief_id))[0]["status"] == "met"
+
+
+async def test_a_sensitive_period_owes_a_leader_on_duty_every_day(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    app: FastAPI,
+    policy_restore: None,
+) -> None:
+    """全天接访 (seed 001 第三篇: 各单位每天都要有一名班子成员坚持全天接访): in a sensitive
+    period a unit with reception days owes a duty leader every day of it, weekends and
+    holidays included: the roster is generated for them and the dashboard owes them."""
+    today = _today()
+    window = [today + timedelta(days=n) for n in range(3)]
+    policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    period = {
+        "key": "duty",
+        "name": "全国两会",
+        "starts_on": window[0].isoformat(),
+        "ends_on": window[-1].isoformat(),
+    }
+    policy["sensitive_periods"]["periods"] = [period]
+    assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+
+    staff = await county.headers(client, "county_staff")
+    tuesdays = await _reception_days(client, admin, today.replace(day=1), {2})
+    body = {"unit_id": county.county["id"], "month": _month(today)}
+    resp = await client.post("/v1/reception/monthly-roster", json=body, headers=staff)
+    if tuesdays is None:  # a year whose holidays are not known: refused, never guessed
+        _problem(resp, 422)
+        return
+    assert resp.status_code == 201, resp.text
+    in_month = [d for d in window if d.month == today.month]
+    days = [date.fromisoformat(e["day"]) for e in resp.json()["created"]]
+    assert days == sorted(set(tuesdays) | set(in_month))
+
+    async def owed_and_covered() -> tuple[int, int]:
+        async with app.state.desk.sessionmaker() as session:
+            current = (await current_policy(session)).policy
+            got = await service.figures(
+                session, frozenset({uuid.UUID(county.county["id"])}), window[0], window[-1], current
+            )
+        return got.duty_days_owed, got.duty_days_covered
+
+    assert await owed_and_covered() == (3, len(in_month))
+    # a period without all-day reception owes only the usual days
+    policy["sensitive_periods"]["periods"] = [period | {"all_day_reception": False}]
+    assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    resp = await client.get(
+        "/v1/calendar",
+        params={"from": window[0].isoformat(), "to": window[-1].isoformat()},
+        headers=admin,
+    )
+    usual = [
+        d
+        for d in resp.json()
+        if d["is_workday"] and date.fromisoformat(d["date"]).isoweekday() == 2
+    ]
+    owed, _ = await owed_and_covered()
+    assert owed == len(usual)

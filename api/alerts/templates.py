@@ -45,6 +45,7 @@ DEADLINE_NAMES: dict[str, str] = {
     "screening_round": "每周排查时限",
     "field_visit": "带案下访时限",
     "appointment": "约访时限",
+    "decision_assessment": "决策风险评估时限",
 }
 
 # The placeholders each template may use.

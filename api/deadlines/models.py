@@ -31,6 +31,7 @@ class DeadlineKind(enum.StrEnum):
     screening_round = "screening_round"  # 每周排查: a unit's weekly screening filed
     field_visit = "field_visit"  # 带案下访: a leader's monthly minimum of field visits
     appointment = "appointment"  # 约访: a leader meets a petitioner as agreed
+    decision_assessment = "decision_assessment"  # 风险前置评估: assessed before the decision
 
 
 class DeadlineStatus(enum.StrEnum):

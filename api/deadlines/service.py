@@ -132,6 +132,27 @@ async def open_of_case(
     return list(await DeadlineRepository(session).open_of_case(case_id, kinds))
 
 
+async def settle(
+    session: AsyncSession,
+    deadline_id: uuid.UUID | None,
+    outcome: DeadlineStatus,
+    now: datetime,
+    actor_id: uuid.UUID,
+) -> None:
+    """End a duty's deadline, if still open, as `outcome` (met or cancelled); past due, it is
+    a miss whatever happens now, flagged without escalating (the worker's chain has or would
+    have)."""
+    if deadline_id is None:
+        return
+    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
+    if deadline is None or deadline.status is not DeadlineStatus.open:
+        return
+    if now > deadline.due_at:
+        await flag_missed(session, deadline, now, escalate=False)
+    else:
+        close(session, deadline, outcome, now, actor_id)
+
+
 def meet(session: AsyncSession, deadline: Deadline, at: datetime, actor_id: uuid.UUID) -> None:
     """Mark an open deadline met."""
     close(session, deadline, DeadlineStatus.met, at, actor_id)

@@ -96,6 +96,10 @@ class DecisionAssessment(RecordModel):
     assessed_at: Mapped[datetime | None] = mapped_column(index=True)
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
     decided_at: Mapped[datetime | None]
+    # The responsible leader's `decision_assessment` deadline (先评估后决策) and its due time,
+    # while the planned day lies far enough ahead to assess before it.
+    deadline_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("deadlines.id"))
+    assessment_due_at: Mapped[datetime | None]
 
 
 class DecisionCase(RecordModel):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.cases.models import Case
 from api.cases.repository import in_reach
+from api.deadlines.models import Deadline, DeadlineStatus
 from api.decisions.models import DecisionAssessment, DecisionCase, DecisionStatus, RiskLevel
 from api.decisions.schemas import DecisionQuery
 from api.pagination import fetch_page
@@ -152,6 +153,25 @@ class DecisionFiguresRepository:
             DecisionAssessment.planned_on <= last,
         )
         return int(await self.session.scalar(stmt) or 0)
+
+    async def assessment_deadlines(
+        self, unit_ids: frozenset[uuid.UUID], start: datetime, end: datetime
+    ) -> tuple[int, int]:
+        """The units' decisions whose assessment fell due in [start, end) (a deadline not
+        cancelled), and how many of those deadlines were missed."""
+        stmt = (
+            select(func.count(), func.count().filter(Deadline.status == DeadlineStatus.missed))
+            .select_from(DecisionAssessment)
+            .join(Deadline, Deadline.id == DecisionAssessment.deadline_id)
+            .where(
+                _of_units(unit_ids),
+                Deadline.due_at >= start,
+                Deadline.due_at < end,
+                Deadline.status != DeadlineStatus.cancelled,
+            )
+        )
+        due, missed = (await self.session.execute(stmt)).one()
+        return int(due), int(missed)
 
     async def linked_cases(
         self, unit_ids: frozenset[uuid.UUID], start: datetime, end: datetime

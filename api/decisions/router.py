@@ -54,8 +54,12 @@ async def create_decision(
     body: DecisionCreate, session: DbSession, principal: CurrentPrincipal
 ) -> DecisionRead:
     """Record a planned major decision of a unit as a draft to be assessed before it is taken
-    (重大决策社会稳定风险前置评估, seed 003 六.二), with its responsible leader."""
-    return await _read(session, await service.create(session, body, principal), principal)
+    (重大决策社会稳定风险前置评估, seed 003 六.二), with its responsible leader. With a planned
+    day, the leader owes the assessment by the end of the day `assess_days_before` (policy,
+    default 1) days before it: a `decision_assessment` deadline that escalates when missed."""
+    policy = (await current_policy(session)).policy
+    decision = await service.create(session, body, principal, policy)
+    return await _read(session, decision, principal)
 
 
 @router.get("", **needs(Permission.read_cases))
@@ -87,8 +91,10 @@ async def get_decision(
 async def update_decision(
     decision_id: uuid.UUID, body: DecisionUpdate, session: DbSession, principal: CurrentPrincipal
 ) -> DecisionRead:
-    """Change a draft: its facts, the findings known so far, the response plan."""
-    decision = await service.update(session, decision_id, body, principal)
+    """Change a draft: its facts, the findings known so far, the response plan. A new planned
+    day or responsible leader replaces the assessment deadline."""
+    policy = (await current_policy(session)).policy
+    decision = await service.update(session, decision_id, body, principal, policy)
     return await _read(session, decision, principal)
 
 

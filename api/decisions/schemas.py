@@ -192,6 +192,14 @@ class DecisionRead(BaseModel):
     assessed_at: datetime | None
     decided_by: uuid.UUID | None
     decided_at: datetime | None
+    deadline_id: uuid.UUID | None = Field(
+        description="The responsible leader's `decision_assessment` deadline (先评估后决策), "
+        "if the draft had a planned day far enough ahead."
+    )
+    assessment_due_at: datetime | None = Field(
+        description="When that assessment is (or was) due: the end of the day "
+        "`assess_days_before` days before the planned day."
+    )
     cases: list[LinkedCase] = Field(description="Cases that arose from the decision.")
     created_at: datetime
     updated_at: datetime
@@ -224,6 +232,13 @@ class DecisionFigures(BaseModel):
     drafts_past_planned_date: int = Field(
         description="Decisions planned for a day of the period, already past, never assessed "
         "(未评估先决策之虞)."
+    )
+    assessments_due: int = Field(
+        description="Assessments that fell due in the period (`decision_assessment` deadlines "
+        "of the subtree's decisions, 先评估后决策)."
+    )
+    assessments_late: int = Field(
+        description="Of those, assessments not made in time (deadline missed, escalated)."
     )
     linked_cases: int = Field(
         description="Cases received in the period that arose from the subtree's decisions "

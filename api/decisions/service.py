@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,8 @@ from api.auth.dependencies import Principal
 from api.cases.models import Case
 from api.cases.repository import CaseEventRepository, CaseRepository
 from api.db import utcnow
+from api.deadlines import service as deadlines
+from api.deadlines.models import DeadlineKind, DeadlineStatus
 from api.decisions.models import (
     RISK_ORDER,
     Conclusion,
@@ -42,7 +44,7 @@ from api.decisions.schemas import (
     LinkedCase,
 )
 from api.errors import Conflict, InvalidInput, NotFound
-from api.officials.models import LEADER_ROLES
+from api.officials.models import LEADER_ROLES, Official
 from api.officials.repository import OfficialRepository
 from api.officials.service import leader_over
 from api.policies.schemas import Policy
@@ -123,11 +125,13 @@ async def list_decisions(
 
 
 async def create(
-    session: AsyncSession, body: DecisionCreate, principal: Principal
+    session: AsyncSession, body: DecisionCreate, principal: Principal, policy: Policy
 ) -> DecisionAssessment:
-    """Record a planned major decision as a draft to be assessed (风险前置评估)."""
+    """Record a planned major decision as a draft to be assessed (风险前置评估); with a planned
+    day far enough ahead, the responsible leader owes the assessment by the policy's days
+    before it (a `decision_assessment` deadline)."""
     unit = await named_unit(session, body.unit_id, principal)
-    await leader_over(
+    owner = await leader_over(
         session, body.owner_leader_id, unit, principal, LEADER_ROLES, "/owner_leader_id"
     )
     decision = DecisionAssessment(
@@ -144,20 +148,27 @@ async def create(
         created_by=principal.id,
     )
     DecisionRepository(session).add(decision)
+    _open_assessment_deadline(session, decision, owner, utcnow(), policy)
     await session.flush()
     return decision
 
 
 async def update(
-    session: AsyncSession, decision_id: uuid.UUID, body: DecisionUpdate, principal: Principal
+    session: AsyncSession,
+    decision_id: uuid.UUID,
+    body: DecisionUpdate,
+    principal: Principal,
+    policy: Policy,
 ) -> DecisionAssessment:
-    """Change a draft; an assessed or decided one is 409."""
+    """Change a draft; an assessed or decided one is 409. A new planned day or responsible
+    leader replaces the assessment deadline."""
     decision = await _in_reach(session, decision_id, principal, for_update=True)
     _expect(decision, DecisionStatus.draft, "Only a draft may be changed")
     given = body.model_fields_set
     for name in REQUIRED_FIELDS:
         if name in given and getattr(body, name) is None:
             raise InvalidInput(f"{name} may not be null.", pointer=f"/{name}")
+    old_owner, old_planned = decision.owner_leader_id, decision.planned_on
     if given & {"unit_id", "owner_leader_id"}:
         owner_id = body.owner_leader_id or decision.owner_leader_id
         unit = await named_unit(session, body.unit_id or decision.unit_id, principal)
@@ -172,6 +183,15 @@ async def update(
             setattr(decision, name, getattr(body, name))
     if body.findings is not None:
         decision.findings = {**decision.findings, **_stored(body.findings)}
+    if (decision.owner_leader_id, decision.planned_on) != (old_owner, old_planned):
+        now = utcnow()
+        await deadlines.settle(
+            session, decision.deadline_id, DeadlineStatus.cancelled, now, principal.id
+        )
+        decision.deadline_id = decision.assessment_due_at = None
+        owner = await OfficialRepository(session).get(decision.owner_leader_id)
+        assert owner is not None  # foreign key
+        _open_assessment_deadline(session, decision, owner, now, policy)
     await session.flush()
     return decision
 
@@ -234,6 +254,7 @@ async def assess(
     decision.level_reason = body.level_reason
     decision.status = DecisionStatus.assessed.value
     decision.assessed_by, decision.assessed_at = principal.id, now
+    await deadlines.settle(session, decision.deadline_id, DeadlineStatus.met, now, principal.id)
     if level is RiskLevel.high:
         await _alert_owner(session, decision)
     await session.flush()
@@ -323,6 +344,7 @@ async def figures(
         if first <= yesterday
         else 0
     )
+    due, late = await repo.assessment_deadlines(unit_ids, start, end)
     linked, collective = await repo.linked_cases(unit_ids, start, end)
     return DecisionFigures(
         assessed=sum(levels.values()),
@@ -331,6 +353,8 @@ async def figures(
         by_conclusion={c: conclusions.get(c.value, 0) for c in Conclusion},
         high_risk_undecided=await repo.high_risk_undecided(unit_ids),
         drafts_past_planned_date=overdue,
+        assessments_due=due,
+        assessments_late=late,
         linked_cases=linked,
         linked_collective=collective,
     )
@@ -345,6 +369,40 @@ def _stored(findings: Findings | None) -> dict[str, Any]:
         return {}
     given: dict[Dimension, Finding] = findings.given()
     return {d.value: f.model_dump(mode="json") for d, f in given.items()}
+
+
+def _open_assessment_deadline(
+    session: AsyncSession,
+    decision: DecisionAssessment,
+    owner: Official,
+    now: datetime,
+    policy: Policy,
+) -> None:
+    """The responsible leader's `decision_assessment` deadline: due at the end of the local
+    day `assess_days_before` days before the planned day, in the leader's unit (a miss
+    escalates from there upwards). None without a planned day, or when that time has passed
+    already: a decision recorded after the fact is assessed late anyway, and the dashboard
+    counts drafts past their planned day."""
+    if decision.planned_on is None:
+        return
+    last_day = decision.planned_on - timedelta(days=policy.decisions.assess_days_before)
+    due_at = local_days(last_day, last_day)[1].astimezone(UTC)
+    if due_at <= now:
+        return
+    assert owner.unit_id is not None  # a leader role always has a unit
+    deadline = deadlines.open_deadline(
+        session,
+        case_id=None,
+        kind=DeadlineKind.decision_assessment,
+        role=owner.role.value,
+        official_id=owner.id,
+        unit_id=owner.unit_id,
+        starts_at=now,
+        due_at=due_at,
+        reminders=policy.reminders,
+        subject=decision.title,
+    )
+    decision.deadline_id, decision.assessment_due_at = deadline.id, due_at
 
 
 def _expect(decision: DecisionAssessment, status: DecisionStatus, what: str) -> None:

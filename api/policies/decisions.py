@@ -56,6 +56,15 @@ class DecisionPolicy(StrictModel):
         "the decision (从源头上防控, 维稳关口前移, seed 003 六.一–二).",
     )
 
+    assess_days_before: Annotated[JsonInt, Field(ge=0, le=60)] = Field(
+        default=1,
+        description="The assessment of a draft with a planned day is due by the end of the "
+        "local day this many days before it (a `decision_assessment` deadline of the "
+        "responsible leader): the opinion is handed in with the decision, before it is taken "
+        "(在作出决策前…在提交决策时提出风险评估意见, seed 003 六.二). The seed names no number: "
+        "by default the day before.",
+    )
+
     @model_validator(mode="after")
     def _coherent(self) -> DecisionPolicy:
         if self.medium_if_concerns > self.high_if_concerns:

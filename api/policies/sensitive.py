@@ -78,6 +78,14 @@ class SensitivePeriod(StrictModel):
         "第三篇: 加强两会期间的信访值班工作,确保信息畅通).",
     )
 
+    all_day_reception: StrictBool = Field(
+        default=True,
+        description="Every day of the window, weekends and holidays included, each unit "
+        "whose level has reception days (`reception.days`) owes a leader on reception duty "
+        "all day (seed 001 第三篇: 各单位每天都要有一名班子成员坚持全天接访): the roster "
+        "is generated for those days and the dashboard counts them as owed.",
+    )
+
     @model_validator(mode="after")
     def _ordered(self) -> SensitivePeriod:
         if self.starts_on > self.ends_on:
@@ -132,6 +140,16 @@ class SensitivePolicy(StrictModel):
                     f"periods {before.key} and {after.key} overlap: make them one window"
                 )
         return self
+
+    def reception_days(self, first: date, last: date) -> set[date]:
+        """The days from `first` to `last` inside a window with all-day reception."""
+        return {
+            period.starts_on + timedelta(days=n)
+            for period in self.periods
+            if period.all_day_reception
+            for n in range(period.days)
+            if first <= period.starts_on + timedelta(days=n) <= last
+        }
 
     def check_tightens(self, chief: timedelta, staff: timedelta, leader: timedelta) -> None:
         """Raise ValueError when a period's arrival time is longer than the normal one given

@@ -78,7 +78,8 @@ async def generate_roster(
 ) -> RosterGenerated:
     """Fill a unit's month from today on: its chiefs and deputies take turns (党政领导轮流接访)
     over the policy's reception days for the unit's level (county: every Tuesday; town: every
-    working day), days already set kept. Answers what it made."""
+    working day) and every day of a sensitive period with all-day reception (全天接访), days
+    already set kept. Answers what it made."""
     policy = (await current_policy(session)).policy
     return await service.generate_roster(session, body, principal, policy)
 

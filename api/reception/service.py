@@ -78,15 +78,21 @@ def start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
 
 
-def reception_days(rule: ReceptionDays, work: WorkCalendar, first: date, last: date) -> list[date]:
-    """The days from `first` to `last` that owe a duty leader under `rule` (接访日); a day
-    whose working status nothing decides is left out, never guessed."""
-    return [
-        day
-        for day in _span(first, last)
-        if day.isoweekday() in rule.weekdays
-        and (not rule.working_days_only or (work.covers(day) and work.is_workday(day)))
-    ]
+def reception_days(
+    rule: ReceptionDays, work: WorkCalendar, first: date, last: date, policy: Policy
+) -> list[date]:
+    """The days from `first` to `last` that owe a duty leader under `rule` (接访日), and every
+    day of a sensitive period with all-day reception (全天接访); a day whose working status
+    nothing decides is left out, never guessed."""
+    return sorted(
+        {
+            day
+            for day in _span(first, last)
+            if day.isoweekday() in rule.weekdays
+            and (not rule.working_days_only or (work.covers(day) and work.is_workday(day)))
+        }
+        | policy.sensitive_periods.reception_days(first, last)
+    )
 
 
 def _span(first: date, last: date) -> list[date]:
@@ -234,7 +240,7 @@ async def generate_roster(
         unknown = [d for d in _span(first, last) if not work.covers(d)]
         if unknown:
             raise UnknownYear(unknown[0])  # 422: the roster is never built on a guess
-    days = reception_days(rule, work, first, last)
+    days = reception_days(rule, work, first, last, policy)
     taken = {e.day for e in await repo.roster([unit.id], first, last)}
     previous = await repo.last_duty_before(unit.id, first)
     ids = [leader.id for leader in leaders]
@@ -692,7 +698,7 @@ async def figures(
     for unit in await repo.units(unit_ids):
         rule = policy.reception.days_for(unit.level)
         if rule is not None:
-            owed |= {(unit.id, d) for d in reception_days(rule, work, first, last)}
+            owed |= {(unit.id, d) for d in reception_days(rule, work, first, last, policy)}
     covered = owed & {(e.unit_id, e.day) for e in await repo.roster(unit_ids, first, last)}
     counts = await repo.appointment_counts(
         unit_ids, start_of_local_day(first), end_of_local_day(last)

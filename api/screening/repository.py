@@ -63,11 +63,6 @@ class ScreeningRepository:
             stmt = stmt.where(ScreeningItem.unit_id.in_(list(reach)))
         return await fetch_page(self.session, stmt, ScreeningItem, query)
 
-    async def deadline(self, deadline_id: uuid.UUID) -> Deadline | None:
-        """A deadline, locked for this transaction."""
-        stmt = select(Deadline).where(Deadline.id == deadline_id).with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
     # --- weekly rounds --------------------------------------------------------------------
 
     async def get_round(self, official_id: uuid.UUID, week: date) -> ScreeningRound | None:

@@ -300,7 +300,9 @@ async def update_item(
     if new_due is not None:
         item.due_at = new_due
     if new_owner is not None or new_due is not None:
-        await _settle_deadline(session, item, now, principal.id, DeadlineStatus.cancelled)
+        await deadlines.settle(
+            session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id
+        )
         _open_item_deadline(session, item, owner, now, policy)
     if risk is DisputeRisk.high and (old_risk is not DisputeRisk.high or new_owner is not None):
         await _alert_owner(session, item, owner, unit)
@@ -316,7 +318,7 @@ async def resolve_item(
     item = await _item(session, item_id, principal, for_update=True)
     _expect_open(item, "Only an open item can be resolved")
     now = utcnow()
-    await _settle_deadline(session, item, now, principal.id, DeadlineStatus.met)
+    await deadlines.settle(session, item.deadline_id, DeadlineStatus.met, now, principal.id)
     item.status = ScreeningStatus.resolved.value
     item.resolution = body.resolution
     item.resolved_at = now
@@ -338,7 +340,7 @@ async def convert_item(
     if case.status is CaseStatus.archived:
         raise Conflict("The case is archived and read-only.", current_status=case.status.value)
     now = utcnow()
-    await _settle_deadline(session, item, now, principal.id, DeadlineStatus.cancelled)
+    await deadlines.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
     item.status = ScreeningStatus.converted.value
     item.case_id = case.id
     item.closed_at = now
@@ -368,7 +370,7 @@ async def close_item(
     item = await _item(session, item_id, principal, for_update=True)
     _expect_open(item, "Only an open item can be closed")
     now = utcnow()
-    await _settle_deadline(session, item, now, principal.id, DeadlineStatus.cancelled)
+    await deadlines.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
     item.status = ScreeningStatus.closed.value
     item.resolution = body.reason
     item.closed_at = now
@@ -569,26 +571,6 @@ def _open_item_deadline(
         subject=item.title,
     )
     item.deadline_id = deadline.id
-
-
-async def _settle_deadline(
-    session: AsyncSession,
-    item: ScreeningItem,
-    now: datetime,
-    actor_id: uuid.UUID,
-    outcome: DeadlineStatus,
-) -> None:
-    """End the item's open deadline as `outcome` (met or cancelled); past due, it is a miss
-    whatever happens now, flagged without escalating (the worker's chain would have)."""
-    if item.deadline_id is None:
-        return
-    deadline = await ScreeningRepository(session).deadline(item.deadline_id)
-    if deadline is None or deadline.status is not DeadlineStatus.open:
-        return
-    if now > deadline.due_at:
-        await deadlines.flag_missed(session, deadline, now, escalate=False)
-    else:
-        deadlines.close(session, deadline, outcome, now, actor_id)
 
 
 async def _alert_owner(

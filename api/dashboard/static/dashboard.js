@@ -527,6 +527,8 @@ const PREVENTION_FIGURES = {
     by_conclusion: "评估结论",
     high_risk_undecided: "高风险待决策",
     drafts_past_planned_date: "逾期未评估",
+    assessments_due: "应按时评估",
+    assessments_late: "评估超期",
     linked_cases: "引发信访",
     linked_collective: "其中集体访",
   },
