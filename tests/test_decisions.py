@@ -710,6 +710,11 @@ async def test_the_policy_sets_the_days_before(
     decision = await _draft(client, staff, county, planned_on=planned.isoformat())
     due = _end_of_local_day(planned - timedelta(days=7))
     assert datetime.fromisoformat(decision["assessment_due_at"]) == due
+    # recorded too late for the policy's days: still due before the planned day begins
+    soon = _today() + timedelta(days=3)
+    decision = await _draft(client, staff, county, planned_on=soon.isoformat())
+    due = _end_of_local_day(soon - timedelta(days=1))
+    assert datetime.fromisoformat(decision["assessment_due_at"]) == due
     policy["decisions"]["assess_days_before"] = -1
     refused = await client.put("/v1/policies", json=policy, headers=admin)
     assert refused.status_code == 422, refused.text

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from api.timeutil import local
 from tests.conftest import County, act, letter_body, make_county, miss_now
 
 
@@ -284,7 +285,7 @@ async def test_call_backs_and_instructions_on_the_dashboard(
     third = (await client.post("/v1/cases", json=letter_body(county), headers=staff)).json()
     await act(client, chief, third, "instruct", {"text": "专人跟进"})
 
-    today = datetime.now(UTC).astimezone().date()
+    today = local(datetime.now(UTC)).date()  # the dashboard's days are local days
     params = {
         "unit_id": county.county["id"],
         "from": today.isoformat(),

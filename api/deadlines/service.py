@@ -17,6 +17,7 @@ from api.errors import NotFound
 from api.escalations.service import escalate_missed, send_reminder
 from api.events.service import emit, subscribed
 from api.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
+from api.officials.models import Official
 from api.outbox.service import record_job
 from api.policies.service import current_policy
 from shared.contracts import (
@@ -88,6 +89,36 @@ def open_deadline(
                 defer_until=remind_at,
             )
     return deadline
+
+
+def open_duty(
+    session: AsyncSession,
+    official: Official,
+    kind: DeadlineKind,
+    *,
+    starts_at: datetime,
+    due_at: datetime,
+    subject: str | None,
+    reminders: Sequence[float],
+    unit_id: uuid.UUID | None = None,
+) -> Deadline:
+    """Open the deadline of an official's own duty, not a case's (a report, a screened dispute,
+    an appointment, a month's field visits …): in the official's unit unless another is
+    given, so a miss escalates from there; `subject` says what it is about."""
+    unit = unit_id or official.unit_id
+    assert unit is not None  # every official who owes a duty has a unit
+    return open_deadline(
+        session,
+        case_id=None,
+        kind=kind,
+        role=official.role.value,
+        official_id=official.id,
+        unit_id=unit,
+        starts_at=starts_at,
+        due_at=due_at,
+        reminders=reminders,
+        subject=subject[:200] if subject else None,
+    )
 
 
 def close(

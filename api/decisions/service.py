@@ -380,23 +380,22 @@ def _open_assessment_deadline(
 ) -> None:
     """The responsible leader's `decision_assessment` deadline: due at the end of the local
     day `assess_days_before` days before the planned day, in the leader's unit (a miss
-    escalates from there upwards). None without a planned day, or when that time has passed
-    already: a decision recorded after the fact is assessed late anyway, and the dashboard
-    counts drafts past their planned day."""
+    escalates from there upwards). Recorded too late for that, it is due when the planned day
+    begins: the assessment still comes before the decision. None without a planned day, or
+    when that day has begun: a decision recorded after the fact is assessed late anyway, and
+    the dashboard counts drafts past their planned day."""
     if decision.planned_on is None:
         return
     last_day = decision.planned_on - timedelta(days=policy.decisions.assess_days_before)
     due_at = local_days(last_day, last_day)[1].astimezone(UTC)
     if due_at <= now:
+        due_at = local_days(decision.planned_on, decision.planned_on)[0].astimezone(UTC)
+    if due_at <= now:
         return
-    assert owner.unit_id is not None  # a leader role always has a unit
-    deadline = deadlines.open_deadline(
+    deadline = deadlines.open_duty(
         session,
-        case_id=None,
-        kind=DeadlineKind.decision_assessment,
-        role=owner.role.value,
-        official_id=owner.id,
-        unit_id=owner.unit_id,
+        owner,
+        DeadlineKind.decision_assessment,
         starts_at=now,
         due_at=due_at,
         reminders=policy.reminders,

@@ -61,8 +61,9 @@ class DecisionPolicy(StrictModel):
         description="The assessment of a draft with a planned day is due by the end of the "
         "local day this many days before it (a `decision_assessment` deadline of the "
         "responsible leader): the opinion is handed in with the decision, before it is taken "
-        "(在作出决策前…在提交决策时提出风险评估意见, seed 003 六.二). The seed names no number: "
-        "by default the day before.",
+        "(在作出决策前…在提交决策时提出风险评估意见, seed 003 六.二); a draft recorded later "
+        "than that owes it before the planned day begins. The seed names no number: by "
+        "default the day before.",
     )
 
     @model_validator(mode="after")

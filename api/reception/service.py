@@ -325,17 +325,15 @@ async def schedule_appointment(
     subject = f"约访{body.petitioner_name}({local_clock(body.at)},{body.place})"
     if case is not None:
         subject += f",{case.number}"
-    deadline = deadlines.open_deadline(
+    deadline = deadlines.open_duty(
         session,
-        case_id=None,
-        kind=DeadlineKind.appointment,
-        role=leader.role.value,
-        official_id=leader.id,
+        leader,
+        DeadlineKind.appointment,
         unit_id=unit.id,
         starts_at=now,
         due_at=body.at + policy.reception.appointment_grace,
         reminders=policy.reminders,
-        subject=subject[:200],
+        subject=subject,
     )
     appointment = Appointment(
         id=uuid.uuid4(),
@@ -602,14 +600,10 @@ async def ensure_field_visit_deadlines(session: AsyncSession, policy: Policy) ->
     minimum = policy.reception.field_visits_per_month
     leaders = await repo.leaders_without_duty(policy.reception.field_visit_levels, first)
     for leader in leaders:
-        assert leader.unit_id is not None
-        deadline = deadlines.open_deadline(
+        deadline = deadlines.open_duty(
             session,
-            case_id=None,
-            kind=DeadlineKind.field_visit,
-            role=leader.role.value,
-            official_id=leader.id,
-            unit_id=leader.unit_id,
+            leader,
+            DeadlineKind.field_visit,
             starts_at=start_of_local_day(first),
             due_at=end_of_local_day(last),
             reminders=policy.reminders,
@@ -619,7 +613,7 @@ async def ensure_field_visit_deadlines(session: AsyncSession, policy: Policy) ->
             FieldVisitDuty(
                 id=uuid.uuid4(),
                 official_id=leader.id,
-                unit_id=leader.unit_id,
+                unit_id=deadline.unit_id,
                 month=first,
                 deadline_id=deadline.id,
             )

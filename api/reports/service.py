@@ -80,14 +80,10 @@ async def _open_report_deadlines(
         policy.reports.roles, day, due_at
     )
     for official in officers:
-        assert official.unit_id is not None
-        deadlines.open_deadline(
+        deadlines.open_duty(
             session,
-            case_id=None,
-            kind=DeadlineKind.report,
-            role=official.role.value,
-            official_id=official.id,
-            unit_id=official.unit_id,
+            official,
+            DeadlineKind.report,
             starts_at=end_of_local_day(previous),
             due_at=due_at,
             reminders=policy.reminders,

@@ -84,14 +84,10 @@ def _round_subject(week: date) -> str:
 def _open_round_deadline(
     session: AsyncSession, official: Official, week: date, policy: Policy
 ) -> Deadline:
-    assert official.unit_id is not None
-    return deadlines.open_deadline(
+    return deadlines.open_duty(
         session,
-        case_id=None,
-        kind=DeadlineKind.screening_round,
-        role=official.role.value,
-        official_id=official.id,
-        unit_id=official.unit_id,
+        official,
+        DeadlineKind.screening_round,
         starts_at=week_start(week),
         due_at=round_due(week, policy),
         reminders=policy.reminders,
@@ -557,14 +553,10 @@ def _open_item_deadline(
 ) -> None:
     """The owning leader's `screening` deadline, due at the item's time limit, in the
     leader's unit (a miss escalates from there upwards)."""
-    assert owner.unit_id is not None  # a leader role always has a unit
-    deadline = deadlines.open_deadline(
+    deadline = deadlines.open_duty(
         session,
-        case_id=None,
-        kind=DeadlineKind.screening,
-        role=owner.role.value,
-        official_id=owner.id,
-        unit_id=owner.unit_id,
+        owner,
+        DeadlineKind.screening,
         starts_at=min(now, item.due_at),
         due_at=item.due_at,
         reminders=policy.reminders,
