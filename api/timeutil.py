@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -12,6 +12,32 @@ CHINA = ZoneInfo("Asia/Shanghai")
 def local(at: datetime) -> datetime:
     """The moment in Asia/Shanghai, where all day arithmetic happens."""
     return at.astimezone(CHINA)
+
+
+def local_today() -> date:
+    """Today in Asia/Shanghai."""
+    return datetime.now(CHINA).date()
+
+
+def month_days(day: date) -> tuple[date, date]:
+    """The first and last day of the month `day` falls in."""
+    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def month_span(month: str) -> tuple[date, date]:
+    """The first and last day of a `YYYY-MM` month."""
+    year, number = (int(part) for part in month.split("-"))
+    return month_days(date(year, number, 1))
+
+
+def start_of_local_day(day: date) -> datetime:
+    """The first moment of a local (Asia/Shanghai) date, in UTC."""
+    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
+
+
+def end_of_local_day(day: date) -> datetime:
+    """The last microsecond of a local (Asia/Shanghai) date, as an aware UTC datetime."""
+    return datetime.combine(day, time.max, tzinfo=CHINA).astimezone(UTC)
 
 
 def local_days(first: date, last: date) -> tuple[datetime, datetime]:

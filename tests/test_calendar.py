@@ -23,11 +23,10 @@ from api.calendar.service import (
     add_calendar_days,
     due_after_days,
     due_after_working_days,
-    end_of_local_day,
     library_is_workday,
 )
 from api.dependencies import AppState
-from api.timeutil import local
+from api.timeutil import end_of_local_day, local
 from tests.conftest import login
 
 CST = timezone(timedelta(hours=8))

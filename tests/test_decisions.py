@@ -6,7 +6,7 @@ dashboard's figures."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,16 +16,12 @@ from sqlalchemy import update
 from api.deadlines.models import Deadline
 from api.decisions.service import figures
 from api.policies.service import current_policy
-from api.timeutil import CHINA, local
+from api.timeutil import end_of_local_day, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now, visit_body
 
 DIMENSIONS = ("legality", "reasonableness", "feasibility", "controllability")
 PLAN = "成立工作专班，逐户走访解释补偿标准，设立咨询点，制定突发情况处置预案。"
-
-
-def _today() -> date:
-    return local(datetime.now(UTC)).date()
 
 
 def _body(county: County, **fields: Any) -> dict[str, Any]:
@@ -35,7 +31,7 @@ def _body(county: County, **fields: Any) -> dict[str, Any]:
         "title": "东风镇工业园区征地",
         "kind": "land_acquisition",
         "description": "征收柳树村、杨庄村集体土地 300 亩用于工业园区建设。",
-        "planned_on": (_today() + timedelta(days=30)).isoformat(),
+        "planned_on": (local_today() + timedelta(days=30)).isoformat(),
         "owner_leader_id": county.officials["town_chief"]["id"],
         **fields,
     }
@@ -327,7 +323,7 @@ async def test_a_high_risk_alerts_the_responsible_leader(
     await _post(client, staff, decision, "assess", body)
     assert await owner_alerts() == []
 
-    planned = _today() + timedelta(days=10)
+    planned = local_today() + timedelta(days=10)
     decision = await _draft(
         client,
         staff,
@@ -546,7 +542,7 @@ async def test_figures(
     worker_headers: dict[str, str],
 ) -> None:
     staff = await county.headers(client, "county_staff")
-    today = _today()
+    today = local_today()
     low = await _assess(client, staff, county, "sound", "sound", "sound", "sound")
     await _post(client, staff, low, "decide", {"conclusion": "implement"})
     medium = await _assess(client, staff, county, "concerns", "sound", "sound", "sound")
@@ -615,10 +611,6 @@ async def _assessment_deadline(
     return dict(found)
 
 
-def _end_of_local_day(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=CHINA)
-
-
 async def test_the_assessment_is_due_before_the_planned_day(
     client: httpx.AsyncClient, county: County
 ) -> None:
@@ -626,9 +618,9 @@ async def test_the_assessment_is_due_before_the_planned_day(
     `decision_assessment` deadline at the end of the day before it (policy default 1 day);
     the assessment meets it."""
     staff = await county.headers(client, "town_staff")
-    planned = _today() + timedelta(days=30)
+    planned = local_today() + timedelta(days=30)
     decision = await _draft(client, staff, county, planned_on=planned.isoformat())
-    due = _end_of_local_day(planned - timedelta(days=1))
+    due = end_of_local_day(planned - timedelta(days=1))
     assert datetime.fromisoformat(decision["assessment_due_at"]) == due
     deadline = await _assessment_deadline(client, staff, decision["deadline_id"])
     assert deadline["status"] == "open" and deadline["case_id"] is None
@@ -655,14 +647,14 @@ async def test_a_new_planned_day_or_leader_replaces_the_deadline(
     resp = await client.patch(url, json={"title": "工业园区二期征地"}, headers=staff)
     assert resp.json()["deadline_id"] == first
 
-    later = _today() + timedelta(days=45)
+    later = local_today() + timedelta(days=45)
     resp = await client.patch(url, json={"planned_on": later.isoformat()}, headers=staff)
     assert resp.status_code == 200, resp.text
     moved = resp.json()
     assert moved["deadline_id"] not in (None, first)
     assert (await _assessment_deadline(client, staff, first))["status"] == "cancelled"
     new = await _assessment_deadline(client, staff, moved["deadline_id"])
-    assert datetime.fromisoformat(new["due_at"]) == _end_of_local_day(later - timedelta(days=1))
+    assert datetime.fromisoformat(new["due_at"]) == end_of_local_day(later - timedelta(days=1))
     assert new["subject"] == "工业园区二期征地"
 
     deputy = county.officials["town_deputy"]["id"]
@@ -690,11 +682,11 @@ async def test_no_deadline_when_the_time_to_assess_has_passed(
     """A decision recorded on its planned day, or after it, is assessed late whatever
     happens: no deadline is born missed (the dashboard counts drafts past their day)."""
     staff = await county.headers(client, "town_staff")
-    for day in (_today(), _today() - timedelta(days=3)):
+    for day in (local_today(), local_today() - timedelta(days=3)):
         decision = await _draft(client, staff, county, planned_on=day.isoformat())
         assert decision["deadline_id"] is None and decision["assessment_due_at"] is None
     tomorrow = await _draft(
-        client, staff, county, planned_on=(_today() + timedelta(days=1)).isoformat()
+        client, staff, county, planned_on=(local_today() + timedelta(days=1)).isoformat()
     )
     assert tomorrow["deadline_id"] is not None  # due at midnight tonight
 
@@ -706,14 +698,14 @@ async def test_the_policy_sets_the_days_before(
     policy["decisions"]["assess_days_before"] = 7
     assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
     staff = await county.headers(client, "town_staff")
-    planned = _today() + timedelta(days=20)
+    planned = local_today() + timedelta(days=20)
     decision = await _draft(client, staff, county, planned_on=planned.isoformat())
-    due = _end_of_local_day(planned - timedelta(days=7))
+    due = end_of_local_day(planned - timedelta(days=7))
     assert datetime.fromisoformat(decision["assessment_due_at"]) == due
     # recorded too late for the policy's days: still due before the planned day begins
-    soon = _today() + timedelta(days=3)
+    soon = local_today() + timedelta(days=3)
     decision = await _draft(client, staff, county, planned_on=soon.isoformat())
-    due = _end_of_local_day(soon - timedelta(days=1))
+    due = end_of_local_day(soon - timedelta(days=1))
     assert datetime.fromisoformat(decision["assessment_due_at"]) == due
     policy["decisions"]["assess_days_before"] = -1
     refused = await client.put("/v1/policies", json=policy, headers=admin)

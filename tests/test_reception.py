@@ -15,15 +15,11 @@ from fastapi import FastAPI
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.reception import service
-from api.timeutil import local
+from api.timeutil import local, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now
 
 VISITS = "/v1/reception/field-visits"
-
-
-def _today() -> date:
-    return local(datetime.now(UTC)).date()
 
 
 def _month(day: date) -> str:
@@ -48,7 +44,7 @@ async def _reception_days(
 ) -> list[date] | None:
     """The month's days from today on with one of `weekdays` that are working days, as the
     calendar API tells them; None when the calendar does not know some day."""
-    first = max(month, _today())
+    first = max(month, local_today())
     last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     resp = await client.get(
         "/v1/calendar", params={"from": first.isoformat(), "to": last.isoformat()}, headers=admin
@@ -123,7 +119,7 @@ async def test_roster_entry_added_listed_and_removed(
     county: County, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     staff = await county.headers(client, "town_staff")
-    day = _today() + timedelta(days=3)
+    day = local_today() + timedelta(days=3)
     body = {
         "unit_id": county.town["id"],
         "day": day.isoformat(),
@@ -172,7 +168,7 @@ async def test_roster_entry_added_listed_and_removed(
     assert listed.json()["items"] == []
 
     # Today's duty stays on the record.
-    today = {**body, "day": _today().isoformat()}
+    today = {**body, "day": local_today().isoformat()}
     todays = (await client.post("/v1/reception/roster", json=today, headers=staff)).json()
     _problem(await client.delete(f"/v1/reception/roster/{todays['id']}", headers=staff), 409)
 
@@ -181,7 +177,7 @@ async def test_roster_entry_rules_write_nothing(
     county: County, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     staff = await county.headers(client, "town_staff")
-    day = _today() + timedelta(days=2)
+    day = local_today() + timedelta(days=2)
     good = {
         "unit_id": county.town["id"],
         "day": day.isoformat(),
@@ -189,7 +185,7 @@ async def test_roster_entry_rules_write_nothing(
     }
     other = await make_county(client, admin)
     bad = [
-        ({"day": (_today() - timedelta(days=1)).isoformat()}, "/day"),
+        ({"day": (local_today() - timedelta(days=1)).isoformat()}, "/day"),
         ({"official_id": county.officials["town_staff"]["id"]}, "/official_id"),
         ({"official_id": county.officials["area_chief"]["id"]}, "/official_id"),
         ({"official_id": str(uuid.uuid4())}, "/official_id"),
@@ -205,7 +201,10 @@ async def test_roster_entry_rules_write_nothing(
     _problem(unknown_field, 422)
     grid = await county.headers(client, "grid")
     _problem(await client.post("/v1/reception/roster", json=good, headers=grid), 403)
-    params = {"from": _today().isoformat(), "to": (_today() + timedelta(days=5)).isoformat()}
+    params = {
+        "from": local_today().isoformat(),
+        "to": (local_today() + timedelta(days=5)).isoformat(),
+    }
     listed = await client.get("/v1/reception/roster", params=params, headers=staff)
     assert listed.json()["items"] == []
 
@@ -215,7 +214,7 @@ async def test_generate_town_roster_rotates_over_working_days(
 ) -> None:
     staff = await county.headers(client, "town_staff")
     leaders = [county.officials["town_chief"]["id"], county.officials["town_deputy"]["id"]]
-    for month in (_today().replace(day=1), _next_month(_today())):
+    for month in (local_today().replace(day=1), _next_month(local_today())):
         body = {"unit_id": county.town["id"], "month": _month(month), "place": "镇接访室"}
         expected = await _reception_days(client, admin, month, {1, 2, 3, 4, 5, 6, 7})
         resp = await client.post("/v1/reception/monthly-roster", json=body, headers=staff)
@@ -242,7 +241,7 @@ async def test_generate_county_roster_on_tuesdays_and_its_rules(
 ) -> None:
     deputy, _ = await _official(client, admin, county.county, "deputy")
     staff = await county.headers(client, "county_staff")
-    month = _next_month(_today())
+    month = _next_month(local_today())
     expected = await _reception_days(client, admin, month, {2})
     body = {"unit_id": county.county["id"], "month": _month(month)}
     if expected:
@@ -274,7 +273,7 @@ async def test_generate_county_roster_on_tuesdays_and_its_rules(
         422,
         "/unit_id",
     )
-    past = {"unit_id": county.county["id"], "month": _month(_today() - timedelta(days=40))}
+    past = {"unit_id": county.county["id"], "month": _month(local_today() - timedelta(days=40))}
     _problem(
         await client.post("/v1/reception/monthly-roster", json=past, headers=staff),
         422,
@@ -514,7 +513,7 @@ async def test_field_visits_meet_the_monthly_deadline(
     [deadline] = await _field_visit_deadlines(client, admin, deputy_id)
     assert deadline["status"] == "open" and deadline["unit_id"] == county.town["id"]
     assert "带案下访" in deadline["subject"]
-    today = _today()
+    today = local_today()
     last = today.replace(day=calendar.monthrange(today.year, today.month)[1])
     due_local = local(datetime.fromisoformat(deadline["due_at"]))
     assert due_local.date() == last and due_local.hour == 23
@@ -601,7 +600,7 @@ async def test_missed_field_visit_month_escalates(
     case = await _case(client, county, admin)
     chief = await county.headers(client, "town_chief")
     for _ in range(2):
-        body = {"day": _today().isoformat(), "place": "柳树村", "case_ids": [case["id"]]}
+        body = {"day": local_today().isoformat(), "place": "柳树村", "case_ids": [case["id"]]}
         assert (await client.post(VISITS, json=body, headers=chief)).is_success
     assert (await _field_visit_deadlines(client, admin, chief_id))[0]["status"] == "missed"
 
@@ -614,12 +613,12 @@ async def test_field_visit_rules_write_nothing(
     foreign_case = await _case(client, other, admin)
     leader = await county.headers(client, "town_chief")
     good: dict[str, Any] = {
-        "day": _today().isoformat(),
+        "day": local_today().isoformat(),
         "place": "杨庄村",
         "case_ids": [case["id"]],
     }
     bad: list[tuple[dict[str, Any], str]] = [
-        ({"day": (_today() + timedelta(days=1)).isoformat()}, "/day"),
+        ({"day": (local_today() + timedelta(days=1)).isoformat()}, "/day"),
         ({"case_ids": [case["id"], foreign_case["id"]]}, "/case_ids/1"),
         ({"case_ids": [str(uuid.uuid4())]}, "/case_ids/0"),
     ]
@@ -664,7 +663,7 @@ async def test_figures(
     worker_headers: dict[str, str],
 ) -> None:
     staff = await county.headers(client, "town_staff")
-    today = _today()
+    today = local_today()
     entry = {
         "unit_id": county.town["id"],
         "day": today.isoformat(),
@@ -744,7 +743,7 @@ async def test_policy_sets_the_grace_and_the_monthly_minimum(
     await client.post("/v1/internal/sweep", headers=worker_headers)
     case = await _case(client, county, admin)
     chief = await county.headers(client, "town_chief")
-    visit = {"day": _today().isoformat(), "place": "杨庄村", "case_ids": [case["id"]]}
+    visit = {"day": local_today().isoformat(), "place": "杨庄村", "case_ids": [case["id"]]}
     assert (await client.post(VISITS, json=visit, headers=chief)).status_code == 201
     chief_id = county.officials["town_chief"]["id"]
     assert (await _field_visit_deadlines(client, admin, chief_id))[0]["status"] == "met"
@@ -760,7 +759,7 @@ async def test_a_sensitive_period_owes_a_leader_on_duty_every_day(
     """全天接访 (seed 001 第三篇: 各单位每天都要有一名班子成员坚持全天接访): in a sensitive
     period a unit with reception days owes a duty leader every day of it, weekends and
     holidays included: the roster is generated for them and the dashboard owes them."""
-    today = _today()
+    today = local_today()
     window = [today + timedelta(days=n) for n in range(3)]
     policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
     period = {

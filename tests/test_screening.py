@@ -13,21 +13,16 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from api.calendar.service import end_of_local_day
 from api.deadlines.models import Deadline
 from api.policies.schemas import Policy
 from api.screening import service
 from api.screening.models import ScreeningItem
-from api.timeutil import local
+from api.timeutil import end_of_local_day, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now
 
 ITEMS = "/v1/screening/items"
 ROUNDS = "/v1/screening/rounds"
-
-
-def _today() -> date:
-    return local(datetime.now(UTC)).date()
 
 
 def _item_body(county: County, **fields: Any) -> dict[str, Any]:
@@ -106,10 +101,10 @@ async def test_item_is_entered_changed_and_resolved(
     item = await _create(client, staff, _item_body(county))
     assert item["status"] == "open" and item["overdue"] is False
     assert item["recorded_by"] == county.officials["town_staff"]["id"]
-    assert item["screened_on"] == _today().isoformat()
+    assert item["screened_on"] == local_today().isoformat()
     assert item["people"] == [{"name": "王五", "note": "承包户"}, {"name": "赵四", "note": None}]
     # a medium risk has 15 days by default
-    due = end_of_local_day(_today() + timedelta(days=15))
+    due = end_of_local_day(local_today() + timedelta(days=15))
     assert datetime.fromisoformat(item["due_at"]) == due
     first = await _deadline(client, admin, item["deadline_id"])
     assert first["status"] == "open" and first["official_id"] == deputy["id"]
@@ -135,7 +130,9 @@ async def test_item_is_entered_changed_and_resolved(
     assert raised.status_code == 200, raised.text
     high = raised.json()
     assert high["risk_level"] == "high"
-    assert datetime.fromisoformat(high["due_at"]) == end_of_local_day(_today() + timedelta(days=7))
+    assert datetime.fromisoformat(high["due_at"]) == end_of_local_day(
+        local_today() + timedelta(days=7)
+    )
     assert high["deadline_id"] != item["deadline_id"]
     assert (await _deadline(client, admin, item["deadline_id"]))["status"] == "cancelled"
     second = await _deadline(client, admin, high["deadline_id"])
@@ -185,7 +182,9 @@ async def test_high_risk_alerts_the_owner_at_once_and_a_new_owner_too(
     item = await _create(
         client, staff, _item_body(county, risk_level="high", owner_leader_id=chief["id"])
     )
-    assert datetime.fromisoformat(item["due_at"]) == end_of_local_day(_today() + timedelta(days=7))
+    assert datetime.fromisoformat(item["due_at"]) == end_of_local_day(
+        local_today() + timedelta(days=7)
+    )
     alerts = [
         a for a in await _alerts(client, admin, chief["id"]) if a["purpose"] == "screening_risk"
     ]
@@ -260,7 +259,9 @@ async def test_close_cancels_the_deadline(
         county, risk_level="low", owner_leader_id=county.officials["village2_chief"]["id"]
     )
     item = await _create(client, grid, body)
-    assert datetime.fromisoformat(item["due_at"]) == end_of_local_day(_today() + timedelta(days=30))
+    assert datetime.fromisoformat(item["due_at"]) == end_of_local_day(
+        local_today() + timedelta(days=30)
+    )
     _problem(await client.post(f"{ITEMS}/{item['id']}/close", json={}, headers=grid), 422)
     closed = await client.post(
         f"{ITEMS}/{item['id']}/close", json={"reason": "经核实不属实"}, headers=grid
@@ -275,7 +276,7 @@ async def test_bad_input_is_422_and_writes_nothing(
 ) -> None:
     staff = await county.headers(client, "town_staff")
     other = await make_county(client, admin)
-    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cases: list[tuple[dict[str, Any], str]] = [
         ({"owner_leader_id": other.officials["town_chief"]["id"]}, "/owner_leader_id"),
@@ -454,7 +455,7 @@ async def test_sweeps_open_one_round_deadline_per_official_and_week(
     staff = county.officials["town_staff"]
     rows = await _round_deadlines(client, admin, staff["id"])
     assert len(rows) == 1
-    week = service.week_of(_today())
+    week = service.week_of(local_today())
     assert rows[0]["status"] == "open" and rows[0]["unit_id"] == county.town["id"]
     assert datetime.fromisoformat(rows[0]["starts_at"]) == service.week_start(week)
     assert datetime.fromisoformat(rows[0]["due_at"]) == end_of_local_day(week + timedelta(days=6))
@@ -473,7 +474,7 @@ async def test_rounds_are_filed_once_a_week(
     staff = await county.headers(client, "town_staff")
     staff_id = county.officials["town_staff"]["id"]
     item = await _create(client, staff, _item_body(county))
-    week = service.week_of(_today())
+    week = service.week_of(local_today())
     # bad rounds first: nothing is written
     for body, pointer in [
         ({"zero": True, "week": (week + timedelta(days=1)).isoformat()}, "/week"),
@@ -630,7 +631,7 @@ async def test_monthly_rollup_and_figures(
     await client.post("/v1/internal/sweep", headers=worker_headers)
     await client.post(ROUNDS, json={"zero": True}, headers=staff)
 
-    month = f"{_today():%Y-%m}"
+    month = f"{local_today():%Y-%m}"
     resp = await client.get(
         "/v1/screening/rollup", params={"unit_id": county.town["id"], "month": month}, headers=staff
     )
@@ -646,7 +647,7 @@ async def test_monthly_rollup_and_figures(
     # 化解率 = 3 / (3 resolved + 1 converted + 1 overdue)
     assert total["resolution_rate"] == {"numerator": 3, "denominator": 5, "rate": 0.6}
     assert total["meets_target"] is False
-    if (service.week_of(_today()) + timedelta(days=6)).month == _today().month:
+    if (service.week_of(local_today()) + timedelta(days=6)).month == local_today().month:
         assert (total["rounds_owed"], total["rounds_filed"], total["rounds_missed"]) == (1, 1, 0)
     rows = {r["unit_id"]: r for r in rollup["children"]}
     assert set(rows) == {county.area["id"], county.village2["id"]}
@@ -682,7 +683,7 @@ async def test_monthly_rollup_and_figures(
     # the dashboard's figures, straight from the service
     async with app.state.desk.sessionmaker() as session:
         unit_ids = await UnitRepository(session).subtree_ids(uuid.UUID(county.town["id"]))
-        week = service.week_of(_today())
+        week = service.week_of(local_today())
         figures = await service.figures(session, unit_ids, week, week + timedelta(days=6), Policy())
     assert figures.open_by_risk.model_dump() == {"high": 0, "medium": 0, "low": 2}
     assert figures.high_risk_open == 0 and figures.open_overdue == 1

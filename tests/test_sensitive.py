@@ -14,15 +14,11 @@ from fastapi import FastAPI
 from api.policies.schemas import Policy
 from api.policies.sensitive import SensitivePolicy
 from api.sensitive import service
-from api.timeutil import CHINA
+from api.timeutil import CHINA, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now, visit_body
 
 PROBLEM = "application/problem+json"
-
-
-def _today() -> date:
-    return datetime.now(CHINA).date()
 
 
 def _period(key: str, first: date, last: date, **fields: Any) -> dict[str, Any]:
@@ -46,7 +42,7 @@ async def _put_periods(
     """Put the periods into the policy, with the month's report days kept clear of the days
     around today so that only the periods make those days report days."""
     policy = (await _policy(client, admin))["policy"]
-    near = {(_today() + timedelta(days=d)).day for d in range(-3, 4)}
+    near = {(local_today() + timedelta(days=d)).day for d in range(-3, 4)}
     policy["reports"]["days_of_month"] = [next(d for d in range(1, 29) if d not in near)]
     policy["sensitive_periods"]["periods"] = periods
     resp = await client.put("/v1/policies", json=policy, headers=admin)
@@ -88,7 +84,7 @@ async def _todays_report_deadline(
     client: httpx.AsyncClient, admin: dict[str, str], official_id: str
 ) -> dict[str, Any]:
     rows = await _deadlines(client, admin, kind="report", official_id=official_id)
-    today = [d for d in rows if _local_day(d["due_at"]) == _today()]
+    today = [d for d in rows if _local_day(d["due_at"]) == local_today()]
     assert len(today) == 1, rows
     return today[0]
 
@@ -211,7 +207,7 @@ def test_policy_refuses_an_override_longer_than_the_normal_time() -> None:
 async def test_list_shows_each_period_state_and_days_left(
     county: County, client: httpx.AsyncClient, admin: dict[str, str], policy_restore: None
 ) -> None:
-    today = _today()
+    today = local_today()
     await _put_periods(
         client,
         admin,
@@ -245,7 +241,7 @@ async def test_daily_report_deadline_opened_by_the_sweep_and_met_by_a_zero_repor
     worker_headers: dict[str, str],
     policy_restore: None,
 ) -> None:
-    today = _today()
+    today = local_today()
     yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
     await _put_periods(client, admin, [_period("lh", yesterday, tomorrow)])
     officer, headers = await _officer(client, admin, county.village2)
@@ -299,7 +295,7 @@ async def test_no_daily_deadline_when_the_period_has_no_daily_report(
     worker_headers: dict[str, str],
     policy_restore: None,
 ) -> None:
-    today = _today()
+    today = local_today()
     await _put_periods(client, admin, [_period("cj", today, today, daily_report=False)])
     officer, headers = await _officer(client, admin, county.village2)
     await _sweep(client, worker_headers)
@@ -319,7 +315,7 @@ async def test_missed_daily_report_is_flagged_and_escalated(
     worker_headers: dict[str, str],
     policy_restore: None,
 ) -> None:
-    today = _today()
+    today = local_today()
     await _put_periods(client, admin, [_period("lh", today, today + timedelta(days=3))])
     officer, _ = await _officer(client, admin, county.village2)
     await _sweep(client, worker_headers)
@@ -355,7 +351,7 @@ async def _chief_arrival_span(
 async def test_visit_in_a_period_gets_the_shorter_arrival_deadline(
     county: County, client: httpx.AsyncClient, admin: dict[str, str], policy_restore: None
 ) -> None:
-    today = _today()
+    today = local_today()
     shorter = {"arrival": {"chief": "PT10M"}}
     policy = await _put_periods(client, admin, [_period("lh", today, today) | shorter])
     assert await _chief_arrival_span(client, county, admin) == timedelta(minutes=10)
@@ -375,7 +371,7 @@ async def test_period_figures_for_a_subtree_in_reach(
     worker_headers: dict[str, str],
     policy_restore: None,
 ) -> None:
-    today = _today()
+    today = local_today()
     yesterday = today - timedelta(days=1)
     policy = await _put_periods(
         client, admin, [_period("lh", yesterday, today + timedelta(days=1))]
@@ -465,7 +461,7 @@ async def test_period_figures_for_a_subtree_in_reach(
 
 
 async def test_dashboard_takes_the_last_period_overlapping_its_days(app: FastAPI) -> None:
-    today = _today()
+    today = local_today()
     policy = Policy.model_validate(
         {
             "sensitive_periods": {
@@ -501,7 +497,7 @@ async def test_a_period_may_not_lengthen_an_arrival_time(
 ) -> None:
     before = await _policy(client, admin)
     policy = before["policy"]
-    today = _today()
+    today = local_today()
     policy["sensitive_periods"]["periods"] = [
         _period("lianghui", today, today, arrival={"chief": "PT30M"})  # normal: 20 minutes
     ]

@@ -44,21 +44,14 @@ async def token(
     """Exchange a user name and password (form-encoded) for an access token and a refresh
     token. After repeated failures the user name (or the address) is locked for a while: 429
     with `Retry-After`."""
-    settings = state.settings
-    throttle = LoginThrottle(
-        redis=state.arq,
-        namespace=settings.arq_queue,
-        max_per_user=settings.login_max_failures,
-        max_per_address=settings.login_max_failures_per_ip,
-        lockout_seconds=settings.login_lockout_seconds,
-    )
+    throttle = LoginThrottle.from_settings(state.arq, state.settings)
     return await service.login(
         session,
         form.username,
         form.password,
         address=request.client.host if request.client else "unknown",
         throttle=throttle,
-        secret=settings.jwt_secret,
+        secret=state.settings.jwt_secret,
         lifetimes=_lifetimes(state),
     )
 

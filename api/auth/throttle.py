@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.errors import TooManyRequests
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 PREFIX = "pd:login-failures:"
@@ -30,6 +31,18 @@ class LoginThrottle:
     max_per_user: int
     max_per_address: int
     lockout_seconds: int
+
+    @classmethod
+    def from_settings(cls, redis: Redis, settings: Settings, scope: str = "") -> LoginThrottle:
+        """The throttle with the settings' login limits; a `scope` (the public case lookup)
+        counts apart from the logins."""
+        return cls(
+            redis=redis,
+            namespace=f"{settings.arq_queue}:{scope}" if scope else settings.arq_queue,
+            max_per_user=settings.login_max_failures,
+            max_per_address=settings.login_max_failures_per_ip,
+            lockout_seconds=settings.login_lockout_seconds,
+        )
 
     def _keys(self, username: str, address: str) -> list[tuple[str, int]]:
         return [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import chinese_calendar  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,7 @@ from api.calendar.models import CalendarOverride
 from api.calendar.repository import CalendarRepository
 from api.calendar.schemas import CalendarDay, DaySource, OverrideWrite
 from api.errors import InvalidInput, NotFound, PetitionDeskError
-from api.timeutil import CHINA, local
+from api.timeutil import end_of_local_day, local
 
 CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
 """Deadline flag: the due day was counted over a year whose holiday notice is not known."""
@@ -134,11 +134,6 @@ class WorkCalendar:
             if working:
                 left -= 1
         return WorkingDayResult(day=day, guessed=guessed)
-
-
-def end_of_local_day(day: date) -> datetime:
-    """The last microsecond of a local (Asia/Shanghai) date, as an aware UTC datetime."""
-    return datetime.combine(day, time.max, tzinfo=CHINA).astimezone(UTC)
 
 
 def _local_day(at: datetime) -> date:

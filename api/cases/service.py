@@ -11,7 +11,7 @@ from api.alerts.service import alert_official
 from api.alerts.templates import LEVEL_NAMES
 from api.auth.dependencies import Principal
 from api.auth.permissions import Permission
-from api.calendar.service import due_after_days, end_of_local_day
+from api.calendar.service import due_after_days
 from api.cases import lifecycle
 from api.cases.models import Arrival, Case, CaseStatus, CaseUnit, Channel, LodgedLevel
 from api.cases.repository import (
@@ -57,7 +57,7 @@ from api.privacy.service import (
 )
 from api.sensitive.service import arrival_policy_at
 from api.stats.counting import touch_new
-from api.timeutil import CHINA, add_months, local, local_clock, within_text
+from api.timeutil import CHINA, add_months, end_of_local_day, local, local_clock, within_text
 from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
 from api.units.schemas import Location

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +48,7 @@ from api.officials.models import LEADER_ROLES, Official
 from api.officials.repository import OfficialRepository
 from api.officials.service import leader_over
 from api.policies.schemas import Policy
-from api.timeutil import local, local_days
+from api.timeutil import end_of_local_day, local, local_days, local_today
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
 
@@ -338,7 +338,7 @@ async def figures(
     repo = DecisionFiguresRepository(session)
     levels = await repo.assessed_by_level(unit_ids, start, end)
     conclusions = await repo.decided_by_conclusion(unit_ids, start, end)
-    yesterday = local(utcnow()).date() - timedelta(days=1)
+    yesterday = local_today() - timedelta(days=1)
     overdue = (
         await repo.drafts_planned_between(unit_ids, first, min(last, yesterday))
         if first <= yesterday
@@ -384,14 +384,16 @@ def _open_assessment_deadline(
     begins: the assessment still comes before the decision. None without a planned day, or
     when that day has begun: a decision recorded after the fact is assessed late anyway, and
     the dashboard counts drafts past their planned day."""
-    if decision.planned_on is None:
+    planned = decision.planned_on
+    if planned is None:
         return
-    last_day = decision.planned_on - timedelta(days=policy.decisions.assess_days_before)
-    due_at = local_days(last_day, last_day)[1].astimezone(UTC)
-    if due_at <= now:
-        due_at = local_days(decision.planned_on, decision.planned_on)[0].astimezone(UTC)
-    if due_at <= now:
+    today = local(now).date()
+    last_day = planned - timedelta(days=policy.decisions.assess_days_before)
+    if last_day < today:
+        last_day = planned - timedelta(days=1)
+    if last_day < today:
         return
+    due_at = end_of_local_day(last_day)
     deadline = deadlines.open_duty(
         session,
         owner,

@@ -40,14 +40,7 @@ async def case_lookup(
     officials, internal notes or escalations. Repeated misses lock the number for that address,
     and the address, for a while, as failed logins do (numbers restart in every county: one
     caller's guesses never lock another petitioner out)."""
-    settings = state.settings
-    throttle = LoginThrottle(
-        redis=state.arq,
-        namespace=f"{settings.arq_queue}:lookup",
-        max_per_user=settings.login_max_failures,
-        max_per_address=settings.login_max_failures_per_ip,
-        lockout_seconds=settings.login_lockout_seconds,
-    )
+    throttle = LoginThrottle.from_settings(state.arq, state.settings, "lookup")
     address = request.client.host if request.client else "unknown"
     return await service.lookup(session, body, address, throttle)
 

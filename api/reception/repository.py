@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, select, true
+from sqlalchemy import Select, and_, case, delete, exists, func, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -41,6 +41,19 @@ EFFECTIVE_STATUS: ColumnElement[str] = case(
     ),
     else_=Appointment.status,
 )
+
+
+def _leaders_at(levels: Collection[UnitLevel]) -> Select[Official]:
+    """Active chiefs and deputies of units at `levels`: those who owe field visits."""
+    return (
+        select(Official)
+        .join(Unit, Unit.id == Official.unit_id)
+        .where(
+            Official.role.in_(LEADER_ROLES),
+            Official.active.is_(True),
+            Unit.level.in_(list(levels)),
+        )
+    )
 
 
 def _within(
@@ -77,14 +90,8 @@ class ReceptionRepository:
         """Active chiefs and deputies of units at `levels` (within `units`, None: all), who
         owe the monthly field visits."""
         stmt = (
-            select(Official)
-            .join(Unit, Unit.id == Official.unit_id)
-            .where(
-                Official.role.in_(LEADER_ROLES),
-                Official.active.is_(True),
-                Unit.level.in_(list(levels)),
-                _within(Official.unit_id, units),
-            )
+            _leaders_at(levels)
+            .where(_within(Official.unit_id, units))
             .order_by(Unit.level, Unit.name, Official.role, Official.created_at)
         )
         return (await self.session.execute(stmt)).scalars().all()
@@ -295,16 +302,7 @@ class ReceptionRepository:
         has_duty = exists().where(
             FieldVisitDuty.official_id == Official.id, FieldVisitDuty.month == month
         )
-        stmt = (
-            select(Official)
-            .join(Unit, Unit.id == Official.unit_id)
-            .where(
-                Official.role.in_(LEADER_ROLES),
-                Official.active.is_(True),
-                Unit.level.in_(list(levels)),
-                ~has_duty,
-            )
-        )
+        stmt = _leaders_at(levels).where(~has_duty)
         return (await self.session.execute(stmt)).scalars().all()
 
     async def duty_deadlines(

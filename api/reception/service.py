@@ -3,15 +3,14 @@ visits carrying cases (带案下访), with the deadlines that hold leaders to th
 
 from __future__ import annotations
 
-import calendar
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.dependencies import Principal
-from api.calendar.service import UnknownYear, WorkCalendar, end_of_local_day, load_calendar
+from api.calendar.service import UnknownYear, WorkCalendar, load_calendar
 from api.cases.models import Case, CaseStatus
 from api.cases.repository import CaseEventRepository, CaseRepository
 from api.db import utcnow
@@ -52,7 +51,15 @@ from api.reception.schemas import (
     RosterGenerated,
     RosterQuery,
 )
-from api.timeutil import CHINA, local, local_clock
+from api.timeutil import (
+    end_of_local_day,
+    local,
+    local_clock,
+    local_today,
+    month_days,
+    month_span,
+    start_of_local_day,
+)
 from api.units.models import Unit
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
@@ -61,21 +68,6 @@ ROSTER_DEFAULT_DAYS = 30
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _today() -> date:
-    return local(utcnow()).date()
-
-
-def month_span(month: str) -> tuple[date, date]:
-    """The first and last day of a `YYYY-MM` month."""
-    year, number = (int(part) for part in month.split("-"))
-    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
-
-
-def start_of_local_day(day: date) -> datetime:
-    """The first moment of a local (Asia/Shanghai) date, in UTC."""
-    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
 
 
 def reception_days(
@@ -160,7 +152,7 @@ async def add_roster_entry(
     """Put a leader on reception duty in a unit for a day (接访日程); one leader per unit and
     day."""
     unit = await named_unit(session, body.unit_id, principal)
-    if body.day < _today():
+    if body.day < local_today():
         raise InvalidInput("The roster is set for today or later.", pointer="/day")
     await _leader_of(session, body.official_id, unit, "/official_id")
     entry = await ReceptionRepository(session).insert_roster_entry(
@@ -186,14 +178,14 @@ async def remove_roster_entry(
     entry = await repo.roster_entry(entry_id)
     if entry is None or not principal.reaches(entry.unit_id):
         raise NotFound(f"Roster entry {entry_id} does not exist.")
-    if entry.day <= _today():
+    if entry.day <= local_today():
         raise Conflict("Only a future day of the roster can be removed.")
     await repo.delete_roster_entry(entry)
 
 
 async def roster(session: AsyncSession, query: RosterQuery, principal: Principal) -> Roster:
     """The published roster (接访日程表公示) of the units in the caller's territory."""
-    first = query.from_ or _today()
+    first = query.from_ or local_today()
     last = query.to or first + timedelta(days=ROSTER_DEFAULT_DAYS)
     if first > last:
         raise InvalidInput(
@@ -224,7 +216,7 @@ async def generate_roster(
             pointer="/unit_id",
         )
     first, last = month_span(body.month)
-    today = _today()
+    today = local_today()
     if last < today:
         raise InvalidInput("The month is over.", pointer="/month")
     first = max(first, today)
@@ -515,7 +507,7 @@ async def record_field_visit(
     and the month's `field_visit` deadline is met once the visits reach the minimum."""
     official = await _visiting_leader(session, body.official_id, principal)
     assert official.unit_id is not None
-    if body.day > _today():
+    if body.day > local_today():
         raise InvalidInput("A field visit is recorded once made.", pointer="/day")
     cases = [
         await _case_in_reach(session, case_id, f"/case_ids/{i}", principal)
@@ -566,7 +558,7 @@ async def _meet_if_reached(
     the minimum by now (a month already over stays with the worker's verdict)."""
     repo = ReceptionRepository(session)
     found = await repo.duty_deadlines(official_ids, month, for_update=True)
-    counts = await repo.visit_counts(list(found), month, month_span(month.strftime("%Y-%m"))[1])
+    counts = await repo.visit_counts(list(found), month, month_days(month)[1])
     for official_id, deadline in found.items():
         reached = counts.get(official_id, 0) >= policy.reception.field_visits_per_month
         if reached and deadline.status is DeadlineStatus.open and now <= deadline.due_at:
@@ -595,8 +587,7 @@ async def ensure_field_visit_deadlines(session: AsyncSession, policy: Policy) ->
     if not await repo.try_lock_duties():
         return 0
     now = utcnow()
-    first = local(now).date().replace(day=1)
-    last = month_span(first.strftime("%Y-%m"))[1]
+    first, last = month_days(local(now).date())
     minimum = policy.reception.field_visits_per_month
     leaders = await repo.leaders_without_duty(policy.reception.field_visit_levels, first)
     for leader in leaders:
@@ -638,7 +629,7 @@ async def field_visit_progress(
     unit = await units.get(unit_id)
     if unit is None or not principal.reaches(unit.id):
         raise NotFound(f"Unit {unit_id} does not exist.")
-    month = query.month or _today().strftime("%Y-%m")
+    month = query.month or local_today().strftime("%Y-%m")
     first, last = month_span(month)
     repo = ReceptionRepository(session)
     leaders = await repo.leaders_owing(
@@ -685,7 +676,7 @@ async def figures(
     status, field visits carrying cases (带案下访) and the leaders below this month's
     minimum."""
     repo = ReceptionRepository(session)
-    today = _today()
+    today = local_today()
     on_duty = await _roster_views(session, await repo.roster(unit_ids, today, today))
     owed = set()
     work = await load_calendar(session, first, last)
@@ -699,10 +690,7 @@ async def figures(
     )
     visits, carried = await repo.visit_figures(unit_ids, first, last)
     leaders = await repo.leaders_owing(policy.reception.field_visit_levels, unit_ids)
-    month_first = today.replace(day=1)
-    this_month = await repo.visit_counts(
-        [leader.id for leader in leaders], month_first, month_span(today.strftime("%Y-%m"))[1]
-    )
+    this_month = await repo.visit_counts([leader.id for leader in leaders], *month_days(today))
     minimum = policy.reception.field_visits_per_month
     return ReceptionFigures(
         today_on_duty=[

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.dependencies import Principal
-from api.calendar.service import end_of_local_day
 from api.db import utcnow
 from api.deadlines import service as deadlines
 from api.deadlines.models import DeadlineKind, DeadlineStatus
@@ -19,7 +18,7 @@ from api.reports.models import SituationReport
 from api.reports.repository import ReportRepository
 from api.reports.schemas import ReportCreate, ReportQuery
 from api.sensitive.service import daily_report_period
-from api.timeutil import local
+from api.timeutil import end_of_local_day, local
 
 
 def report_days(year: int, month: int, days_of_month: list[int]) -> list[date]:

@@ -4,7 +4,6 @@ dashboard figures."""
 
 from __future__ import annotations
 
-import calendar
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
 from api.auth.dependencies import Principal
-from api.calendar.service import end_of_local_day
 from api.cases.models import CaseStatus
 from api.cases.repository import CaseEventRepository, CaseRepository
 from api.db import utcnow
@@ -42,7 +40,7 @@ from api.screening.schemas import (
     ScreeningRoundQuery,
 )
 from api.stats.schemas import Rate
-from api.timeutil import CHINA, local, local_clock, local_days
+from api.timeutil import CHINA, end_of_local_day, local, local_clock, local_days, month_span
 from api.units.models import Unit
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
@@ -390,9 +388,7 @@ async def rollup(
         raise NotFound(f"Unit {unit_id} does not exist.")
     now = utcnow()
     month = query.month or f"{local(now):%Y-%m}"
-    year, number = int(month[:4]), int(month[5:])
-    first = date(year, number, 1)
-    last = date(year, number, calendar.monthrange(year, number)[1])
+    first, last = month_span(month)
     start, end = local_days(first, last)
     subtree = await units.subtree_ids(unit.id)
     repo = ScreeningFiguresRepository(session)

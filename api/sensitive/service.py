@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.dependencies import Principal
 from api.cases.models import LodgedLevel
-from api.db import utcnow
 from api.deadlines.models import DeadlineKind, DeadlineStatus
 from api.errors import InvalidInput, NotFound
 from api.policies.schemas import ArrivalPolicy, Policy
@@ -32,16 +31,11 @@ from api.sensitive.schemas import (
     SensitivePeriodRead,
     SensitiveReportFigures,
 )
-from api.timeutil import local, local_days
+from api.timeutil import local, local_days, local_today
 from api.units.repository import UnitRepository
 from api.units.service import get_unit
 
 SKIP_LEVELS = frozenset({LodgedLevel.city, LodgedLevel.province, LodgedLevel.national})
-
-
-def local_today() -> date:
-    """Today in Asia/Shanghai."""
-    return local(utcnow()).date()
 
 
 def arrival_policy_at(policy: Policy, at: datetime) -> ArrivalPolicy:
