@@ -15,42 +15,45 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import openapi_errors
 from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
 from api.assessment.router import router as assessment_router
 from api.audit.router import router as audit_router
+from api.audit.service import record_refusal, record_success_before_commit
 from api.auth.router import router as auth_router
 from api.auth.router import service_tokens_router
 from api.bulletin.router import router as bulletin_router
 from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
 from api.dashboard.router import router as dashboard_router
-from api.db import create_engine, create_sessionmaker
 from api.deadlines.router import internal_router as deadlines_internal
 from api.deadlines.router import router as deadlines_router
 from api.decisions.router import router as decisions_router
-from api.dependencies import AppState
-from api.errors import install_handlers
 from api.escalations.router import internal_router as escalations_internal
 from api.escalations.router import router as escalations_router
 from api.events.router import router as webhooks_router
 from api.health.router import router as health_router
 from api.inbound.router import router as inbound_router
+from api.kit import openapi_errors
+from api.kit.boundary import AppState, CommitHooks
+from api.kit.db import create_engine, create_sessionmaker
+from api.kit.errors import install_handlers
+from api.kit.middleware import Guard, RequestContext
+from api.kit.polling import Revalidation, bump_if_changed
+from api.kit.uow import PUBLIC_BASE_URL
 from api.lookup.router import router as lookup_router
-from api.middleware import Guard, RequestContext
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
+from api.outbox.service import dispatch_after_commit
 from api.policies.router import router as policies_router
-from api.polling import Revalidation
 from api.prevention.router import router as prevention_router
 from api.privacy import access_log
-from api.privacy.crypto import Vault
+from api.privacy.crypto import PII_VAULT, Vault
 from api.reception.router import router as reception_router
 from api.reports.router import router as reports_router
 from api.screening.router import router as screening_router
 from api.sensitive.router import router as sensitive_router
-from api.stats.counting import count_uncounted
+from api.stats.counting import count_uncounted, settle_before_commit
 from api.stats.router import router as stats_router
 from api.sweeps.router import router as sweeps_router
 from api.units.router import router as units_router
@@ -85,6 +88,17 @@ async def count_earlier_cases(sessionmaker: async_sessionmaker[AsyncSession]) ->
         log.exception("dashboard: counting earlier cases failed; the next start resumes it")
 
 
+def commit_hooks() -> CommitHooks:
+    """What the rooms want done around every commit of the request boundary, in order:
+    before it the dashboard's figures settled and the request audited; after it the data
+    version bumped (ETags), the recorded jobs handed to arq."""
+    return CommitHooks(
+        before_commit=[settle_before_commit, record_success_before_commit],
+        after_commit=[bump_if_changed, dispatch_after_commit],
+        on_refusal=[record_refusal],
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; resources are opened in the lifespan, not at import."""
     settings = settings or get_settings()
@@ -99,12 +113,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vault = Vault.from_settings(settings)  # no keys, no start: never store numbers in clear
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         sessionmaker = create_sessionmaker(
-            engine, public_base_url=settings.public_base_url, vault=vault
+            engine, {PUBLIC_BASE_URL: settings.public_base_url, PII_VAULT: vault}
         )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
         arq = ArqRedis(pool, default_queue_name=settings.arq_queue)
         app.state.desk = AppState(
-            settings=settings, engine=engine, sessionmaker=sessionmaker, arq=arq
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            arq=arq,
+            hooks=commit_hooks(),
         )
         async with sessionmaker() as session:
             created = await ensure_admin(session, settings.admin_password)

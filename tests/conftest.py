@@ -19,9 +19,9 @@ from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from api import polling
 from api.app import create_app
-from api.deadlines.models import Deadline
+from api.kit import polling
+from api.models.deadline import Deadline
 from shared.embedded import Services, create_fresh_database, drop_database, start_services
 from shared.settings import Settings
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from api.deadlines.models import Deadline
-from api.timeutil import CHINA
+from api.kit.timeutil import CHINA
+from api.models.deadline import Deadline
 from tests.conftest import County, arrivals, login, visit_body
 
 YEAR = datetime.now(CHINA).year

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
 
-from api.timeutil import add_months, local
+from api.kit.timeutil import add_months, local
 from tests.conftest import County, act, answer_and_close, arrivals, miss_now, visit_body
 
 pytestmark = pytest.mark.usefixtures("policy_restore")

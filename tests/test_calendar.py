@@ -25,8 +25,8 @@ from api.calendar.service import (
     due_after_working_days,
     library_is_workday,
 )
-from api.dependencies import AppState
-from api.timeutil import end_of_local_day, local
+from api.kit.boundary import AppState
+from api.kit.timeutil import end_of_local_day, local
 from tests.conftest import login
 
 CST = timezone(timedelta(hours=8))

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.models import Alert
-from api.cases.models import Case
-from api.deadlines.models import Deadline
-from api.outbox.models import OutboxMessage
+from api.models.alert import Alert
+from api.models.case import Case
+from api.models.deadline import Deadline
+from api.models.outbox import OutboxMessage
 from tests.conftest import County, arrivals, letter_body, visit_body
 
 RECEIVED_AT = "2026-11-20T09:30:00+08:00"

@@ -13,9 +13,9 @@ from arq.jobs import Job
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.escalations.service import INLINE_ESCALATIONS, START_BATCH
-from api.outbox.models import OutboxMessage
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.outbox import OutboxMessage
 from api.outbox.service import QueuedJob, enqueue_many
 from shared.client import ApiClient
 from shared.contracts import JOB_START_ESCALATIONS, AlertAttempt

@@ -226,7 +226,7 @@ async def test_reminders_go_out_at_policy_fractions_once(
     deadline = arrivals(case)[0]
     from sqlalchemy import select
 
-    from api.outbox.models import OutboxMessage
+    from api.models.outbox import OutboxMessage
     from shared.contracts import remind_deadline_job_id
 
     async with app.state.desk.sessionmaker() as session:

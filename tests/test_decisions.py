@@ -13,10 +13,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from api.deadlines.models import Deadline
 from api.decisions.service import figures
+from api.kit.timeutil import end_of_local_day, local_today
+from api.models.deadline import Deadline
 from api.policies.service import current_policy
-from api.timeutil import end_of_local_day, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now, visit_body
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from api.outbox.models import OutboxMessage
+from api.models.outbox import OutboxMessage
 from shared.contracts import advance_escalation_job_id, renotify_escalation_job_id
 from tests.conftest import PUBLIC_BASE_URL, County, arrivals, visit_body
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from api.timeutil import local
+from api.kit.timeutil import local
 from tests.conftest import County, act, letter_body, make_county, miss_now
 
 

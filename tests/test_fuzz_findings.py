@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.pagination import decode_cursor, encode_cursor
+from api.kit.pagination import decode_cursor, encode_cursor
 from tests.conftest import County
 
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api.errors import PROBLEM_JSON, install_handlers
+from api.kit.errors import PROBLEM_JSON, install_handlers
 from shared.settings import Settings
 from tests.processes import free_port
 

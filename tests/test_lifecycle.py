@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from api.cases.models import Case
-from api.deadlines.models import Deadline
+from api.models.case import Case
+from api.models.deadline import Deadline
 from tests.conftest import County, act
 
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from api.app import create_app
-from api.outbox.models import OutboxMessage
+from api.models.outbox import OutboxMessage
 from api.outbox.service import relay_undispatched
 from api.sweeps.service import SWEPT_MARK, sweep
 from shared.contracts import JOB_DELIVER_ALERT, JOB_FLAG_DUE, flag_due_job_id, flag_due_tick

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from api.auth.permissions import GRANTS, Permission
 from api.cases.lifecycle import TRANSITIONS
-from api.officials.models import Role
+from api.models.official import Role
 from tests.conftest import County, login
 
 # Operations any caller may reach without an official's token: the credential is the login

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api import polling
+from api.kit import polling
 from tests.conftest import County, visit_body
 
 

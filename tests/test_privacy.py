@@ -22,9 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from api.alerts.templates import FIELDS
 from api.app import create_app
-from api.cases.models import Case
-from api.cases.schemas import Petitioner
 from api.events.service import case_summary
+from api.models.case import Case
 from api.privacy.__main__ import rotate
 from api.privacy.access_log import ACCESS_LOGGER, install
 from api.privacy.crypto import (
@@ -36,6 +35,7 @@ from api.privacy.crypto import (
     mask_phone,
     new_key,
 )
+from api.privacy.schemas import Petitioner
 from api.privacy.service import reseal, seal
 from shared.embedded import Services, create_fresh_database_async, drop_database_async
 from shared.settings import Settings

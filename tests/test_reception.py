@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from api.kit.timeutil import local, local_today
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.reception import service
-from api.timeutil import local, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now
 

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from api.deadlines.models import Deadline
+from api.models.deadline import Deadline
 from api.reports.service import current_period, report_days
 from tests.conftest import County, login
 

@@ -13,11 +13,11 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from api.deadlines.models import Deadline
+from api.kit.timeutil import end_of_local_day, local_today
+from api.models.deadline import Deadline
+from api.models.screening import ScreeningItem
 from api.policies.schemas import Policy
 from api.screening import service
-from api.screening.models import ScreeningItem
-from api.timeutil import end_of_local_day, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from api.kit.timeutil import CHINA, local_today
 from api.policies.schemas import Policy
 from api.policies.sensitive import SensitivePolicy
 from api.sensitive import service
-from api.timeutil import CHINA, local_today
 from api.units.repository import UnitRepository
 from tests.conftest import County, letter_body, login, make_county, miss_now, visit_body
 

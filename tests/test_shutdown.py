@@ -26,7 +26,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from api.db import create_engine
+from api.kit.db import create_engine
 from shared.settings import Settings
 from shared.webhooks import generate_secret
 from tests.conftest import ADMIN_PASSWORD, County, letter_body, login, make_county, visit_body

@@ -14,12 +14,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from api.cases.models import Case
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
+from api.kit.timeutil import local
+from api.models.case import Case
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.stats import CaseFacts, StatCounter
 from api.stats.counting import state_of
 from api.stats.facts import facts_of
-from api.stats.models import CaseFacts, StatCounter
-from api.timeutil import local
 from api.units.repository import UnitRepository
 from tests.conftest import (
     County,

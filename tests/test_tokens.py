@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from api.auth.models import RefreshToken, ServiceToken
 from api.auth.throttle import LoginThrottle
-from api.errors import TooManyRequests
+from api.kit.errors import TooManyRequests
+from api.models.token import RefreshToken, ServiceToken
 from tests.conftest import County, service_token
 
 

@@ -8,16 +8,16 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.models import Alert, AlertStatus
 from api.alerts.repository import AlertRepository
 from api.alerts.schemas import AlertRead
 from api.alerts.service import alert_official, contacts_of, get_for_update
-from api.db import utcnow
-from api.escalations.models import Escalation
 from api.escalations.repository import EscalationRepository
 from api.escalations.service import advance
 from api.events.service import disable, emit
-from api.metrics import ALERT_ATTEMPTS, count_after_commit
+from api.kit.db import utcnow
+from api.kit.metrics import ALERT_ATTEMPTS, count_after_commit
+from api.models.alert import Alert, AlertStatus
+from api.models.escalation import Escalation
 from api.officials.repository import OfficialRepository
 from shared.contracts import AlertAttempt, AlertAttemptReport
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.models import Alert, AlertChannel, AlertStatus
 from api.alerts.schemas import AlertQuery
-from api.officials.models import Official
-from api.pagination import fetch_page
+from api.kit.pagination import fetch_page
+from api.models.alert import Alert, AlertChannel, AlertStatus
+from api.models.official import Official
 
 
 class AlertRepository:

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.alerts import delivery, service
-from api.alerts.models import AlertChannel
 from api.alerts.schemas import AlertQuery, AlertRead
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
+from api.models.alert import AlertChannel
 from shared.contracts import (
     AlertAttempt,
     AlertAttemptBatch,

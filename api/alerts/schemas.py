@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.alerts.models import AlertChannel, AlertStatus
-from api.pagination import ListQuery
+from api.kit.pagination import ListQuery
+from api.models.alert import AlertChannel, AlertStatus
 
 
 class AlertRead(BaseModel):

@@ -9,15 +9,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.models import Alert, AlertChannel, AlertStatus
 from api.alerts.repository import AlertRepository
 from api.alerts.schemas import AlertQuery
 from api.alerts.templates import render
 from api.cases.repository import CaseRepository
-from api.db import utcnow
-from api.errors import NotFound
-from api.metrics import SMS_CAPPED, count_after_commit
-from api.officials.models import Official
+from api.kit.db import utcnow
+from api.kit.errors import NotFound
+from api.kit.metrics import SMS_CAPPED, count_after_commit
+from api.kit.uow import Slot, unit_of
+from api.models.alert import Alert, AlertChannel, AlertStatus
+from api.models.official import Official
 from api.outbox.service import record_job
 from api.policies.service import current_policy
 from shared.contracts import (
@@ -153,13 +154,13 @@ def _official_webhook_body(alert: Alert) -> dict[str, Any]:
     }
 
 
-RATE_COUNTS = "alert_counts"
+RATE_COUNTS: Slot[dict[tuple[str, str], int]] = Slot("alerts per recipient and window", dict)
 
 
 async def prefetch_rate_counts(session: AsyncSession, officials: Iterable[Official]) -> None:
     """Count the recent alerts of these officials' first contacts in one query, so a batch of
     escalations applies the rate limit without a query (and a flush) per recipient."""
-    counts: dict[tuple[str, str], int] = session.info.setdefault(RATE_COUNTS, {})
+    counts: dict[tuple[str, str], int] = unit_of(session).get(RATE_COUNTS)
     keys: set[tuple[AlertChannel, str]] = set()
     for official in officials:
         contacts = contacts_of(official)
@@ -176,7 +177,7 @@ async def prefetch_rate_counts(session: AsyncSession, officials: Iterable[Offici
         counts[(channel.value, recipient)] = count
 
 
-SMS_COUNTS = "sms_counts"
+SMS_COUNTS: Slot[dict[str, int]] = Slot("SMS per number in the cap window", dict)
 
 
 async def _sms_capped(session: AsyncSession, alert: Alert) -> bool:
@@ -185,7 +186,7 @@ async def _sms_capped(session: AsyncSession, alert: Alert) -> bool:
     if alert.channel is not AlertChannel.sms:
         return False
     limits = (await current_policy(session)).policy.alerts
-    counts: dict[str, int] = session.info.setdefault(SMS_COUNTS, {})
+    counts: dict[str, int] = unit_of(session).get(SMS_COUNTS)
     if alert.recipient not in counts:
         await session.flush()
         counts[alert.recipient] = await AlertRepository(session).count_recent(
@@ -221,7 +222,7 @@ async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
     repo = AlertRepository(session)
     # Counted once per transaction and recipient, then kept up to date here: a sweep that
     # escalates hundreds of deadlines must not query (and flush) for every alert.
-    counts: dict[tuple[str, str], int] = session.info.setdefault(RATE_COUNTS, {})
+    counts: dict[tuple[str, str], int] = unit_of(session).get(RATE_COUNTS)
     key = (alert.channel.value, alert.recipient)
     if key not in counts:
         await session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-from api.officials.models import Role
+from api.models.official import Role
 
 ROLE_NAMES: dict[str, str] = {
     Role.chief: "主要负责人",

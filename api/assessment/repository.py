@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case, Channel, LodgedLevel, Outcome
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.units.models import Unit
+from api.models.case import Case, Channel, LodgedLevel, Outcome
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.unit import Unit
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from api.assessment import service
 from api.assessment.schemas import AssessmentQuery, ScoreReport, VetoReport
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
+from api.kit.boundary import DbSession
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.cases.models import LodgedLevel
+from api.models.case import LodgedLevel
+from api.models.unit import UnitLevel
 from api.policies.schemas import ScoreEvent
-from api.units.models import UnitLevel
 
 
 class AssessmentQuery(BaseModel):

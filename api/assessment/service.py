@@ -22,16 +22,16 @@ from api.assessment.schemas import (
     VetoReport,
     VetoRuleVerdict,
 )
-from api.auth.dependencies import Principal
-from api.cases.models import LodgedLevel
-from api.db import utcnow
-from api.deadlines.models import DeadlineStatus
-from api.errors import NotFound
-from api.officials.models import Role
+from api.auth.principal import Principal
+from api.kit.db import utcnow
+from api.kit.errors import NotFound
+from api.kit.timeutil import CHINA, local
+from api.models.case import LodgedLevel
+from api.models.deadline import DeadlineStatus
+from api.models.official import Role
+from api.models.unit import Unit, UnitLevel
 from api.policies.schemas import ScoreEvent, ScoreRule
 from api.policies.service import current_policy
-from api.timeutil import CHINA, local
-from api.units.models import Unit, UnitLevel
 from api.units.repository import UnitRepository
 
 LEVEL_ORDER = {level: n for n, level in enumerate(UnitLevel)}

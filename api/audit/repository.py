@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.audit.models import AuditEntry
 from api.audit.schemas import AuditQuery
-from api.pagination import fetch_page
+from api.kit.pagination import fetch_page
+from api.models.audit import AuditEntry
 
 
 class AuditRepository:

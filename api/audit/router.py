@@ -10,8 +10,8 @@ from api.audit import service
 from api.audit.schemas import AuditQuery, AuditRead
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from api.pagination import ListQuery
+from api.kit.pagination import ListQuery
 
 
 class AuditQuery(ListQuery):

@@ -8,12 +8,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from api.audit.models import AuditEntry
 from api.audit.repository import AuditRepository
 from api.audit.schemas import AuditQuery
+from api.kit.boundary import CALLER_ID
+from api.kit.uow import UnitOfWork
+from api.models.audit import AuditEntry
 from api.privacy.crypto import MASKS, Kind
 
-PRINCIPAL_ID = "audit_official_id"  # request.state: who, once authenticated
 READ_AUDITED = ("/v1/cases", "/v1/audit")
 
 
@@ -51,7 +52,7 @@ def entry_for(request: Request, *, action: str, status: int) -> AuditEntry:
             break
         except ValueError:
             continue
-    principal = getattr(request.state, PRINCIPAL_ID, None)
+    principal = getattr(request.state, CALLER_ID, None)
     return AuditEntry(
         id=uuid.uuid4(),
         official_id=principal,
@@ -76,6 +77,13 @@ def record_success(session: AsyncSession, request: Request) -> None:
     status = int(getattr(route, "status_code", None) or 200)
     action = "read" if request.method in ("GET", "HEAD") else "change"
     AuditRepository(session).add(entry_for(request, action=action, status=status))
+
+
+async def record_success_before_commit(session: AsyncSession, unit: UnitOfWork) -> None:
+    """The request boundary's hook: audit the request its transaction serves, unless it was
+    refused (a refusal is recorded on its own)."""
+    if unit.request is not None and unit.refused_with is None:
+        record_success(session, unit.request)
 
 
 def record_refusal(session: AsyncSession, request: Request, status: int) -> None:

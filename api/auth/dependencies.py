@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 import hmac
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.audit.service import PRINCIPAL_ID
-from api.auth.permissions import Permission, may
+from api.auth.permissions import Permission
+from api.auth.principal import Principal
 from api.auth.security import read_token
 from api.auth.service import is_service_token, service_account
 from api.auth.throttle import RequestRate
-from api.dependencies import AppState, DbSession, get_state
-from api.errors import Forbidden, Unauthorized
-from api.officials.models import Official, Role
+from api.kit.boundary import CALLER_ID, AppState, DbSession, get_state
+from api.kit.errors import Forbidden, Unauthorized
+from api.models.official import Official, Role
 from api.officials.repository import OfficialRepository
 from api.units.repository import UnitRepository
 
 bearer = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated official behind a request."""
-
-    id: uuid.UUID
-    role: Role
-    unit_id: uuid.UUID | None
-    client: str | None
-    # The units whose matters the official may see and act on: their own unit's subtree
-    # (属地管理). None means everywhere (admins).
-    reach: frozenset[uuid.UUID] | None = frozenset()
-
-    def can(self, permission: Permission) -> bool:
-        """Whether the official's role grants `permission` (see `GRANTS`)."""
-        return may(self.role, permission)
-
-    def reaches(self, unit_id: uuid.UUID | None) -> bool:
-        """Whether the unit lies in the official's territory."""
-        return self.reach is None or (unit_id is not None and unit_id in self.reach)
 
 
 async def current_principal(
@@ -67,7 +44,7 @@ async def current_principal(
         official = await OfficialRepository(session).get(claims.official_id)
     if official is None or not official.active:
         raise Unauthorized("The account behind this token is not active.")
-    setattr(request.state, PRINCIPAL_ID, official.id)
+    setattr(request.state, CALLER_ID, official.id)
     rate = RequestRate(
         redis=state.arq,
         namespace=state.settings.arq_queue,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from api.officials.models import Role
+from api.models.official import Role
 
 
 class Permission(enum.StrEnum):

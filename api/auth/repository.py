@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.models import RefreshToken, ServiceToken
+from api.models.token import RefreshToken, ServiceToken
 
 
 class TokenRepository:

@@ -21,7 +21,7 @@ from api.auth.schemas import (
     TokenResponse,
 )
 from api.auth.throttle import LoginThrottle
-from api.dependencies import AppState, DbSession, get_state
+from api.kit.boundary import AppState, DbSession, get_state
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 service_tokens_router = APIRouter(prefix="/v1/service-tokens", tags=["auth"])

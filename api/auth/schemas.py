@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth.permissions import Permission
-from api.officials.models import Role
+from api.models.official import Role
 from shared.jsontypes import IsoDateTime
 
 

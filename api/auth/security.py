@@ -11,7 +11,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.db import utcnow
+from api.kit.db import utcnow
 
 _hasher = PasswordHasher()
 ALGORITHM = "HS256"

@@ -7,12 +7,11 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.models import RefreshToken, ServiceToken
 from api.auth.permissions import GRANTS
+from api.auth.principal import Principal
 from api.auth.repository import TokenRepository
 from api.auth.schemas import (
     Me,
@@ -23,14 +22,12 @@ from api.auth.schemas import (
 )
 from api.auth.security import TokenClaims, issue_token, token_digest, verify_password
 from api.auth.throttle import LoginThrottle
-from api.db import utcnow
-from api.errors import InvalidInput, NotFound, Unauthorized
-from api.officials.models import Official
+from api.kit.db import utcnow
+from api.kit.errors import InvalidInput, NotFound, Unauthorized
+from api.models.official import Official
+from api.models.token import RefreshToken, ServiceToken
 from api.officials.repository import OfficialRepository
 from api.units.repository import UnitRepository
-
-if TYPE_CHECKING:
-    from api.auth.dependencies import Principal
 
 SERVICE_TOKEN_PREFIX = "pds_"
 MAX_SERVICE_TOKEN_LIFETIME = timedelta(days=366)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.errors import TooManyRequests
+from api.kit.errors import TooManyRequests
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)

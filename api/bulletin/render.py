@@ -18,9 +18,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from api.alerts.templates import ROLE_NAMES
 from api.bulletin.schemas import MonthlyBulletin
-from api.errors import NotAcceptable
+from api.kit.errors import NotAcceptable
+from api.kit.timeutil import local
 from api.stats.schemas import Figures
-from api.timeutil import local
 
 JSON = "application/json"
 CSV = "text/csv"

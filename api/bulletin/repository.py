@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.officials.models import Official
-from api.units.models import Unit
+from api.models.case import Case
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official
+from api.models.unit import Unit
 
 # When a case was handled: answered (书面答复), or closed without an answer.
 HANDLED_AT = func.coalesce(Case.replied_at, Case.closed_at)

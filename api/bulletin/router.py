@@ -10,8 +10,8 @@ from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.bulletin import render, service
 from api.bulletin.schemas import BulletinQuery, MonthlyBulletin
-from api.dependencies import DbSession
-from api.errors import PROBLEM_JSON
+from api.kit.boundary import DbSession
+from api.kit.errors import PROBLEM_JSON
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.models.unit import UnitLevel
 from api.stats.schemas import Figures, Rate, UnitFigures, UnitRef
-from api.units.models import UnitLevel
 
 
 class BulletinQuery(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.assessment import service as assessment
 from api.assessment.schemas import AssessmentQuery
-from api.auth.dependencies import Principal
+from api.auth.principal import Principal
 from api.bulletin.repository import BulletinRepository, Miss
 from api.bulletin.schemas import (
     BulletinQuery,
@@ -25,12 +25,12 @@ from api.bulletin.schemas import (
     PraiseEntry,
     VetoEntry,
 )
-from api.db import utcnow
+from api.kit.db import utcnow
+from api.kit.timeutil import CHINA, add_months, local
 from api.policies.schemas import BulletinPolicy
 from api.policies.service import current_policy
 from api.stats import service as stats
 from api.stats.schemas import PeriodQuery, UnitFigures, UnitRef
-from api.timeutil import CHINA, add_months, local
 from api.units.repository import UnitRepository
 
 DAY = timedelta(days=1)

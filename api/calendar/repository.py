@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.calendar.models import CalendarOverride
-from api.db import utcnow
+from api.kit.db import utcnow
+from api.models.calendar import CalendarOverride
 
 
 class CalendarRepository:

@@ -10,7 +10,7 @@ from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.calendar import service
 from api.calendar.schemas import CalendarDay, OverrideWrite
-from api.dependencies import DbSession
+from api.kit.boundary import DbSession
 from shared.jsontypes import IsoDate
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])

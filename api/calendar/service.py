@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 import chinese_calendar  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.calendar.models import CalendarOverride
 from api.calendar.repository import CalendarRepository
 from api.calendar.schemas import CalendarDay, DaySource, OverrideWrite
-from api.errors import InvalidInput, NotFound, PetitionDeskError
-from api.timeutil import end_of_local_day, local
+from api.kit.errors import InvalidInput, NotFound, PetitionDeskError
+from api.kit.timeutil import end_of_local_day, local
+from api.models.calendar import CalendarOverride
 
 CALENDAR_UNKNOWN_YEAR = "calendar_unknown_year"
 """Deadline flag: the due day was counted over a year whose holiday notice is not known."""

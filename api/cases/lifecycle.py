@@ -7,9 +7,9 @@ import enum
 from dataclasses import dataclass
 
 from api.auth.permissions import Permission, may
-from api.cases.models import CaseStatus
-from api.errors import Conflict, Forbidden
-from api.officials.models import Role
+from api.kit.errors import Conflict, Forbidden
+from api.models.case import CaseStatus
+from api.models.official import Role
 
 S = CaseStatus
 

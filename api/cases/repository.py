@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, delete, null, or_, select, true, update
+from sqlalchemy import ColumnElement, delete, null, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import (
+from api.cases.schemas import CaseQuery
+from api.kit.db import utcnow
+from api.kit.pagination import fetch_page
+from api.models.case import (
     Arrival,
     Case,
-    CaseEvent,
     CaseNumberCounter,
     CaseUnit,
     Channel,
 )
-from api.cases.schemas import CaseQuery
-from api.db import utcnow
-from api.pagination import fetch_page
-from api.stats.counting import touch
 
 
 def in_reach(reach: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:
@@ -154,77 +151,6 @@ class CaseRepository:
         if petitioner is not None:
             stmt = stmt.where(Case.petitioners.contains([petitioner]))
         return await fetch_page(self.session, stmt, Case, query)
-
-    async def lock_petitioners_after(
-        self, after: uuid.UUID | None, limit: int
-    ) -> Sequence[tuple[uuid.UUID, Sequence[dict[str, Any]]]]:
-        """The petitioners of the next `limit` cases by id after `after`, those cases locked
-        until the transaction ends (FOR NO KEY UPDATE: rows that refer to a case, such as its
-        deadlines and events, can still be written meanwhile)."""
-        stmt = (
-            select(Case.id, Case.petitioners)
-            .order_by(Case.id)
-            .limit(limit)
-            .with_for_update(key_share=True)
-        )
-        if after is not None:
-            stmt = stmt.where(Case.id > after)
-        rows = await self.session.execute(stmt)
-        return [(case_id, list(items)) for case_id, items in rows.all()]
-
-    async def set_petitioners(self, case_id: uuid.UUID, items: Sequence[dict[str, Any]]) -> None:
-        """Replace a case's stored petitioners as they are (re-encrypted), keeping `updated_at`:
-        nothing a client syncs on has changed."""
-        await self.session.execute(
-            update(Case)
-            .where(Case.id == case_id)
-            .values(petitioners=list(items), updated_at=Case.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-
-
-class CaseEventRepository:
-    """The case timeline."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def record(
-        self,
-        case_id: uuid.UUID,
-        action: str,
-        *,
-        actor_id: uuid.UUID | None = None,
-        client: str | None = None,
-        data: dict[str, Any] | None = None,
-        at: datetime | None = None,
-    ) -> CaseEvent:
-        """Append an event to the case's timeline (and mark the case for the figures: every
-        change to a case leaves an event)."""
-        touch(self.session, (case_id,))
-        event = CaseEvent(
-            case_id=case_id, action=action, actor_id=actor_id, client=client, data=data or {}
-        )
-        if at is not None:
-            event.at = at
-        self.session.add(event)
-        return event
-
-    async def record_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append many events at once (each row: id, case_id, action, actor_id, client, at,
-        data), as a batch of escalations or flags does."""
-        touch(self.session, {row["case_id"] for row in rows})
-        if rows:
-            await self.session.execute(insert(CaseEvent), list(rows))
-
-    async def for_case(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
-        """The case's events in the order they happened."""
-        stmt = (
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case_id)
-            .order_by(CaseEvent.at, CaseEvent.seq)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
 
 
 class CaseUnitRepository:

@@ -14,7 +14,6 @@ from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.cases import service, workflow
 from api.cases.lifecycle import TRANSITIONS, Action
-from api.cases.models import Case
 from api.cases.schemas import (
     ArrivalCreate,
     ArrivalRead,
@@ -41,9 +40,10 @@ from api.cases.schemas import (
     ReplyBody,
     UnitBody,
 )
-from api.dependencies import DbSession
 from api.idempotency.dependencies import IdempotencyKey, answer_once
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
+from api.models.case import Case
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 

@@ -9,17 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
 from api.alerts.templates import LEVEL_NAMES
-from api.auth.dependencies import Principal
 from api.auth.permissions import Permission
+from api.auth.principal import Principal
 from api.calendar.service import due_after_days
 from api.cases import lifecycle
-from api.cases.models import Arrival, Case, CaseStatus, CaseUnit, Channel, LodgedLevel
-from api.cases.repository import (
-    ArrivalRepository,
-    CaseEventRepository,
-    CaseRepository,
-    CaseUnitRepository,
-)
+from api.cases.repository import ArrivalRepository, CaseRepository, CaseUnitRepository
 from api.cases.schemas import (
     ArrivalCreate,
     ArrivalRead,
@@ -32,19 +26,22 @@ from api.cases.schemas import (
     FollowUpRead,
 )
 from api.cases.workflow import K, Step, named_official, staff_of
-from api.db import utcnow
 from api.deadlines import service as deadlines
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.escalations.service import stop_for_deadline
 from api.events.service import case_summary, emit
 from api.follow_ups.repository import FollowUpRepository
+from api.kit.db import utcnow
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.metrics import CASES_REGISTERED, count_after_commit
+from api.kit.pagination import Page
+from api.kit.timeutil import CHINA, add_months, end_of_local_day, local, local_clock, within_text
 from api.lookup.service import issue_secret
-from api.metrics import CASES_REGISTERED, count_after_commit
-from api.officials.models import Official, Role
+from api.models.case import Arrival, Case, CaseStatus, CaseUnit, Channel, LodgedLevel
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official, Role
+from api.models.unit import Unit, UnitLevel
 from api.officials.repository import OfficialRepository
-from api.pagination import Page
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.privacy.service import (
@@ -56,9 +53,8 @@ from api.privacy.service import (
     vault_of,
 )
 from api.sensitive.service import arrival_policy_at
-from api.stats.counting import touch_new
-from api.timeutil import CHINA, add_months, end_of_local_day, local, local_clock, within_text
-from api.units.models import Unit, UnitLevel
+from api.timeline.changes import mark_new
+from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from api.units.schemas import Location
 
@@ -232,7 +228,7 @@ async def register_case(
         updated_at=now,
     )
     repo.add(case)
-    touch_new(session, case.id)
+    mark_new(session, case.id)
     await session.flush()
     CaseEventRepository(session).record(
         case.id,

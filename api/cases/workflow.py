@@ -11,12 +11,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
+from api.auth.principal import Principal
 from api.calendar.service import due_after_days, due_after_working_days
 from api.cases import lifecycle
 from api.cases.lifecycle import Action
-from api.cases.models import Case, CaseStatus, Outcome, RedirectTarget
-from api.cases.repository import CaseEventRepository, CaseRepository, CaseUnitRepository
+from api.cases.repository import CaseRepository, CaseUnitRepository
 from api.cases.schemas import (
     AssignBody,
     CloseBody,
@@ -35,18 +34,20 @@ from api.cases.schemas import (
     ReplyBody,
     UnitBody,
 )
-from api.db import utcnow
 from api.deadlines import service as deadlines
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.events.service import case_summary, emit
-from api.follow_ups.models import FollowUp
 from api.follow_ups.repository import FollowUpRepository
-from api.officials.models import Official, Role
+from api.kit.db import utcnow
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.models.case import Case, CaseStatus, Outcome, RedirectTarget
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.follow_up import FollowUp
+from api.models.official import Official, Role
+from api.models.unit import UnitLevel
 from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
-from api.units.models import UnitLevel
+from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from api.units.service import known_units, named_unit
 

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
-from api.errors import NotFound
+from api.kit.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
 

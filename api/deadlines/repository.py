@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.deadlines.schemas import DeadlineQuery
-from api.pagination import fetch_page
+from api.kit.pagination import fetch_page
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 
 
 class DeadlineRepository:

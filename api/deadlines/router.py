@@ -11,8 +11,8 @@ from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
 from api.auth.permissions import Permission
 from api.deadlines import service
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
-from api.dependencies import DbSession
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
 from shared.contracts import DeadlineEvaluation, FlagDueReport, ReminderOutcome
 
 router = APIRouter(prefix="/v1/deadlines", tags=["deadlines"])

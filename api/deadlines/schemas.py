@@ -8,8 +8,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from api.deadlines.models import DeadlineKind, DeadlineStatus
-from api.pagination import ListQuery
+from api.kit.pagination import ListQuery
+from api.models.deadline import DeadlineKind, DeadlineStatus
 
 
 class DeadlineRead(BaseModel):

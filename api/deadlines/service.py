@@ -8,18 +8,18 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.repository import CaseEventRepository
-from api.db import utcnow
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from api.deadlines.repository import DeadlineRepository
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
-from api.errors import NotFound
 from api.escalations.service import escalate_missed, send_reminder
 from api.events.service import emit, subscribed
-from api.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
-from api.officials.models import Official
+from api.kit.db import utcnow
+from api.kit.errors import NotFound
+from api.kit.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official
 from api.outbox.service import record_job
 from api.policies.service import current_policy
+from api.timeline.repository import CaseEventRepository
 from shared.contracts import (
     JOB_FLAG_DUE,
     JOB_REMIND_DEADLINE,

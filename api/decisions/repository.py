@@ -10,12 +10,12 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case
 from api.cases.repository import in_reach
-from api.deadlines.models import Deadline, DeadlineStatus
-from api.decisions.models import DecisionAssessment, DecisionCase, DecisionStatus, RiskLevel
 from api.decisions.schemas import DecisionQuery
-from api.pagination import fetch_page
+from api.kit.pagination import fetch_page
+from api.models.case import Case
+from api.models.deadline import Deadline, DeadlineStatus
+from api.models.decision import DecisionAssessment, DecisionCase, DecisionStatus, RiskLevel
 
 
 def _of_units(units: frozenset[uuid.UUID]) -> ColumnElement[bool]:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.decisions import service
-from api.decisions.models import DecisionAssessment
 from api.decisions.schemas import (
     AssessBody,
     DecideBody,
@@ -20,8 +19,9 @@ from api.decisions.schemas import (
     DecisionUpdate,
     LinkCaseBody,
 )
-from api.dependencies import DbSession
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
+from api.models.decision import DecisionAssessment
 from api.policies.service import current_policy
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])

@@ -7,8 +7,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.cases.models import CaseStatus
-from api.decisions.models import (
+from api.kit.pagination import ListQuery
+from api.models.case import CaseStatus
+from api.models.decision import (
     Conclusion,
     DecisionKind,
     DecisionStatus,
@@ -16,7 +17,6 @@ from api.decisions.models import (
     RiskLevel,
     Verdict,
 )
-from api.pagination import ListQuery
 from shared.jsontypes import IsoDate
 
 

@@ -13,21 +13,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
-from api.auth.dependencies import Principal
-from api.cases.models import Case
-from api.cases.repository import CaseEventRepository, CaseRepository
-from api.db import utcnow
+from api.auth.principal import Principal
+from api.cases.repository import CaseRepository
 from api.deadlines import service as deadlines
-from api.deadlines.models import DeadlineKind, DeadlineStatus
-from api.decisions.models import (
-    RISK_ORDER,
-    Conclusion,
-    DecisionAssessment,
-    DecisionStatus,
-    Dimension,
-    RiskLevel,
-    Verdict,
-)
 from api.decisions.repository import DecisionFiguresRepository, DecisionRepository
 from api.decisions.schemas import (
     AssessBody,
@@ -43,12 +31,25 @@ from api.decisions.schemas import (
     LinkCaseBody,
     LinkedCase,
 )
-from api.errors import Conflict, InvalidInput, NotFound
-from api.officials.models import LEADER_ROLES, Official
+from api.kit.db import utcnow
+from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.timeutil import end_of_local_day, local, local_days, local_today
+from api.models.case import Case
+from api.models.deadline import DeadlineKind, DeadlineStatus
+from api.models.decision import (
+    RISK_ORDER,
+    Conclusion,
+    DecisionAssessment,
+    DecisionStatus,
+    Dimension,
+    RiskLevel,
+    Verdict,
+)
+from api.models.official import LEADER_ROLES, Official
 from api.officials.repository import OfficialRepository
 from api.officials.service import leader_over
 from api.policies.schemas import Policy
-from api.timeutil import end_of_local_day, local, local_days, local_today
+from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
 

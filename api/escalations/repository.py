@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deadlines.models import Deadline
-from api.escalations.models import AckLink, Escalation, EscalationStatus
 from api.escalations.schemas import EscalationQuery
-from api.pagination import fetch_page
+from api.kit.pagination import fetch_page
+from api.models.deadline import Deadline
+from api.models.escalation import AckLink, Escalation, EscalationStatus
 
 
 class AckLinkRepository:

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
 from api.auth.permissions import Permission
-from api.dependencies import BulkWorkSlot, DbSession
 from api.escalations import service
 from api.escalations.schemas import EscalateBody, EscalationQuery, EscalationRead
-from api.pagination import Page
+from api.kit.boundary import BulkWorkSlot, DbSession
+from api.kit.pagination import Page
 from shared.contracts import EscalationAdvance, EscalationStart, EscalationStartReport
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.escalations.models import EscalationStatus
-from api.pagination import ListQuery
+from api.kit.pagination import ListQuery
+from api.models.escalation import EscalationStatus
 from shared.jsontypes import JsonInt
 
 

@@ -14,24 +14,26 @@ from api.alerts.service import alert_official, prefetch_rate_counts
 from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
 from api.auth.security import token_digest
 from api.cases.lifecycle import DONE
-from api.cases.models import Case
-from api.cases.repository import ArrivalRepository, CaseEventRepository, CaseRepository
-from api.db import PUBLIC_BASE_URL, utcnow
-from api.deadlines.models import Deadline, DeadlineStatus
+from api.cases.repository import ArrivalRepository, CaseRepository
 from api.deadlines.repository import DeadlineRepository
-from api.errors import Conflict, InvalidInput, NotFound
-from api.escalations.models import Escalation, EscalationStatus
 from api.escalations.repository import AckLinkRepository, EscalationRepository
 from api.escalations.schemas import EscalationQuery, EscalationRead
 from api.events.service import emit, subscribed
-from api.metrics import ESCALATIONS, count_after_commit
-from api.officials.models import Official, Role
+from api.kit.db import utcnow
+from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.metrics import ESCALATIONS, count_after_commit
+from api.kit.timeutil import local_clock
+from api.kit.uow import PUBLIC_BASE_URL, unit_of
+from api.models.case import Case
+from api.models.deadline import Deadline, DeadlineStatus
+from api.models.escalation import Escalation, EscalationStatus
+from api.models.official import Official, Role
+from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
 from api.outbox.service import record_job
 from api.policies.schemas import EscalationStep, Policy, Recipient
 from api.policies.service import current_policy
-from api.timeutil import local_clock
-from api.units.models import Unit
+from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from shared.contracts import (
     JOB_ADVANCE_ESCALATION,
@@ -210,7 +212,7 @@ async def _open_steps(
             plans.append((deadline, chain, people))
         await prefetch_rate_counts(session, [p for _, _, people in plans for p in people])
         announce = await subscribed(session, "escalation.created")
-        writes = _Writes(base_url=str(session.info[PUBLIC_BASE_URL]))
+        writes = _Writes(base_url=unit_of(session).resource(PUBLIC_BASE_URL))
         escalations = []
         for deadline, chain, people in plans:
             escalation = await _open_step(

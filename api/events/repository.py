@@ -8,9 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.events.models import WebhookSubscription
 from api.events.schemas import SubscriptionQuery
-from api.pagination import fetch_page
+from api.kit.pagination import fetch_page
+from api.kit.uow import Slot, unit_of
+from api.models.subscription import WebhookSubscription
+
+ACTIVE_SUBSCRIPTIONS: Slot[dict[str, Sequence[WebhookSubscription]]] = Slot(
+    "active subscriptions by event type", dict
+)
 
 
 class SubscriptionRepository:
@@ -29,9 +34,7 @@ class SubscriptionRepository:
 
     async def active_for(self, event_type: str) -> Sequence[WebhookSubscription]:
         """Active subscriptions that want `event_type` (once per transaction and type)."""
-        cache: dict[str, Sequence[WebhookSubscription]] = self.session.info.setdefault(
-            "subscriptions", {}
-        )
+        cache = unit_of(self.session).get(ACTIVE_SUBSCRIPTIONS)
         if event_type not in cache:
             stmt = select(WebhookSubscription).where(
                 WebhookSubscription.active.is_(True),

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import AppState, DbSession, get_state
 from api.events import service
 from api.events.schemas import (
     SubscriptionCreate,
@@ -17,7 +16,8 @@ from api.events.schemas import (
     SubscriptionQuery,
     SubscriptionRead,
 )
-from api.pagination import Page
+from api.kit.boundary import AppState, DbSession, get_state
+from api.kit.pagination import Page
 
 router = APIRouter(prefix="/v1/webhook-subscriptions", tags=["webhooks"])
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.pagination import ListQuery
+from api.kit.pagination import ListQuery
 
 
 class EventType(StrEnum):

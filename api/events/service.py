@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_webhook
-from api.db import utcnow
-from api.errors import InvalidInput, NotFound
-from api.events.models import WebhookSubscription
-from api.events.repository import SubscriptionRepository
+from api.events.repository import ACTIVE_SUBSCRIPTIONS, SubscriptionRepository
 from api.events.schemas import SubscriptionCreate, SubscriptionQuery
+from api.kit.db import utcnow
+from api.kit.errors import InvalidInput, NotFound
+from api.kit.uow import unit_of
+from api.models.subscription import WebhookSubscription
 from shared.webhooks import check_public_url, generate_secret
 
 
@@ -65,7 +66,7 @@ async def create_subscription(
         created_by=actor_id,
     )
     SubscriptionRepository(session).add(subscription)
-    session.info.pop("subscriptions", None)
+    unit_of(session).forget(ACTIVE_SUBSCRIPTIONS)
     await session.flush()
     return subscription
 
@@ -77,7 +78,7 @@ async def disable(session: AsyncSession, subscription_id: uuid.UUID, reason: str
         raise NotFound(f"Webhook subscription {subscription_id} does not exist.")
     subscription.active = False
     subscription.disabled_reason = reason
-    session.info.pop("subscriptions", None)
+    unit_of(session).forget(ACTIVE_SUBSCRIPTIONS)
     await session.flush()
 
 

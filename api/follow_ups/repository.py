@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case
 from api.cases.repository import in_reach
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.follow_ups.models import FollowUp
+from api.models.case import Case
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.follow_up import FollowUp
 
 
 class FollowUpRepository:

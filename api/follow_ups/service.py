@@ -8,12 +8,12 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db import utcnow
 from api.follow_ups.repository import FollowUpFiguresRepository
 from api.follow_ups.schemas import FollowUpFigures
+from api.kit.db import utcnow
+from api.kit.timeutil import local_days
 from api.policies.schemas import Policy
 from api.stats.schemas import Rate
-from api.timeutil import local_days
 
 
 async def figures(

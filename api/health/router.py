@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.dependencies import AppState, get_state
 from api.health.repository import HealthRepository
 from api.health.service import PipelineHealth, pipeline_health, schema_check
-from api.metrics import (
+from api.kit.boundary import AppState, get_state
+from api.kit.metrics import (
     PIPELINE_ALERT_AGE,
     PIPELINE_LAST_SWEEP,
     PIPELINE_OUTBOX_AGE,

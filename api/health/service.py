@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.repository import AlertRepository
-from api.db import utcnow
+from api.kit.db import utcnow
 from api.outbox.repository import OutboxRepository
 
 LAST_SWEEP_KEY = "petition-desk:last-sweep"

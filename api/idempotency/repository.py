@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.idempotency.models import IdempotencyRecord
+from api.models.idempotency import IdempotencyRecord
 
 
 class IdempotencyRepository:

@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import Conflict, InvalidInput
-from api.idempotency.models import IdempotencyRecord
 from api.idempotency.repository import IdempotencyRepository
+from api.kit.errors import Conflict, InvalidInput
+from api.models.idempotency import IdempotencyRecord
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import TypeAdapter
 
-from api.dependencies import AppState, DbSession, get_state
-from api.errors import Unauthorized
 from api.escalations.service import acknowledge_by_link, acknowledge_by_sms
 from api.inbound.schemas import AliyunSmsUp, GenericSmsReply, InboundResult, TencentSmsReply
+from api.kit.boundary import AppState, DbSession, get_state
+from api.kit.errors import Unauthorized
 
 router = APIRouter(tags=["inbound"])
 

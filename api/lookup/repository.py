@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case
-from api.units.models import Unit
+from api.models.case import Case
+from api.models.unit import Unit
 
 
 class LookupRepository:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.auth.throttle import LoginThrottle
-from api.dependencies import AppState, DbSession, get_state
+from api.kit.boundary import AppState, DbSession, get_state
 from api.lookup import service
 from api.lookup.schemas import CaseProgress, LookupRequest, LookupSecret
 

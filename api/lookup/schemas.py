@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.cases.models import CaseStatus, Outcome
+from api.models.case import CaseStatus, Outcome
 
 
 class LookupRequest(BaseModel):

@@ -8,17 +8,18 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
+from api.auth.principal import Principal
 from api.auth.throttle import LoginThrottle
-from api.cases.models import Case
-from api.cases.repository import CaseEventRepository, CaseRepository
-from api.deadlines.models import DeadlineKind, DeadlineStatus
+from api.cases.repository import CaseRepository
 from api.deadlines.repository import DeadlineRepository
-from api.errors import NotFound
+from api.kit.errors import NotFound
 from api.lookup.repository import LookupRepository
 from api.lookup.schemas import CaseProgress, LookupRequest, LookupSecret, ProgressStep
+from api.models.case import Case
+from api.models.deadline import DeadlineKind, DeadlineStatus
 from api.policies.service import current_policy
 from api.privacy.service import vault_of
+from api.timeline.repository import CaseEventRepository
 
 # Look-alikes (0/O, 1/I/L) left out: the secret is read out over the phone and written by hand.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -8,11 +8,13 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.officials.models import Official, Role
+from api.kit.pagination import fetch_page
+from api.kit.uow import Slot, unit_of
+from api.models.official import Official, Role
 from api.officials.schemas import OfficialQuery
-from api.pagination import fetch_page
 
-HOLDERS_CACHE = "holders"
+HOLDERS: Slot[dict[tuple[uuid.UUID, Role], Official | None]] = Slot("holders of posts", dict)
+"""Who holds which post in which unit, as read in this transaction."""
 
 
 class OfficialRepository:
@@ -40,9 +42,7 @@ class OfficialRepository:
     async def holder_of(self, unit_id: uuid.UUID, role: Role) -> Official | None:
         """The longest-serving active official with `role` in the unit (looked up once per
         transaction: escalating a batch of deadlines asks the same question many times)."""
-        cache: dict[tuple[uuid.UUID, Role], Official | None] = self.session.info.setdefault(
-            HOLDERS_CACHE, {}
-        )
+        cache: dict[tuple[uuid.UUID, Role], Official | None] = unit_of(self.session).get(HOLDERS)
         if (unit_id, role) not in cache:
             stmt = (
                 select(Official)
@@ -59,9 +59,7 @@ class OfficialRepository:
         self, unit_ids: Collection[uuid.UUID], roles: Collection[Role]
     ) -> None:
         """Answer `holder_of` for every pair of these units and roles with one query."""
-        cache: dict[tuple[uuid.UUID, Role], Official | None] = self.session.info.setdefault(
-            HOLDERS_CACHE, {}
-        )
+        cache: dict[tuple[uuid.UUID, Role], Official | None] = unit_of(self.session).get(HOLDERS)
         pairs = {(u, r) for u in unit_ids for r in roles} - cache.keys()
         if not pairs:
             return
@@ -82,7 +80,7 @@ class OfficialRepository:
 
     def forget_holders(self) -> None:
         """Drop the per-transaction holder cache (an official changed unit, role or status)."""
-        self.session.info.pop(HOLDERS_CACHE, None)
+        unit_of(self.session).forget(HOLDERS)
 
     async def by_sms_number(self, numbers: Sequence[str]) -> Sequence[Official]:
         """Active officials whose phone or SMS contact is one of `numbers`."""

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
 from api.officials import service
 from api.officials.schemas import OfficialCreate, OfficialQuery, OfficialRead, OfficialUpdate
-from api.pagination import Page
 
 router = APIRouter(prefix="/v1/officials", tags=["officials"])
 USERNAME_TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The user name is taken."}}

@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from api.officials.models import Role
-from api.pagination import ListQuery
+from api.kit.pagination import ListQuery
+from api.models.official import Role
 
 PHONE_PATTERN = r"^\+?[0-9]{5,20}$"
 

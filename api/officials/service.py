@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
+from api.auth.principal import Principal
 from api.auth.security import hash_password
-from api.errors import Conflict, InvalidInput, NotFound
-from api.officials.models import Official, Role
+from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.models.official import Official, Role
+from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
 from api.officials.schemas import (
     ContactIn,
@@ -25,7 +26,6 @@ from api.officials.schemas import (
     OfficialRead,
     OfficialUpdate,
 )
-from api.units.models import Unit
 from api.units.repository import UnitRepository
 from api.units.service import known_units
 

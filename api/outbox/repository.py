@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.outbox.models import OutboxMessage
+from api.models.outbox import OutboxMessage
 
 
 class OutboxRepository:

@@ -12,10 +12,12 @@ from typing import Any, cast
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db import utcnow
-from api.outbox.models import OutboxMessage
+from api.kit.boundary import AppState
+from api.kit.db import utcnow
+from api.kit.uow import Slot, UnitOfWork, unit_of
+from api.models.outbox import OutboxMessage
 from api.outbox.repository import OutboxRepository
 from shared import tracing
 from shared.contracts import (
@@ -26,7 +28,9 @@ from shared.contracts import (
 )
 
 log = logging.getLogger(__name__)
-SESSION_KEY = "outbox"
+
+PENDING_JOBS: Slot[list[OutboxMessage]] = Slot("outbox rows to dispatch", list)
+"""The jobs this transaction recorded, handed to arq once it commits."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def record_job(
         payload[tracing.JOB_KWARG] = rid
     message = OutboxMessage(job=job, job_id=job_id, payload=payload, defer_until=defer_until)
     OutboxRepository(session).add(message)
-    pending: list[OutboxMessage] = session.info.setdefault(SESSION_KEY, [])
+    pending: list[OutboxMessage] = unit_of(session).get(PENDING_JOBS)
     pending.append(message)
 
 
@@ -148,11 +152,11 @@ def pack_deliveries(jobs: Sequence[QueuedJob]) -> list[QueuedJob]:
     return packed
 
 
-async def dispatch_after_commit(
-    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], arq: ArqRedis
-) -> None:
-    """Hand the jobs a committed session recorded to arq; leave them to the relay on failure."""
-    messages: list[OutboxMessage] = session.info.pop(SESSION_KEY, [])
+async def dispatch_after_commit(state: AppState, unit: UnitOfWork) -> None:
+    """Hand the jobs a committed transaction recorded to arq; leave them to the relay on
+    failure (registered as an after-commit hook of the request boundary)."""
+    messages = unit.take(PENDING_JOBS)
+    arq, sessionmaker = state.arq, state.sessionmaker
     if not messages:
         return
     try:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from api.decisions.models import Conclusion, RiskLevel, Verdict
+from api.models.decision import Conclusion, RiskLevel, Verdict
 from api.policies.base import StrictModel
 from shared.jsontypes import JsonInt
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, model_validator
 
+from api.models.unit import UnitLevel
 from api.policies.base import StrictModel
-from api.units.models import UnitLevel
 from shared.jsontypes import IsoDuration, JsonInt
 
 IsoWeekday = Annotated[int, Field(ge=1, le=7, description="ISO weekday: 1 Monday … 7 Sunday.")]

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db import utcnow
-from api.policies.models import PolicyDocument
+from api.kit.db import utcnow
+from api.models.policy import PolicyDocument
 
 CURRENT = 1
 

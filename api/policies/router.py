@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
+from api.kit.boundary import DbSession
 from api.policies import service
 from api.policies.schemas import Policy, PolicyRead
 

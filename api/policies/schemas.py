@@ -16,15 +16,15 @@ from pydantic import (
 )
 
 from api.alerts.templates import FIELDS, check_template, placeholders
-from api.cases.models import Channel, LodgedLevel
-from api.officials.models import Role
+from api.models.case import Channel, LodgedLevel
+from api.models.official import Role
+from api.models.unit import UnitLevel
 from api.policies.base import StrictModel
 from api.policies.decisions import DecisionPolicy
 from api.policies.follow_up import FollowUpPolicy
 from api.policies.reception import ReceptionPolicy
 from api.policies.screening import ScreeningPolicy
 from api.policies.sensitive import SensitivePolicy
-from api.units.models import UnitLevel
 from shared.jsontypes import IsoDuration, JsonInt
 
 PositiveDuration = Annotated[IsoDuration, Field(gt=timedelta(0), description="ISO 8601 duration")]

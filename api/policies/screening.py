@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import Field, StrictFloat, model_validator
 
-from api.officials.models import Role
+from api.models.official import Role
+from api.models.unit import UnitLevel
 from api.policies.base import StrictModel
-from api.units.models import UnitLevel
 from shared.jsontypes import JsonInt
 
 ResolutionDays = Annotated[JsonInt, Field(ge=1, le=366)]

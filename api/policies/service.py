@@ -6,10 +6,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.uow import Slot, unit_of
 from api.policies.repository import PolicyRepository
 from api.policies.schemas import Policy, PolicyRead
 
-CACHE_KEY = "policy"
+POLICY_READ: Slot[PolicyRead | None] = Slot("policy in force", lambda: None)
 
 
 async def current_policy(session: AsyncSession) -> PolicyRead:
@@ -17,7 +18,7 @@ async def current_policy(session: AsyncSession) -> PolicyRead:
 
     Read once per transaction: a sweep flagging hundreds of deadlines asks for it each time.
     """
-    cached: PolicyRead | None = session.info.get(CACHE_KEY)
+    cached = unit_of(session).get(POLICY_READ)
     if cached is not None:
         return cached
     row = await PolicyRepository(session).get()
@@ -25,7 +26,7 @@ async def current_policy(session: AsyncSession) -> PolicyRead:
         read = PolicyRead(version=0, policy=Policy())
     else:
         read = PolicyRead(version=row.version, policy=Policy.model_validate(row.document))
-    session.info[CACHE_KEY] = read
+    unit_of(session).put(POLICY_READ, read)
     return read
 
 
@@ -35,5 +36,5 @@ async def replace_policy(
     """Store a new policy document; missing sections take their defaults."""
     row = await PolicyRepository(session).save(policy.model_dump(mode="json"), actor_id)
     read = PolicyRead(version=row.version, policy=policy)
-    session.info[CACHE_KEY] = read
+    unit_of(session).put(POLICY_READ, read)
     return read

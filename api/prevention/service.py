@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
+from api.auth.principal import Principal
 from api.decisions import service as decisions
 from api.follow_ups import service as follow_ups
 from api.policies.service import current_policy

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from api.db import create_engine
+from api.kit.db import create_engine
 from api.privacy.crypto import PrivacyConfigError, UnreadableValueError, Vault, new_key
 from api.privacy.service import rotate_batch
 from shared.settings import get_settings

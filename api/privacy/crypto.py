@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from api.kit.uow import Resource
 from shared.settings import Settings
 
 # A keyed hash is only as strong as its key: ask for at least 256 bits' worth of characters.
@@ -161,3 +162,7 @@ class Vault:
         any accepted form; tagged with the field so an ID and a phone never collide."""
         message = f"{kind.value}:{_match_key(kind, value)}".encode()
         return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+
+
+PII_VAULT: Resource[Vault] = Resource("pii vault")
+"""The vault every session of the app seals and opens petitioners' numbers with."""

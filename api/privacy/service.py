@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
 from api.auth.permissions import Permission
-from api.cases.repository import CaseRepository
-from api.cases.schemas import Petitioner, PetitionerRead
-from api.db import PII_VAULT
-from api.privacy.crypto import MASKS, Kind, PrivacyConfigError, Vault
+from api.auth.principal import Principal
+from api.kit.uow import unit_of
+from api.privacy.crypto import MASKS, PII_VAULT, Kind, PrivacyConfigError, Vault
+from api.privacy.repository import PetitionerRepository
+from api.privacy.schemas import Petitioner, PetitionerRead
 
 
 def enc_key(kind: Kind) -> str:
@@ -34,8 +34,8 @@ def hash_key(kind: Kind) -> str:
 
 
 def vault_of(session: AsyncSession) -> Vault:
-    """The vault the session was made with (`api.db.create_sessionmaker`)."""
-    vault = session.info.get(PII_VAULT)
+    """The vault the session was made with (`api.kit.db.create_sessionmaker`)."""
+    vault = unit_of(session).resources.get(PII_VAULT)
     if not isinstance(vault, Vault):
         raise PrivacyConfigError("This database session was made without the PII vault.")
     return vault
@@ -149,7 +149,7 @@ async def rotate_batch(
     """Re-seal the petitioners of the next `size` cases (by id, after `after`), locked until
     the caller commits. Running it again changes nothing: a case already under the newest keys
     is left alone."""
-    repo = CaseRepository(session)
+    repo = PetitionerRepository(session)
     rows = await repo.lock_petitioners_after(after, size)
     changed = 0
     for case_id, items in rows:

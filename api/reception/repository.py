@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from api.deadlines.models import Deadline, DeadlineStatus
-from api.officials.models import LEADER_ROLES, Official, Role
-from api.pagination import fetch_page
-from api.reception.models import (
+from api.kit.pagination import fetch_page
+from api.models.deadline import Deadline, DeadlineStatus
+from api.models.official import LEADER_ROLES, Official, Role
+from api.models.reception import (
     Appointment,
     AppointmentStatus,
     FieldVisit,
@@ -24,8 +24,8 @@ from api.reception.models import (
     FieldVisitDuty,
     RosterEntry,
 )
+from api.models.unit import Unit, UnitLevel
 from api.reception.schemas import AppointmentQuery, FieldVisitQuery
-from api.units.models import Unit, UnitLevel
 
 # Any constant shared by every sweeper: only one of them opens field-visit duties at a time.
 FIELD_VISIT_DUTIES_LOCK = 0x5D_2E_50_16

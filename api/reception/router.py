@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
 from api.idempotency.dependencies import IdempotencyKey, answer_once
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
 from api.policies.service import current_policy
 from api.reception import service
 from api.reception.schemas import (

@@ -8,10 +8,10 @@ from typing import Annotated, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deadlines.models import DeadlineStatus
-from api.officials.models import Role
-from api.pagination import ListQuery
-from api.reception.models import AppointmentStatus
+from api.kit.pagination import ListQuery
+from api.models.deadline import DeadlineStatus
+from api.models.official import Role
+from api.models.reception import AppointmentStatus
 from shared.jsontypes import IsoDate, IsoDateTime
 
 Month = Annotated[

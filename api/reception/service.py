@@ -9,25 +9,35 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
+from api.auth.principal import Principal
 from api.calendar.service import UnknownYear, WorkCalendar, load_calendar
-from api.cases.models import Case, CaseStatus
-from api.cases.repository import CaseEventRepository, CaseRepository
-from api.db import utcnow
+from api.cases.repository import CaseRepository
 from api.deadlines import service as deadlines
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound
-from api.officials.models import LEADER_ROLES, Official, Role
-from api.officials.repository import OfficialRepository
-from api.policies.reception import ReceptionDays
-from api.policies.schemas import Policy
-from api.reception.models import (
+from api.kit.db import utcnow
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.timeutil import (
+    end_of_local_day,
+    local,
+    local_clock,
+    local_today,
+    month_days,
+    month_span,
+    start_of_local_day,
+)
+from api.models.case import Case, CaseStatus
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import LEADER_ROLES, Official, Role
+from api.models.reception import (
     Appointment,
     AppointmentStatus,
     FieldVisit,
     FieldVisitDuty,
     RosterEntry,
 )
+from api.models.unit import Unit
+from api.officials.repository import OfficialRepository
+from api.policies.reception import ReceptionDays
+from api.policies.schemas import Policy
 from api.reception.repository import ReceptionRepository
 from api.reception.schemas import (
     AppointmentCounts,
@@ -51,16 +61,7 @@ from api.reception.schemas import (
     RosterGenerated,
     RosterQuery,
 )
-from api.timeutil import (
-    end_of_local_day,
-    local,
-    local_clock,
-    local_today,
-    month_days,
-    month_span,
-    start_of_local_day,
-)
-from api.units.models import Unit
+from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
 

@@ -9,10 +9,10 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deadlines.models import Deadline, DeadlineKind
-from api.officials.models import Official, Role
-from api.pagination import fetch_page
-from api.reports.models import SituationReport
+from api.kit.pagination import fetch_page
+from api.models.deadline import Deadline, DeadlineKind
+from api.models.official import Official, Role
+from api.models.report import SituationReport
 from api.reports.schemas import ReportQuery
 
 # Any constant shared by every sweeper: only one of them creates report deadlines at a time.

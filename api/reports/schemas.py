@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from api.pagination import ListQuery
+from api.kit.pagination import ListQuery
 from shared.jsontypes import IsoDate
 
 

@@ -8,17 +8,17 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
-from api.db import utcnow
+from api.auth.principal import Principal
 from api.deadlines import service as deadlines
-from api.deadlines.models import DeadlineKind, DeadlineStatus
-from api.errors import Conflict, Forbidden, InvalidInput
+from api.kit.db import utcnow
+from api.kit.errors import Conflict, Forbidden, InvalidInput
+from api.kit.timeutil import end_of_local_day, local
+from api.models.deadline import DeadlineKind, DeadlineStatus
+from api.models.report import SituationReport
 from api.policies.schemas import Policy
-from api.reports.models import SituationReport
 from api.reports.repository import ReportRepository
 from api.reports.schemas import ReportCreate, ReportQuery
 from api.sensitive.service import daily_report_period
-from api.timeutil import end_of_local_day, local
 
 
 def report_days(year: int, month: int, days_of_month: list[int]) -> list[date]:

@@ -9,12 +9,12 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.officials.models import Official, Role
-from api.pagination import fetch_page
-from api.screening.models import ScreeningItem, ScreeningRound, ScreeningStatus
+from api.kit.pagination import fetch_page
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official, Role
+from api.models.screening import ScreeningItem, ScreeningRound, ScreeningStatus
+from api.models.unit import Unit, UnitLevel
 from api.screening.schemas import ScreeningItemQuery, ScreeningRoundQuery
-from api.units.models import Unit, UnitLevel
 
 # Any constant shared by every sweeper and filer: one at a time opens round deadlines.
 ROUND_DEADLINES_LOCK = 0x5C_2E_E1_14

@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
 from api.idempotency.dependencies import IdempotencyKey, answer_once
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
+from api.models.screening import ScreeningItem
 from api.policies.service import current_policy
 from api.screening import service
-from api.screening.models import ScreeningItem
 from api.screening.schemas import (
     ScreeningCloseBody,
     ScreeningConvertBody,

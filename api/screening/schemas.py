@@ -14,9 +14,9 @@ from pydantic import (
     model_validator,
 )
 
-from api.db import utcnow
-from api.pagination import ListQuery
-from api.screening.models import DisputeRisk, ScreeningStatus
+from api.kit.db import utcnow
+from api.kit.pagination import ListQuery
+from api.models.screening import DisputeRisk, ScreeningStatus
 from api.stats.schemas import Rate
 from shared.jsontypes import IsoDate, IsoDateTime
 

@@ -11,18 +11,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
-from api.auth.dependencies import Principal
-from api.cases.models import CaseStatus
-from api.cases.repository import CaseEventRepository, CaseRepository
-from api.db import utcnow
+from api.auth.principal import Principal
+from api.cases.repository import CaseRepository
 from api.deadlines import service as deadlines
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound
-from api.officials.models import Official
+from api.kit.db import utcnow
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.timeutil import CHINA, end_of_local_day, local, local_clock, local_days, month_span
+from api.models.case import CaseStatus
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official
+from api.models.screening import DisputeRisk, ScreeningItem, ScreeningRound, ScreeningStatus
+from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
 from api.officials.service import leader_over
 from api.policies.schemas import Policy
-from api.screening.models import DisputeRisk, ScreeningItem, ScreeningRound, ScreeningStatus
 from api.screening.repository import ScreeningFiguresRepository, ScreeningRepository
 from api.screening.schemas import (
     ScreeningCloseBody,
@@ -40,8 +42,7 @@ from api.screening.schemas import (
     ScreeningRoundQuery,
 )
 from api.stats.schemas import Rate
-from api.timeutil import CHINA, end_of_local_day, local, local_clock, local_days, month_span
-from api.units.models import Unit
+from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
 

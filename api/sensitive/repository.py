@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from api.cases.models import Case, LodgedLevel
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.officials.models import Official, Role
-from api.reports.models import SituationReport
-from api.timeutil import CHINA
-from api.units.models import Unit
+from api.kit.timeutil import CHINA
+from api.models.case import Case, LodgedLevel
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official, Role
+from api.models.report import SituationReport
+from api.models.unit import Unit
 
 ZONE = str(CHINA)
 

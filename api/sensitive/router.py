@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
 from api.policies.service import current_policy
 from api.sensitive import service
 from api.sensitive.schemas import SensitivePeriodFigures, SensitivePeriodRead

@@ -12,10 +12,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
-from api.cases.models import LodgedLevel
-from api.deadlines.models import DeadlineKind, DeadlineStatus
-from api.errors import InvalidInput, NotFound
+from api.auth.principal import Principal
+from api.kit.errors import InvalidInput, NotFound
+from api.kit.timeutil import local, local_days, local_today
+from api.models.case import LodgedLevel
+from api.models.deadline import DeadlineKind, DeadlineStatus
 from api.policies.schemas import ArrivalPolicy, Policy
 from api.policies.sensitive import SensitivePeriod
 from api.sensitive.repository import SensitiveFiguresRepository
@@ -31,7 +32,6 @@ from api.sensitive.schemas import (
     SensitivePeriodRead,
     SensitiveReportFigures,
 )
-from api.timeutil import local, local_days, local_today
 from api.units.repository import UnitRepository
 from api.units.service import get_unit
 

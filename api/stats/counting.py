@@ -1,43 +1,27 @@
 """Keeping the dashboard's figures (SPEC §6) as cases change.
 
 Every change to a case leaves a timeline event, and every timeline event marks its case
-(`touch`). Just before the request's transaction commits, `settle` recomputes the facts of the
-marked cases, adds the differences to the counters of their units and months, and records that
-the data changed (for ETags). Reading a summary is then a handful of counter rows, however
-many cases there are.
+(`api.timeline.changes`). Just before the request's transaction commits, `settle` recomputes
+the facts of the marked cases, adds the differences to the counters of their units and months,
+and records that the data changed (for ETags). Reading a summary is then a handful of counter
+rows, however many cases there are.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case
+from api.kit.timeutil import local
+from api.kit.uow import UnitOfWork, unit_of
+from api.models.case import Case
 from api.stats.facts import CaseState, difference, facts_of
 from api.stats.repository import CaseRow, CounterKey, StatsRepository
-from api.timeutil import local
+from api.timeline.changes import CHANGED_CASES, NEW_CASES, mark_changed
 from api.units.repository import UnitRepository
-
-TOUCHED = "stats_touched"  # session.info: ids of cases changed in this transaction
-FRESH = "stats_fresh"  # session.info: ids of cases registered in this transaction
-
-
-def touch(session: AsyncSession, case_ids: Iterable[uuid.UUID]) -> None:
-    """Mark cases changed in this transaction; their figures are settled before commit."""
-    touched: set[uuid.UUID] = session.info.setdefault(TOUCHED, set())
-    touched.update(case_ids)
-
-
-def touch_new(session: AsyncSession, case_id: uuid.UUID) -> None:
-    """Mark a case registered in this transaction. Nobody else sees it before commit and it
-    has counted nothing yet, so `settle` neither locks nor reads its facts: it writes them."""
-    fresh: set[uuid.UUID] = session.info.setdefault(FRESH, set())
-    fresh.add(case_id)
-    touch(session, (case_id,))
 
 
 def state_of(case: Case | CaseRow) -> CaseState:
@@ -60,14 +44,23 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+async def settle_before_commit(session: AsyncSession, unit: UnitOfWork) -> None:
+    """The request boundary's hook: settle the figures last thing before the commit."""
+    await settle(session)
+
+
 async def settle(session: AsyncSession) -> int:
     """Bring the counters up to date with the cases touched in this transaction; returns how
     many cases' figures changed. Call last before commit: the facts rows stay locked until
     then, so concurrent changes to one case are counted one after the other."""
-    touched = sorted(session.info.pop(TOUCHED, set()))
+    work = unit_of(session)
+    changed_cases = work.take(CHANGED_CASES)
+    touched = sorted(changed_cases)
     if not touched:
         return 0
-    fresh: set[uuid.UUID] = session.info.pop(FRESH, set())
+    # A case registered in this transaction has counted nothing yet and nobody else sees it:
+    # its facts are written, not locked and read.
+    fresh = work.take(NEW_CASES)
     await session.flush()
     repo = StatsRepository(session)
     counted_before = [case_id for case_id in touched if case_id not in fresh]
@@ -108,7 +101,7 @@ async def count_uncounted(
     after `after` in the order received; returns where the batch ended, None when there was
     nothing left. Pass the answer back until it is None."""
     found = await StatsRepository(session).uncounted_cases(after, batch)
-    touch(session, [case_id for _, case_id in found])
+    mark_changed(session, [case_id for _, case_id in found])
     await settle(session)
     return found[-1] if found else None
 

@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from api.cases.models import CaseStatus, LodgedLevel, Outcome
-from api.deadlines.models import DeadlineKind, DeadlineStatus
+from api.models.case import CaseStatus, LodgedLevel, Outcome
+from api.models.deadline import DeadlineKind, DeadlineStatus
 
 OPEN = frozenset(
     {

@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.models import Case, CaseStatus, Channel, LodgedLevel, Outcome
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.stats.models import CaseFacts, StatCounter
+from api.models.case import Case, CaseStatus, Channel, LodgedLevel, Outcome
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.stats import CaseFacts, StatCounter
 
 CounterKey = tuple[uuid.UUID, str, date, str]  # unit, period, day, key
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
+from api.kit.boundary import DbSession
 from api.stats import service
 from api.stats.schemas import PeriodQuery, Summary, UnitsSummary
 

@@ -7,10 +7,12 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
-from api.cases.models import Channel
-from api.db import utcnow
-from api.errors import InvalidInput, NotFound
+from api.auth.principal import Principal
+from api.kit.db import utcnow
+from api.kit.errors import InvalidInput, NotFound
+from api.kit.timeutil import local
+from api.models.case import Channel
+from api.models.unit import Unit
 from api.stats.counting import split_period
 from api.stats.repository import StatsRepository
 from api.stats.schemas import (
@@ -25,8 +27,6 @@ from api.stats.schemas import (
     UnitRef,
     UnitsSummary,
 )
-from api.timeutil import local
-from api.units.models import Unit
 from api.units.repository import UnitRepository
 from api.units.service import get_unit
 

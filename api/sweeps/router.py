@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth.dependencies import WorkerCaller
-from api.dependencies import AppState, DbSession, get_state
 from api.health.service import note_sweep
+from api.kit.boundary import AppState, DbSession, get_state
 from api.sweeps import service
 from shared.contracts import SweepReport
 

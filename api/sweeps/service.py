@@ -9,9 +9,10 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import stale_pending_messages
-from api.db import after_commit, utcnow
 from api.deadlines.service import flag_overdue
 from api.idempotency.repository import IdempotencyRepository
+from api.kit.db import utcnow
+from api.kit.uow import unit_of
 from api.outbox.repository import OutboxRepository
 from api.outbox.service import relay_undispatched
 from api.policies.service import current_policy
@@ -62,7 +63,7 @@ async def _redis_lost_jobs(session: AsyncSession, arq: ArqRedis) -> bool:
     mark = SWEPT_MARK.format(queue=arq.default_queue_name)
     if await arq.exists(mark):
         return False
-    after_commit(session, lambda: arq.set(mark, utcnow().isoformat()))
+    unit_of(session).after_commit(lambda: arq.set(mark, utcnow().isoformat()))
     return True
 
 

@@ -8,9 +8,14 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.pagination import fetch_page
-from api.units.models import Unit
+from api.kit.pagination import fetch_page
+from api.kit.uow import Slot, unit_of
+from api.models.unit import Unit
 from api.units.schemas import UnitQuery
+
+ANCESTRY: Slot[dict[uuid.UUID, list[Unit]]] = Slot("units up the tree", dict)
+"""Each unit's chain up to the root, as walked in this transaction (units do not move while a
+request runs)."""
 
 
 class UnitRepository:
@@ -30,7 +35,7 @@ class UnitRepository:
     async def ancestry(self, unit_id: uuid.UUID) -> list[Unit]:
         """The unit and its ancestors, nearest first, ending at the root (once per
         transaction and unit: units do not move while a request runs)."""
-        cache: dict[uuid.UUID, list[Unit]] = self.session.info.setdefault("ancestry", {})
+        cache: dict[uuid.UUID, list[Unit]] = unit_of(self.session).get(ANCESTRY)
         if unit_id not in cache:
             cache[unit_id] = await self._ancestry(unit_id)
         return cache[unit_id]
@@ -38,7 +43,7 @@ class UnitRepository:
     async def prefetch_ancestry(self, unit_ids: Collection[uuid.UUID]) -> None:
         """Load the ancestry of many units in one query (a batch of deadlines across villages
         must not walk the tree once per village)."""
-        cache: dict[uuid.UUID, list[Unit]] = self.session.info.setdefault("ancestry", {})
+        cache: dict[uuid.UUID, list[Unit]] = unit_of(self.session).get(ANCESTRY)
         wanted = [u for u in set(unit_ids) if u not in cache]
         if not wanted:
             return

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.dependencies import DbSession
-from api.pagination import Page
+from api.kit.boundary import DbSession
+from api.kit.pagination import Page
 from api.units import service
 from api.units.schemas import UnitCreate, UnitQuery, UnitRead, UnitUpdate
 

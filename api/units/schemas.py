@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from api.pagination import ListQuery
-from api.units.models import UnitLevel
+from api.kit.pagination import ListQuery
+from api.models.unit import UnitLevel
 
 
 class Location(BaseModel):

@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.dependencies import Principal
-from api.errors import InvalidInput, NotFound
-from api.units.models import Unit, UnitLevel
+from api.auth.principal import Principal
+from api.kit.errors import InvalidInput, NotFound
+from api.models.unit import Unit, UnitLevel
 from api.units.repository import UnitRepository
 from api.units.schemas import Location, UnitCreate, UnitQuery, UnitRead, UnitUpdate
 

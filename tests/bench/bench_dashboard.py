@@ -34,8 +34,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api.db import create_sessionmaker
-from api.privacy.crypto import Vault
+from api.kit.db import create_sessionmaker
+from api.kit.uow import PUBLIC_BASE_URL
+from api.privacy.crypto import PII_VAULT, Vault
 from api.stats.counting import count_uncounted
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.bench.common import pct
@@ -224,7 +225,7 @@ async def count_all(database_url: str) -> float:
     """Count every case through the app's counting code; returns the seconds it took."""
     engine = create_async_engine(database_url, pool_size=2)
     vault = Vault([Fernet.generate_key().decode()], "bench-pii-hash-key-0123456789abcdef0123")
-    sessions = create_sessionmaker(engine, public_base_url="http://bench", vault=vault)
+    sessions = create_sessionmaker(engine, {PUBLIC_BASE_URL: "http://bench", PII_VAULT: vault})
     started = time.monotonic()
     after = None
     while True:

@@ -32,13 +32,13 @@ from redis.asyncio import ConnectionPool
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api.alerts.models import Alert
-from api.cases.models import Case, CaseStatus, Channel, LodgedLevel
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.officials.models import Official, Role
-from api.policies.models import PolicyDocument
+from api.models.alert import Alert
+from api.models.case import Case, CaseStatus, Channel, LodgedLevel
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official, Role
+from api.models.policy import PolicyDocument
+from api.models.unit import Unit, UnitLevel
 from api.policies.schemas import Policy
-from api.units.models import Unit, UnitLevel
 from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.bench.common import cpu_seconds, pct, wait_listening

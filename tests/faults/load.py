@@ -19,11 +19,11 @@ from redis.asyncio import ConnectionPool
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.cases.models import Case, CaseStatus, Channel, LodgedLevel
-from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
-from api.officials.models import Official, Role
+from api.models.case import Case, CaseStatus, Channel, LodgedLevel
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.official import Official, Role
+from api.models.unit import Unit, UnitLevel
 from api.outbox.service import QueuedJob, enqueue_many
-from api.units.models import Unit, UnitLevel
 from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
 from tests.faults.receiver import FaultyReceiver
 

@@ -1,0 +1,30 @@
+"""Who is behind a request: an official, their role and the territory they may reach."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from api.auth.permissions import Permission, may
+from api.models.official import Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated official behind a request."""
+
+    id: uuid.UUID
+    role: Role
+    unit_id: uuid.UUID | None
+    client: str | None
+    # The units whose matters the official may see and act on: their own unit's subtree
+    # (属地管理). None means everywhere (admins).
+    reach: frozenset[uuid.UUID] | None = frozenset()
+
+    def can(self, permission: Permission) -> bool:
+        """Whether the official's role grants `permission` (see `GRANTS`)."""
+        return may(self.role, permission)
+
+    def reaches(self, unit_id: uuid.UUID | None) -> bool:
+        """Whether the unit lies in the official's territory."""
+        return self.reach is None or (unit_id is not None and unit_id in self.reach)

@@ -1,0 +1,126 @@
+"""The unit of work: what one transaction (a request, or a job the worker hands the API)
+accumulates until it commits, and what runs around its commit.
+
+Each room that keeps something for the length of a transaction (jobs to hand to arq, cases
+whose figures must be recounted, a policy read once, units already walked up the tree …)
+declares a typed `Slot` for it and reads it with `unit_of(session).get(SLOT)`; what the app
+hands every session (the public URL, the vault of petitioners' numbers) is a `Resource`. The
+request boundary (`api.kit.boundary`) commits and runs the hooks the app registered at start:
+it knows no room by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from fastapi import Request
+
+T = TypeVar("T")
+
+_UNIT = "unit_of_work"  # the one key of `Session.info`: the session's unit of work
+_RESOURCES = "resources"  # the sessionmaker's resources, shared by its sessions
+
+
+class Slot(Generic[T]):
+    """A typed place in the unit of work for what one room keeps during a transaction; made
+    empty by `factory` the first time it is read."""
+
+    def __init__(self, name: str, factory: Callable[[], T]) -> None:
+        self.name = name
+        self.factory = factory
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
+
+
+class Resource(Generic[T]):
+    """A typed value the app gives every session it makes (settings-like, never changed by
+    a transaction)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Resource({self.name!r})"
+
+
+PUBLIC_BASE_URL: Resource[str] = Resource("public base url")
+"""The URL the service is reached at from outside (links in messages)."""
+
+
+@dataclass
+class UnitOfWork:
+    """What the current transaction has accumulated; reset when it commits or rolls back."""
+
+    resources: Mapping[Resource[Any], Any]
+    # Whether the transaction wrote data clients read (dashboards' ETags must change).
+    data_changed: bool = False
+    # The request the transaction serves (None in a script), and the status of its refusal
+    # when it was refused but its changes are kept.
+    request: Request | None = None
+    refused_with: int | None = None
+    _slots: dict[Slot[Any], Any] = field(default_factory=dict)
+    _after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+
+    def get(self, slot: Slot[T]) -> T:
+        """The slot's value in this transaction (made empty on first use)."""
+        if slot not in self._slots:
+            self._slots[slot] = slot.factory()
+        value: T = self._slots[slot]
+        return value
+
+    def put(self, slot: Slot[T], value: T) -> None:
+        """Set the slot's value for the rest of the transaction."""
+        self._slots[slot] = value
+
+    def take(self, slot: Slot[T]) -> T:
+        """The slot's value, leaving it empty (what a hook consumes)."""
+        value: T = self._slots.pop(slot) if slot in self._slots else slot.factory()
+        return value
+
+    def forget(self, slot: Slot[Any]) -> None:
+        """Empty the slot (a cache whose rows this transaction changed)."""
+        self._slots.pop(slot, None)
+
+    def resource(self, key: Resource[T]) -> T:
+        """A value the app gave this session."""
+        value: T = self.resources[key]
+        return value
+
+    def after_commit(self, action: Callable[[], Awaitable[object]]) -> None:
+        """Have `action` run once the transaction has committed, never if it rolls back (a
+        note in Redis or a metric must not claim work the database did not keep)."""
+        self._after_commit.append(action)
+
+    def take_after_commit(self) -> list[Callable[[], Awaitable[object]]]:
+        """The actions left for after the commit, leaving none."""
+        actions, self._after_commit = self._after_commit, []
+        return actions
+
+
+def unit_of(session: AsyncSession | Session) -> UnitOfWork:
+    """The unit of work of the session's current transaction."""
+    unit: UnitOfWork | None = session.info.get(_UNIT)
+    if unit is None:
+        unit = UnitOfWork(resources=session.info.get(_RESOURCES, {}))
+        session.info[_UNIT] = unit
+    return unit
+
+
+def reset(session: AsyncSession | Session) -> UnitOfWork:
+    """End the session's unit of work (after a commit or a rollback) and return it; the next
+    transaction starts a new one."""
+    unit = unit_of(session)
+    del session.info[_UNIT]
+    return unit
+
+
+def session_info(resources: Mapping[Resource[Any], Any]) -> dict[str, Any]:
+    """The `info` a sessionmaker gives each session: the app's resources."""
+    return {_RESOURCES: dict(resources)}

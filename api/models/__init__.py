@@ -1,0 +1,63 @@
+"""Every table, imported in one place for Alembic."""
+
+from api.kit.db import Base
+from api.models.alert import Alert
+from api.models.audit import AuditEntry
+from api.models.calendar import CalendarOverride
+from api.models.case import Arrival, Case, CaseEvent, CaseNumberCounter, CaseUnit
+from api.models.deadline import Deadline
+from api.models.decision import DecisionAssessment, DecisionCase
+from api.models.escalation import Escalation
+from api.models.follow_up import FollowUp
+from api.models.idempotency import IdempotencyRecord
+from api.models.official import Official
+from api.models.outbox import OutboxMessage
+from api.models.policy import PolicyDocument
+from api.models.reception import (
+    Appointment,
+    FieldVisit,
+    FieldVisitCase,
+    FieldVisitDuty,
+    RosterEntry,
+)
+from api.models.report import SituationReport
+from api.models.screening import ScreeningItem, ScreeningRound
+from api.models.stats import CaseFacts, StatCounter
+from api.models.subscription import WebhookSubscription
+from api.models.token import RefreshToken, ServiceToken
+from api.models.unit import Unit
+
+__all__ = [
+    "Alert",
+    "Appointment",
+    "Arrival",
+    "AuditEntry",
+    "Base",
+    "CalendarOverride",
+    "Case",
+    "CaseEvent",
+    "CaseFacts",
+    "CaseNumberCounter",
+    "CaseUnit",
+    "Deadline",
+    "DecisionAssessment",
+    "DecisionCase",
+    "Escalation",
+    "FieldVisit",
+    "FieldVisitCase",
+    "FieldVisitDuty",
+    "FollowUp",
+    "IdempotencyRecord",
+    "Official",
+    "OutboxMessage",
+    "PolicyDocument",
+    "RefreshToken",
+    "RosterEntry",
+    "ScreeningItem",
+    "ScreeningRound",
+    "ServiceToken",
+    "SituationReport",
+    "StatCounter",
+    "Unit",
+    "WebhookSubscription",
+]

@@ -1,0 +1,194 @@
+"""The petition case (信访事项), its number counter, timeline and arrivals."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.kit.db import Base, RecordModel, utcnow
+
+
+class Channel(enum.StrEnum):
+    """How the petition arrived."""
+
+    visit = "visit"  # 来访
+    letter = "letter"  # 来信
+    phone = "phone"  # 来电
+    online = "online"  # 网上信访
+    grid = "grid"  # 网格员上报
+
+
+class LodgedLevel(enum.StrEnum):
+    """Where the petitioners went; above `county` is a skip-level petition (越级访)."""
+
+    village = "village"
+    area = "area"
+    town = "town"
+    county = "county"
+    city = "city"
+    province = "province"
+    national = "national"
+
+
+class CaseStatus(enum.StrEnum):
+    """Lifecycle state of a case (SPEC §3)."""
+
+    registered = "registered"  # 登记
+    accepted = "accepted"  # 受理
+    assigned = "assigned"  # 交办, with the four fixes (四定)
+    replied = "replied"  # 答复
+    closed = "closed"  # 办结 (resolved | stabilized), or not accepted / redirected
+    review = "review"  # 复查 requested
+    reviewed = "reviewed"
+    re_review = "re_review"  # 复核 requested
+    re_reviewed = "re_reviewed"
+    terminated = "terminated"  # 终结
+    archived = "archived"  # signed off, read-only
+
+
+class Outcome(enum.StrEnum):
+    """How a case ended."""
+
+    resolved = "resolved"  # 解决
+    stabilized = "stabilized"  # 稳控 / 息访
+    rejected = "rejected"  # 不予受理
+    redirected = "redirected"  # 导入诉讼、仲裁、行政复议
+    terminated = "terminated"  # 终结
+    duplicate = "duplicate"  # the same petition registered twice
+
+
+class RedirectTarget(enum.StrEnum):
+    """Where a matter outside petition work belongs (seed 003 四.1.3)."""
+
+    court = "court"
+    arbitration = "arbitration"
+    administrative_review = "administrative_review"
+
+
+class Case(RecordModel):
+    """A registered petition with its number, parties and place in the territory."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("county_id", "number", name="uq_cases_county_number"),
+        Index("ix_cases_petitioners", "petitioners", postgresql_using="gin"),
+    )
+
+    number: Mapped[str] = mapped_column(String(32))
+    county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
+    channel: Mapped[Channel] = mapped_column(Enum(Channel, name="case_channel"))
+    status: Mapped[CaseStatus] = mapped_column(
+        Enum(CaseStatus, name="case_status"), default=CaseStatus.registered, index=True
+    )
+    origin_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    lodged_unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"))
+    lodged_level: Mapped[LodgedLevel] = mapped_column(Enum(LodgedLevel, name="lodged_level"))
+    petitioners: Mapped[list[dict[str, Any]]]
+    headcount: Mapped[int] = mapped_column(Integer)
+    is_collective: Mapped[bool]
+    category: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str | None] = mapped_column(Text)
+    demands: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    registered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    intake_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
+    repeat_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    possible_duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
+    outcome: Mapped[Outcome | None] = mapped_column(Enum(Outcome, name="case_outcome"))
+    notice_text: Mapped[str | None] = mapped_column(Text)
+    redirect_to: Mapped[RedirectTarget | None] = mapped_column(
+        Enum(RedirectTarget, name="redirect_target")
+    )
+    assigned_unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"), index=True)
+    leader_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    handler_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    plan: Mapped[str | None] = mapped_column(Text)
+    time_limit: Mapped[datetime | None]
+    owner_leader_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    extended_days: Mapped[int | None]
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    satisfied: Mapped[bool | None]
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+    accepted_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+    # Keyed hash of the lookup secret the petitioner got at registration (查询码, 条例 art. 21).
+    lookup_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    # The last leader's instruction (领导批示); every one is on the timeline.
+    instructed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"), index=True)
+    instructed_at: Mapped[datetime | None]
+    instruction: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseUnit(Base):
+    """A unit handling a case jointly (联合办案): one lead, others contributing."""
+
+    __tablename__ = "case_units"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseNumberCounter(Base):
+    """Last number handed out per county and year; bumped atomically on each registration."""
+
+    __tablename__ = "case_number_counters"
+
+    county_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class CaseEvent(Base):
+    """One entry of a case's timeline: who did what, when, from which client."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Arrival(Base):
+    """An official's check-in at the scene (到位签到)."""
+
+    __tablename__ = "arrivals"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    official_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officials.id"))
+    arrived_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))

@@ -1,0 +1,24 @@
+"""Webhook subscriptions: other systems' endpoints and the events they want."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.kit.db import RecordModel
+
+
+class WebhookSubscription(RecordModel):
+    """An endpoint that receives signed deliveries (Standard Webhooks) of some event types."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]]
+    secret: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True, index=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
