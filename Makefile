@@ -6,7 +6,7 @@
 #   make test-browser   the dashboard in headless Chromium (needs Debian's chromium; screenshot in artifacts/)
 #   make test-faults    servers killed and restarted under load: nothing lost, nothing doubled
 #   make test-fuzz      schemathesis: every check and the stateful phase against the running API
-#   make lint      ruff check, ruff format --check, mypy
+#   make lint      ruff check, ruff format --check, mypy, lint-imports (the layers of ARCHITECTURE.md)
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
 #   make migrate   alembic upgrade head (same database as `make run`)
@@ -82,6 +82,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy api worker shared tests
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

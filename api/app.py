@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
+from api.alerts.service import ALERT_FAILED
 from api.assessment.router import router as assessment_router
 from api.audit.router import router as audit_router
 from api.audit.service import record_refusal, record_success_before_commit
@@ -26,12 +27,14 @@ from api.bulletin.router import router as bulletin_router
 from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
 from api.dashboard.router import router as dashboard_router
-from api.deadlines.router import internal_router as deadlines_internal
 from api.deadlines.router import router as deadlines_router
 from api.decisions.router import router as decisions_router
+from api.escalations.router import deadlines_internal_router as deadlines_internal
 from api.escalations.router import internal_router as escalations_internal
 from api.escalations.router import router as escalations_router
+from api.escalations.service import fail_over
 from api.events.router import router as webhooks_router
+from api.events.service import on_alert_failed
 from api.health.router import router as health_router
 from api.inbound.router import router as inbound_router
 from api.kit import openapi_errors
@@ -113,7 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vault = Vault.from_settings(settings)  # no keys, no start: never store numbers in clear
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         sessionmaker = create_sessionmaker(
-            engine, {PUBLIC_BASE_URL: settings.public_base_url, PII_VAULT: vault}
+            engine,
+            {
+                PUBLIC_BASE_URL: settings.public_base_url,
+                PII_VAULT: vault,
+                ALERT_FAILED: (on_alert_failed, fail_over),
+            },
         )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
         arq = ArqRedis(pool, default_queue_name=settings.arq_queue)

@@ -20,10 +20,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from api.alerts.templates import FIELDS
 from api.app import create_app
 from api.events.service import case_summary
 from api.models.case import Case
+from api.policies.templates import FIELDS
 from api.privacy.__main__ import rotate
 from api.privacy.access_log import ACCESS_LOGGER, install
 from api.privacy.crypto import (

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.alerts.schemas import AlertQuery
 from api.kit.pagination import fetch_page
 from api.models.alert import Alert, AlertChannel, AlertStatus
+from api.models.case import Case
 from api.models.official import Official
 
 
@@ -83,6 +84,13 @@ class AlertRepository:
             .with_for_update()
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def case_numbers(self, case_ids: Collection[uuid.UUID]) -> set[str]:
+        """The numbers of these cases (named in a bundle's text)."""
+        if not case_ids:
+            return set()
+        stmt = select(Case.number).where(Case.id.in_(list(case_ids)))
+        return set((await self.session.execute(stmt)).scalars())
 
     async def oldest_pending(self) -> datetime | None:
         """Creation time of the oldest alert still waiting for delivery."""

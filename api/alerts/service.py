@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,16 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.repository import AlertRepository
 from api.alerts.schemas import AlertQuery
-from api.alerts.templates import render
-from api.cases.repository import CaseRepository
 from api.kit.db import utcnow
 from api.kit.errors import NotFound
 from api.kit.metrics import SMS_CAPPED, count_after_commit
-from api.kit.uow import Slot, unit_of
+from api.kit.uow import Resource, Slot, unit_of
 from api.models.alert import Alert, AlertChannel, AlertStatus
 from api.models.official import Official
 from api.outbox.service import record_job
 from api.policies.service import current_policy
+from api.policies.templates import render
 from shared.contracts import (
     JOB_DELIVER_ALERT,
     JOB_FLUSH_BUNDLE,
@@ -205,13 +204,26 @@ async def _sms_capped(session: AsyncSession, alert: Alert) -> bool:
 
 async def _fail_over(session: AsyncSession, alert: Alert) -> None:
     """A capped alert is failed like an undeliverable one: kept as a row so the gap shows,
-    `alert.failed` goes out, the official's next contact is tried, else the chain moves up."""
-    # Imported here: failure handling builds on this module (it re-alerts through it).
-    from api.alerts.delivery import fail_over
-
+    and handed to the rooms that act on a failed alert (`alert_failed`)."""
     AlertRepository(session).add(alert)
     await session.flush()
-    await fail_over(session, alert, gone=False)
+    await alert_failed(session, alert, gone=False)
+
+
+FailureHandler = Callable[[AsyncSession, Alert, bool], Awaitable[None]]
+"""What a room does when an alert failed for good (the alert, and whether the receiver said
+its endpoint is gone): registered when the app starts (`ALERT_FAILED`)."""
+
+ALERT_FAILED: Resource[Sequence[FailureHandler]] = Resource("handlers of failed alerts")
+"""The handlers the app gives every session: an official's alert fails over to their next
+contact or up the chain (`api.escalations`), a subscriber's gone endpoint is disabled
+(`api.events`). Alerts know neither."""
+
+
+async def alert_failed(session: AsyncSession, alert: Alert, *, gone: bool) -> None:
+    """Hand an alert that failed for good to every registered handler, in order."""
+    for handler in unit_of(session).resources.get(ALERT_FAILED, ()):
+        await handler(session, alert, gone)
 
 
 async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
@@ -252,7 +264,9 @@ async def flush_bundle(session: AsyncSession, channel: str, recipient: str) -> A
         return None
     first = held[0]
     policy = (await current_policy(session)).policy
-    numbers = sorted(await _case_numbers(session, [a.case_id for a in held if a.case_id]))
+    numbers = sorted(
+        await AlertRepository(session).case_numbers({a.case_id for a in held if a.case_id})
+    )
     fields = {"count": len(held), "case_numbers": "、".join(numbers) or "(无案件编号)"}
     text = render(policy.templates.pick(channel, "bundle"), fields)
     bundle = Alert(
@@ -281,11 +295,6 @@ async def flush_bundle(session: AsyncSession, channel: str, recipient: str) -> A
         alert.bundle_id = bundle.id
     await session.flush()
     return bundle
-
-
-async def _case_numbers(session: AsyncSession, case_ids: list[uuid.UUID]) -> set[str]:
-    cases = [await CaseRepository(session).get(case_id) for case_id in set(case_ids)]
-    return {c.number for c in cases if c is not None}
 
 
 async def alert_webhook(

@@ -16,10 +16,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from api.alerts.templates import ROLE_NAMES
 from api.bulletin.schemas import MonthlyBulletin
 from api.kit.errors import NotAcceptable
 from api.kit.timeutil import local
+from api.policies.templates import ROLE_NAMES
 from api.stats.schemas import Figures
 
 JSON = "application/json"

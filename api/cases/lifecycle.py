@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from api.auth.permissions import Permission, may
 from api.kit.errors import Conflict, Forbidden
-from api.models.case import CaseStatus
+from api.models.case import DONE_STATUSES, CaseStatus
 from api.models.official import Role
 
 S = CaseStatus
@@ -61,7 +61,7 @@ OPEN = frozenset(
         S.re_reviewed,
     }
 )
-DONE = frozenset({S.closed, S.terminated, S.archived})
+DONE = DONE_STATUSES
 # Answered (答复 or a review's decision), so the petitioner can be called back (回访).
 ANSWERED = frozenset({S.replied, S.reviewed, S.re_reviewed, S.closed, S.terminated})
 DESK = Permission.desk_cases

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, null, or_, select, true
+from sqlalchemy import delete, null, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,23 +19,8 @@ from api.models.case import (
     CaseNumberCounter,
     CaseUnit,
     Channel,
+    in_reach,
 )
-
-
-def in_reach(reach: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:
-    """Cases a territory may see: where it arose, was lodged or registered, or is handled
-    (alone or jointly) by a unit in it. `None` reaches everything."""
-    if reach is None:
-        return true()
-    units = list(reach)
-    joint = select(CaseUnit.case_id).where(CaseUnit.case_id == Case.id, CaseUnit.unit_id.in_(units))
-    return or_(
-        Case.origin_unit_id.in_(units),
-        Case.lodged_unit_id.in_(units),
-        Case.intake_unit_id.in_(units),
-        Case.assigned_unit_id.in_(units),
-        joint.exists(),
-    )
 
 
 class CaseRepository:
@@ -197,15 +182,6 @@ class ArrivalRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def exists_for(self, case_id: uuid.UUID, official_id: uuid.UUID) -> bool:
-        """Whether the official has checked in on the case."""
-        stmt = (
-            select(Arrival.id)
-            .where(Arrival.case_id == case_id, Arrival.official_id == official_id)
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).first() is not None
 
     def add(self, arrival: Arrival) -> None:
         """Stage a check-in."""

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
-from api.alerts.templates import LEVEL_NAMES
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days
@@ -28,6 +27,7 @@ from api.cases.schemas import (
 from api.cases.workflow import K, Step, named_official, staff_of
 from api.deadlines import service as deadlines
 from api.deadlines.repository import DeadlineRepository
+from api.escalations import misses
 from api.escalations.service import stop_for_deadline
 from api.events.service import case_summary, emit
 from api.follow_ups.repository import FollowUpRepository
@@ -36,7 +36,6 @@ from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.kit.metrics import CASES_REGISTERED, count_after_commit
 from api.kit.pagination import Page
 from api.kit.timeutil import CHINA, add_months, end_of_local_day, local, local_clock, within_text
-from api.lookup.service import issue_secret
 from api.models.case import Arrival, Case, CaseStatus, CaseUnit, Channel, LodgedLevel
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
@@ -44,6 +43,8 @@ from api.models.unit import Unit, UnitLevel
 from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
+from api.policies.templates import LEVEL_NAMES
+from api.privacy.secrets import issue_secret
 from api.privacy.service import (
     Disclosure,
     disclosure,
@@ -478,7 +479,7 @@ async def record_arrival(
                 deadlines.meet(session, deadline, now, principal.id)
                 on_time = True if on_time is None else on_time
             else:  # late, before the worker flagged it: a miss, but nobody left to chase
-                await deadlines.flag_missed(session, deadline, now, escalate=False)
+                await misses.flag_missed(session, deadline, now, escalate=False)
                 on_time = False
             settled.append(deadline)
         elif deadline.status is DeadlineStatus.missed:

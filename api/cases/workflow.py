@@ -35,6 +35,7 @@ from api.cases.schemas import (
     UnitBody,
 )
 from api.deadlines import service as deadlines
+from api.escalations import misses
 from api.events.service import case_summary, emit
 from api.follow_ups.repository import FollowUpRepository
 from api.kit.db import utcnow
@@ -106,7 +107,7 @@ class Step:
             # Only a backdated deadline needs its row now; the others go out with the next
             # flush, one INSERT for all of this request's deadlines.
             await self.session.flush()
-            await deadlines.flag_missed(self.session, deadline, self.now)
+            await misses.flag_missed(self.session, deadline, self.now)
         return deadline
 
     async def working_days(self, start: datetime, n: int) -> tuple[datetime, list[str]]:

@@ -1,4 +1,5 @@
-"""Deadlines: opening them with their due-time check, meeting them, flagging misses once."""
+"""Deadlines (时限): opening them with their due-time check, meeting or cancelling them, listing
+them. Noticing a miss is not done here: `api.escalations.misses` flags it and starts the chain."""
 
 from __future__ import annotations
 
@@ -10,28 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deadlines.repository import DeadlineRepository
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
-from api.escalations.service import escalate_missed, send_reminder
-from api.events.service import emit, subscribed
 from api.kit.db import utcnow
-from api.kit.errors import NotFound
-from api.kit.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official
 from api.outbox.service import record_job
-from api.policies.service import current_policy
 from api.timeline.repository import CaseEventRepository
 from shared.contracts import (
     JOB_FLAG_DUE,
     JOB_REMIND_DEADLINE,
-    DeadlineEvaluation,
-    ReminderOutcome,
     flag_due_job_id,
     flag_due_tick,
     remind_deadline_job_id,
 )
-
-# Deadlines flagged per statement: one UPDATE … RETURNING; their chains start in chunks.
-FLAG_BATCH = 500
 
 
 def to_read(deadline: Deadline) -> DeadlineRead:
@@ -163,148 +154,9 @@ async def open_of_case(
     return list(await DeadlineRepository(session).open_of_case(case_id, kinds))
 
 
-async def settle(
-    session: AsyncSession,
-    deadline_id: uuid.UUID | None,
-    outcome: DeadlineStatus,
-    now: datetime,
-    actor_id: uuid.UUID,
-) -> None:
-    """End a duty's deadline, if still open, as `outcome` (met or cancelled); past due, it is
-    a miss whatever happens now, flagged without escalating (the worker's chain has or would
-    have)."""
-    if deadline_id is None:
-        return
-    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
-    if deadline is None or deadline.status is not DeadlineStatus.open:
-        return
-    if now > deadline.due_at:
-        await flag_missed(session, deadline, now, escalate=False)
-    else:
-        close(session, deadline, outcome, now, actor_id)
-
-
 def meet(session: AsyncSession, deadline: Deadline, at: datetime, actor_id: uuid.UUID) -> None:
     """Mark an open deadline met."""
     close(session, deadline, DeadlineStatus.met, at, actor_id)
-
-
-async def flag_missed(
-    session: AsyncSession, deadline: Deadline, now: datetime, *, escalate: bool = True
-) -> None:
-    """Flag a locked, open, overdue deadline missed and (unless told not to) escalate it."""
-    deadline.status = DeadlineStatus.missed
-    deadline.closed_at = now
-    await _record_missed(session, [deadline], escalate=escalate)
-
-
-def _count_missed(session: AsyncSession, deadlines: Sequence[Deadline]) -> None:
-    """Count the misses and how late each was flagged, once they are committed."""
-    lags = [
-        (d.kind.value, ((d.closed_at or utcnow()) - max(d.due_at, d.created_at)).total_seconds())
-        for d in deadlines
-    ]
-
-    def record() -> None:
-        for kind, lag in lags:
-            DEADLINES_MISSED.labels(kind=kind).inc()
-            DEADLINE_FLAG_LAG.labels(kind=kind).observe(max(lag, 0.0))
-
-    count_after_commit(session, record)
-
-
-async def _record_missed(
-    session: AsyncSession, deadlines: Sequence[Deadline], *, escalate: bool
-) -> None:
-    """What follows a miss: the timeline, the `deadline.missed` event, the chain."""
-    rows = []
-    for deadline in deadlines:
-        if deadline.case_id is not None:
-            rows.append(
-                {
-                    "id": uuid.uuid4(),
-                    "case_id": deadline.case_id,
-                    "action": "deadline_missed",
-                    "actor_id": None,
-                    "client": None,
-                    "at": deadline.closed_at or utcnow(),
-                    "data": {
-                        "deadline_id": str(deadline.id),
-                        "kind": deadline.kind.value,
-                        "official_id": str(deadline.official_id) if deadline.official_id else None,
-                        "due_at": deadline.due_at.isoformat(),
-                    },
-                }
-            )
-    await CaseEventRepository(session).record_many(rows)
-    _count_missed(session, deadlines)
-    if await subscribed(session, "deadline.missed"):
-        for deadline in deadlines:
-            await emit(
-                session,
-                "deadline.missed",
-                {"deadline": to_read(deadline).model_dump(mode="json")},
-                case_id=deadline.case_id,
-            )
-    if escalate and deadlines:
-        await escalate_missed(session, deadlines, (await current_policy(session)).policy)
-
-
-async def evaluate(session: AsyncSession, deadline_id: uuid.UUID) -> DeadlineEvaluation:
-    """Flag the deadline missed if it is due and still open; exactly once under any race.
-
-    A deadline another transaction holds is being flagged by it (a batch): answered `busy`
-    at once instead of waiting for that batch.
-    """
-    repo = DeadlineRepository(session)
-    deadline = await repo.get(deadline_id, for_update=True, skip_locked=True)
-    if deadline is None:
-        seen = await repo.get(deadline_id)
-        if seen is None:
-            raise NotFound(f"Deadline {deadline_id} does not exist.")
-        return DeadlineEvaluation(
-            id=seen.id, status=seen.status.value, due_at=seen.due_at, flagged_now=False, busy=True
-        )
-    flagged = False
-    if deadline.status is DeadlineStatus.open and deadline.due_at <= utcnow():
-        # Deadlines fall due in crowds (a mass visit, a storm of letters): whoever comes first
-        # flags the others due by now too, in this one transaction.
-        await flag_overdue(session)
-        flagged = True
-    await session.flush()
-    return DeadlineEvaluation(
-        id=deadline.id, status=deadline.status.value, due_at=deadline.due_at, flagged_now=flagged
-    )
-
-
-async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float) -> ReminderOutcome:
-    """Send the reminder due at `fraction` of the deadline's span, once, if it is still open.
-
-    A deadline moved later (an extension) answers `early` with the new time.
-    """
-    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
-    if deadline is None:
-        raise NotFound(f"Deadline {deadline_id} does not exist.")
-    remind_at = deadline.starts_at + (deadline.due_at - deadline.starts_at) * fraction
-    marker = f"reminded:{fraction:g}"
-    if deadline.status is not DeadlineStatus.open or marker in deadline.flags:
-        return ReminderOutcome(status="skipped", remind_at=remind_at)
-    if utcnow() < remind_at:  # woke early (clock skew): the worker comes back at remind_at
-        return ReminderOutcome(status="early", remind_at=remind_at)
-    deadline.flags = [*deadline.flags, marker]
-    policy = (await current_policy(session)).policy
-    await send_reminder(session, deadline, policy)
-    await session.flush()
-    return ReminderOutcome(status="sent", remind_at=remind_at)
-
-
-async def flag_overdue(session: AsyncSession, limit: int = FLAG_BATCH) -> int:
-    """Flag up to `limit` open deadlines past due missed, in one statement, and start their
-    escalation; returns how many (the clock's tick and the sweep's safety net)."""
-    flagged = await DeadlineRepository(session).flag_overdue_missed(utcnow(), limit)
-    await _record_missed(session, flagged, escalate=True)
-    await session.flush()
-    return len(flagged)
 
 
 async def list_deadlines(

@@ -10,10 +10,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.repository import in_reach
 from api.decisions.schemas import DecisionQuery
 from api.kit.pagination import fetch_page
-from api.models.case import Case
+from api.models.case import Case, in_reach
 from api.models.deadline import Deadline, DeadlineStatus
 from api.models.decision import DecisionAssessment, DecisionCase, DecisionStatus, RiskLevel
 

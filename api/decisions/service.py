@@ -31,6 +31,7 @@ from api.decisions.schemas import (
     LinkCaseBody,
     LinkedCase,
 )
+from api.escalations import misses
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
 from api.kit.timeutil import end_of_local_day, local, local_days, local_today
@@ -186,7 +187,7 @@ async def update(
         decision.findings = {**decision.findings, **_stored(body.findings)}
     if (decision.owner_leader_id, decision.planned_on) != (old_owner, old_planned):
         now = utcnow()
-        await deadlines.settle(
+        await misses.settle(
             session, decision.deadline_id, DeadlineStatus.cancelled, now, principal.id
         )
         decision.deadline_id = decision.assessment_due_at = None
@@ -255,7 +256,7 @@ async def assess(
     decision.level_reason = body.level_reason
     decision.status = DecisionStatus.assessed.value
     decision.assessed_by, decision.assessed_at = principal.id, now
-    await deadlines.settle(session, decision.deadline_id, DeadlineStatus.met, now, principal.id)
+    await misses.settle(session, decision.deadline_id, DeadlineStatus.met, now, principal.id)
     if level is RiskLevel.high:
         await _alert_owner(session, decision)
     await session.flush()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.escalations.schemas import EscalationQuery
 from api.kit.pagination import fetch_page
+from api.models.case import Arrival, Case
 from api.models.deadline import Deadline
 from api.models.escalation import AckLink, Escalation, EscalationStatus
 
@@ -118,6 +119,22 @@ class EscalationRepository:
             .with_for_update()
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def cases(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Case]:
+        """The cases whose deadlines escalate, by id (their number and title go in the texts)."""
+        if not ids:
+            return {}
+        rows = await self.session.execute(select(Case).where(Case.id.in_(list(ids))))
+        return {c.id: c for c in rows.scalars()}
+
+    async def has_arrived(self, case_id: uuid.UUID, official_id: uuid.UUID) -> bool:
+        """Whether the official has checked in on the case (an arrival chain ends there)."""
+        stmt = (
+            select(Arrival.id)
+            .where(Arrival.case_id == case_id, Arrival.official_id == official_id)
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
 
     async def list(
         self, query: EscalationQuery, reach: frozenset[uuid.UUID] | None, official_id: uuid.UUID

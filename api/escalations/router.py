@@ -1,4 +1,5 @@
-"""`/v1/escalations`: escalation steps and acknowledging them."""
+"""`/v1/escalations`: escalation steps and acknowledging them; the worker's calls for the clock
+(deadlines falling due, reminders) and the chains."""
 
 from __future__ import annotations
 
@@ -9,15 +10,25 @@ from fastapi import APIRouter, Query
 
 from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
 from api.auth.permissions import Permission
-from api.escalations import service
+from api.escalations import misses, service
 from api.escalations.schemas import EscalateBody, EscalationQuery, EscalationRead
 from api.kit.boundary import BulkWorkSlot, DbSession
 from api.kit.pagination import Page
-from shared.contracts import EscalationAdvance, EscalationStart, EscalationStartReport
+from shared.contracts import (
+    DeadlineEvaluation,
+    EscalationAdvance,
+    EscalationStart,
+    EscalationStartReport,
+    FlagDueReport,
+    ReminderOutcome,
+)
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
 internal_router = APIRouter(
     prefix="/v1/internal/escalations", tags=["internal"], dependencies=[WorkerCaller]
+)
+deadlines_internal_router = APIRouter(
+    prefix="/v1/internal/deadlines", tags=["internal"], dependencies=[WorkerCaller]
 )
 
 
@@ -88,3 +99,26 @@ async def renotify_escalation(
 ) -> EscalationAdvance:
     """Worker only: remind whoever acknowledged, while the matter stays unresolved."""
     return await service.renotify(session, escalation_id, round_)
+
+
+@deadlines_internal_router.post("/flag-due")
+async def flag_due(session: DbSession) -> FlagDueReport:
+    """Worker only: flag one batch of open deadlines past due (the clock's tick)."""
+    flagged = await misses.flag_overdue(session)
+    return FlagDueReport(flagged=flagged, more=flagged >= misses.FLAG_BATCH)
+
+
+@deadlines_internal_router.post("/{deadline_id}/remind")
+async def remind_deadline(
+    deadline_id: uuid.UUID,
+    session: DbSession,
+    fraction: Annotated[float, Query(gt=0, lt=1)],
+) -> ReminderOutcome:
+    """Worker only: send the reminder due at `fraction` of the deadline's span (once)."""
+    return await misses.remind(session, deadline_id, fraction)
+
+
+@deadlines_internal_router.post("/{deadline_id}/evaluate")
+async def evaluate_deadline(deadline_id: uuid.UUID, session: DbSession) -> DeadlineEvaluation:
+    """Worker only: flag the deadline missed if it is due and open (exactly once)."""
+    return await misses.evaluate(session, deadline_id)

@@ -10,11 +10,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.service import alert_official, prefetch_rate_counts
-from api.alerts.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
+from api.alerts.schemas import AlertRead
+from api.alerts.service import alert_official, contacts_of, prefetch_rate_counts
 from api.auth.security import token_digest
-from api.cases.lifecycle import DONE
-from api.cases.repository import ArrivalRepository, CaseRepository
 from api.deadlines.repository import DeadlineRepository
 from api.escalations.repository import AckLinkRepository, EscalationRepository
 from api.escalations.schemas import EscalationQuery, EscalationRead
@@ -24,7 +22,8 @@ from api.kit.errors import Conflict, InvalidInput, NotFound
 from api.kit.metrics import ESCALATIONS, count_after_commit
 from api.kit.timeutil import local_clock
 from api.kit.uow import PUBLIC_BASE_URL, unit_of
-from api.models.case import Case
+from api.models.alert import Alert
+from api.models.case import DONE_STATUSES, Case
 from api.models.deadline import Deadline, DeadlineStatus
 from api.models.escalation import Escalation, EscalationStatus
 from api.models.official import Official, Role
@@ -33,6 +32,7 @@ from api.officials.repository import OfficialRepository
 from api.outbox.service import record_job
 from api.policies.schemas import EscalationStep, Policy, Recipient
 from api.policies.service import current_policy
+from api.policies.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
 from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from shared.contracts import (
@@ -186,7 +186,7 @@ async def _prefetch(
             [policy.escalation.discipline_unit_id], (Role.chief, Role.dept_head)
         )
     loaded.officials = await officials.get_many({d.official_id for d in deadlines if d.official_id})
-    loaded.cases = await CaseRepository(session).get_many(
+    loaded.cases = await EscalationRepository(session).cases(
         {d.case_id for d in deadlines if d.case_id}
     )
     lodged = {c.lodged_unit_id for c in loaded.cases.values() if c.lodged_unit_id}
@@ -445,11 +445,12 @@ async def _unresolved(session: AsyncSession, escalation: Escalation) -> Deadline
     deadline = await DeadlineRepository(session).get(escalation.deadline_id)
     if deadline is None or deadline.case_id is None:
         return None
-    case = await CaseRepository(session).get(deadline.case_id)
-    if case is None or case.status in DONE:
+    repo = EscalationRepository(session)
+    case = (await repo.cases({deadline.case_id})).get(deadline.case_id)
+    if case is None or case.status in DONE_STATUSES:
         return None
     if deadline.kind.value == "arrival" and deadline.official_id is not None:
-        arrived = await ArrivalRepository(session).exists_for(case.id, deadline.official_id)
+        arrived = await repo.has_arrived(case.id, deadline.official_id)
         return None if arrived else deadline
     return deadline
 
@@ -555,3 +556,40 @@ async def list_escalations(
 ) -> tuple[list[Escalation], str | None]:
     """A page of the escalations the official may see."""
     return await EscalationRepository(session).list(query, *visible_to)
+
+
+async def fail_over(session: AsyncSession, alert: Alert, gone: bool) -> None:
+    """An official's alert failed for good (registered for `api.alerts.service.ALERT_FAILED`):
+    `alert.failed` goes out, then their next contact is tried, else the chain moves up (a
+    failure itself escalates). A subscriber's delivery is not an official's alert: left to
+    `api.events`."""
+    if alert.subscription_id is not None:
+        return
+    await emit(
+        session,
+        "alert.failed",
+        {"alert": AlertRead.model_validate(alert, from_attributes=True).model_dump(mode="json")},
+        case_id=alert.case_id,
+    )
+    official = (
+        await OfficialRepository(session).get(alert.official_id) if alert.official_id else None
+    )
+    next_index = (alert.contact_index or 0) + 1
+    if official is not None and next_index < len(contacts_of(official)):
+        await alert_official(
+            session,
+            official,
+            purpose=alert.purpose,
+            # the same template, made for the next contact's channel
+            template=alert.template if alert.template_fields is not None else None,
+            fields=alert.template_fields or {"text": alert.text},
+            case_id=alert.case_id,
+            deadline_id=alert.deadline_id,
+            escalation_id=alert.escalation_id,
+            contact_index=next_index,
+        )
+        return
+    if alert.escalation_id is not None:
+        escalation = await EscalationRepository(session).get(alert.escalation_id)
+        if escalation is not None:
+            await advance(session, escalation.deadline_id, escalation.step + 1)

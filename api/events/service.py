@@ -14,6 +14,7 @@ from api.events.schemas import SubscriptionCreate, SubscriptionQuery
 from api.kit.db import utcnow
 from api.kit.errors import InvalidInput, NotFound
 from api.kit.uow import unit_of
+from api.models.alert import Alert
 from api.models.subscription import WebhookSubscription
 from shared.webhooks import check_public_url, generate_secret
 
@@ -80,6 +81,14 @@ async def disable(session: AsyncSession, subscription_id: uuid.UUID, reason: str
     subscription.disabled_reason = reason
     unit_of(session).forget(ACTIVE_SUBSCRIPTIONS)
     await session.flush()
+
+
+async def on_alert_failed(session: AsyncSession, alert: Alert, gone: bool) -> None:
+    """A delivery to a subscriber failed for good (registered for
+    `api.alerts.service.ALERT_FAILED`): a receiver that answered 410 Gone is disabled; any
+    other failure leaves the subscription as it is (not an official's missed alert)."""
+    if alert.subscription_id is not None and gone:
+        await disable(session, alert.subscription_id, "endpoint answered 410 Gone")
 
 
 async def get_subscription(

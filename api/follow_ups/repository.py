@@ -10,8 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.cases.repository import in_reach
-from api.models.case import Case
+from api.models.case import Case, in_reach
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.follow_up import FollowUp
 

@@ -17,12 +17,9 @@ from api.lookup.repository import LookupRepository
 from api.lookup.schemas import CaseProgress, LookupRequest, LookupSecret, ProgressStep
 from api.models.case import Case
 from api.models.deadline import DeadlineKind, DeadlineStatus
-from api.policies.service import current_policy
+from api.privacy.secrets import issue_secret
 from api.privacy.service import vault_of
 from api.timeline.repository import CaseEventRepository
-
-# Look-alikes (0/O, 1/I/L) left out: the secret is read out over the phone and written by hand.
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 STATUS_NAMES = {
     "registered": "已登记",
@@ -62,19 +59,6 @@ OWED = {
     DeadlineKind.review: "复查意见",
     DeadlineKind.re_review: "复核意见",
 }
-
-
-def new_secret(length: int) -> str:
-    """A fresh lookup secret of `length` characters."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
-
-
-async def issue_secret(session: AsyncSession, case: Case) -> str:
-    """Give the case a new lookup secret and keep only its keyed hash; returns the secret."""
-    length = (await current_policy(session)).policy.follow_up.secret_length
-    secret = new_secret(length)
-    case.lookup_secret_hash = vault_of(session).lookup_digest(str(case.id), secret)
-    return secret
 
 
 async def reissue(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> LookupSecret:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Enum,
     ForeignKey,
     Identity,
@@ -18,6 +19,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    or_,
+    select,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,6 +64,10 @@ class CaseStatus(enum.StrEnum):
     re_reviewed = "re_reviewed"
     terminated = "terminated"  # 终结
     archived = "archived"  # signed off, read-only
+
+
+DONE_STATUSES = frozenset({CaseStatus.closed, CaseStatus.terminated, CaseStatus.archived})
+"""States in which the case's matter is over: nothing is owed on it any more."""
 
 
 class Outcome(enum.StrEnum):
@@ -192,3 +200,19 @@ class Arrival(Base):
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+
+
+def in_reach(reach: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:
+    """Cases a territory may see: where it arose, was lodged or registered, or is handled
+    (alone or jointly) by a unit in it. `None` reaches everything."""
+    if reach is None:
+        return true()
+    units = list(reach)
+    joint = select(CaseUnit.case_id).where(CaseUnit.case_id == Case.id, CaseUnit.unit_id.in_(units))
+    return or_(
+        Case.origin_unit_id.in_(units),
+        Case.lodged_unit_id.in_(units),
+        Case.intake_unit_id.in_(units),
+        Case.assigned_unit_id.in_(units),
+        joint.exists(),
+    )

@@ -15,7 +15,6 @@ from pydantic import (
     model_validator,
 )
 
-from api.alerts.templates import FIELDS, check_template, placeholders
 from api.models.case import Channel, LodgedLevel
 from api.models.official import Role
 from api.models.unit import UnitLevel
@@ -25,6 +24,7 @@ from api.policies.follow_up import FollowUpPolicy
 from api.policies.reception import ReceptionPolicy
 from api.policies.screening import ScreeningPolicy
 from api.policies.sensitive import SensitivePolicy
+from api.policies.templates import FIELDS, check_template, placeholders
 from shared.jsontypes import IsoDuration, JsonInt
 
 PositiveDuration = Annotated[IsoDuration, Field(gt=timedelta(0), description="ISO 8601 duration")]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from api.deadlines import service as deadlines
+from api.escalations import misses
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput
 from api.kit.timeutil import end_of_local_day, local
@@ -121,7 +122,7 @@ async def submit(
         if on_time:
             deadlines.meet(session, deadline, now, principal.id)
         else:  # late, before the worker flagged it: still a miss
-            await deadlines.flag_missed(session, deadline, now, escalate=False)
+            await misses.flag_missed(session, deadline, now, escalate=False)
     report = SituationReport(
         id=uuid.uuid4(),
         official_id=principal.id,

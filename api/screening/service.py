@@ -14,6 +14,7 @@ from api.alerts.service import alert_official
 from api.auth.principal import Principal
 from api.cases.repository import CaseRepository
 from api.deadlines import service as deadlines
+from api.escalations import misses
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.kit.timeutil import CHINA, end_of_local_day, local, local_clock, local_days, month_span
@@ -157,7 +158,7 @@ async def submit_round(
         if on_time:
             deadlines.meet(session, deadline, now, principal.id)
         else:  # late, before the worker flagged it: still a miss
-            await deadlines.flag_missed(session, deadline, now, escalate=False)
+            await misses.flag_missed(session, deadline, now, escalate=False)
     screening_round = ScreeningRound(
         id=uuid.uuid4(),
         official_id=principal.id,
@@ -295,9 +296,7 @@ async def update_item(
     if new_due is not None:
         item.due_at = new_due
     if new_owner is not None or new_due is not None:
-        await deadlines.settle(
-            session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id
-        )
+        await misses.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
         _open_item_deadline(session, item, owner, now, policy)
     if risk is DisputeRisk.high and (old_risk is not DisputeRisk.high or new_owner is not None):
         await _alert_owner(session, item, owner, unit)
@@ -313,7 +312,7 @@ async def resolve_item(
     item = await _item(session, item_id, principal, for_update=True)
     _expect_open(item, "Only an open item can be resolved")
     now = utcnow()
-    await deadlines.settle(session, item.deadline_id, DeadlineStatus.met, now, principal.id)
+    await misses.settle(session, item.deadline_id, DeadlineStatus.met, now, principal.id)
     item.status = ScreeningStatus.resolved.value
     item.resolution = body.resolution
     item.resolved_at = now
@@ -335,7 +334,7 @@ async def convert_item(
     if case.status is CaseStatus.archived:
         raise Conflict("The case is archived and read-only.", current_status=case.status.value)
     now = utcnow()
-    await deadlines.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
+    await misses.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
     item.status = ScreeningStatus.converted.value
     item.case_id = case.id
     item.closed_at = now
@@ -365,7 +364,7 @@ async def close_item(
     item = await _item(session, item_id, principal, for_update=True)
     _expect_open(item, "Only an open item can be closed")
     now = utcnow()
-    await deadlines.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
+    await misses.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
     item.status = ScreeningStatus.closed.value
     item.resolution = body.reason
     item.closed_at = now

@@ -9,7 +9,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import stale_pending_messages
-from api.deadlines.service import flag_overdue
+from api.escalations.misses import flag_overdue
 from api.idempotency.repository import IdempotencyRepository
 from api.kit.db import utcnow
 from api.kit.uow import unit_of
