@@ -15,7 +15,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.alerts.router import internal_router as alerts_internal
 from api.alerts.router import router as alerts_router
 from api.alerts.service import ALERT_FAILED
 from api.assessment.router import router as assessment_router
@@ -29,14 +28,13 @@ from api.cases.router import router as cases_router
 from api.dashboard.router import router as dashboard_router
 from api.deadlines.router import router as deadlines_router
 from api.decisions.router import router as decisions_router
-from api.escalations.router import deadlines_internal_router as deadlines_internal
-from api.escalations.router import internal_router as escalations_internal
 from api.escalations.router import router as escalations_router
 from api.escalations.service import fail_over
 from api.events.router import router as webhooks_router
 from api.events.service import on_alert_failed
 from api.health.router import router as health_router
 from api.inbound.router import router as inbound_router
+from api.internal.router import router as internal_router
 from api.kit import openapi_errors
 from api.kit.boundary import AppState, CommitHooks
 from api.kit.db import create_engine, create_sessionmaker
@@ -58,7 +56,6 @@ from api.screening.router import router as screening_router
 from api.sensitive.router import router as sensitive_router
 from api.stats.counting import count_uncounted, settle_before_commit
 from api.stats.router import router as stats_router
-from api.sweeps.router import router as sweeps_router
 from api.units.router import router as units_router
 from shared import logs
 from shared.settings import Settings, get_settings
@@ -194,10 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_router,
         webhooks_router,
         inbound_router,
-        deadlines_internal,
-        escalations_internal,
-        alerts_internal,
-        sweeps_router,
+        internal_router,
     ):
         app.include_router(router)
     openapi_errors.install(app)

@@ -10,25 +10,10 @@ from pydantic import BaseModel, Field, StrictBool
 
 from shared.jsontypes import JsonInt
 
-JOB_DELIVER_ALERT = "deliver_alert"
-# Alerts committed together travel as one job (the queue's cost is per job, not per message);
-# one that must be tried again continues as its own deliver_alert job.
-JOB_DELIVER_ALERTS = "deliver_alerts"
+# Alerts committed together travel as one `deliver_alerts` job of at most this many.
 DELIVERY_BATCH = 50
-JOB_CHECK_DEADLINE = "check_deadline"
-JOB_FLAG_DUE = "flag_due"
 # Deadlines falling due within one tick share one flag job: the clock ticks, not each deadline.
 FLAG_DUE_TICK_MS = 100
-JOB_REMIND_DEADLINE = "remind_deadline"
-JOB_ADVANCE_ESCALATION = "advance_escalation"
-JOB_FLUSH_BUNDLE = "flush_bundle"
-JOB_RENOTIFY_ESCALATION = "renotify_escalation"
-JOB_START_ESCALATIONS = "start_escalations"
-
-
-def check_deadline_job_id(deadline_id: uuid.UUID | str) -> str:
-    """arq job id of a deadline's due-time check: one per deadline, so re-enqueueing dedupes."""
-    return f"check-deadline:{deadline_id}"
 
 
 def flag_due_tick(due_at: datetime) -> datetime:
@@ -83,12 +68,13 @@ class AlertMessage(BaseModel):
 
     alert_id: uuid.UUID
     channel: Literal["sms", "webhook", "dingtalk", "wecom"]
-    to: str = Field(description="Phone number (sms) or URL (webhook, dingtalk, wecom).")
+    to: str = Field(
+        description="Phone number (sms), or the receiver's URL as shown (webhook, dingtalk, "
+        "wecom: without its query, which may hold a token): where a receiver really is, and "
+        "the secret to sign with, are read from the API at send time (`ALERT_ADDRESSES`)."
+    )
     text: str
     title: str | None = Field(default=None, description="Heading for markdown channels.")
-    secret: str | None = Field(
-        default=None, description="Signing secret of a webhook or robot (whsec_…, SEC…)."
-    )
     event: str | None = Field(default=None, description="Event type, e.g. deadline.missed.")
     payload: dict[str, Any] | None = Field(
         default=None, description="The JSON body of a webhook delivery."
@@ -103,18 +89,6 @@ class AlertAttempt(BaseModel):
     error: str | None = None
     final: StrictBool = Field(default=False, description="No further attempt will be made.")
     gone: StrictBool = Field(default=False, description="The receiver answered 410 Gone.")
-
-
-class DeadlineEvaluation(BaseModel):
-    """The API's verdict on a deadline the worker asked it to evaluate."""
-
-    id: uuid.UUID
-    status: Literal["open", "met", "missed", "cancelled"]
-    due_at: datetime
-    flagged_now: bool = Field(description="True when this call is the one that flagged it missed.")
-    busy: bool = Field(
-        default=False, description="Another transaction is flagging it right now (a batch)."
-    )
 
 
 class ReminderOutcome(BaseModel):
@@ -183,3 +157,66 @@ class SweepReport(BaseModel):
     idempotency_keys_purged: int = 0
     report_deadlines_opened: int = 0
     duty_deadlines_opened: int = 0
+
+
+class FlagDue(BaseModel):
+    """A tick in which deadlines fell due: flag everything past due."""
+
+    for_deadline: uuid.UUID | None = Field(
+        default=None, description="The deadline that scheduled the tick (for tracing only)."
+    )
+
+
+class ReminderDue(BaseModel):
+    """A reminder of a deadline falls due at this fraction of its span."""
+
+    deadline_id: uuid.UUID
+    fraction: float = Field(gt=0, lt=1)
+
+
+class EscalationDue(BaseModel):
+    """The delay before step `step` of a deadline's chain has passed."""
+
+    deadline_id: uuid.UUID
+    step: JsonInt = Field(ge=1, le=1000)
+
+
+class RenotifyDue(BaseModel):
+    """Round `round` of re-notifying an acknowledged escalation is due."""
+
+    escalation_id: uuid.UUID
+    round: JsonInt = Field(ge=1, le=100000)
+
+
+class BundleDue(BaseModel):
+    """A recipient's rate-limit window ended: the alerts held for them go as one bundle."""
+
+    channel: Literal["sms", "webhook", "dingtalk", "wecom"]
+    recipient: str = Field(min_length=1, max_length=2000)
+
+
+class SweepRequest(BaseModel):
+    """The periodic safety net (nothing to say: it looks at everything)."""
+
+
+class AlertAddressQuery(BaseModel):
+    """Alerts about to be sent on a channel that needs a full address or a signature."""
+
+    alert_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+
+class AlertAddress(BaseModel):
+    """Where one alert really goes and what signs it, for this attempt only (never queued)."""
+
+    alert_id: uuid.UUID
+    to: str = Field(description="The receiver's full URL (a robot's token included).")
+    secret: str | None = Field(
+        default=None, description="Signing secret of a webhook or robot (whsec_…, SEC…)."
+    )
+
+
+class AlertAddresses(BaseModel):
+    """The addresses found; an alert whose receiver is gone (the contact or subscription was
+    removed) is left out."""
+
+    addresses: list[AlertAddress]

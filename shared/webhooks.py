@@ -22,7 +22,7 @@ import socket
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -40,6 +40,20 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 class WebhookVerificationError(Exception):
     """A delivery did not prove it came from the holder of the secret, or is too old or new."""
+
+
+def shown_address(address: str) -> str:
+    """A receiver's URL as it may be stored, queued and shown: without the user info, query
+    and fragment that may hold its token (a DingTalk robot's `access_token`, a WeCom robot's
+    `key`), and, when any was there, a short digest of the whole, so two robots behind one
+    endpoint stay apart (rate limits, bundles). A phone number, or a URL with nothing to hide,
+    is shown as it is."""
+    parts = urlsplit(address)
+    if not parts.scheme or not (parts.query or parts.fragment or "@" in parts.netloc):
+        return address
+    host = parts.netloc.rsplit("@", 1)[-1]
+    digest = hashlib.sha256(address.encode("utf-8")).hexdigest()[:12]
+    return urlunsplit((parts.scheme, host, parts.path, "", digest))
 
 
 def generate_secret(nbytes: int = 32) -> str:

@@ -299,5 +299,44 @@ async def miss_now(
             .values(due_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         await session.commit()
-    verdict = await client.post(f"/v1/internal/deadlines/{deadline_id}/evaluate", headers=worker)
-    assert verdict.json()["status"] == "missed", verdict.text
+    await flag_due(client, worker)
+    assert await status_of(app, deadline_id) == "missed"
+
+
+async def flag_due(client: httpx.AsyncClient, worker: dict[str, str]) -> int:
+    """The clock's tick as the worker runs it: have the API flag every deadline past due,
+    batch after batch; returns how many it flagged."""
+    total = 0
+    while True:
+        resp = await client.post("/v1/internal/deadlines/flag-due", headers=worker)
+        assert resp.status_code == 200, resp.text
+        total += int(resp.json()["flagged"])
+        if not resp.json()["more"]:
+            return total
+
+
+async def status_of(app: FastAPI, deadline_id: str) -> str:
+    """A deadline's status, read from the database."""
+    async with app.state.desk.sessionmaker() as session:
+        deadline = await session.get(Deadline, uuid.UUID(deadline_id))
+        assert deadline is not None
+        return str(deadline.status.value)
+
+
+async def deadline_status(
+    client: httpx.AsyncClient, headers: dict[str, str], deadline: dict[str, Any]
+) -> str:
+    """A case's deadline's status, as the caller reads it."""
+    rows = (
+        await client.get("/v1/deadlines", params={"case_id": deadline["case_id"]}, headers=headers)
+    ).json()["items"]
+    return str(next(d for d in rows if d["id"] == deadline["id"])["status"])
+
+
+async def report_attempt(
+    client: httpx.AsyncClient, worker: dict[str, str], alert_id: str, attempt: dict[str, Any]
+) -> None:
+    """The worker's report of one delivery attempt (a batch of one, as its reporter sends)."""
+    body = {"attempts": [{**attempt, "alert_id": alert_id}]}
+    resp = await client.post("/v1/internal/alerts/attempts", json=body, headers=worker)
+    assert resp.status_code == 200 and resp.json()["recorded"] == 1, resp.text

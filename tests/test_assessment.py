@@ -15,7 +15,15 @@ from sqlalchemy import update
 
 from api.kit.timeutil import CHINA
 from api.models.deadline import Deadline
-from tests.conftest import County, arrivals, login, visit_body
+from tests.conftest import (
+    County,
+    arrivals,
+    deadline_status,
+    flag_due,
+    login,
+    status_of,
+    visit_body,
+)
 
 YEAR = datetime.now(CHINA).year
 AT_COUNTY_OR_ABOVE = ["county", "city", "province", "national"]
@@ -333,10 +341,8 @@ async def test_first_collective_visit_at_the_county_with_a_chief_late_costs_20(
     case = await _visit(client, admin, county.village, county.county)
     await asyncio.sleep(1.1)
     village_deadline = next(d for d in arrivals(case) if d["unit_id"] == county.village["id"])
-    flagged = await client.post(
-        f"/v1/internal/deadlines/{village_deadline['id']}/evaluate", headers=worker_headers
-    )
-    assert flagged.json()["status"] == "missed", flagged.text
+    await flag_due(client, worker_headers)
+    assert await deadline_status(client, admin, village_deadline) == "missed"
 
     units = await _scores(client, admin, county.county)
     village = units[county.village["id"]]
@@ -440,10 +446,8 @@ async def test_a_missed_situation_report_costs_1_in_section_four(
             .values(due_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         await session.commit()
-    verdict = await client.post(
-        f"/v1/internal/deadlines/{deadline['id']}/evaluate", headers=worker_headers
-    )
-    assert verdict.json()["status"] == "missed"
+    await flag_due(client, worker_headers)
+    assert await status_of(app, deadline["id"]) == "missed"
 
     units = await _scores(client, admin, county.county)
     for unit in (county.village2, county.town):

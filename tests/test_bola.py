@@ -22,7 +22,16 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.conftest import WORKER_TOKEN, County, arrivals, login, service_token, visit_body
+from tests.conftest import (
+    WORKER_TOKEN,
+    County,
+    arrivals,
+    deadline_status,
+    flag_due,
+    login,
+    service_token,
+    visit_body,
+)
 from tests.test_permissions import PUBLIC, operations
 
 pytestmark = pytest.mark.usefixtures("policy_restore")
@@ -636,11 +645,8 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("post", "/v1/internal/deadlines/flag-due"): _worker_only(
         "post", lambda w: "/v1/internal/deadlines/flag-due"
     ),
-    ("post", "/v1/internal/deadlines/{deadline_id}/remind"): _worker_only(
-        "post", lambda w: f"/v1/internal/deadlines/{w.escalation['deadline_id']}/remind?round=1"
-    ),
-    ("post", "/v1/internal/deadlines/{deadline_id}/evaluate"): _worker_only(
-        "post", lambda w: f"/v1/internal/deadlines/{w.escalation['deadline_id']}/evaluate"
+    ("post", "/v1/internal/deadlines/remind"): _worker_only(
+        "post", lambda w: "/v1/internal/deadlines/remind"
     ),
     ("post", "/v1/internal/escalations/start"): _worker_only(
         "post",
@@ -648,13 +654,10 @@ MATRIX: dict[tuple[str, str], Probe] = {
         None,
     ),
     ("post", "/v1/internal/escalations/advance"): _worker_only(
-        "post",
-        lambda w: (
-            f"/v1/internal/escalations/advance?deadline_id={w.escalation['deadline_id']}&step=1"
-        ),
+        "post", lambda w: "/v1/internal/escalations/advance"
     ),
-    ("post", "/v1/internal/escalations/{escalation_id}/renotify"): _worker_only(
-        "post", lambda w: f"/v1/internal/escalations/{w.escalation['id']}/renotify?round=1"
+    ("post", "/v1/internal/escalations/renotify"): _worker_only(
+        "post", lambda w: "/v1/internal/escalations/renotify"
     ),
     ("post", "/v1/internal/alerts/bundles/flush"): _worker_only(
         "post", lambda w: "/v1/internal/alerts/bundles/flush"
@@ -662,8 +665,8 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("post", "/v1/internal/alerts/attempts"): _worker_only(
         "post", lambda w: "/v1/internal/alerts/attempts", {"attempts": []}
     ),
-    ("post", "/v1/internal/alerts/{alert_id}/attempts"): _worker_only(
-        "post", lambda w: f"/v1/internal/alerts/{uuid.uuid4()}/attempts", {}
+    ("post", "/v1/internal/alerts/addresses"): _worker_only(
+        "post", lambda w: "/v1/internal/alerts/addresses", {"alert_ids": [str(uuid.uuid4())]}
     ),
     ("post", "/v1/internal/sweep"): _worker_only("post", lambda w: "/v1/internal/sweep"),
 }
@@ -682,6 +685,14 @@ def _body_for(attempt: Attempt, w: World) -> Any:
         return {"name": "x", "role": "chief", "unit_id": w.county.town["id"], "expires_at": expires}
     if attempt.url == "/v1/internal/escalations/start":
         return {"deadline_ids": [w.escalation["deadline_id"]]}
+    if attempt.url == "/v1/internal/deadlines/remind":
+        return {"deadline_id": w.escalation["deadline_id"], "fraction": 0.5}
+    if attempt.url == "/v1/internal/escalations/advance":
+        return {"deadline_id": w.escalation["deadline_id"], "step": 1}
+    if attempt.url == "/v1/internal/escalations/renotify":
+        return {"escalation_id": w.escalation["id"], "round": 1}
+    if attempt.url == "/v1/internal/alerts/bundles/flush":
+        return {"channel": "sms", "recipient": "13900000000"}
     return {}
 
 
@@ -716,11 +727,8 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
     ).json()
     await asyncio.sleep(1.1)
     deadline = arrivals(case)[0]
-    flagged = await client.post(
-        f"/v1/internal/deadlines/{deadline['id']}/evaluate",
-        headers={"Authorization": f"Bearer {WORKER_TOKEN}"},
-    )
-    assert flagged.json()["status"] == "missed", flagged.text
+    await flag_due(client, {"Authorization": f"Bearer {WORKER_TOKEN}"})
+    assert await deadline_status(client, admin, deadline) == "missed"
     escalation = (
         await client.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
     ).json()["items"][0]

@@ -18,7 +18,8 @@ from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.outbox import OutboxMessage
 from api.outbox.service import QueuedJob, enqueue_many
 from shared.client import ApiClient
-from shared.contracts import JOB_START_ESCALATIONS, AlertAttempt
+from shared.contracts import AlertAttempt
+from shared.jobs import START_ESCALATIONS
 from tests.conftest import WORKER_TOKEN, County, visit_body
 from worker.reporting import AttemptReporter
 
@@ -72,7 +73,7 @@ async def _start_jobs(app: FastAPI, ids: list[uuid.UUID]) -> list[list[str]]:
     async with app.state.desk.sessionmaker() as session:
         rows = (
             await session.execute(
-                select(OutboxMessage).where(OutboxMessage.job == JOB_START_ESCALATIONS)
+                select(OutboxMessage).where(OutboxMessage.job == START_ESCALATIONS.name)
             )
         ).scalars()
         # other tests' overdue deadlines may share a chunk with the crowd: leave them out

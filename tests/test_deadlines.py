@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import County, arrivals, visit_body
+from tests.conftest import County, arrivals, deadline_status, flag_due, visit_body
 
 
 async def _short_chief_time(client: httpx.AsyncClient, admin: dict[str, str], span: str) -> None:
@@ -83,27 +83,17 @@ async def test_missed_deadline_is_flagged_once_and_escalated(
     await _short_chief_time(client, admin, "PT1S")
     case = await _register(client, county, 25)
     chief_deadline = _deadline_of(case, county.officials["village2_chief"]["id"])
-    early = await client.post(
-        f"/v1/internal/deadlines/{chief_deadline['id']}/evaluate", headers=worker_headers
-    )
-    assert early.json()["status"] == "open"
+    await flag_due(client, worker_headers)  # early: nothing of this case is due yet
+    assert await deadline_status(client, admin, chief_deadline) == "open"
     await asyncio.sleep(1.1)
-    verdicts = await asyncio.gather(
-        *(
-            client.post(
-                f"/v1/internal/deadlines/{chief_deadline['id']}/evaluate", headers=worker_headers
-            )
-            for _ in range(8)
-        )
+    # Eight ticks at once (several workers): each deadline is flagged by exactly one of them,
+    # the others skip the rows it holds and never wait for it.
+    ticks = await asyncio.gather(
+        *(client.post("/v1/internal/deadlines/flag-due", headers=worker_headers) for _ in range(8))
     )
-    assert all(v.status_code == 200 for v in verdicts)
-    assert sum(v.json()["flagged_now"] for v in verdicts) == 1
-    # the others saw it flagged, or saw the flagging transaction at work and did not wait
-    assert all(v.json()["status"] == "missed" or v.json()["busy"] for v in verdicts)
-    settled = await client.post(
-        f"/v1/internal/deadlines/{chief_deadline['id']}/evaluate", headers=worker_headers
-    )
-    assert settled.json()["status"] == "missed" and not settled.json()["flagged_now"]
+    assert all(t.status_code == 200 for t in ticks)
+    assert await deadline_status(client, admin, chief_deadline) == "missed"
+    assert await flag_due(client, worker_headers) == 0  # a later tick finds nothing to flag
 
     escalations = (
         await client.get(
@@ -122,7 +112,7 @@ async def test_missed_deadline_is_flagged_once_and_escalated(
     assert county.officials["village2_chief"]["name"] in alerts[0]["text"]
 
     events = (await client.get(f"/v1/cases/{case['id']}/timeline", headers=admin)).json()
-    # (the deputy's deadline fell due too: the first evaluation took it along in its batch)
+    # (the deputy's deadline fell due too: the first tick took it along in its batch)
     actions = [e["action"] for e in events if e["data"].get("deadline_id") == chief_deadline["id"]]
     assert actions.count("deadline_missed") == 1
     assert actions.count("escalated") == 1
@@ -162,9 +152,8 @@ async def test_late_arrival_stops_the_chain(
 ) -> None:
     await _short_chief_time(client, admin, "PT1S")
     case = await _register(client, county, 3)
-    deadline = arrivals(case)[0]
     await asyncio.sleep(1.1)
-    await client.post(f"/v1/internal/deadlines/{deadline['id']}/evaluate", headers=worker_headers)
+    await flag_due(client, worker_headers)
     chief = await county.headers(client, "village2_chief")
     arrival = await client.post(f"/v1/cases/{case['id']}/arrivals", json={}, headers=chief)
     assert arrival.json()["on_time"] is False
@@ -185,9 +174,7 @@ async def test_acknowledge_once(
     await _short_chief_time(client, admin, "PT1S")
     case = await _register(client, county, 3)
     await asyncio.sleep(1.1)
-    await client.post(
-        f"/v1/internal/deadlines/{arrivals(case)[0]['id']}/evaluate", headers=worker_headers
-    )
+    await flag_due(client, worker_headers)
     escalation = (
         await client.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
     ).json()["items"][0]
@@ -204,7 +191,8 @@ async def test_unknown_deadline_is_404(
     client: httpx.AsyncClient, worker_headers: dict[str, str]
 ) -> None:
     resp = await client.post(
-        "/v1/internal/deadlines/00000000-0000-0000-0000-000000000000/evaluate",
+        "/v1/internal/deadlines/remind",
+        json={"deadline_id": "00000000-0000-0000-0000-000000000000", "fraction": 0.5},
         headers=worker_headers,
     )
     assert resp.status_code == 404
@@ -238,13 +226,14 @@ async def test_reminders_go_out_at_policy_fractions_once(
             )
         ).scalar_one()
     assert row.defer_until is not None
-    path = f"/v1/internal/deadlines/{deadline['id']}/remind"
-    early = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    path = "/v1/internal/deadlines/remind"
+    due = {"deadline_id": deadline["id"], "fraction": 0.5}
+    early = await client.post(path, json=due, headers=worker_headers)
     assert early.json()["status"] == "early"
     await asyncio.sleep(1.05)
-    sent = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    sent = await client.post(path, json=due, headers=worker_headers)
     assert sent.json()["status"] == "sent"
-    again = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    again = await client.post(path, json=due, headers=worker_headers)
     assert again.json()["status"] == "skipped"
     alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
         "items"

@@ -755,8 +755,9 @@ async def test_the_leader_is_reminded_before_the_assessment_is_due(
     staff = await county.headers(client, "town_staff")
     decision = await _draft(client, staff, county, title="柳树村集体土地征收")
     deadline_id = decision["deadline_id"]
-    path = f"/v1/internal/deadlines/{deadline_id}/remind"
-    early = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    path = "/v1/internal/deadlines/remind"
+    due = {"deadline_id": deadline_id, "fraction": 0.5}
+    early = await client.post(path, json=due, headers=worker_headers)
     assert early.json()["status"] == "early"
     async with app.state.desk.sessionmaker() as session:  # half its span now lies behind it
         await session.execute(
@@ -765,7 +766,7 @@ async def test_the_leader_is_reminded_before_the_assessment_is_due(
             .values(starts_at=datetime.now(UTC) - timedelta(days=100))
         )
         await session.commit()
-    sent = await client.post(path, params={"fraction": 0.5}, headers=worker_headers)
+    sent = await client.post(path, json=due, headers=worker_headers)
     assert sent.json()["status"] == "sent", sent.text
     chief = county.officials["town_chief"]["id"]
     resp = await client.get("/v1/alerts", params={"official_id": chief}, headers=admin)

@@ -15,7 +15,15 @@ from sqlalchemy import select
 
 from api.models.outbox import OutboxMessage
 from shared.contracts import advance_escalation_job_id, renotify_escalation_job_id
-from tests.conftest import PUBLIC_BASE_URL, County, arrivals, visit_body
+from tests.conftest import (
+    PUBLIC_BASE_URL,
+    County,
+    arrivals,
+    deadline_status,
+    flag_due,
+    report_attempt,
+    visit_body,
+)
 
 pytestmark = pytest.mark.usefixtures("policy_restore")
 
@@ -43,8 +51,8 @@ async def _missed_visit(
     ).json()
     deadline = arrivals(case)[0]
     await asyncio.sleep(1.1)
-    verdict = await client.post(f"/v1/internal/deadlines/{deadline['id']}/evaluate", headers=worker)
-    assert verdict.json()["status"] == "missed"
+    await flag_due(client, worker)
+    assert await deadline_status(client, staff, deadline) == "missed"
     return case, deadline
 
 
@@ -62,7 +70,7 @@ async def _advance(
 ) -> str:
     resp = await client.post(
         "/v1/internal/escalations/advance",
-        params={"deadline_id": deadline["id"], "step": step},
+        json={"deadline_id": deadline["id"], "step": step},
         headers=worker,
     )
     assert resp.status_code == 200, resp.text
@@ -167,8 +175,9 @@ async def test_acknowledged_but_unresolved_is_renotified(
             )
         ).scalar_one()
     assert job.defer_until is not None
-    path = f"/v1/internal/escalations/{first['id']}/renotify"
-    resp = await client.post(path, params={"round": 1}, headers=worker_headers)
+    path = "/v1/internal/escalations/renotify"
+    body = {"escalation_id": first["id"]}
+    resp = await client.post(path, json={**body, "round": 1}, headers=worker_headers)
     assert resp.json()["status"] == "created"
     alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
         "items"
@@ -177,7 +186,7 @@ async def test_acknowledged_but_unresolved_is_renotified(
     assert [a["official_id"] for a in renotified] == [county.officials["town_chief"]["id"]]
     chief = await county.headers(client, "village2_chief")
     await client.post(f"/v1/cases/{case['id']}/arrivals", json={}, headers=chief)
-    resp = await client.post(path, params={"round": 2}, headers=worker_headers)
+    resp = await client.post(path, json={**body, "round": 2}, headers=worker_headers)
     assert resp.json()["status"] == "end"
 
 
@@ -218,9 +227,7 @@ async def test_failed_delivery_tries_the_next_contact_then_escalates(
     first = (await alerts_to_chief())[0]
     assert first["channel"] == "dingtalk"
     failure = {"ok": False, "attempt": 8, "error": "errcode 310000", "final": True}
-    await client.post(
-        f"/v1/internal/alerts/{first['id']}/attempts", json=failure, headers=worker_headers
-    )
+    await report_attempt(client, worker_headers, first["id"], failure)
     fallback = (await alerts_to_chief())[1]
     assert (fallback["channel"], fallback["recipient"]) == ("sms", town_chief["phone"])
     # each channel its own template: markdown for the robot, plain text for the SMS, the same
@@ -229,9 +236,7 @@ async def test_failed_delivery_tries_the_next_contact_then_escalates(
     assert fallback["text"].startswith("【到位超时督办】") and "**" not in fallback["text"]
     link = re.search(r"/a/[\w-]+", first["text"])
     assert link is not None and link.group(0) in fallback["text"]
-    await client.post(
-        f"/v1/internal/alerts/{fallback['id']}/attempts", json=failure, headers=worker_headers
-    )
+    await report_attempt(client, worker_headers, fallback["id"], failure)
     steps = await _escalations(client, admin, case)
     assert [e["step"] for e in steps] == [0, 1]  # nobody could be told: the chain moves up now
 
@@ -270,9 +275,7 @@ async def test_webhook_subscribers_get_events_without_petitioner_details(
         assert events[0]["recipient"] == subscription["url"]
         assert "张三" not in str(events[0]) and "13800000001" not in str(events[0])
         gone = {"ok": False, "attempt": 1, "error": "410", "final": True, "gone": True}
-        await client.post(
-            f"/v1/internal/alerts/{events[0]['id']}/attempts", json=gone, headers=worker_headers
-        )
+        await report_attempt(client, worker_headers, events[0]["id"], gone)
         after = await client.get(f"/v1/webhook-subscriptions/{subscription['id']}", headers=admin)
         assert after.json()["active"] is False
     finally:
@@ -448,7 +451,7 @@ async def test_a_storm_of_misses_becomes_one_bundled_message(
     assert len({f.job_id for f in flushes}) == 1  # one flush per recipient and window
     flushed = await client.post(
         "/v1/internal/alerts/bundles/flush",
-        params={"channel": "sms", "recipient": town_chief["phone"]},
+        json={"channel": "sms", "recipient": town_chief["phone"]},
         headers=worker_headers,
     )
     bundle_id = flushed.json()["bundle_alert_id"]
@@ -465,7 +468,7 @@ async def test_a_storm_of_misses_becomes_one_bundled_message(
     assert sum(n in bundle["text"] for n in numbers) == 4
     again = await client.post(
         "/v1/internal/alerts/bundles/flush",
-        params={"channel": "sms", "recipient": town_chief["phone"]},
+        json={"channel": "sms", "recipient": town_chief["phone"]},
         headers=worker_headers,
     )
     assert again.json()["bundle_alert_id"] is None

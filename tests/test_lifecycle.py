@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from api.models.case import Case
 from api.models.deadline import Deadline
-from tests.conftest import County, act
+from tests.conftest import County, act, flag_due
 
 
 async def _post(
@@ -303,7 +303,7 @@ async def test_objection_after_the_window_is_refused(
         Deadline.id == objection["id"],
         due_at=datetime.now(UTC) - timedelta(seconds=1),
     )
-    await client.post(f"/v1/internal/deadlines/{objection['id']}/evaluate", headers=worker_headers)
+    await flag_due(client, worker_headers)
     problem = await act(
         client, desk.handler_headers, assigned, "object", {"reason": "晚了"}, expect=409
     )

@@ -25,8 +25,9 @@ from sqlalchemy import text
 from api.health.service import code_revisions
 from shared import logs, tracing
 from shared.client import ApiClient
-from shared.contracts import deliver_alert_job_id, deliver_alerts_job_id
-from tests.conftest import County, arrivals, miss_now, visit_body
+from shared.contracts import FlagDue, deliver_alert_job_id, deliver_alerts_job_id
+from shared.jobs import FLAG_DUE
+from tests.conftest import County, arrivals, flag_due, miss_now, visit_body
 from worker import alive
 from worker.main import traced
 
@@ -113,6 +114,7 @@ async def test_a_miss_its_lag_escalation_and_delivery_are_counted(
     )
     missed = {"kind": "arrival"}
     escalated = {"step": "0", "reason": "deadline_missed"}
+    await flag_due(client, worker_headers)  # earlier tests' overdue deadlines: not this one's
     before = (
         sample("petitiondesk_deadlines_missed_total", **missed),
         sample("petitiondesk_deadline_flag_lag_seconds_count", **missed),
@@ -227,7 +229,7 @@ async def test_a_job_calls_the_api_under_the_id_it_was_enqueued_with() -> None:
     api = ApiClient("http://api", "token", transport=httpx.MockTransport(answer))
 
     async def job(ctx: dict[str, Any]) -> str | None:
-        await ctx["api"].flag_due()
+        await ctx["api"].call(FLAG_DUE, FlagDue())
         return tracing.current()
 
     run = traced(job)

@@ -16,7 +16,8 @@ from api.app import create_app
 from api.models.outbox import OutboxMessage
 from api.outbox.service import relay_undispatched
 from api.sweeps.service import SWEPT_MARK, sweep
-from shared.contracts import JOB_DELIVER_ALERT, JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
+from shared.contracts import flag_due_job_id, flag_due_tick
+from shared.jobs import DELIVER_ALERT, FLAG_DUE
 from shared.settings import Settings
 from tests.conftest import ADMIN_PASSWORD, County, visit_body
 
@@ -47,7 +48,7 @@ async def _in_redis(arq: ArqRedis, row: OutboxMessage) -> bool:
     others) inside a batch delivery job."""
     if await arq.exists(ARQ_JOB_PREFIX + row.job_id):
         return True
-    if row.job != JOB_DELIVER_ALERT:
+    if row.job != DELIVER_ALERT:
         return False
     alert_id = row.payload["args"][0]["alert_id"]
     for key in await arq.keys(ARQ_JOB_PREFIX + "deliver-alerts:*"):
@@ -171,7 +172,7 @@ async def test_redis_that_lost_its_jobs_is_refilled_by_a_sweep_that_commits(
     job_id = flag_due_job_id(due)
     async with app.state.desk.sessionmaker() as session:
         row = OutboxMessage(
-            job=JOB_FLAG_DUE,
+            job=FLAG_DUE.name,
             job_id=job_id,
             payload={"args": ["lost-with-redis"]},
             defer_until=flag_due_tick(due),

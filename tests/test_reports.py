@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from api.models.deadline import Deadline
 from api.reports.service import current_period, report_days
-from tests.conftest import County, login
+from tests.conftest import County, flag_due, login, status_of
 
 
 def test_report_days_fall_on_month_end_when_the_month_is_short() -> None:
@@ -129,10 +129,8 @@ async def test_missed_report_escalates_to_the_unit_chief(
             .values(due_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         await session.commit()
-    verdict = await client.post(
-        f"/v1/internal/deadlines/{deadline['id']}/evaluate", headers=worker_headers
-    )
-    assert verdict.json()["status"] == "missed"
+    await flag_due(client, worker_headers)
+    assert await status_of(app, deadline["id"]) == "missed"
     escalation = (
         await client.get("/v1/escalations", params={"deadline_id": deadline["id"]}, headers=admin)
     ).json()["items"][0]

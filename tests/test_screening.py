@@ -407,7 +407,7 @@ async def test_missed_item_deadline_escalates_through_the_worker(
     # chief
     advanced = await client.post(
         "/v1/internal/escalations/advance",
-        params={"deadline_id": item["deadline_id"], "step": 1},
+        json={"deadline_id": item["deadline_id"], "step": 1},
         headers=worker_headers,
     )
     assert advanced.status_code == 200, advanced.text

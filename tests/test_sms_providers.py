@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from shared.contracts import AlertMessage
 from tests.fakes.aliyun_sms import FakeAliyunSms
 from tests.fakes.tencent_sms import FakeTencentSms
 from worker.channels import aliyun_sms, tencent_sms
@@ -24,7 +23,7 @@ from worker.channels.aliyun_sms import (
     build_send_sms_request,
     sign_acs3_request,
 )
-from worker.channels.base import SendError
+from worker.channels.base import Outgoing, SendError
 from worker.channels.tencent_sms import (
     TencentSmsConfig,
     TencentSmsSender,
@@ -35,9 +34,9 @@ from worker.channels.tencent_sms import (
 TEXT = "【城关县信访】杨庄村 25 人到东风镇上访，请 20 分钟内到位 (a*b~c+d&e=f/g)"
 
 
-def alert(to: str = "13900000001", text: str = TEXT) -> AlertMessage:
-    """An SMS alert with a fresh id."""
-    return AlertMessage(alert_id=uuid.uuid4(), channel="sms", to=to, text=text)
+def alert(to: str = "13900000001", text: str = TEXT) -> Outgoing:
+    """An SMS alert with a fresh id, as it leaves the worker."""
+    return Outgoing(alert_id=uuid.uuid4(), channel="sms", to=to, text=text)
 
 
 # --- The signatures reproduce the providers' published examples ---------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import County, login, service_token, visit_body
+from tests.conftest import County, flag_due, login, service_token, visit_body
 
 
 async def _other_town(
@@ -131,9 +131,8 @@ async def test_deadlines_alerts_and_escalations_follow_the_territory(
             "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=east
         )
     ).json()
-    arrival = next(d for d in case["deadlines"] if d["kind"] == "arrival")
     await asyncio.sleep(1.1)
-    await client.post(f"/v1/internal/deadlines/{arrival['id']}/evaluate", headers=worker_headers)
+    await flag_due(client, worker_headers)
     _, west = await _other_town(client, admin, county)
     by_case = {"case_id": case["id"]}
 

@@ -20,7 +20,6 @@ from urllib.parse import quote_plus, urlsplit
 import httpx
 import pytest
 
-from shared.contracts import AlertMessage
 from shared.webhooks import (
     WebhookVerificationError,
     generate_secret,
@@ -31,7 +30,7 @@ from shared.webhooks import (
     verify,
 )
 from tests.fakes.webhook_receivers import FakeDingTalkRobot, FakeWebhookReceiver, FakeWeComRobot
-from worker.channels.base import SendError
+from worker.channels.base import Outgoing, SendError
 from worker.channels.dingtalk import DingTalkSender, dingtalk_sign, markdown_message, signed_url
 from worker.channels.webhook import (
     WebhookSender,
@@ -59,9 +58,10 @@ PAYLOAD: dict[str, Any] = {
 }
 
 
-def alert(channel: str, to: str, **fields: Any) -> AlertMessage:
-    """An alert for one channel, with a fresh id."""
-    return AlertMessage(
+def alert(channel: str, to: str, **fields: Any) -> Outgoing:
+    """An alert for one channel with a fresh id, as it leaves the worker (its full address and
+    secret read from the API for this attempt)."""
+    return Outgoing(
         alert_id=uuid.uuid4(),
         channel=channel,
         to=to,
@@ -206,7 +206,7 @@ async def webhook_sender() -> AsyncIterator[WebhookSender]:
     await sender.aclose()
 
 
-def webhook_alert(receiver: FakeWebhookReceiver) -> AlertMessage:
+def webhook_alert(receiver: FakeWebhookReceiver) -> Outgoing:
     """A webhook alert for the fake receiver."""
     return alert(
         "webhook", receiver.url, secret=receiver.secret, event="deadline.missed", payload=PAYLOAD

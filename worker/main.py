@@ -25,28 +25,25 @@ from arq.worker import func
 from shared import logs, tracing
 from shared.client import ApiClient
 from shared.contracts import (
-    JOB_ADVANCE_ESCALATION,
-    JOB_CHECK_DEADLINE,
-    JOB_DELIVER_ALERT,
-    JOB_DELIVER_ALERTS,
-    JOB_FLAG_DUE,
-    JOB_FLUSH_BUNDLE,
-    JOB_REMIND_DEADLINE,
-    JOB_RENOTIFY_ESCALATION,
-    JOB_START_ESCALATIONS,
+    AlertAddress,
+    AlertAddressQuery,
     AlertAttempt,
     AlertMessage,
+    SweepRequest,
     deliver_alert_job_id,
 )
+from shared.jobs import ALERT_ADDRESSES, DELIVER_ALERT, DELIVER_ALERTS, JOBS, SWEEP, Job
 from shared.settings import Settings, get_settings
 from worker import alive
-from worker.channels.base import Sender, SendError
+from worker.channels.base import ADDRESSED_CHANNELS, Outgoing, Sender, SendError
 from worker.channels.registry import build_senders
 from worker.reporting import AttemptReporter
 
 log = logging.getLogger("worker")
 REPORT_TRIES = 5
-MAX_FLAG_BATCHES = 500
+# A job that must run again at once (a full batch of flags) does so at most this many times in
+# one run before it hands the rest to a retry of itself.
+MAX_RUNS_AT_ONCE = 500
 
 
 def backoff_seconds(attempt: int, base: float, ceiling: float) -> float:
@@ -68,14 +65,46 @@ async def _report(reporter: AttemptReporter, message: AlertMessage, attempt: Ale
             await asyncio.sleep(0.2 * n)
 
 
-async def _attempt(ctx: dict[str, Any], alert: AlertMessage, attempt: int) -> Retry | None:
+async def _addresses(ctx: dict[str, Any], alerts: list[AlertMessage]) -> dict[Any, AlertAddress]:
+    """Where the alerts on addressed channels really go and how to sign them, read from the
+    API for this attempt (never from the job: no secret is queued); the API unreachable, the
+    job is tried again shortly."""
+    wanted = [a.alert_id for a in alerts if a.channel in ADDRESSED_CHANNELS]
+    if not wanted:
+        return {}
+    try:
+        found = await ctx["api"].call(ALERT_ADDRESSES, AlertAddressQuery(alert_ids=wanted))
+    except httpx.HTTPError as exc:
+        raise Retry(defer=5.0) from exc
+    return {a.alert_id: a for a in found.addresses}
+
+
+def _outgoing(alert: AlertMessage, addresses: dict[Any, AlertAddress]) -> Outgoing | None:
+    """The alert as it leaves; None when its receiver is gone (an addressed channel the API
+    no longer knows an address for)."""
+    if alert.channel not in ADDRESSED_CHANNELS:
+        return Outgoing(**alert.model_dump())
+    address = addresses.get(alert.alert_id)
+    if address is None:
+        return None
+    return Outgoing(**{**alert.model_dump(), "to": address.to, "secret": address.secret})
+
+
+async def _attempt(
+    ctx: dict[str, Any], alert: AlertMessage, attempt: int, addresses: dict[Any, AlertAddress]
+) -> Retry | None:
     """One delivery attempt and its report: None when done (sent, or declared failed), a
     `Retry` saying when to try again otherwise."""
     settings: Settings = ctx["settings"]
     sender: Sender = ctx["senders"][alert.channel]
+    outgoing = _outgoing(alert, addresses)
+    if outgoing is None:
+        gone = AlertAttempt(ok=False, attempt=attempt, error="the receiver was removed", final=True)
+        await _report(ctx["reporter"], alert, gone)
+        return None
     try:
         async with ctx["send_slots"]:
-            await sender.send(alert)
+            await sender.send(outgoing)
     except SendError as exc:
         final = exc.permanent or attempt >= settings.alert_max_attempts
         log.warning("alert %s attempt %d failed: %s", alert.alert_id, attempt, exc)
@@ -103,9 +132,11 @@ async def deliver_alert(ctx: dict[str, Any], message: dict[str, Any]) -> str:
     until sent, declared failed after the last attempt, or failed at once when retrying
     cannot help."""
     alert = AlertMessage.model_validate(message)
+    addresses = await _addresses(ctx, [alert])
     try:
         retry = await asyncio.wait_for(
-            _attempt(ctx, alert, int(ctx.get("job_try", 1))), job_budget(ctx["settings"])
+            _attempt(ctx, alert, int(ctx.get("job_try", 1)), addresses),
+            job_budget(ctx["settings"]),
         )
     except TimeoutError as exc:  # a hung gateway or API: again shortly (same message id)
         raise Retry(defer=1.0) from exc
@@ -119,7 +150,8 @@ async def deliver_alerts(ctx: dict[str, Any], messages: list[dict[str, Any]]) ->
     again continues as its own `deliver_alert` job (its second attempt). Returns how many
     were settled in this job."""
     alerts = [AlertMessage.model_validate(m) for m in messages]
-    tasks = [asyncio.ensure_future(_attempt(ctx, a, 1)) for a in alerts]
+    addresses = await _addresses(ctx, alerts)
+    tasks = [asyncio.ensure_future(_attempt(ctx, a, 1, addresses)) for a in alerts]
     try:
         _, late = await asyncio.wait(tasks, timeout=job_budget(ctx["settings"]))
     except BaseException:
@@ -139,7 +171,7 @@ async def deliver_alerts(ctx: dict[str, Any], messages: list[dict[str, Any]]) ->
             log.error("alert %s: unexpected error", alert.alert_id, exc_info=outcome)
         defer_ms = outcome.defer_score if isinstance(outcome, Retry) else None
         await ctx["redis"].enqueue_job(
-            JOB_DELIVER_ALERT,
+            DELIVER_ALERT,
             alert.model_dump(mode="json"),
             _job_id=deliver_alert_job_id(alert.alert_id),
             _job_try=2,
@@ -157,94 +189,37 @@ def _retry_later(attempt: int, settings: Settings) -> Retry:
     )
 
 
-async def check_deadline(ctx: dict[str, Any], deadline_id: str) -> str:
-    """At a deadline's due time, ask the API to flag it missed if still open."""
-    api: ApiClient = ctx["api"]
-    try:
-        verdict = await api.evaluate_deadline(deadline_id)
-    except httpx.HTTPError as exc:  # API unreachable: try again shortly (the sweep also will)
-        raise Retry(defer=1.0) from exc
-    if verdict.busy:  # a batch in the API holds it and is flagging it now
-        return "busy"
-    if verdict.status == "open":
-        wait = (verdict.due_at - datetime.now(UTC)).total_seconds()
-        raise Retry(defer=max(wait, 0.05))  # woke early (clock skew): come back at due time
-    return verdict.status
+def api_job(job: Job[Any, Any]) -> Callable[..., Awaitable[str]]:
+    """The worker's function of a job declared in `shared.jobs`: call the API with the job's
+    body, run again as the answer asks (at once for a while, else as a retry), and when the
+    API cannot be reached try again after the job's delay (the sweep recovers the rest)."""
 
+    async def run(ctx: dict[str, Any], *args: Any) -> str:
+        body = job.parse(args)
+        loop = asyncio.get_running_loop()
+        stop_at = loop.time() + job_budget(ctx["settings"])
+        for _ in range(MAX_RUNS_AT_ONCE):
+            try:
+                answer = await ctx["api"].call(job, body)
+            except httpx.HTTPError as exc:
+                raise Retry(defer=job.unreachable_retry) from exc
+            again = job.again(answer)
+            if again is None:
+                return str(answer.model_dump(mode="json"))
+            if again > 0 or loop.time() >= stop_at:
+                raise Retry(defer=again)
+        raise Retry(defer=0.0)
 
-async def flag_due(ctx: dict[str, Any], *_trace: str) -> int:
-    """A tick in which deadlines fell due: have the API flag everything past due, batch after
-    batch (other workers' batches run beside it: the API skips rows another one holds)."""
-    api: ApiClient = ctx["api"]
-    loop = asyncio.get_running_loop()
-    stop_at = loop.time() + job_budget(ctx["settings"])
-    total = 0
-    try:
-        for _ in range(MAX_FLAG_BATCHES):
-            report = await api.flag_due()
-            total += report.flagged
-            if not report.more:
-                break
-            if loop.time() >= stop_at:
-                raise Retry(defer=0.0)  # more left: the same job again, at once
-    except httpx.HTTPError as exc:  # API unreachable: try again shortly (the sweep also will)
-        raise Retry(defer=1.0) from exc
-    return total
-
-
-async def start_escalations(ctx: dict[str, Any], deadline_ids: list[str]) -> int:
-    """A crowd of deadlines was flagged missed: have the API start this chunk's chains."""
-    try:
-        report = await ctx["api"].start_escalations(deadline_ids)
-    except httpx.HTTPError as exc:  # the chunk is retried whole; started chains are skipped
-        raise Retry(defer=1.0) from exc
-    return int(report.started)
-
-
-async def remind_deadline(ctx: dict[str, Any], deadline_id: str, fraction: float) -> str:
-    """At a fraction of a deadline's span, have the API remind the responsible official."""
-    api: ApiClient = ctx["api"]
-    try:
-        outcome = await api.remind_deadline(deadline_id, fraction)
-    except httpx.HTTPError as exc:
-        raise Retry(defer=5.0) from exc
-    if outcome.status == "early":  # the deadline moved later (an extension): wait for it
-        raise Retry(defer=max((outcome.remind_at - datetime.now(UTC)).total_seconds(), 0.05))
-    return outcome.status
-
-
-async def advance_escalation(ctx: dict[str, Any], deadline_id: str, step: int) -> str:
-    """A step's delay has passed: the API opens it unless someone acknowledged."""
-    try:
-        outcome = await ctx["api"].advance_escalation(deadline_id, step)
-    except httpx.HTTPError as exc:
-        raise Retry(defer=5.0) from exc
-    return str(outcome.status)
-
-
-async def renotify_escalation(ctx: dict[str, Any], escalation_id: str, round_: int) -> str:
-    """The re-notification interval of an acknowledged escalation has passed."""
-    try:
-        outcome = await ctx["api"].renotify_escalation(escalation_id, round_)
-    except httpx.HTTPError as exc:
-        raise Retry(defer=5.0) from exc
-    return str(outcome.status)
-
-
-async def flush_bundle(ctx: dict[str, Any], channel: str, recipient: str) -> str:
-    """A rate-limit window ended: the API bundles what it held for the recipient."""
-    try:
-        outcome = await ctx["api"].flush_bundle(channel, recipient)
-    except httpx.HTTPError as exc:
-        raise Retry(defer=5.0) from exc
-    return str(outcome.bundle_alert_id)
+    run.__name__ = run.__qualname__ = job.name
+    run.__doc__ = job.summary
+    return run
 
 
 async def sweep(ctx: dict[str, Any]) -> None:
     """The safety net: let the API flag overdue deadlines and relay what was left behind."""
     tracing.request_id.set(tracing.new_request_id())  # APScheduler runs each in its own task
     try:
-        report = await ctx["api"].sweep()
+        report = await ctx["api"].call(SWEEP, SweepRequest())
     except Exception as exc:
         log.warning("sweep failed: %s", exc)
         return
@@ -324,19 +299,13 @@ class WorkerSettings:
     """arq settings, read from the environment when the worker process starts."""
 
     functions: ClassVar[list[Any]] = [
-        func(traced(flag_due), name=JOB_FLAG_DUE, max_tries=1000),
-        func(traced(start_escalations), name=JOB_START_ESCALATIONS, max_tries=1000),
-        func(traced(check_deadline), name=JOB_CHECK_DEADLINE, max_tries=1000),
-        func(traced(remind_deadline), name=JOB_REMIND_DEADLINE, max_tries=1000),
-        func(traced(advance_escalation), name=JOB_ADVANCE_ESCALATION, max_tries=1000),
-        func(traced(renotify_escalation), name=JOB_RENOTIFY_ESCALATION, max_tries=1000),
-        func(traced(flush_bundle), name=JOB_FLUSH_BUNDLE, max_tries=1000),
+        *(func(traced(api_job(job)), name=job.name, max_tries=job.max_tries) for job in JOBS),
         func(
             traced(deliver_alert),
-            name=JOB_DELIVER_ALERT,
+            name=DELIVER_ALERT,
             max_tries=_settings.alert_max_attempts + 5,
         ),
-        func(traced(deliver_alerts), name=JOB_DELIVER_ALERTS, max_tries=5),
+        func(traced(deliver_alerts), name=DELIVER_ALERTS, max_tries=5),
     ]
     on_startup = startup
     on_shutdown = shutdown

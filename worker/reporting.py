@@ -9,7 +9,8 @@ import contextlib
 import uuid
 
 from shared.client import ApiClient
-from shared.contracts import AlertAttempt, AlertAttemptReport
+from shared.contracts import AlertAttempt, AlertAttemptBatch, AlertAttemptReport
+from shared.jobs import REPORT_ATTEMPTS
 
 
 class AttemptReporter:
@@ -68,7 +69,9 @@ class AttemptReporter:
 
     async def _post(self, batch: list[tuple[AlertAttemptReport, asyncio.Future[None]]]) -> None:
         try:
-            await self._api.report_alert_attempts([report for report, _ in batch])
+            await self._api.call(
+                REPORT_ATTEMPTS, AlertAttemptBatch(attempts=[report for report, _ in batch])
+            )
         except Exception as exc:
             for _, future in batch:
                 if not future.done():

@@ -3,27 +3,16 @@ rooms that act on it (`api.alerts.service.alert_failed`): alerts do not know the
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.repository import AlertRepository
-from api.alerts.service import alert_failed, get_for_update
+from api.alerts.service import alert_failed
 from api.kit.db import utcnow
 from api.kit.metrics import ALERT_ATTEMPTS, count_after_commit
 from api.models.alert import Alert, AlertStatus
 from shared.contracts import AlertAttempt, AlertAttemptReport
-
-
-async def record_attempt(
-    session: AsyncSession, alert_id: uuid.UUID, attempt: AlertAttempt
-) -> Alert:
-    """Apply the worker's report of one delivery attempt; late or repeated reports are harmless."""
-    alert = await get_for_update(session, alert_id)
-    await _apply(session, alert, attempt)
-    await session.flush()
-    return alert
 
 
 async def record_attempts(session: AsyncSession, reports: Sequence[AlertAttemptReport]) -> int:

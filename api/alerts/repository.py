@@ -14,6 +14,7 @@ from api.kit.pagination import fetch_page
 from api.models.alert import Alert, AlertChannel, AlertStatus
 from api.models.case import Case
 from api.models.official import Official
+from api.models.subscription import WebhookSubscription
 
 
 class AlertRepository:
@@ -84,6 +85,29 @@ class AlertRepository:
             .with_for_update()
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def get_many(self, ids: Collection[uuid.UUID]) -> list[Alert]:
+        """The alerts with these ids (unknown ids are left out)."""
+        if not ids:
+            return []
+        stmt = select(Alert).where(Alert.id.in_(list(ids)))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def subscriptions(
+        self, ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, WebhookSubscription]:
+        """The subscriptions events were delivered to, by id."""
+        if not ids:
+            return {}
+        stmt = select(WebhookSubscription).where(WebhookSubscription.id.in_(list(ids)))
+        return {s.id: s for s in (await self.session.execute(stmt)).scalars()}
+
+    async def officials(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Official]:
+        """The officials alerted, by id."""
+        if not ids:
+            return {}
+        stmt = select(Official).where(Official.id.in_(list(ids)))
+        return {o.id: o for o in (await self.session.execute(stmt)).scalars()}
 
     async def case_numbers(self, case_ids: Collection[uuid.UUID]) -> set[str]:
         """The numbers of these cases (named in a bundle's text)."""

@@ -12,21 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.alerts.repository import AlertRepository
 from api.alerts.schemas import AlertQuery
 from api.kit.db import utcnow
-from api.kit.errors import NotFound
 from api.kit.metrics import SMS_CAPPED, count_after_commit
 from api.kit.uow import Resource, Slot, unit_of
 from api.models.alert import Alert, AlertChannel, AlertStatus
 from api.models.official import Official
-from api.outbox.service import record_job
+from api.outbox.service import record_job, schedule
 from api.policies.service import current_policy
 from api.policies.templates import render
 from shared.contracts import (
-    JOB_DELIVER_ALERT,
-    JOB_FLUSH_BUNDLE,
+    AlertAddress,
     AlertMessage,
+    BundleDue,
     deliver_alert_job_id,
     flush_bundle_job_id,
 )
+from shared.jobs import DELIVER_ALERT, FLUSH_BUNDLE
+from shared.webhooks import shown_address
 
 TITLES = {
     "summons": "到位通知",
@@ -52,7 +53,6 @@ def message_of(alert: Alert) -> AlertMessage:
         to=alert.recipient,
         text=alert.text,
         title=alert.title,
-        secret=alert.secret,
         event=alert.event,
         payload=alert.payload,
     )
@@ -62,7 +62,7 @@ def _queue(session: AsyncSession, alert: Alert) -> None:
     AlertRepository(session).add(alert)
     record_job(
         session,
-        JOB_DELIVER_ALERT,
+        DELIVER_ALERT,
         deliver_alert_job_id(alert.id),
         [message_of(alert).model_dump(mode="json")],
     )
@@ -110,8 +110,7 @@ async def alert_official(
         return alert
     contact = contacts[contact_index]
     alert.channel = AlertChannel(contact["channel"])
-    alert.recipient = str(contact["address"])
-    alert.secret = contact.get("secret")
+    alert.recipient = shown_address(str(contact["address"]))
     alert.text = await _text(session, alert.channel.value, template, fields)
     if alert.channel is AlertChannel.webhook:
         alert.event = f"alert.{purpose}"
@@ -246,11 +245,11 @@ async def _over_limit(session: AsyncSession, alert: Alert) -> bool:
     repo.add(alert)
     span = limits.window.total_seconds()
     bucket_end = (now.timestamp() // span + 1) * span
-    record_job(
+    schedule(
         session,
-        JOB_FLUSH_BUNDLE,
+        FLUSH_BUNDLE,
+        BundleDue(channel=alert.channel.value, recipient=alert.recipient),
         flush_bundle_job_id(alert.channel.value, alert.recipient, int(bucket_end)),
-        [alert.channel.value, alert.recipient],
         defer_until=datetime.fromtimestamp(bucket_end, UTC),
         carry_request_id=False,
     )
@@ -275,7 +274,6 @@ async def flush_bundle(session: AsyncSession, channel: str, recipient: str) -> A
         purpose="bundle",
         channel=first.channel,
         recipient=recipient,
-        secret=first.secret,
         contact_index=first.contact_index,
         text=text,
         template="bundle",
@@ -302,35 +300,26 @@ async def alert_webhook(
     *,
     alert_id: uuid.UUID,
     url: str,
-    secret: str,
     event: str,
     payload: dict[str, Any],
     subscription_id: uuid.UUID,
     case_id: uuid.UUID | None,
 ) -> Alert:
-    """Record a signed webhook delivery of an event to a subscriber."""
+    """Record a signed webhook delivery of an event to a subscriber (its URL and secret are
+    read from the subscription when the worker sends it)."""
     alert = Alert(
         id=alert_id,
         case_id=case_id,
         subscription_id=subscription_id,
         purpose="event",
         channel=AlertChannel.webhook,
-        recipient=url,
+        recipient=shown_address(url),
         text=event,
         event=event,
         payload=payload,
-        secret=secret,
         status=AlertStatus.pending,
     )
     _queue(session, alert)
-    return alert
-
-
-async def get_for_update(session: AsyncSession, alert_id: uuid.UUID) -> Alert:
-    """The alert, locked, or 404."""
-    alert = await AlertRepository(session).get(alert_id, for_update=True)
-    if alert is None:
-        raise NotFound(f"Alert {alert_id} does not exist.")
     return alert
 
 
@@ -354,3 +343,47 @@ async def list_alerts(
 ) -> tuple[list[Alert], str | None]:
     """A page of the alerts the official may see."""
     return await AlertRepository(session).list(query, reach, official_id)
+
+
+async def addresses(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> list[AlertAddress]:
+    """Where these alerts really go and the secret that signs them, read now for the
+    worker's attempt (never queued or stored with the alert): a subscriber's URL and secret,
+    or the official's contact the alert was made for. An alert whose receiver is gone (the
+    subscription deleted, the contact removed) is left out."""
+    repo = AlertRepository(session)
+    alerts = await repo.get_many(alert_ids)
+    subscriptions = await repo.subscriptions(
+        {a.subscription_id for a in alerts if a.subscription_id}
+    )
+    officials = await repo.officials({a.official_id for a in alerts if a.official_id})
+    found: list[AlertAddress] = []
+    for alert in alerts:
+        if alert.subscription_id is not None:
+            subscription = subscriptions.get(alert.subscription_id)
+            if subscription is not None:
+                found.append(
+                    AlertAddress(alert_id=alert.id, to=subscription.url, secret=subscription.secret)
+                )
+            continue
+        official = officials.get(alert.official_id) if alert.official_id else None
+        contact = _contact_of(official, alert) if official is not None else None
+        if contact is not None:
+            found.append(
+                AlertAddress(
+                    alert_id=alert.id, to=str(contact["address"]), secret=contact.get("secret")
+                )
+            )
+    return found
+
+
+def _contact_of(official: Official, alert: Alert) -> dict[str, Any] | None:
+    """The official's contact the alert went to: on its channel, at the address it shows (an
+    alert stored before addresses were shown without their tokens names it whole)."""
+    for contact in contacts_of(official):
+        address = str(contact["address"])
+        if contact.get("channel") == alert.channel.value and alert.recipient in (
+            shown_address(address),
+            address,
+        ):
+            return contact
+    return None

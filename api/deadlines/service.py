@@ -14,15 +14,16 @@ from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.kit.db import utcnow
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official
-from api.outbox.service import record_job
+from api.outbox.service import schedule
 from api.timeline.repository import CaseEventRepository
 from shared.contracts import (
-    JOB_FLAG_DUE,
-    JOB_REMIND_DEADLINE,
+    FlagDue,
+    ReminderDue,
     flag_due_job_id,
     flag_due_tick,
     remind_deadline_job_id,
 )
+from shared.jobs import FLAG_DUE, REMIND_DEADLINE
 
 
 def to_read(deadline: Deadline) -> DeadlineRead:
@@ -60,11 +61,11 @@ def open_deadline(
         subject=subject,
     )
     DeadlineRepository(session).add(deadline)
-    record_job(
+    schedule(
         session,
-        JOB_FLAG_DUE,
+        FLAG_DUE,
+        FlagDue(for_deadline=deadline.id),  # the job flags every deadline due by then
         flag_due_job_id(due_at),
-        [str(deadline.id)],  # for tracing only: the job flags every deadline due by then
         defer_until=flag_due_tick(due_at),
         carry_request_id=False,
     )
@@ -72,11 +73,11 @@ def open_deadline(
     for fraction in reminders:
         remind_at = starts_at + (due_at - starts_at) * fraction
         if remind_at > now and official_id is not None:
-            record_job(
+            schedule(
                 session,
-                JOB_REMIND_DEADLINE,
+                REMIND_DEADLINE,
+                ReminderDue(deadline_id=deadline.id, fraction=fraction),
                 remind_deadline_job_id(deadline.id, fraction),
-                [str(deadline.id), fraction],
                 defer_until=remind_at,
             )
     return deadline

@@ -20,7 +20,7 @@ from api.kit.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_com
 from api.models.deadline import Deadline, DeadlineStatus
 from api.policies.service import current_policy
 from api.timeline.repository import CaseEventRepository
-from shared.contracts import DeadlineEvaluation, ReminderOutcome
+from shared.contracts import FlagDueReport, ReminderOutcome
 
 # Deadlines flagged per statement: one UPDATE … RETURNING; their chains start in chunks.
 FLAG_BATCH = 500
@@ -110,33 +110,6 @@ async def record_misses(
         await escalate_missed(session, deadlines, (await current_policy(session)).policy)
 
 
-async def evaluate(session: AsyncSession, deadline_id: uuid.UUID) -> DeadlineEvaluation:
-    """Flag the deadline missed if it is due and still open; exactly once under any race.
-
-    A deadline another transaction holds is being flagged by it (a batch): answered `busy`
-    at once instead of waiting for that batch.
-    """
-    repo = DeadlineRepository(session)
-    deadline = await repo.get(deadline_id, for_update=True, skip_locked=True)
-    if deadline is None:
-        seen = await repo.get(deadline_id)
-        if seen is None:
-            raise NotFound(f"Deadline {deadline_id} does not exist.")
-        return DeadlineEvaluation(
-            id=seen.id, status=seen.status.value, due_at=seen.due_at, flagged_now=False, busy=True
-        )
-    flagged = False
-    if deadline.status is DeadlineStatus.open and deadline.due_at <= utcnow():
-        # Deadlines fall due in crowds (a mass visit, a storm of letters): whoever comes first
-        # flags the others due by now too, in this one transaction.
-        await flag_overdue(session)
-        flagged = True
-    await session.flush()
-    return DeadlineEvaluation(
-        id=deadline.id, status=deadline.status.value, due_at=deadline.due_at, flagged_now=flagged
-    )
-
-
 async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float) -> ReminderOutcome:
     """Send the reminder due at `fraction` of the deadline's span, once, if it is still open.
 
@@ -165,3 +138,10 @@ async def flag_overdue(session: AsyncSession, limit: int = FLAG_BATCH) -> int:
     await record_misses(session, flagged, escalate=True)
     await session.flush()
     return len(flagged)
+
+
+async def flag_due(session: AsyncSession) -> FlagDueReport:
+    """The clock's tick: flag one batch of overdue deadlines, and say whether the batch was
+    full (there may be more: the worker calls again at once)."""
+    flagged = await flag_overdue(session)
+    return FlagDueReport(flagged=flagged, more=flagged >= FLAG_BATCH)

@@ -1,5 +1,4 @@
-"""`/v1/escalations`: escalation steps and acknowledging them; the worker's calls for the clock
-(deadlines falling due, reminders) and the chains."""
+"""`/v1/escalations`: escalation steps and acknowledging them."""
 
 from __future__ import annotations
 
@@ -8,28 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth.dependencies import CurrentPrincipal, WorkerCaller, needs
+from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.escalations import misses, service
+from api.escalations import service
 from api.escalations.schemas import EscalateBody, EscalationQuery, EscalationRead
-from api.kit.boundary import BulkWorkSlot, DbSession
+from api.kit.boundary import DbSession
 from api.kit.pagination import Page
-from shared.contracts import (
-    DeadlineEvaluation,
-    EscalationAdvance,
-    EscalationStart,
-    EscalationStartReport,
-    FlagDueReport,
-    ReminderOutcome,
-)
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
-internal_router = APIRouter(
-    prefix="/v1/internal/escalations", tags=["internal"], dependencies=[WorkerCaller]
-)
-deadlines_internal_router = APIRouter(
-    prefix="/v1/internal/deadlines", tags=["internal"], dependencies=[WorkerCaller]
-)
 
 
 @router.get("", **needs(Permission.read_cases))
@@ -75,50 +60,3 @@ async def escalate_escalation(
         session, escalation_id, body.step, principal.id, visible_to=(principal.reach, principal.id)
     )
     return EscalationRead.model_validate(escalation, from_attributes=True)
-
-
-@internal_router.post("/start", dependencies=[BulkWorkSlot])
-async def start_escalations(body: EscalationStart, session: DbSession) -> EscalationStartReport:
-    """Worker only: start the chains of a chunk of missed deadlines (exactly once each)."""
-    return EscalationStartReport(started=await service.start_chains(session, body.deadline_ids))
-
-
-@internal_router.post("/advance")
-async def advance_escalation(
-    session: DbSession,
-    deadline_id: uuid.UUID,
-    step: Annotated[int, Query(ge=1)],
-) -> EscalationAdvance:
-    """Worker only: a step's delay has passed; open it unless someone acknowledged."""
-    return await service.advance(session, deadline_id, step)
-
-
-@internal_router.post("/{escalation_id}/renotify")
-async def renotify_escalation(
-    escalation_id: uuid.UUID, session: DbSession, round_: Annotated[int, Query(alias="round", ge=1)]
-) -> EscalationAdvance:
-    """Worker only: remind whoever acknowledged, while the matter stays unresolved."""
-    return await service.renotify(session, escalation_id, round_)
-
-
-@deadlines_internal_router.post("/flag-due")
-async def flag_due(session: DbSession) -> FlagDueReport:
-    """Worker only: flag one batch of open deadlines past due (the clock's tick)."""
-    flagged = await misses.flag_overdue(session)
-    return FlagDueReport(flagged=flagged, more=flagged >= misses.FLAG_BATCH)
-
-
-@deadlines_internal_router.post("/{deadline_id}/remind")
-async def remind_deadline(
-    deadline_id: uuid.UUID,
-    session: DbSession,
-    fraction: Annotated[float, Query(gt=0, lt=1)],
-) -> ReminderOutcome:
-    """Worker only: send the reminder due at `fraction` of the deadline's span (once)."""
-    return await misses.remind(session, deadline_id, fraction)
-
-
-@deadlines_internal_router.post("/{deadline_id}/evaluate")
-async def evaluate_deadline(deadline_id: uuid.UUID, session: DbSession) -> DeadlineEvaluation:
-    """Worker only: flag the deadline missed if it is due and open (exactly once)."""
-    return await misses.evaluate(session, deadline_id)

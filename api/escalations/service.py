@@ -29,21 +29,22 @@ from api.models.escalation import Escalation, EscalationStatus
 from api.models.official import Official, Role
 from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
-from api.outbox.service import record_job
+from api.outbox.service import schedule
 from api.policies.schemas import EscalationStep, Policy, Recipient
 from api.policies.service import current_policy
 from api.policies.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
 from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 from shared.contracts import (
-    JOB_ADVANCE_ESCALATION,
-    JOB_RENOTIFY_ESCALATION,
-    JOB_START_ESCALATIONS,
     EscalationAdvance,
+    EscalationDue,
+    EscalationStart,
+    RenotifyDue,
     advance_escalation_job_id,
     renotify_escalation_job_id,
     start_escalations_job_id,
 )
+from shared.jobs import ADVANCE_ESCALATION, RENOTIFY_ESCALATION, START_ESCALATIONS
 
 SMS_ACK_WORDS = frozenset({"1", "收到", "ok", "已收到"})
 # Up to this many deadlines flagged together are escalated in the flagging transaction; more
@@ -273,11 +274,11 @@ async def _open_step(
             escalation_id=escalation.id,
         )
     if step + 1 < len(chain):
-        record_job(
+        schedule(
             session,
-            JOB_ADVANCE_ESCALATION,
+            ADVANCE_ESCALATION,
+            EscalationDue(deadline_id=deadline.id, step=step + 1),
             advance_escalation_job_id(deadline.id, step + 1),
-            [str(deadline.id), step + 1],
             defer_until=now + chain[step + 1].after,
         )
     if deadline.case_id is not None:
@@ -315,8 +316,8 @@ async def escalate_missed(
         return
     size = START_BATCH
     for offset in range(0, len(deadlines), size):
-        chunk = [str(d.id) for d in deadlines[offset : offset + size]]
-        record_job(session, JOB_START_ESCALATIONS, start_escalations_job_id(chunk[0]), [chunk])
+        body = EscalationStart(deadline_ids=[d.id for d in deadlines[offset : offset + size]])
+        schedule(session, START_ESCALATIONS, body, start_escalations_job_id(body.deadline_ids[0]))
 
 
 async def start_chains(session: AsyncSession, deadline_ids: Sequence[uuid.UUID]) -> int:
@@ -399,11 +400,11 @@ async def acknowledge(
     _close(escalation, official_id)
     policy = (await current_policy(session)).policy
     if policy.escalation.renotify_after is not None:
-        record_job(
+        schedule(
             session,
-            JOB_RENOTIFY_ESCALATION,
+            RENOTIFY_ESCALATION,
+            RenotifyDue(escalation_id=escalation.id, round=1),
             renotify_escalation_job_id(escalation.id, 1),
-            [str(escalation.id), 1],
             defer_until=utcnow() + policy.escalation.renotify_after,
         )
     await emit(
@@ -483,11 +484,11 @@ async def renotify(
             deadline_id=deadline.id,
             escalation_id=escalation.id,
         )
-    record_job(
+    schedule(
         session,
-        JOB_RENOTIFY_ESCALATION,
+        RENOTIFY_ESCALATION,
+        RenotifyDue(escalation_id=escalation.id, round=round_ + 1),
         renotify_escalation_job_id(escalation.id, round_ + 1),
-        [str(escalation.id), round_ + 1],
         defer_until=utcnow() + policy.escalation.renotify_after,
     )
     return EscalationAdvance(status="created", escalation_id=escalation.id)

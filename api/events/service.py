@@ -40,7 +40,6 @@ async def emit(
             session,
             alert_id=event_id,
             url=subscription.url,
-            secret=subscription.secret,
             event=event_type,
             payload=payload,
             subscription_id=subscription.id,

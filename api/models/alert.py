@@ -62,7 +62,6 @@ class Alert(RecordModel):
     title: Mapped[str | None] = mapped_column(String(200))
     event: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any] | None]
-    secret: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[AlertStatus] = mapped_column(
         Enum(AlertStatus, name="alert_status"), default=AlertStatus.pending, index=True
     )

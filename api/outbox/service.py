@@ -7,11 +7,12 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kit.boundary import AppState
@@ -20,14 +21,11 @@ from api.kit.uow import Slot, UnitOfWork, unit_of
 from api.models.outbox import OutboxMessage
 from api.outbox.repository import OutboxRepository
 from shared import tracing
-from shared.contracts import (
-    DELIVERY_BATCH,
-    JOB_DELIVER_ALERT,
-    JOB_DELIVER_ALERTS,
-    deliver_alerts_job_id,
-)
+from shared.contracts import DELIVERY_BATCH, deliver_alerts_job_id
+from shared.jobs import DELIVER_ALERT, DELIVER_ALERTS, Job
 
 log = logging.getLogger(__name__)
+Body = TypeVar("Body", bound=BaseModel)
 
 PENDING_JOBS: Slot[list[OutboxMessage]] = Slot("outbox rows to dispatch", list)
 """The jobs this transaction recorded, handed to arq once it commits."""
@@ -66,6 +64,27 @@ def record_job(
     OutboxRepository(session).add(message)
     pending: list[OutboxMessage] = unit_of(session).get(PENDING_JOBS)
     pending.append(message)
+
+
+def schedule(
+    session: AsyncSession,
+    job: Job[Body, Any],
+    body: Body,
+    job_id: str,
+    defer_until: datetime | None = None,
+    *,
+    carry_request_id: bool = True,
+) -> None:
+    """Record a job declared in `shared.jobs` (its body as the job's positional arguments)
+    in the current transaction; it reaches Redis after commit (`record_job`)."""
+    record_job(
+        session,
+        job.name,
+        job_id,
+        job.args(body),
+        defer_until,
+        carry_request_id=carry_request_id,
+    )
 
 
 def _queued(message: OutboxMessage) -> QueuedJob:
@@ -129,10 +148,10 @@ async def enqueue_many(arq: ArqRedis, jobs: Sequence[QueuedJob]) -> int:
 def pack_deliveries(jobs: Sequence[QueuedJob]) -> list[QueuedJob]:
     """The same jobs, with alerts due now travelling together in batch jobs of up to
     `DELIVERY_BATCH` (a lone alert keeps its own job)."""
-    now = [j for j in jobs if j.job == JOB_DELIVER_ALERT and j.defer_until is None]
+    now = [j for j in jobs if j.job == DELIVER_ALERT and j.defer_until is None]
     if len(now) < 2:
         return list(jobs)
-    packed = [j for j in jobs if not (j.job == JOB_DELIVER_ALERT and j.defer_until is None)]
+    packed = [j for j in jobs if not (j.job == DELIVER_ALERT and j.defer_until is None)]
     for start in range(0, len(now), DELIVERY_BATCH):
         batch = now[start : start + DELIVERY_BATCH]
         if len(batch) == 1:
@@ -142,7 +161,7 @@ def pack_deliveries(jobs: Sequence[QueuedJob]) -> list[QueuedJob]:
         packed.append(
             QueuedJob(
                 id=batch[0].id,
-                job=JOB_DELIVER_ALERTS,
+                job=DELIVER_ALERTS,
                 job_id=deliver_alerts_job_id(messages[0]["alert_id"]),
                 args=[messages],
                 defer_until=None,

@@ -20,16 +20,14 @@ from api.reception.service import ensure_field_visit_deadlines
 from api.reports.service import ensure_report_deadlines
 from api.screening.service import ensure_round_deadlines
 from shared import tracing
-from shared.contracts import (
-    JOB_ADVANCE_ESCALATION,
-    JOB_DELIVER_ALERT,
-    JOB_FLAG_DUE,
-    JOB_FLUSH_BUNDLE,
-    JOB_REMIND_DEADLINE,
-    JOB_START_ESCALATIONS,
-    AlertMessage,
-    SweepReport,
-    deliver_alert_job_id,
+from shared.contracts import AlertMessage, SweepReport, deliver_alert_job_id
+from shared.jobs import (
+    ADVANCE_ESCALATION,
+    DELIVER_ALERT,
+    FLAG_DUE,
+    FLUSH_BUNDLE,
+    REMIND_DEADLINE,
+    START_ESCALATIONS,
 )
 
 log = logging.getLogger(__name__)
@@ -44,11 +42,11 @@ SWEPT_MARK = "{queue}:swept"
 # they are handed out again after Redis lost its jobs, whether or not they had run.
 RERUNNABLE_JOBS = frozenset(
     {
-        JOB_FLAG_DUE,
-        JOB_START_ESCALATIONS,
-        JOB_ADVANCE_ESCALATION,
-        JOB_REMIND_DEADLINE,
-        JOB_FLUSH_BUNDLE,
+        FLAG_DUE.name,
+        START_ESCALATIONS.name,
+        ADVANCE_ESCALATION.name,
+        REMIND_DEADLINE.name,
+        FLUSH_BUNDLE.name,
     }
 )
 RERUN_WINDOW = timedelta(days=1)
@@ -97,7 +95,7 @@ async def sweep(
         found = await stale_pending_messages(session, stale_before, STALE_BATCH)
         for message in found:
             await arq.enqueue_job(
-                JOB_DELIVER_ALERT,
+                DELIVER_ALERT,
                 message.model_dump(mode="json"),
                 _job_id=deliver_alert_job_id(message.alert_id),
                 request_id=tracing.current(),

@@ -39,8 +39,9 @@ from api.models.official import Official, Role
 from api.models.policy import PolicyDocument
 from api.models.unit import Unit, UnitLevel
 from api.policies.schemas import Policy
-from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
+from shared.contracts import flag_due_job_id, flag_due_tick
 from shared.embedded import create_fresh_database, drop_database, start_services
+from shared.jobs import FLAG_DUE
 from tests.bench.common import cpu_seconds, pct, wait_listening
 from tests.conftest import migrate
 from tests.processes import api_command, wait_ready
@@ -162,7 +163,7 @@ async def enqueue_checks(
     arq = ArqRedis(pool, default_queue_name=queue)
     ticks = {flag_due_job_id(due): due for _, due in rows}
     for job_id, due in ticks.items():
-        await arq.enqueue_job(JOB_FLAG_DUE, _job_id=job_id, _defer_until=flag_due_tick(due))
+        await arq.enqueue_job(FLAG_DUE.name, _job_id=job_id, _defer_until=flag_due_tick(due))
     await arq.aclose()
     await pool.aclose()
 

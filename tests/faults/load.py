@@ -24,7 +24,8 @@ from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
 from api.models.unit import Unit, UnitLevel
 from api.outbox.service import QueuedJob, enqueue_many
-from shared.contracts import JOB_FLAG_DUE, flag_due_job_id, flag_due_tick
+from shared.contracts import flag_due_job_id, flag_due_tick
+from shared.jobs import FLAG_DUE
 from tests.faults.receiver import FaultyReceiver
 
 VILLAGES = 20
@@ -172,7 +173,7 @@ async def seed_deadlines(
     jobs = [
         QueuedJob(
             id=d["id"],
-            job=JOB_FLAG_DUE,
+            job=FLAG_DUE.name,
             job_id=flag_due_job_id(d["due_at"]),
             args=[str(d["id"])],
             defer_until=flag_due_tick(d["due_at"]),

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import httpx
 
 from shared.contracts import AlertMessage
-from worker.channels.base import SendError, pooled_client
+from worker.channels.base import Outgoing, SendError, pooled_client
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 ACTION = "SendSms"
@@ -269,7 +269,7 @@ class AliyunSmsSender:
         self.config = config
         self._http = pooled_client(timeout, connections)
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Send one SMS; failures raise `SendError` (throttled, permanent or retryable)."""
         # A fresh nonce per attempt: the gateway rejects a reused one (SignatureNonceUsed).
         request = build_send_sms_request(

@@ -9,6 +9,17 @@ import httpx
 from shared import tracing
 from shared.contracts import AlertMessage
 
+ADDRESSED_CHANNELS = frozenset({"webhook", "dingtalk", "wecom"})
+"""Channels whose receiver's full URL and signing secret are read from the API at send time."""
+
+
+class Outgoing(AlertMessage):
+    """An alert as it leaves, for one attempt: on an addressed channel `to` is the receiver's
+    full URL and `secret` what signs the request, both read from the API just now (so each
+    retry signs with a fresh timestamp), never queued."""
+
+    secret: str | None = None
+
 
 class SendError(Exception):
     """A delivery attempt failed.
@@ -36,7 +47,7 @@ class SendError(Exception):
 class Sender(Protocol):
     """Delivers one message on one channel, or raises `SendError`."""
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Deliver the message; `message.alert_id` is the stable id receivers dedupe on."""
 
     async def aclose(self) -> None:

@@ -16,9 +16,8 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from shared.contracts import AlertMessage
 from shared.webhooks import json_body
-from worker.channels.base import SendError, receiver_client
+from worker.channels.base import Outgoing, SendError, receiver_client
 from worker.channels.webhook import USER_AGENT, failure_for_status, guard_url, post_capped
 
 ERR_SECURITY = 310000  # sign not match / keywords not in content / IP not in whitelist
@@ -78,7 +77,7 @@ class DingTalkSender:
         self.allow_private = allow_private
         self._http = receiver_client(timeout, USER_AGENT)
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Deliver once; errcode 0 is success, anything else raises `SendError`."""
         await guard_url(message.to, allow_private=self.allow_private)
         url = message.to

@@ -6,8 +6,7 @@ import logging
 
 import httpx
 
-from shared.contracts import AlertMessage
-from worker.channels.base import SendError, pooled_client
+from worker.channels.base import Outgoing, SendError, pooled_client
 
 log = logging.getLogger("worker.sms")
 
@@ -31,7 +30,7 @@ class HttpGatewaySender:
         self.url = url
         self._http = pooled_client(timeout, connections)
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Send through the gateway; non-2xx and transport errors raise `SendError`."""
         body = {"message_id": str(message.alert_id), "to": e164(message.to), "text": message.text}
         try:
@@ -51,7 +50,7 @@ class HttpGatewaySender:
 class LogSender:
     """Writes messages to the worker's log (the `make run` default, no gateway)."""
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Log the message as if sent."""
         log.info("SMS %s to %s: %s", message.alert_id, e164(message.to), message.text)
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from shared.contracts import AlertMessage
-from worker.channels.base import SendError, pooled_client
+from worker.channels.base import Outgoing, SendError, pooled_client
 
 ALGORITHM = "TC3-HMAC-SHA256"
 SERVICE = "sms"
@@ -271,7 +271,7 @@ class TencentSmsSender:
         self.config = config
         self._http = pooled_client(timeout, connections)
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Send one SMS; failures raise `SendError` (throttled, permanent or retryable)."""
         request = build_send_sms_request(self.config, message, timestamp=int(time.time()))
         try:

@@ -10,7 +10,6 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from shared.contracts import AlertMessage
 from shared.webhooks import (
     check_http_url,
     check_public_url,
@@ -18,7 +17,7 @@ from shared.webhooks import (
     headers_for,
     json_body,
 )
-from worker.channels.base import SendError, receiver_client
+from worker.channels.base import Outgoing, SendError, receiver_client
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -117,7 +116,7 @@ class WebhookSender:
         self.allow_private = allow_private
         self._http = receiver_client(timeout, USER_AGENT)
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Deliver once; 2xx is success, anything else raises `SendError`."""
         if not message.secret:
             raise SendError("the webhook has no signing secret", permanent=True)

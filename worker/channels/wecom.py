@@ -6,9 +6,8 @@ is at most 4096 bytes of UTF-8, and a robot may send 20 messages a minute.
 
 from __future__ import annotations
 
-from shared.contracts import AlertMessage
 from shared.webhooks import json_body
-from worker.channels.base import SendError, receiver_client
+from worker.channels.base import Outgoing, SendError, receiver_client
 from worker.channels.dingtalk import robot_answer
 from worker.channels.webhook import USER_AGENT, failure_for_status, guard_url, post_capped
 
@@ -48,7 +47,7 @@ class WeComSender:
         self.allow_private = allow_private
         self._http = receiver_client(timeout, USER_AGENT)
 
-    async def send(self, message: AlertMessage) -> None:
+    async def send(self, message: Outgoing) -> None:
         """Deliver once; errcode 0 is success, anything else raises `SendError`."""
         await guard_url(message.to, allow_private=self.allow_private)
         payload = {
