@@ -12,15 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deadlines.repository import DeadlineRepository
 from api.deadlines.service import close, to_read
-from api.escalations.service import escalate_missed, send_reminder
+from api.escalations.service import escalate_missed
 from api.events.service import emit, subscribed
 from api.kit.db import utcnow
-from api.kit.errors import NotFound
 from api.kit.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
 from api.models.deadline import Deadline, DeadlineStatus
 from api.policies.service import current_policy
 from api.timeline.repository import CaseEventRepository
-from shared.contracts import FlagDueReport, ReminderOutcome
+from shared.contracts import FlagDueReport
 
 # Deadlines flagged per statement: one UPDATE … RETURNING; their chains start in chunks.
 FLAG_BATCH = 500
@@ -108,27 +107,6 @@ async def record_misses(
             )
     if escalate and deadlines:
         await escalate_missed(session, deadlines, (await current_policy(session)).policy)
-
-
-async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float) -> ReminderOutcome:
-    """Send the reminder due at `fraction` of the deadline's span, once, if it is still open.
-
-    A deadline moved later (an extension) answers `early` with the new time.
-    """
-    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
-    if deadline is None:
-        raise NotFound(f"Deadline {deadline_id} does not exist.")
-    remind_at = deadline.starts_at + (deadline.due_at - deadline.starts_at) * fraction
-    marker = f"reminded:{fraction:g}"
-    if deadline.status is not DeadlineStatus.open or marker in deadline.flags:
-        return ReminderOutcome(status="skipped", remind_at=remind_at)
-    if utcnow() < remind_at:  # woke early (clock skew): the worker comes back at remind_at
-        return ReminderOutcome(status="early", remind_at=remind_at)
-    deadline.flags = [*deadline.flags, marker]
-    policy = (await current_policy(session)).policy
-    await send_reminder(session, deadline, policy)
-    await session.flush()
-    return ReminderOutcome(status="sent", remind_at=remind_at)
 
 
 async def flag_overdue(session: AsyncSession, limit: int = FLAG_BATCH) -> int:

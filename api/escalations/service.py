@@ -39,6 +39,7 @@ from shared.contracts import (
     EscalationAdvance,
     EscalationDue,
     EscalationStart,
+    ReminderOutcome,
     RenotifyDue,
     advance_escalation_job_id,
     renotify_escalation_job_id,
@@ -137,6 +138,27 @@ async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Polic
         case_id=deadline.case_id,
         deadline_id=deadline.id,
     )
+
+
+async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float) -> ReminderOutcome:
+    """Send the reminder due at `fraction` of the deadline's span, once, if it is still open.
+
+    A deadline moved later (an extension) answers `early` with the new time.
+    """
+    deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
+    if deadline is None:
+        raise NotFound(f"Deadline {deadline_id} does not exist.")
+    remind_at = deadline.starts_at + (deadline.due_at - deadline.starts_at) * fraction
+    marker = f"reminded:{fraction:g}"
+    if deadline.status is not DeadlineStatus.open or marker in deadline.flags:
+        return ReminderOutcome(status="skipped", remind_at=remind_at)
+    if utcnow() < remind_at:  # woke early (clock skew): the worker comes back at remind_at
+        return ReminderOutcome(status="early", remind_at=remind_at)
+    deadline.flags = [*deadline.flags, marker]
+    policy = (await current_policy(session)).policy
+    await send_reminder(session, deadline, policy)
+    await session.flush()
+    return ReminderOutcome(status="sent", remind_at=remind_at)
 
 
 def _template(deadline: Deadline) -> str:

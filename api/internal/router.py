@@ -68,7 +68,7 @@ async def _start(
 
 
 async def _remind(session: AsyncSession, body: ReminderDue, _state: AppState) -> ReminderOutcome:
-    return await misses.remind(session, body.deadline_id, body.fraction)
+    return await escalations.remind(session, body.deadline_id, body.fraction)
 
 
 async def _advance(
