@@ -31,7 +31,7 @@ from api.cases.schemas import (
     CaseUnitRead,
     FollowUpRead,
 )
-from api.cases.workflow import K, Step, named_official, staff_of
+from api.cases.steps import K, Step, named_official, staff_of
 from api.db import utcnow
 from api.deadlines import service as deadlines
 from api.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
