@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -42,7 +42,7 @@ from api.cases.schemas import (
     UnitBody,
 )
 from api.dependencies import DbSession
-from api.idempotency.dependencies import IdempotencyKey, answer_once
+from api.idempotency.dependencies import AnswerOnce, Once
 from api.pagination import Page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -61,15 +61,14 @@ def _needs(action: Action) -> dict[str, Any]:
 async def _act(
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    key: str | None,
+    once: AnswerOnce,
     body: BaseModel,
     run: Callable[[], Awaitable[Case]],
 ) -> JSONResponse:
     async def produce() -> CaseRead:
-        return await service.view(session, await run(), principal, kept=key is not None)
+        return await service.view(session, await run(), principal, kept=once.kept)
 
-    return await answer_once(session, principal.id, request, key, body, 200, produce)
+    return await once(body, 200, produce)
 
 
 @router.post(
@@ -83,8 +82,7 @@ async def register_case(
     body: CaseCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Register a petition (登记). A visit lodged above its origin summons the chiefs at once.
 
@@ -94,9 +92,9 @@ async def register_case(
     """
 
     async def produce() -> CaseRegistered:
-        return await service.register(session, body, principal, kept=idempotency_key is not None)
+        return await service.register(session, body, principal, kept=once.kept)
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.get("", **needs(Permission.read_cases))
@@ -135,15 +133,14 @@ async def record_arrival(
     body: ArrivalCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Check in at the scene (到位签到); meets the official's arrival deadline if in time."""
 
     async def produce() -> ArrivalRead:
         return await service.record_arrival(session, case_id, body, principal)
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.post(
@@ -153,9 +150,8 @@ async def accept_case(
     case_id: uuid.UUID,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
+    once: Once,
     body: NoteBody | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """受理 (accept): gives the acceptance notice; starts the handling, transfer and
     first-resolution clocks."""
@@ -163,8 +159,7 @@ async def accept_case(
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.accept(session, case_id, data, principal),
     )
@@ -178,16 +173,14 @@ async def reject_case(
     body: RejectBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """不予受理 (not accepted): closes the case with the reason and the written notice."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.reject(session, case_id, data, principal),
     )
@@ -204,8 +197,7 @@ async def redirect_case(
     body: RedirectBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """导入法定途径: a matter for a court, arbitration or administrative review; closes the
     case with a written notice."""
@@ -213,8 +205,7 @@ async def redirect_case(
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.redirect(session, case_id, data, principal),
     )
@@ -228,8 +219,7 @@ async def assign_case(
     body: AssignBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """交办 with the four fixes (四定: leader, handler, plan, time limit); opens the
     objection window."""
@@ -237,8 +227,7 @@ async def assign_case(
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.assign(session, case_id, data, principal),
     )
@@ -252,16 +241,14 @@ async def object_case(
     body: ObjectBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """异议: the assignee objects within the objection window; the case returns for reassignment."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.object_to_assignment(session, case_id, data, principal),
     )
@@ -278,16 +265,14 @@ async def add_department_case(
     body: UnitBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """联合办案: a contributing department joins the lead unit."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.add_department(session, case_id, data, principal),
     )
@@ -304,16 +289,14 @@ async def set_owner_leader_case(
     body: OfficialBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """领导包案: a leader owns the case."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.set_owner_leader(session, case_id, data, principal),
     )
@@ -327,16 +310,14 @@ async def extend_case(
     body: ExtendBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """延期: the one extension of the handling time (approver and reason required)."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.extend(session, case_id, data, principal),
     )
@@ -350,16 +331,14 @@ async def reply_case(
     body: ReplyBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """书面答复: the written answer; meets the handling and first-resolution deadlines."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.reply(session, case_id, data, principal),
     )
@@ -376,16 +355,14 @@ async def feedback_case(
     body: FeedbackBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """The petitioner's opinion of the answer (满意 / 不满意)."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.feedback(session, case_id, data, principal),
     )
@@ -399,16 +376,14 @@ async def close_case(
     body: CloseBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """办结: resolved or stabilized, after the petitioner's feedback."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.close(session, case_id, data, principal),
     )
@@ -425,16 +400,14 @@ async def request_review_case(
     body: ReasonBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """复查 requested within the window after the answer."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.request_review(session, case_id, data, principal),
     )
@@ -451,16 +424,14 @@ async def review_decision_case(
     body: DecisionBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """复查意见: the review decision."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.review_decision(session, case_id, data, principal),
     )
@@ -477,16 +448,14 @@ async def request_re_review_case(
     body: ReasonBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """复核 requested within the window after the review."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.request_re_review(session, case_id, data, principal),
     )
@@ -503,16 +472,14 @@ async def re_review_decision_case(
     body: DecisionBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """复核意见: the re-review decision (final)."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.re_review_decision(session, case_id, data, principal),
     )
@@ -529,16 +496,14 @@ async def terminate_case(
     body: ReasonBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """终结: no further handling after the re-review."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.terminate(session, case_id, data, principal),
     )
@@ -554,17 +519,15 @@ async def sign_off_case(
     case_id: uuid.UUID,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
+    once: Once,
     body: NoteBody | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """接访领导签字: the receiving leader signs off; the case is archived read-only."""
     data = body or NoteBody()
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.sign_off(session, case_id, data, principal),
     )
@@ -581,16 +544,14 @@ async def resolve_duplicate_case(
     body: DuplicateBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """A person's verdict on a possible duplicate registration."""
     data = body
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.resolve_duplicate(session, case_id, data, principal),
     )
@@ -607,8 +568,7 @@ async def follow_up_case(
     body: FollowUpBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """回访: a call back to the petitioner after the answer. Reached, their opinion becomes the
     case's satisfaction and the call-back deadline is met; not reached, the try is recorded and
@@ -617,8 +577,7 @@ async def follow_up_case(
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.follow_up(session, case_id, data, principal),
     )
@@ -643,8 +602,7 @@ async def instruct_case(
     body: InstructBody,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """领导批示: a leader who received the case instructs how it is handled. The case joins the
     ledger of instructed cases (`GET /v1/cases?instructed_by=`) and only that leader signs it
@@ -653,8 +611,7 @@ async def instruct_case(
     return await _act(
         session,
         principal,
-        request,
-        idempotency_key,
+        once,
         data,
         lambda: workflow.instruct(session, case_id, data, principal),
     )
