@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.cases import service, workflow
+from api.cases import service, views, workflow
 from api.cases.lifecycle import TRANSITIONS, Action
 from api.cases.models import Case
 from api.cases.schemas import (
@@ -66,7 +66,7 @@ async def _act(
     run: Callable[[], Awaitable[Case]],
 ) -> JSONResponse:
     async def produce() -> CaseRead:
-        return await service.view(session, await run(), principal, kept=once.kept)
+        return await views.view(session, await run(), principal, kept=once.kept)
 
     return await once(body, 200, produce)
 
@@ -92,7 +92,7 @@ async def register_case(
     """
 
     async def produce() -> CaseRegistered:
-        return await service.register(session, body, principal, kept=once.kept)
+        return await views.register(session, body, principal, kept=once.kept)
 
     return await once(body, 201, produce)
 
@@ -103,14 +103,14 @@ async def list_cases(
 ) -> Page[CaseRead]:
     """List the cases of the caller's territory (their unit's subtree), newest first, with
     filters and a cursor. `id_number` and `phone` find a petitioner by exact number."""
-    return await service.list_cases(session, query, principal)
+    return await views.list_cases(session, query, principal)
 
 
 @router.get("/{case_id}", **needs(Permission.read_cases))
 async def get_case(case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> CaseRead:
     """Read a case with its deadlines, handling units and the actions allowed now (404 for a
     case outside the caller's territory, as for one that does not exist)."""
-    return await service.get_case(session, case_id, principal)
+    return await views.get_case(session, case_id, principal)
 
 
 @router.get("/{case_id}/timeline", **needs(Permission.read_cases))
