@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from api.auth.permissions import GRANTS, Permission
-from api.cases.lifecycle import TRANSITIONS
+from api.cases.actions import TRANSITIONS
 from api.officials.models import Role
 from tests.conftest import County, login
 

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.dependencies import Principal
-from api.cases.lifecycle import allowed_actions
+from api.cases.actions import allowed_actions
 from api.cases.models import Case, CaseUnit
 from api.cases.repository import CaseRepository, CaseUnitRepository
 from api.cases.schemas import CaseCreate, CaseQuery, CaseRead, CaseRegistered, CaseUnitRead
