@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from api.auth.permissions import GRANTS, Permission
-from api.cases.lifecycle import TRANSITIONS
+from api.cases.actions import ACTIONS
 from api.models.official import Role
 from tests.conftest import County, login
 
@@ -89,9 +89,9 @@ def test_every_role_has_a_row_and_every_operation_names_its_permission(app: Fast
         if "x-permission" in op:
             Permission(op["x-permission"])
     # a lifecycle action's route asks for the permission of its transition
-    for action, transition in TRANSITIONS.items():
-        op = app.openapi()["paths"][f"/v1/cases/{{case_id}}/{action.value}"]["post"]
-        assert op["x-permission"] == transition.permission.value
+    for action in ACTIONS:
+        op = app.openapi()["paths"][f"/v1/cases/{{case_id}}/{action.name}"]["post"]
+        assert op["x-permission"] == action.transition.permission.value
 
 
 async def test_each_role_may_do_exactly_what_its_row_grants(

@@ -2,7 +2,7 @@
 
 Territory (属地管理) is checked separately: a permission lets an official act, their unit's
 subtree says on what. Which lifecycle action needs which permission is in
-`api.cases.lifecycle.TRANSITIONS`.
+`api.cases.actions.ACTIONS`.
 """
 
 from __future__ import annotations

@@ -11,20 +11,9 @@ from api.alerts.service import alert_official
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days
-from api.cases import lifecycle
-from api.cases.repository import ArrivalRepository, CaseRepository, CaseUnitRepository
-from api.cases.schemas import (
-    ArrivalCreate,
-    ArrivalRead,
-    CaseCreate,
-    CaseEventRead,
-    CaseQuery,
-    CaseRead,
-    CaseRegistered,
-    CaseUnitRead,
-    FollowUpRead,
-)
-from api.cases.workflow import K, Step, named_official, staff_of
+from api.cases.repository import ArrivalRepository, CaseRepository
+from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, FollowUpRead
+from api.cases.steps import K, Step, named_official, staff_of
 from api.deadlines import service as deadlines
 from api.deadlines.repository import DeadlineRepository
 from api.escalations import misses
@@ -34,9 +23,8 @@ from api.follow_ups.repository import FollowUpRepository
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.kit.metrics import CASES_REGISTERED, count_after_commit
-from api.kit.pagination import Page
 from api.kit.timeutil import CHINA, add_months, end_of_local_day, local, local_clock, within_text
-from api.models.case import Arrival, Case, CaseStatus, CaseUnit, Channel, LodgedLevel
+from api.models.case import Arrival, Case, CaseStatus, Channel, LodgedLevel
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
 from api.models.unit import Unit, UnitLevel
@@ -44,54 +32,17 @@ from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.policies.templates import LEVEL_NAMES
-from api.privacy.secrets import issue_secret
-from api.privacy.service import (
-    Disclosure,
-    disclosure,
-    identities,
-    seal,
-    search_pattern,
-    vault_of,
-)
+from api.privacy.service import identities, seal, vault_of
 from api.sensitive.service import arrival_policy_at
 from api.timeline.changes import mark_new
 from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
-from api.units.schemas import Location
 
 # Clock skew we tolerate on a client's `received_at` before calling it "in the future".
 RECEIVED_AT_SKEW = timedelta(minutes=5)
 NUMBER_PREFIX = "XF"
 # Units whose chief must come when their people petition above them (管理区、村(居)一把手).
 GRASSROOTS = (UnitLevel.village, UnitLevel.area)
-
-
-def _location(lat: float | None, lon: float | None) -> Location | None:
-    return Location(lat=lat, lon=lon) if lat is not None and lon is not None else None
-
-
-def to_read(
-    case: Case,
-    disclosed: Disclosure,
-    deadline_rows: list[Deadline] | None = None,
-    departments: list[CaseUnit] | None = None,
-) -> CaseRead:
-    """The API view of a case, petitioners' numbers clear or masked as `disclosed` says;
-    deadlines and departments when given (single-case reads)."""
-    columns = {name: getattr(case, name) for name in CaseRead.model_fields if hasattr(case, name)}
-    return CaseRead.model_validate(
-        {
-            **columns,
-            "petitioners": disclosed.petitioners(case.petitioners),
-            "location": _location(case.lat, case.lon),
-            "is_repeat": case.repeat_of_id is not None,
-            "allowed_actions": lifecycle.allowed_actions(case.status),
-            "departments": [
-                CaseUnitRead(unit_id=u.unit_id, role=u.role) for u in departments or []
-            ],
-            "deadlines": [deadlines.to_read(d) for d in deadline_rows or []],
-        }
-    )
 
 
 def _lodged_level_of(unit: Unit, ancestry: list[Unit]) -> LodgedLevel:
@@ -395,52 +346,6 @@ async def _send_summons(
         case_id=case.id,
         deadline_id=deadline.id,
     )
-
-
-async def register(
-    session: AsyncSession, data: CaseCreate, principal: Principal, *, kept: bool
-) -> CaseRegistered:
-    """Register a petition (`register_case`) and answer the new case with the deadlines it
-    opened and the petitioner's lookup secret; `kept`: the answer is stored for
-    Idempotency-Key replays (numbers masked)."""
-    case, opened = await register_case(session, data, principal)
-    secret = await issue_secret(session, case)
-    view = to_read(case, disclosure(session, principal, kept=kept), opened)
-    return CaseRegistered(**view.model_dump(), lookup_secret=secret)
-
-
-async def get_case(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> CaseRead:
-    """The case with its deadlines and handling units, or 404 (also outside the territory)."""
-    case = await CaseRepository(session).get_in_reach(case_id, principal.reach)
-    if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
-    return await view(session, case, principal)
-
-
-async def view(
-    session: AsyncSession, case: Case, principal: Principal, *, kept: bool = False
-) -> CaseRead:
-    """The case with its deadlines and handling units (the caller already may see it: an
-    action may have just moved it out of the actor's territory, e.g. an objection); `kept`:
-    the answer is stored for Idempotency-Key replays (numbers masked)."""
-    return to_read(
-        case,
-        disclosure(session, principal, kept=kept),
-        list(await DeadlineRepository(session).for_case(case.id)),
-        list(await CaseUnitRepository(session).for_case(case.id)),
-    )
-
-
-async def list_cases(
-    session: AsyncSession, query: CaseQuery, principal: Principal
-) -> Page[CaseRead]:
-    """A page of the cases in the caller's territory; `id_number` / `phone` find a petitioner
-    by exact number through the keyed hash."""
-    vault = vault_of(session)
-    petitioner = search_pattern(vault, id_number=query.id_number, phone=query.phone)
-    rows, next_cursor = await CaseRepository(session).list(query, principal.reach, petitioner)
-    disclosed = disclosure(session, principal)
-    return Page(items=[to_read(c, disclosed) for c in rows], next_cursor=next_cursor)
 
 
 async def timeline(

@@ -1,17 +1,20 @@
-"""The `Idempotency-Key` header and turning an idempotent result into a response."""
+"""The `Idempotency-Key` header and answering a write once per key (`Once`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.dependencies import CurrentPrincipal
 from api.idempotency.service import IdempotentResult, fingerprint, run_once
+from api.kit.boundary import DbSession
 
 IdempotencyKey = Annotated[
     str | None,
@@ -30,23 +33,48 @@ def respond(result: IdempotentResult) -> JSONResponse:
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
+@dataclass(frozen=True)
+class AnswerOnce:
+    """A write's answer, given once per caller and `Idempotency-Key` (offline clients retry):
+    a retry with the same key and body gets the first answer again."""
+
+    session: AsyncSession
+    caller_id: uuid.UUID
+    request: Request
+    key: str | None
+
+    @property
+    def kept(self) -> bool:
+        """Whether the answer is stored for retries (a request that carried a key)."""
+        return self.key is not None
+
+    async def __call__(
+        self,
+        body: BaseModel | None,
+        status_code: int,
+        produce: Callable[[], Awaitable[BaseModel]],
+    ) -> JSONResponse:
+        """Answer `produce()` with `status_code`, or replay the answer already given for this
+        key and `body`."""
+        result = await run_once(
+            self.session,
+            caller_id=self.caller_id,
+            key=self.key,
+            request_fingerprint=fingerprint(self.request.method, self.request.url.path, body),
+            status_code=status_code,
+            produce=produce,
+        )
+        return respond(result)
+
+
 async def answer_once(
-    session: AsyncSession,
-    caller_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
     request: Request,
-    key: str | None,
-    body: BaseModel | None,
-    status_code: int,
-    produce: Callable[[], Awaitable[BaseModel]],
-) -> JSONResponse:
-    """Answer `produce()` once per caller and `Idempotency-Key` (offline clients retry): a
-    retry with the same key and body gets the first answer again."""
-    result = await run_once(
-        session,
-        caller_id=caller_id,
-        key=key,
-        request_fingerprint=fingerprint(request.method, request.url.path, body),
-        status_code=status_code,
-        produce=produce,
-    )
-    return respond(result)
+    idempotency_key: IdempotencyKey = None,
+) -> AnswerOnce:
+    """The request's `AnswerOnce`: its session, caller and `Idempotency-Key`."""
+    return AnswerOnce(session, principal.id, request, idempotency_key)
+
+
+Once = Annotated[AnswerOnce, Depends(answer_once)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.idempotency.dependencies import IdempotencyKey, answer_once
+from api.idempotency.dependencies import Once
 from api.kit.boundary import DbSession
 from api.kit.pagination import Page
 from api.policies.service import current_policy
@@ -55,8 +55,7 @@ async def add_roster_entry(
     body: RosterEntryCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Put a chief or deputy of a unit on reception duty for a day (接访日程表): one leader
     per unit and day, today or later."""
@@ -64,7 +63,7 @@ async def add_roster_entry(
     async def produce() -> RosterEntryRead:
         return await service.add_roster_entry(session, body, principal)
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.post(
@@ -119,8 +118,7 @@ async def schedule_appointment(
     body: AppointmentCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Make an appointment of a leader with a petitioner (约访); the leader owes the record of
     the meeting by its time plus the policy's grace, or it is missed and escalates. A linked
@@ -130,7 +128,7 @@ async def schedule_appointment(
         policy = (await current_policy(session)).policy
         return await service.schedule_appointment(session, body, principal, policy)
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.get("/appointments", **needs(Permission.read_cases))
@@ -194,8 +192,7 @@ async def record_field_visit(
     body: FieldVisitCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """A leader records their field visit carrying cases (带案下访); each case's timeline notes
     it, and the month's `field_visit` deadline is met once the visits reach the minimum."""
@@ -204,7 +201,7 @@ async def record_field_visit(
         policy = (await current_policy(session)).policy
         return await service.record_field_visit(session, body, principal, policy)
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.get("/field-visits", **needs(Permission.read_cases))

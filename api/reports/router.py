@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.idempotency.dependencies import IdempotencyKey, answer_once
+from api.idempotency.dependencies import Once
 from api.kit.boundary import DbSession
 from api.kit.pagination import Page
 from api.policies.service import current_policy
@@ -30,8 +30,7 @@ async def submit_report(
     body: ReportCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """File a situation report for a report day; a zero report (零报告) counts as filed."""
 
@@ -40,7 +39,7 @@ async def submit_report(
         report = await service.submit(session, body, principal, policy)
         return ReportRead.model_validate(report, from_attributes=True)
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.get("", **needs(Permission.read_reports))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.idempotency.dependencies import IdempotencyKey, answer_once
+from api.idempotency.dependencies import Once
 from api.kit.boundary import DbSession
 from api.kit.pagination import Page
 from api.models.screening import ScreeningItem
@@ -57,8 +57,7 @@ async def create_screening_item(
     body: ScreeningItemCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Enter a screened dispute or instability factor in the register (登记台账) with its
     owning leader (包案领导), plan (化解方案), measures (稳控措施) and time limit (化解时限,
@@ -70,7 +69,7 @@ async def create_screening_item(
         policy = (await current_policy(session)).policy
         return _read(await service.create_item(session, body, principal, policy))
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.get("/items", **needs(Permission.read_cases))
@@ -162,8 +161,7 @@ async def submit_screening_round(
     body: ScreeningRoundCreate,
     session: DbSession,
     principal: CurrentPrincipal,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """File the caller's weekly screening round (每周一排查) for their unit; a zero round
     (零报告) counts as filed. Only officials who owe rounds (`screening.round_roles` in units
@@ -175,7 +173,7 @@ async def submit_screening_round(
         screening_round = await service.submit_round(session, body, principal, policy)
         return ScreeningRoundRead.model_validate(screening_round, from_attributes=True)
 
-    return await answer_once(session, principal.id, request, idempotency_key, body, 201, produce)
+    return await once(body, 201, produce)
 
 
 @router.get("/rounds", **needs(Permission.read_reports))
