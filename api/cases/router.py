@@ -110,6 +110,7 @@ async def record_arrival(
     return await once(body, 201, produce)
 
 
+@router.get("/{case_id}/follow_ups", **needs(Permission.read_cases))
 async def case_follow_ups(
     case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> list[FollowUpRead]:
@@ -153,11 +154,3 @@ for action in ACTIONS:
         responses=ACTION_ERRORS,
         **needs(action.transition.permission),
     )
-    if action.name == "follow_up":
-        # The contract lists the calls back right after the action that records one.
-        router.add_api_route(
-            "/{case_id}/follow_ups",
-            case_follow_ups,
-            methods=["GET"],
-            **needs(Permission.read_cases),
-        )
