@@ -20,6 +20,7 @@ from api.alerts.service import ALERT_FAILED
 from api.assessment.router import router as assessment_router
 from api.audit.router import router as audit_router
 from api.audit.service import record_refusal, record_success_before_commit
+from api.auth.passwords import PASSWORD_MIN_LENGTH
 from api.auth.router import router as auth_router
 from api.auth.router import service_tokens_router
 from api.bulletin.router import router as bulletin_router
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 PUBLIC_BASE_URL: settings.public_base_url,
                 PII_VAULT: vault,
                 ALERT_FAILED: (on_alert_failed, fail_over),
+                PASSWORD_MIN_LENGTH: settings.password_min_length,
             },
         )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)

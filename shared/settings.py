@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(
         default=900, ge=1, description="How long a lock lasts (and the window failures count in)."
     )
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token Prometheus presents to scrape /metrics; empty: /metrics "
+        "answers 404 (its figures are not for the public).",
+    )
+    password_min_length: int = Field(
+        default=10, ge=8, le=64, description="The shortest password an official may be given."
+    )
     admin_password: str = Field(
         default="", description="Password of the first `admin` account; generated when empty."
     )

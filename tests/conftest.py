@@ -33,6 +33,9 @@ PII_KEYS = "Tm90LWEtcmVhbC1rZXktanVzdC1mb3ItdGVzdHMtMDE="
 PII_HASH_KEY = "pii-hash-key-for-tests-0123456789abcdef"
 # Where links in messages point: the app's own settings, not the environment's.
 PUBLIC_BASE_URL = "https://xf.example.gov.cn/desk"
+METRICS_TOKEN = "metrics-token-for-tests"
+# What Prometheus sends to scrape /metrics.
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +82,7 @@ def settings(services: Services, database_url: str) -> Settings:
         webhooks_allow_private=True,
         inbound_sms_token="inbound-token-for-tests",
         public_base_url=PUBLIC_BASE_URL,
+        metrics_token=METRICS_TOKEN,
         requests_per_minute=1_000_000,  # the suite is one busy caller; limits tested apart
     )
 

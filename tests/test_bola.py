@@ -330,6 +330,8 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("post", "/v1/auth/token"): _no_ids("user name and password"),
     ("post", "/v1/auth/refresh"): _no_ids("the refresh token is the credential"),
     ("get", "/v1/auth/me"): _no_ids("the caller's own account"),
+    ("post", "/v1/auth/logout"): _no_ids("the caller's own login"),
+    ("post", "/v1/auth/password"): _no_ids("the caller's own password"),
     # the page only shows a button, the same for any token: it tells nothing
     ("get", "/a/{token}"): lambda w: [
         Attempt("anonymous", "get", f"/a/{uuid.uuid4().hex}", frozenset({200}))
@@ -486,6 +488,9 @@ MATRIX: dict[tuple[str, str], Probe] = {
         "patch",
         lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}",
         {"role": "viewer"},
+    ),
+    ("post", "/v1/officials/{official_id}/sign-out"): _admin_only(
+        "post", lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}/sign-out"
     ),
     ("get", "/v1/policies"): _no_ids("one policy document for the install"),
     ("put", "/v1/policies"): _admin_only("put", lambda w: "/v1/policies", {}),

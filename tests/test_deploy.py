@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from shared.settings import Settings
+from tests.conftest import SCRAPER
 from worker.main import WorkerSettings
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -225,7 +226,7 @@ def test_processes_probes_resources_and_disruption_budgets_fit_together() -> Non
 async def test_the_probed_endpoints_answer(client: httpx.AsyncClient) -> None:
     """What the probes and the metrics scrape call is there and healthy."""
     for path in ("/healthz", "/readyz", "/metrics"):
-        resp = await client.get(path)
+        resp = await client.get(path, headers=SCRAPER if path == "/metrics" else None)
         assert resp.status_code == 200, (path, resp.text)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.kit.errors import PROBLEM_JSON, install_handlers
 from shared.settings import Settings
+from tests.conftest import SCRAPER
 from tests.processes import free_port
 
 
@@ -31,7 +32,7 @@ async def test_metrics_expose_pipeline_gauges(
     client: httpx.AsyncClient, worker_headers: dict[str, str]
 ) -> None:
     await client.post("/v1/internal/sweep", headers=worker_headers)
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=SCRAPER)).text
     for name in (
         "petitiondesk_queue_depth",
         "petitiondesk_worker_last_sweep_seconds",
@@ -76,3 +77,13 @@ async def test_an_unreachable_database_is_a_503_to_retry_not_a_500(settings: Set
         assert (await client.get("/wrong")).status_code == 500
     await closed.dispose()
     await live.dispose()
+
+
+async def test_metrics_are_only_for_the_scraper(client: httpx.AsyncClient) -> None:
+    """/metrics answers only the bearer of METRICS_TOKEN (issue 19)."""
+    for headers in (None, {"Authorization": "Bearer not-the-metrics-token"}):
+        refused = await client.get("/metrics", headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "petitiondesk_" not in refused.text
+    assert (await client.get("/metrics", headers=SCRAPER)).status_code == 200

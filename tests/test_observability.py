@@ -27,7 +27,7 @@ from shared import logs, tracing
 from shared.client import ApiClient
 from shared.contracts import FlagDue, deliver_alert_job_id, deliver_alerts_job_id
 from shared.jobs import FLAG_DUE
-from tests.conftest import County, arrivals, flag_due, miss_now, visit_body
+from tests.conftest import SCRAPER, County, arrivals, flag_due, miss_now, visit_body
 from worker import alive
 from worker.main import traced
 
@@ -92,7 +92,7 @@ async def test_requests_are_timed_by_route_not_by_path(client: httpx.AsyncClient
     await client.get(f"/v1/cases/{uuid.uuid4()}")
     await client.get(f"/no/such/{uuid.uuid4()}")
     assert (sample(name, **route), sample(name, **unmatched)) == (before[0] + 2, before[1] + 1)
-    exposed = (await client.get("/metrics")).text
+    exposed = (await client.get("/metrics", headers=SCRAPER)).text
     assert 'route="/v1/cases/{case_id}"' in exposed
     assert "/no/such" not in exposed
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -11,13 +12,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
+from api.auth.repository import TokenRepository
 from api.auth.security import read_token
 from api.auth.service import is_service_token, service_account
 from api.auth.throttle import RequestRate
 from api.kit.boundary import CALLER_ID, AppState, DbSession, get_state
 from api.kit.errors import Forbidden, Unauthorized
 from api.models.official import Official, Role
-from api.officials.repository import OfficialRepository
 from api.units.repository import UnitRepository
 
 bearer = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
@@ -33,6 +34,7 @@ async def current_principal(
     if credentials is None:
         raise Unauthorized("A bearer token is required.")
     official: Official | None
+    login_id: uuid.UUID | None = None
     if is_service_token(credentials.credentials):
         official = await service_account(session, credentials.credentials)
         if official is None:
@@ -41,9 +43,10 @@ async def current_principal(
         claims = read_token(credentials.credentials, state.settings.jwt_secret)
         if claims is None:
             raise Unauthorized("The bearer token is invalid or expired.")
-        official = await OfficialRepository(session).get(claims.official_id)
+        login_id = claims.login_id
+        official = await TokenRepository(session).official_in_login(claims.official_id, login_id)
     if official is None or not official.active:
-        raise Unauthorized("The account behind this token is not active.")
+        raise Unauthorized("This login has ended, or its account is not active; log in again.")
     setattr(request.state, CALLER_ID, official.id)
     rate = RequestRate(
         redis=state.arq,
@@ -63,6 +66,7 @@ async def current_principal(
         unit_id=official.unit_id,
         client=request.headers.get("user-agent"),
         reach=reach,
+        login_id=login_id,
     )
 
 

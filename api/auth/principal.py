@@ -20,6 +20,8 @@ class Principal:
     # The units whose matters the official may see and act on: their own unit's subtree
     # (属地管理). None means everywhere (admins).
     reach: frozenset[uuid.UUID] | None = frozenset()
+    # The login the access token belongs to (None for a service token).
+    login_id: uuid.UUID | None = None
 
     def can(self, permission: Permission) -> bool:
         """Whether the official's role grants `permission` (see `GRANTS`)."""

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.models.token import RefreshToken, ServiceToken
+from api.models.official import Official
+from api.models.token import Login, RefreshToken, ServiceToken
 
 
 class TokenRepository:
@@ -27,13 +28,56 @@ class TokenRepository:
         stmt = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def revoke_family(self, family_id: uuid.UUID, at: datetime) -> None:
-        """Revoke every token of a login."""
-        await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=at)
+    def add_login(self, login: Login) -> None:
+        """Stage a new login."""
+        self.session.add(login)
+
+    async def login(self, login_id: uuid.UUID) -> Login | None:
+        """The login with this id."""
+        return await self.session.get(Login, login_id)
+
+    async def official_in_login(
+        self, official_id: uuid.UUID, login_id: uuid.UUID
+    ) -> Official | None:
+        """The official of an access token, if its login still stands (one statement: the
+        check every request with an access token pays)."""
+        stmt = (
+            select(Official)
+            .join(Login, Login.official_id == Official.id)
+            .where(Official.id == official_id, Login.id == login_id, Login.revoked_at.is_(None))
         )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def revoke_logins(
+        self,
+        official_id: uuid.UUID,
+        reason: str,
+        at: datetime,
+        *,
+        only: uuid.UUID | None = None,
+        keep: uuid.UUID | None = None,
+    ) -> int:
+        """Revoke the official's standing logins (only one of them, or all but one) and their
+        refresh tokens; returns how many logins ended."""
+        logins = update(Login).where(Login.official_id == official_id, Login.revoked_at.is_(None))
+        if only is not None:
+            logins = logins.where(Login.id == only)
+        if keep is not None:
+            logins = logins.where(Login.id != keep)
+        ended = list(
+            (
+                await self.session.execute(
+                    logins.values(revoked_at=at, revoked_reason=reason).returning(Login.id)
+                )
+            ).scalars()
+        )
+        if ended:
+            await self.session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.family_id.in_(ended), RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+        return len(ended)
 
     async def service_by_hash(self, token_hash: str) -> ServiceToken | None:
         """The service token with this hash."""

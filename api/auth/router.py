@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, Response
 
 from api.auth import service
 from api.auth.dependencies import CurrentPrincipal, needs
@@ -14,6 +14,7 @@ from api.auth.permissions import Permission
 from api.auth.schemas import (
     LoginForm,
     Me,
+    PasswordChange,
     RefreshRequest,
     ServiceTokenCreate,
     ServiceTokenCreated,
@@ -53,7 +54,27 @@ async def token(
         throttle=throttle,
         secret=state.settings.jwt_secret,
         lifetimes=_lifetimes(state),
+        client=request.headers.get("user-agent"),
     )
+
+
+@router.post("/logout", status_code=204, **needs(Permission.read_directory))
+async def logout(session: DbSession, principal: CurrentPrincipal) -> Response:
+    """End the caller's login: its access token and refresh token stop working at once (409
+    for a service token, which an admin revokes instead)."""
+    await service.logout(session, principal)
+    return Response(status_code=204)
+
+
+@router.post("/password", status_code=204, **needs(Permission.read_directory))
+async def change_password(
+    body: PasswordChange, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    """Change one's own password (the current one proves it is you). Every other login of
+    yours ends; this one goes on. The new password must be long enough (`PASSWORD_MIN_LENGTH`),
+    not hold the user name and not be a commonly used one."""
+    await service.change_password(session, principal, body)
+    return Response(status_code=204)
 
 
 @router.get("/me", **needs(Permission.read_directory))

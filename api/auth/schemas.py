@@ -42,6 +42,16 @@ class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
+class PasswordChange(BaseModel):
+    """The caller's current password, and the new one (the password policy applies: long
+    enough, not the user name, not a commonly used password)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
 class ServiceTokenCreate(BaseModel):
     """A token for a dashboard or a tool: what it may do and where."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +30,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of no one's password, made once: checking a password for an unknown user name
+    against it costs what checking a real one does, so the time of an answer does not tell
+    which user names exist."""
+    return _hasher.hash(secrets.token_urlsafe(24))
+
+
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether the password matches the stored hash."""
     try:
@@ -42,6 +52,7 @@ class TokenClaims:
 
     official_id: uuid.UUID
     role: str
+    login_id: uuid.UUID
 
 
 def issue_token(claims: TokenClaims, secret: str, lifetime: timedelta) -> str:
@@ -50,6 +61,7 @@ def issue_token(claims: TokenClaims, secret: str, lifetime: timedelta) -> str:
     payload = {
         "sub": str(claims.official_id),
         "role": claims.role,
+        "sid": str(claims.login_id),
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
         "typ": "access",
@@ -58,13 +70,18 @@ def issue_token(claims: TokenClaims, secret: str, lifetime: timedelta) -> str:
 
 
 def read_token(token: str, secret: str) -> TokenClaims | None:
-    """The claims of a valid, unexpired access token, or None."""
+    """The claims of a valid, unexpired access token, or None (a token made before logins
+    were recorded has no `sid`: its holder refreshes or logs in again)."""
     try:
         payload = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "sid"]}
         )
         if payload.get("typ") != "access":
             return None
-        return TokenClaims(official_id=uuid.UUID(payload["sub"]), role=str(payload["role"]))
+        return TokenClaims(
+            official_id=uuid.UUID(payload["sub"]),
+            role=str(payload["role"]),
+            login_id=uuid.UUID(payload["sid"]),
+        )
     except (jwt.PyJWTError, ValueError, KeyError):
         return None

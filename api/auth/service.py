@@ -10,22 +10,32 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.passwords import check_password, min_length
 from api.auth.permissions import GRANTS
 from api.auth.principal import Principal
 from api.auth.repository import TokenRepository
 from api.auth.schemas import (
     Me,
+    PasswordChange,
     ServiceTokenCreate,
     ServiceTokenCreated,
     ServiceTokenRead,
     TokenResponse,
 )
-from api.auth.security import TokenClaims, issue_token, token_digest, verify_password
+from api.auth.security import (
+    TokenClaims,
+    dummy_hash,
+    hash_password,
+    issue_token,
+    token_digest,
+    verify_password,
+)
 from api.auth.throttle import LoginThrottle
 from api.kit.db import utcnow
-from api.kit.errors import InvalidInput, NotFound, Unauthorized
+from api.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from api.kit.uow import unit_of
 from api.models.official import Official
-from api.models.token import RefreshToken, ServiceToken
+from api.models.token import Login, RefreshToken, ServiceToken
 from api.officials.repository import OfficialRepository
 from api.units.repository import UnitRepository
 
@@ -48,7 +58,8 @@ async def _pair(
     lifetimes: Lifetimes,
     family_id: uuid.UUID,
 ) -> TokenResponse:
-    access = issue_token(TokenClaims(official.id, official.role.value), secret, lifetimes.access)
+    claims = TokenClaims(official.id, official.role.value, login_id=family_id)
+    access = issue_token(claims, secret, lifetimes.access)
     refresh = secrets.token_urlsafe(32)
     TokenRepository(session).add(
         RefreshToken(
@@ -76,22 +87,24 @@ async def login(
     throttle: LoginThrottle,
     secret: str,
     lifetimes: Lifetimes,
+    client: str | None = None,
 ) -> TokenResponse:
-    """Access and refresh tokens for valid credentials; 401 with one message for every
-    failure, 429 while the user name or the address is locked after repeated failures."""
+    """Access and refresh tokens of a new login for valid credentials; 401 with one message
+    for every failure, 429 while the user name or the address is locked after repeated
+    failures."""
     await throttle.check(username, address)
     official = await OfficialRepository(session).get_by_username(username)
-    # argon2 is deliberately slow: keep it off the event loop.
-    if (
-        official is None
-        or not official.active
-        or official.password_hash is None
-        or not await asyncio.to_thread(verify_password, official.password_hash, password)
-    ):
+    stored = official.password_hash if official is not None and official.active else None
+    # argon2 is deliberately slow: keep it off the event loop. An unknown or inactive user
+    # name is checked against a dummy hash: every wrong answer takes as long as the others.
+    right = await asyncio.to_thread(verify_password, stored or dummy_hash(), password)
+    if official is None or stored is None or not right:
         await throttle.failed(username, address)
         raise Unauthorized("Wrong user name or password.")
-    await throttle.succeeded(username)
-    return await _pair(session, official, secret, lifetimes, uuid.uuid4())
+    await throttle.succeeded(username, address)
+    login = Login(id=uuid.uuid4(), official_id=official.id, client=(client or "")[:300] or None)
+    TokenRepository(session).add_login(login)
+    return await _pair(session, official, secret, lifetimes, login.id)
 
 
 async def refresh(
@@ -105,15 +118,61 @@ async def refresh(
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         raise Unauthorized("The refresh token is invalid or expired; log in again.")
     if stored.used_at is not None:
-        await repo.revoke_family(stored.family_id, now)
+        await revoke_logins(session, stored.official_id, "refresh_reused", only=stored.family_id)
         refused = Unauthorized("The refresh token was already used; this login is revoked.")
         refused.keep_changes = True
         raise refused
-    official = await OfficialRepository(session).get(stored.official_id)
+    official = await repo.official_in_login(stored.official_id, stored.family_id)
     if official is None or not official.active:
-        raise Unauthorized("The account behind this token is not active.")
+        raise Unauthorized("This login has ended (or its account is not active); log in again.")
     stored.used_at = now
     return await _pair(session, official, secret, lifetimes, stored.family_id)
+
+
+async def revoke_logins(
+    session: AsyncSession,
+    official_id: uuid.UUID,
+    reason: str,
+    *,
+    only: uuid.UUID | None = None,
+    keep: uuid.UUID | None = None,
+) -> int:
+    """End the official's logins (one of them, or all but one): their access tokens fail from
+    the next request on, on every replica, and their refresh tokens with them. Every ETag
+    changes too, so a revoked token's next poll is checked (and refused) instead of answered
+    304. Returns how many logins ended."""
+    ended = await TokenRepository(session).revoke_logins(
+        official_id, reason, utcnow(), only=only, keep=keep
+    )
+    if ended:
+        unit_of(session).data_changed = True
+    return ended
+
+
+async def logout(session: AsyncSession, principal: Principal) -> None:
+    """End the caller's own login (a service token has none: an admin revokes it)."""
+    if principal.login_id is None:
+        raise Conflict("A service token has no login to end; an admin revokes the token.")
+    await revoke_logins(session, principal.id, "logout", only=principal.login_id)
+
+
+async def change_password(
+    session: AsyncSession, principal: Principal, body: PasswordChange
+) -> None:
+    """Change the caller's own password (the current one proves it is them) and end every
+    other login of theirs; the login making the change goes on."""
+    official = await OfficialRepository(session).get(principal.id)
+    if principal.login_id is None or official is None or official.password_hash is None:
+        raise Conflict("This account has no password (a service token's); nothing to change.")
+    right = await asyncio.to_thread(verify_password, official.password_hash, body.current_password)
+    if not right:
+        raise InvalidInput("The current password is wrong.", pointer="/current_password")
+    check_password(
+        body.new_password, official.username, min_length(session), pointer="/new_password"
+    )
+    official.password_hash = await asyncio.to_thread(hash_password, body.new_password)
+    await revoke_logins(session, official.id, "password_changed", keep=principal.login_id)
+    await session.flush()
 
 
 async def create_service_token(

@@ -1,5 +1,11 @@
-"""Login throttling: failed logins counted per user name and per client address in Redis;
-past the limit, that name or address is locked for a while (OWASP brute-force defence).
+"""Login throttling: failed logins counted per user name, per client address, and per name
+and address together in Redis; past the limit, that address is locked for a while, and so is
+the name, for every address that has failed on it (OWASP brute-force defence).
+
+A locked name does not lock its owner out: an address that has not failed on the name may
+still try it (so nobody can lock `admin` for everyone by guessing at it), and a wrong password
+from there locks that address for the name too. A guesser thus gets one try per address and
+window on a locked name, and the per-address limit on top.
 
 With Redis unreachable the throttle lets logins through (and logs it): during a mass visit
 officials must still be able to log in; the passwords stay argon2-slow to guess.
@@ -44,32 +50,44 @@ class LoginThrottle:
             lockout_seconds=settings.login_lockout_seconds,
         )
 
-    def _keys(self, username: str, address: str) -> list[tuple[str, int]]:
-        return [
-            (f"{PREFIX}{self.namespace}:user:{username.lower()}", self.max_per_user),
-            (f"{PREFIX}{self.namespace}:addr:{address}", self.max_per_address),
-        ]
+    def _user(self, username: str) -> str:
+        return f"{PREFIX}{self.namespace}:user:{username.lower()}"
+
+    def _address(self, address: str) -> str:
+        return f"{PREFIX}{self.namespace}:addr:{address}"
+
+    def _pair(self, username: str, address: str) -> str:
+        return f"{PREFIX}{self.namespace}:pair:{username.lower()}@{address}"
 
     async def check(self, username: str, address: str) -> None:
-        """Raise 429 (with Retry-After) while the user name or the address is locked."""
-        for key, limit in self._keys(username, address):
-            try:
-                failures = await self.redis.get(key)
-                ttl = await self.redis.ttl(key) if failures is not None else 0
-            except RedisError:
-                log.warning("login throttle: Redis unreachable; not counting", exc_info=True)
+        """Raise 429 (with Retry-After) while the address is locked, or while the user name is
+        locked and this address has failed on it."""
+        keys = [self._address(address), self._user(username), self._pair(username, address)]
+        try:
+            by_address, by_user, by_pair = await self.redis.mget(keys)
+            if by_address is not None and int(by_address) >= self.max_per_address:
+                locked = keys[0]
+            elif by_user is not None and int(by_user) >= self.max_per_user and by_pair:
+                locked = keys[1]
+            else:
                 return
-            if failures is not None and int(failures) >= limit:
-                raise TooManyRequests(
-                    "Too many failed logins; try again later.",
-                    retry_after=max(int(ttl), 1),
-                )
+            ttl = await self.redis.ttl(locked)
+        except RedisError:
+            log.warning("login throttle: Redis unreachable; not counting", exc_info=True)
+            return
+        raise TooManyRequests(
+            "Too many failed logins; try again later.", retry_after=max(int(ttl), 1)
+        )
 
     async def failed(self, username: str, address: str) -> None:
         """Count a failed login against the user name and the address."""
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                for key, _ in self._keys(username, address):
+                for key in (
+                    self._user(username),
+                    self._address(address),
+                    self._pair(username, address),
+                ):
                     # the window starts at the first failure; INCR keeps the expiry
                     pipe.set(key, 0, ex=self.lockout_seconds, nx=True)
                     pipe.incr(key)
@@ -77,10 +95,11 @@ class LoginThrottle:
         except RedisError:
             log.warning("login throttle: Redis unreachable; failure not counted", exc_info=True)
 
-    async def succeeded(self, username: str) -> None:
-        """A right password clears the user name's failures (not the address's)."""
+    async def succeeded(self, username: str, address: str) -> None:
+        """A right password clears the user name's failures and this address's on it (not
+        the address's on the whole)."""
         try:
-            await self.redis.delete(f"{PREFIX}{self.namespace}:user:{username.lower()}")
+            await self.redis.delete(self._user(username), self._pair(username, address))
         except RedisError:
             log.warning("login throttle: Redis unreachable; failures not cleared", exc_info=True)
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.health.repository import HealthRepository
 from api.health.service import PipelineHealth, pipeline_health, schema_check
 from api.kit.boundary import AppState, get_state
+from api.kit.errors import NotFound, Unauthorized
 from api.kit.metrics import (
     PIPELINE_ALERT_AGE,
     PIPELINE_LAST_SWEEP,
@@ -21,6 +24,7 @@ from api.kit.metrics import (
 )
 
 router = APIRouter(tags=["health"])
+metrics_bearer = HTTPBearer(auto_error=False, description="The metrics token (`METRICS_TOKEN`).")
 
 
 @router.get("/healthz")
@@ -77,9 +81,32 @@ async def _pipeline(state: AppState) -> PipelineHealth:
         )
 
 
-@router.get("/metrics", response_class=Response)
+async def scraper(
+    state: Annotated[AppState, Depends(get_state)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(metrics_bearer)],
+) -> None:
+    """Admit only Prometheus, by the metrics token (none configured: no metrics at all)."""
+    expected = state.settings.metrics_token
+    if not expected:
+        raise NotFound("Metrics are off: set METRICS_TOKEN to scrape them.")
+    if credentials is None or not hmac.compare_digest(
+        credentials.credentials.encode(), expected.encode()
+    ):
+        raise Unauthorized("The metrics token is required.")
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(scraper)],
+    responses={
+        401: {"description": "No metrics token, or a wrong one."},
+        404: {"description": "Metrics are off (no `METRICS_TOKEN` set)."},
+    },
+)
 async def metrics(state: Annotated[AppState, Depends(get_state)]) -> Response:
-    """Prometheus metrics of this API process, with the delivery pipeline's gauges."""
+    """Prometheus metrics of this API process, with the delivery pipeline's gauges; only for
+    the scraper presenting `METRICS_TOKEN` as its bearer token."""
     try:
         health = await _pipeline(state)
     except Exception:  # metrics must answer even when a dependency is down

@@ -33,7 +33,7 @@ NAMING_CONVENTION = {
 
 # Bookkeeping that no client reads as data: writing it does not change any ETag.
 _BOOKKEEPING = frozenset(
-    {"audit_entries", "idempotency_records", "refresh_tokens", "outbox_messages"}
+    {"audit_entries", "idempotency_records", "logins", "refresh_tokens", "outbox_messages"}
 )
 
 

@@ -24,7 +24,7 @@ from api.models.report import SituationReport
 from api.models.screening import ScreeningItem, ScreeningRound
 from api.models.stats import CaseFacts, StatCounter
 from api.models.subscription import WebhookSubscription
-from api.models.token import RefreshToken, ServiceToken
+from api.models.token import Login, RefreshToken, ServiceToken
 from api.models.unit import Unit
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "FieldVisitDuty",
     "FollowUp",
     "IdempotencyRecord",
+    "Login",
     "Official",
     "OutboxMessage",
     "PolicyDocument",

@@ -1,4 +1,4 @@
-"""Refresh tokens and service tokens; only their hashes are stored."""
+"""Logins, their refresh tokens, and service tokens; only the tokens' hashes are stored."""
 
 from __future__ import annotations
 
@@ -11,6 +11,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 from api.kit.db import Base, utcnow
 
 
+class Login(Base):
+    """One login (会话): a password login starts it, every access and refresh token it leads to
+    belongs to it, and revoking it (logout, a refresh token used twice, a new password, the
+    account deactivated, an admin's "sign out everywhere") ends them all at once."""
+
+    __tablename__ = "logins"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    official_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officials.id"), index=True)
+    client: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+
 class RefreshToken(Base):
     """One refresh token of a login. Each refresh uses it up and hands out the next of the same
     family; presenting a used one again means it was stolen, and the family is revoked."""
@@ -19,7 +34,7 @@ class RefreshToken(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     official_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officials.id"), index=True)
-    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("logins.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

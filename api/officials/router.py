@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
@@ -50,3 +50,13 @@ async def update_official(
 ) -> OfficialRead:
     """Change an official's details, unit, role, password, contacts or active flag."""
     return service.to_read(await service.update_official(session, official_id, body))
+
+
+@router.post("/{official_id}/sign-out", status_code=204, **needs(Permission.manage_directory))
+async def sign_out_everywhere(
+    official_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    """End every login of the official at once (a lost phone, a password that leaked): their
+    access and refresh tokens stop working from the next request on, on every replica."""
+    await service.sign_out_everywhere(session, official_id, principal)
+    return Response(status_code=204)

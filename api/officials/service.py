@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.passwords import check_password, min_length
 from api.auth.principal import Principal
 from api.auth.security import hash_password
+from api.auth.service import revoke_logins
 from api.kit.errors import Conflict, InvalidInput, NotFound
 from api.models.official import Official, Role
 from api.models.unit import Unit
@@ -87,6 +89,8 @@ async def create_official(session: AsyncSession, data: OfficialCreate) -> Offici
             "username and password go together.",
             pointer="/password" if data.username else "/username",
         )
+    if data.password is not None:
+        check_password(data.password, data.username, min_length(session))
     repo = OfficialRepository(session)
     if data.username and await repo.get_by_username(data.username):
         raise Conflict(f"User name {data.username!r} is taken.")
@@ -122,14 +126,30 @@ async def update_official(
     if data.role is not None:
         official.role = data.role
     if data.password is not None:
+        check_password(data.password, official.username, min_length(session))
         official.password_hash = await _hash(data.password)
+        # a password set by an admin (a reset) ends every login that knew the old one
+        await revoke_logins(session, official.id, "password_reset")
     if data.contacts is not None:
         official.contacts = _contacts(data.contacts)
     if data.active is not None:
         official.active = data.active
+        if not data.active:
+            await revoke_logins(session, official.id, "deactivated")
     OfficialRepository(session).forget_holders()
     await session.flush()
     return official
+
+
+async def sign_out_everywhere(
+    session: AsyncSession, official_id: uuid.UUID, principal: Principal
+) -> int:
+    """End every login of an official (a lost phone, a stolen password): their tokens fail
+    from the next request on. Returns how many logins ended."""
+    official = await get_official(session, official_id, principal)
+    ended = await revoke_logins(session, official.id, "signed_out_by_admin")
+    await session.flush()
+    return ended
 
 
 async def list_officials(

@@ -17,7 +17,15 @@ from sqlalchemy.pool import NullPool
 
 from shared.embedded import create_fresh_database
 from shared.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, PII_HASH_KEY, PII_KEYS, WORKER_TOKEN, login, migrate
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    METRICS_TOKEN,
+    PII_HASH_KEY,
+    PII_KEYS,
+    WORKER_TOKEN,
+    login,
+    migrate,
+)
 from tests.faults.load import fault_policy
 from tests.faults.receiver import FaultyReceiver, Mode
 from tests.faults.servers import PostgresProcess, RedisProcess
@@ -89,6 +97,7 @@ def stack(
         "JWT_SECRET": "jwt-secret-for-faults-0123456789abcdef",
         "WORKER_TOKEN": WORKER_TOKEN,
         "PII_KEYS": PII_KEYS,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "PII_HASH_KEY": PII_HASH_KEY,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ARQ_QUEUE": f"pd-faults:{uuid.uuid4().hex[:8]}",

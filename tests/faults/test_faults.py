@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.settings import Settings
+from tests.conftest import SCRAPER
 from tests.faults.load import (
     Outcome,
     Scenario,
@@ -233,7 +234,7 @@ async def scrape(urls: list[str]) -> dict[str, float]:
     totals = dict.fromkeys((*COUNTED, "petitiondesk_deadline_flag_lag_seconds_count"), 0.0)
     async with httpx.AsyncClient(timeout=10) as client:
         for url in urls:
-            exposed = (await client.get(url + "/metrics")).text
+            exposed = (await client.get(url + "/metrics", headers=SCRAPER)).text
             for family in text_string_to_metric_families(exposed):
                 for sample in family.samples:
                     if sample.name in totals:
