@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -242,3 +244,42 @@ async def test_reminders_go_out_at_policy_fractions_once(
     assert len(reminders) == 1
     assert reminders[0]["official_id"] == county.officials["village2_chief"]["id"]
     assert "时限提醒" in reminders[0]["text"]
+
+
+@pytest.mark.usefixtures("policy_restore")
+async def test_each_reminder_says_how_far_along_it_is_and_what_is_left(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+    app: Any,
+) -> None:
+    """The 50 % and the 80 % reminder of one deadline are two different texts (issue 19)."""
+    from sqlalchemy import update
+
+    from api.models.deadline import Deadline
+
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["arrival"]["chief"] = "PT2H"
+    doc["reminders"] = [0.5, 0.8]
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    case = await _register(client, county, 3)
+    deadline = arrivals(case)[0]
+    async with app.state.desk.sessionmaker() as session:  # both reminders' times have passed
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.id == uuid.UUID(deadline["id"]))
+            .values(starts_at=datetime.now(UTC) - timedelta(days=1))
+        )
+        await session.commit()
+    for fraction in (0.5, 0.8):
+        due = {"deadline_id": deadline["id"], "fraction": fraction}
+        sent = await client.post("/v1/internal/deadlines/remind", json=due, headers=worker_headers)
+        assert sent.json()["status"] == "sent", sent.text
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    texts = sorted(a["text"] for a in alerts if a["purpose"] == "reminder")
+    assert len(texts) == 2 and texts[0] != texts[1]
+    assert any("已过50%" in t for t in texts) and any("已过80%" in t for t in texts)
+    assert all("剩余1小时" in t for t in texts)  # two hours after registration, less a moment

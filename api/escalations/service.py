@@ -20,7 +20,7 @@ from api.events.service import emit, subscribed
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
 from api.kit.metrics import ESCALATIONS, count_after_commit
-from api.kit.timeutil import local_clock
+from api.kit.timeutil import local_clock, remaining_text
 from api.kit.uow import PUBLIC_BASE_URL, unit_of
 from api.models.alert import Alert
 from api.models.case import DONE_STATUSES, Case
@@ -121,8 +121,11 @@ def _message_fields(loaded: _Loaded, deadline: Deadline) -> dict[str, object]:
     }
 
 
-async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Policy) -> None:
-    """Remind the responsible official that the deadline is approaching (时限提醒)."""
+async def send_reminder(
+    session: AsyncSession, deadline: Deadline, policy: Policy, fraction: float
+) -> None:
+    """Remind the responsible official that the deadline is approaching (时限提醒): which
+    reminder it is (how much of the span has passed) and how long is left."""
     if deadline.official_id is None:
         return
     loaded = await _prefetch(session, [deadline], policy)
@@ -134,7 +137,11 @@ async def send_reminder(session: AsyncSession, deadline: Deadline, policy: Polic
         official,
         purpose="reminder",
         template="reminder",
-        fields=_message_fields(loaded, deadline),
+        fields={
+            **_message_fields(loaded, deadline),
+            "elapsed": f"{round(fraction * 100)}%",
+            "remaining": remaining_text(deadline.due_at - utcnow()),
+        },
         case_id=deadline.case_id,
         deadline_id=deadline.id,
     )
@@ -156,7 +163,7 @@ async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float)
         return ReminderOutcome(status="early", remind_at=remind_at)
     deadline.flags = [*deadline.flags, marker]
     policy = (await current_policy(session)).policy
-    await send_reminder(session, deadline, policy)
+    await send_reminder(session, deadline, policy, fraction)
     await session.flush()
     return ReminderOutcome(status="sent", remind_at=remind_at)
 

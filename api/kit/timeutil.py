@@ -63,6 +63,19 @@ def within_text(span: timedelta) -> str:
     return f"{seconds}秒"
 
 
+def remaining_text(span: timedelta) -> str:
+    """Time left in words, to the minute: `3天4小时`, `2小时15分钟`, `40分钟` (less than a
+    minute: `不足1分钟`)."""
+    minutes = max(int(span.total_seconds()) // 60, 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
+    return f"{minutes}分钟" if minutes else "不足1分钟"
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's end (Jan 31 + 1 month = Feb 28/29)."""
     index = day.month - 1 + months

@@ -216,7 +216,8 @@ ROBOT_MARKDOWN: dict[TemplateName, str] = {
         "> 请于 **{due_local}** 前({within}内)到场接访,到场后签到。"
     ),
     "reminder": (
-        "**{case_number}**({title})\n\n> {deadline_name}将于 **{due_local}** 到期,请抓紧办理。"
+        "**{case_number}**({title})\n\n"
+        "> {deadline_name}时限已过{elapsed},剩余{remaining},将于 **{due_local}** 到期,请抓紧办理。"
     ),
     "deadline_missed": (
         "**{case_number}**({title})\n\n"
@@ -261,7 +262,10 @@ class Templates(StrictModel):
         )
     )
     reminder: str = Field(
-        default="【时限提醒】{case_number}({title}):{deadline_name}将于{due_local}到期,请抓紧办理。"
+        default=(
+            "【时限提醒】{case_number}({title}):{deadline_name}时限已过{elapsed},"
+            "剩余{remaining},将于{due_local}到期,请抓紧办理。"
+        )
     )
     deadline_missed: str = Field(
         default=(

@@ -50,7 +50,17 @@ DEADLINE_NAMES: dict[str, str] = {
 
 # The placeholders each template may use.
 FIELDS: dict[str, frozenset[str]] = {
-    "reminder": frozenset({"case_number", "title", "deadline_name", "due_local", "official_name"}),
+    "reminder": frozenset(
+        {
+            "case_number",
+            "title",
+            "deadline_name",
+            "due_local",
+            "official_name",
+            "elapsed",
+            "remaining",
+        }
+    ),
     "bundle": frozenset({"count", "case_numbers"}),
     "renotify": frozenset({"case_number", "title", "deadline_name", "official_name"}),
     "report_missed": frozenset({"due_local", "official_name", "unit_name", "ack_link"}),
