@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from api.models.outbox import OutboxMessage
@@ -472,3 +473,79 @@ async def test_a_storm_of_misses_becomes_one_bundled_message(
         headers=worker_headers,
     )
     assert again.json()["bundle_alert_id"] is None
+
+
+def _unanswered(reason: str) -> float:
+    return (
+        REGISTRY.get_sample_value("petitiondesk_escalations_unanswered_total", {"reason": reason})
+        or 0.0
+    )
+
+
+async def test_a_chain_nobody_answers_ends_at_the_county_petition_office(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+    app: FastAPI,
+) -> None:
+    """Issue 19: a chain that runs out unacknowledged does not end in silence: after its last
+    step (and the policy's `unanswered_after`) the county petition office is told, counted, and
+    subscribers hear `escalation.unanswered`."""
+    await _chain_policy(client, admin)
+    created = await client.post(
+        "/v1/webhook-subscriptions",
+        json={
+            "url": f"http://127.0.0.1:9/hook/{uuid.uuid4().hex}",
+            "event_types": ["escalation.unanswered"],
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    try:
+        before = _unanswered("chain_exhausted")
+        case, deadline = await _missed_visit(county, client, worker_headers)
+        assert await _advance(client, worker_headers, deadline, 1) == "created"
+        assert await _advance(client, worker_headers, deadline, 2) == "created"
+        async with app.state.desk.sessionmaker() as session:  # the last step schedules the end
+            job = (
+                await session.execute(
+                    select(OutboxMessage).where(
+                        OutboxMessage.job_id == advance_escalation_job_id(deadline["id"], 3)
+                    )
+                )
+            ).scalar_one()
+        assert job.defer_until is not None
+        assert await _advance(client, worker_headers, deadline, 3) == "created"
+        assert await _advance(client, worker_headers, deadline, 3) == "exists"
+        assert await _advance(client, worker_headers, deadline, 4) == "end"
+        steps = await _escalations(client, admin, case)
+        assert [e["step"] for e in steps] == [0, 1, 2, 3]
+        assert steps[3]["reason"] == "unanswered"
+        assert steps[3]["recipients"] == [county.officials["county_staff"]["id"]]
+        assert _unanswered("chain_exhausted") == before + 1
+        alerts = (
+            await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)
+        ).json()["items"]
+        assert [a["text"] for a in alerts if a["channel"] == "webhook"] == ["escalation.unanswered"]
+    finally:
+        await client.delete(f"/v1/webhook-subscriptions/{created.json()['id']}", headers=admin)
+
+
+async def test_a_step_with_nobody_to_notify_goes_to_the_county_petition_office(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    doc["arrival"]["chief"] = "PT1S"
+    # the discipline office is not configured: nobody holds that post
+    doc["escalation"]["arrival"] = [{"notify": ["discipline_office"]}]
+    doc["escalation"]["discipline_unit_id"] = None
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    before = _unanswered("nobody_to_notify")
+    case, _ = await _missed_visit(county, client, worker_headers)
+    [step] = await _escalations(client, admin, case)
+    assert step["recipients"] == [county.officials["county_staff"]["id"]]
+    assert _unanswered("nobody_to_notify") == before + 1

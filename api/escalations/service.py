@@ -19,7 +19,7 @@ from api.escalations.schemas import EscalationQuery, EscalationRead
 from api.events.service import emit, subscribed
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
-from api.kit.metrics import ESCALATIONS, count_after_commit
+from api.kit.metrics import ESCALATIONS, ESCALATIONS_UNANSWERED, count_after_commit
 from api.kit.timeutil import local_clock, remaining_text
 from api.kit.uow import PUBLIC_BASE_URL, unit_of
 from api.models.alert import Alert
@@ -47,6 +47,7 @@ from shared.contracts import (
 )
 from shared.jobs import ADVANCE_ESCALATION, RENOTIFY_ESCALATION, START_ESCALATIONS
 
+COUNTY_OFFICE = Recipient.county_petition_office
 SMS_ACK_WORDS = frozenset({"1", "收到", "ok", "已收到"})
 # Up to this many deadlines flagged together are escalated in the flagging transaction; more
 # go to the worker in chunks of START_BATCH (each chunk one transaction, run side by side).
@@ -232,13 +233,24 @@ async def _open_steps(
     reason: str,
     actor_id: uuid.UUID | None = None,
 ) -> list[Escalation]:
-    """Create step `step` of each deadline's chain, alert its people, schedule the next step."""
+    """Create step `step` of each deadline's chain, alert its people, schedule the next step.
+
+    The step after a chain's last is the county petition office's (`unanswered`); a step with
+    nobody to notify (vacant posts, nobody reachable) goes to the county petition office too:
+    a miss never ends in silence."""
     loaded = await _prefetch(session, deadlines, policy)
     with session.no_autoflush:
         plans = []
+        unanswered: list[tuple[Deadline, str]] = []
         for deadline in deadlines:
             chain = policy.escalation.chain(deadline.kind.value)
-            people = await _recipients(session, deadline, chain[step].notify, policy, loaded)
+            wanted = chain[step].notify if step < len(chain) else [COUNTY_OFFICE]
+            people = await _recipients(session, deadline, wanted, policy, loaded)
+            if step >= len(chain):
+                unanswered.append((deadline, "chain_exhausted"))
+            elif not people:
+                unanswered.append((deadline, "nobody_to_notify"))
+                people = await _recipients(session, deadline, [COUNTY_OFFICE], policy, loaded)
             plans.append((deadline, chain, people))
         await prefetch_rate_counts(session, [p for _, _, people in plans for p in people])
         announce = await subscribed(session, "escalation.created")
@@ -256,10 +268,44 @@ async def _open_steps(
                     case_id=deadline.case_id,
                 )
             escalations.append(escalation)
+        await _announce_unanswered(session, unanswered, escalations, deadlines)
     await session.flush()  # the escalations, before the links that name them
     await AckLinkRepository(session).add_many(writes.ack_links)
     await CaseEventRepository(session).record_many(writes.events)
     return escalations
+
+
+async def _announce_unanswered(
+    session: AsyncSession,
+    unanswered: Sequence[tuple[Deadline, str]],
+    escalations: Sequence[Escalation],
+    deadlines: Sequence[Deadline],
+) -> None:
+    """Count the misses nobody answered and tell the subscribers (`escalation.unanswered`)."""
+    if not unanswered:
+        return
+    by_deadline = {d.id: e for d, e in zip(deadlines, escalations, strict=True)}
+    reasons = [reason for _, reason in unanswered]
+
+    def record() -> None:
+        for reason in reasons:
+            ESCALATIONS_UNANSWERED.labels(reason=reason).inc()
+
+    count_after_commit(session, record)
+    if not await subscribed(session, "escalation.unanswered"):
+        return
+    for deadline, reason in unanswered:
+        escalation = by_deadline[deadline.id]
+        await emit(
+            session,
+            "escalation.unanswered",
+            {
+                "reason": reason,
+                "deadline_id": str(deadline.id),
+                "escalation": escalation_payload(escalation),
+            },
+            case_id=deadline.case_id,
+        )
 
 
 async def _open_step(
@@ -302,13 +348,16 @@ async def _open_step(
             deadline_id=deadline.id,
             escalation_id=escalation.id,
         )
-    if step + 1 < len(chain):
+    if step + 1 <= len(chain):  # the step after the last: the county office hears of it
+        after = (
+            chain[step + 1].after if step + 1 < len(chain) else policy.escalation.unanswered_after
+        )
         schedule(
             session,
             ADVANCE_ESCALATION,
             EscalationDue(deadline_id=deadline.id, step=step + 1),
             advance_escalation_job_id(deadline.id, step + 1),
-            defer_until=now + chain[step + 1].after,
+            defer_until=now + after,
         )
     if deadline.case_id is not None:
         writes.events.append(
@@ -374,9 +423,11 @@ async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> E
     if any(e.step >= step for e in existing):
         return EscalationAdvance(status="exists")
     policy = (await current_policy(session)).policy
-    if step >= len(policy.escalation.chain(deadline.kind.value)):
+    last = len(policy.escalation.chain(deadline.kind.value))
+    if step > last:
         return EscalationAdvance(status="end")
-    [escalation] = await _open_steps(session, [deadline], policy, step, "no_acknowledgement")
+    reason = "unanswered" if step == last else "no_acknowledgement"
+    [escalation] = await _open_steps(session, [deadline], policy, step, reason)
     return EscalationAdvance(status="created", escalation_id=escalation.id)
 
 

@@ -19,6 +19,7 @@ class EventType(StrEnum):
     deadline_missed = "deadline.missed"
     escalation_created = "escalation.created"
     escalation_acknowledged = "escalation.acknowledged"
+    escalation_unanswered = "escalation.unanswered"
     arrival_recorded = "arrival.recorded"
     alert_failed = "alert.failed"
 

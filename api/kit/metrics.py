@@ -35,6 +35,12 @@ DEADLINE_FLAG_LAG = Histogram(
 ESCALATIONS = Counter(
     "petitiondesk_escalations_total", "Escalation steps opened", ["step", "reason"]
 )
+ESCALATIONS_UNANSWERED = Counter(
+    "petitiondesk_escalations_unanswered_total",
+    "Misses nobody answered: a chain that ran out unacknowledged, or a step with nobody to "
+    "notify; each went to the county petition office",
+    ["reason"],
+)
 ALERT_ATTEMPTS = Counter(
     "petitiondesk_alert_attempts_total",
     "Alert delivery attempts the worker reported, by channel and result",

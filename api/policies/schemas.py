@@ -105,6 +105,13 @@ class EscalationPolicy(StrictModel):
         gt=timedelta(0),
         description="Remind whoever acknowledged while the matter stays unresolved.",
     )
+    unanswered_after: IsoDuration = Field(
+        default=timedelta(hours=1),
+        gt=timedelta(0),
+        description="After a chain's last step, how long until the county petition office "
+        "hears that nobody acknowledged: a chain never ends in silence (a product rule, not "
+        "a seed's number).",
+    )
     ack_link_ttl: IsoDuration = Field(
         default=timedelta(days=1),
         gt=timedelta(0),
