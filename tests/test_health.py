@@ -87,3 +87,14 @@ async def test_metrics_are_only_for_the_scraper(client: httpx.AsyncClient) -> No
         assert refused.headers["content-type"].startswith("application/problem+json")
     assert "petitiondesk_" not in refused.text
     assert (await client.get("/metrics", headers=SCRAPER)).status_code == 200
+
+
+async def test_metrics_without_a_token_set_are_off(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """No METRICS_TOKEN configured: a scraper with some token gets 404, one without 401."""
+    settings = app.state.desk.settings
+    saved, settings.metrics_token = settings.metrics_token, ""
+    try:
+        assert (await client.get("/metrics", headers=SCRAPER)).status_code == 404
+        assert (await client.get("/metrics")).status_code == 401
+    finally:
+        settings.metrics_token = saved

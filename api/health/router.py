@@ -86,12 +86,12 @@ async def scraper(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(metrics_bearer)],
 ) -> None:
     """Admit only Prometheus, by the metrics token (none configured: no metrics at all)."""
+    if credentials is None:
+        raise Unauthorized("The metrics token is required.")
     expected = state.settings.metrics_token
     if not expected:
         raise NotFound("Metrics are off: set METRICS_TOKEN to scrape them.")
-    if credentials is None or not hmac.compare_digest(
-        credentials.credentials.encode(), expected.encode()
-    ):
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
         raise Unauthorized("The metrics token is required.")
 
 

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ADMIN_PASSWORD = "fuzz-admin-password"
 WORKER_TOKEN = "fuzz-worker-token-0123456789"
+METRICS_TOKEN = "fuzz-metrics-token-0123456789"
 
 
 @dataclass
@@ -134,6 +135,7 @@ def main() -> None:
         "API_URL": api_url,
         "JWT_SECRET": "fuzz-jwt-secret-0123456789abcdef0123",
         "WORKER_TOKEN": WORKER_TOKEN,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "PII_KEYS": Fernet.generate_key().decode(),
         "PII_HASH_KEY": "fuzz-pii-hash-key-0123456789abcdef0123",
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
