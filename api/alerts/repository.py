@@ -102,13 +102,6 @@ class AlertRepository:
         stmt = select(WebhookSubscription).where(WebhookSubscription.id.in_(list(ids)))
         return {s.id: s for s in (await self.session.execute(stmt)).scalars()}
 
-    async def officials(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Official]:
-        """The officials alerted, by id."""
-        if not ids:
-            return {}
-        stmt = select(Official).where(Official.id.in_(list(ids)))
-        return {o.id: o for o in (await self.session.execute(stmt)).scalars()}
-
     async def case_numbers(self, case_ids: Collection[uuid.UUID]) -> set[str]:
         """The numbers of these cases (named in a bundle's text)."""
         if not case_ids:

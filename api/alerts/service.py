@@ -16,6 +16,7 @@ from api.kit.metrics import SMS_CAPPED, count_after_commit
 from api.kit.uow import Resource, Slot, unit_of
 from api.models.alert import Alert, AlertChannel, AlertStatus
 from api.models.official import Official
+from api.officials.repository import OfficialRepository
 from api.outbox.service import record_job, schedule
 from api.policies.service import current_policy
 from api.policies.templates import render
@@ -355,7 +356,9 @@ async def addresses(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> li
     subscriptions = await repo.subscriptions(
         {a.subscription_id for a in alerts if a.subscription_id}
     )
-    officials = await repo.officials({a.official_id for a in alerts if a.official_id})
+    officials = await OfficialRepository(session).get_many(
+        {a.official_id for a in alerts if a.official_id}
+    )
     found: list[AlertAddress] = []
     for alert in alerts:
         if alert.subscription_id is not None:

@@ -32,10 +32,6 @@ class TokenRepository:
         """Stage a new login."""
         self.session.add(login)
 
-    async def login(self, login_id: uuid.UUID) -> Login | None:
-        """The login with this id."""
-        return await self.session.get(Login, login_id)
-
     async def official_in_login(
         self, official_id: uuid.UUID, login_id: uuid.UUID
     ) -> Official | None:
