@@ -524,6 +524,17 @@ async def test_a_chain_nobody_answers_ends_at_the_county_petition_office(
         assert steps[3]["reason"] == "unanswered"
         assert steps[3]["recipients"] == [county.officials["county_staff"]["id"]]
         assert _unanswered("chain_exhausted") == before + 1
+        # the dashboard's list of misses nobody answered holds that step, and only it
+        shown = await client.get(
+            "/v1/escalations",
+            params={"case_id": case["id"], "unanswered": "true", "status": "open"},
+            headers=admin,
+        )
+        assert [e["id"] for e in shown.json()["items"]] == [steps[3]["id"]]
+        others = await client.get(
+            "/v1/escalations", params={"case_id": case["id"], "unanswered": "false"}, headers=admin
+        )
+        assert sorted(e["step"] for e in others.json()["items"]) == [0, 1, 2]
         alerts = (
             await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)
         ).json()["items"]
@@ -548,4 +559,9 @@ async def test_a_step_with_nobody_to_notify_goes_to_the_county_petition_office(
     case, _ = await _missed_visit(county, client, worker_headers)
     [step] = await _escalations(client, admin, case)
     assert step["recipients"] == [county.officials["county_staff"]["id"]]
+    assert step["reason"] == "nobody_to_notify"
     assert _unanswered("nobody_to_notify") == before + 1
+    shown = await client.get(
+        "/v1/escalations", params={"case_id": case["id"], "unanswered": "true"}, headers=admin
+    )
+    assert [e["id"] for e in shown.json()["items"]] == [step["id"]]

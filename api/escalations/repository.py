@@ -12,7 +12,7 @@ from api.escalations.schemas import EscalationQuery
 from api.kit.pagination import fetch_page
 from api.models.case import Arrival, Case
 from api.models.deadline import Deadline
-from api.models.escalation import AckLink, Escalation, EscalationStatus
+from api.models.escalation import UNANSWERED_REASONS, AckLink, Escalation, EscalationStatus
 
 
 class AckLinkRepository:
@@ -143,4 +143,7 @@ class EscalationRepository:
         stmt = select(Escalation)
         if reach is not None:
             stmt = stmt.where(_visible(reach, official_id))
+        if query.unanswered is not None:
+            silent = Escalation.reason.in_(UNANSWERED_REASONS)
+            stmt = stmt.where(silent if query.unanswered else ~silent)
         return await fetch_page(self.session, stmt, Escalation, query)

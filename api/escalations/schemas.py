@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,9 +32,17 @@ class EscalationRead(BaseModel):
 class EscalationQuery(ListQuery):
     """Filters of `GET /v1/escalations`; each one given must match."""
 
+    custom_filters: ClassVar[frozenset[str]] = frozenset({"unanswered"})
+
     status: EscalationStatus | None = None
     case_id: uuid.UUID | None = None
     deadline_id: uuid.UUID | None = None
+    unanswered: bool | None = Field(
+        default=None,
+        description="Only (true) or none of (false) the steps that reached the county petition "
+        "office because nobody answered: reason `unanswered` (the chain ran out "
+        "unacknowledged) or `nobody_to_notify` (无人可通知: vacant post, no contact).",
+    )
 
 
 class EscalateBody(BaseModel):

@@ -25,7 +25,7 @@ from api.kit.uow import PUBLIC_BASE_URL, unit_of
 from api.models.alert import Alert
 from api.models.case import DONE_STATUSES, Case
 from api.models.deadline import Deadline, DeadlineStatus
-from api.models.escalation import Escalation, EscalationStatus
+from api.models.escalation import NOBODY_TO_NOTIFY, UNANSWERED, Escalation, EscalationStatus
 from api.models.official import Official, Role
 from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
@@ -246,19 +246,21 @@ async def _open_steps(
             chain = policy.escalation.chain(deadline.kind.value)
             wanted = chain[step].notify if step < len(chain) else [COUNTY_OFFICE]
             people = await _recipients(session, deadline, wanted, policy, loaded)
+            why = reason
             if step >= len(chain):
                 unanswered.append((deadline, "chain_exhausted"))
             elif not people:
-                unanswered.append((deadline, "nobody_to_notify"))
+                unanswered.append((deadline, NOBODY_TO_NOTIFY))
                 people = await _recipients(session, deadline, [COUNTY_OFFICE], policy, loaded)
-            plans.append((deadline, chain, people))
-        await prefetch_rate_counts(session, [p for _, _, people in plans for p in people])
+                why = NOBODY_TO_NOTIFY  # the row says why the county office holds it
+            plans.append((deadline, chain, people, why))
+        await prefetch_rate_counts(session, [p for _, _, people, _ in plans for p in people])
         announce = await subscribed(session, "escalation.created")
         writes = _Writes(base_url=unit_of(session).resource(PUBLIC_BASE_URL))
         escalations = []
-        for deadline, chain, people in plans:
+        for deadline, chain, people, why in plans:
             escalation = await _open_step(
-                session, loaded, writes, deadline, chain, people, policy, step, reason, actor_id
+                session, loaded, writes, deadline, chain, people, policy, step, why, actor_id
             )
             if announce:
                 await emit(
@@ -426,7 +428,7 @@ async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> E
     last = len(policy.escalation.chain(deadline.kind.value))
     if step > last:
         return EscalationAdvance(status="end")
-    reason = "unanswered" if step == last else "no_acknowledgement"
+    reason = UNANSWERED if step == last else "no_acknowledgement"
     [escalation] = await _open_steps(session, [deadline], policy, step, reason)
     return EscalationAdvance(status="created", escalation_id=escalation.id)
 

@@ -19,6 +19,13 @@ class EscalationStatus(enum.StrEnum):
     acknowledged = "acknowledged"
 
 
+# The reasons of the steps that reach the county petition office because nobody answered:
+# the chain ran out unacknowledged, or the step had nobody to notify (vacant post, no contact).
+UNANSWERED = "unanswered"
+NOBODY_TO_NOTIFY = "nobody_to_notify"
+UNANSWERED_REASONS = (UNANSWERED, NOBODY_TO_NOTIFY)
+
+
 class Escalation(RecordModel):
     """One step of an escalation chain started by a missed deadline."""
 

@@ -203,6 +203,14 @@ async def test_dashboard_shows_the_seeded_county_and_follows_a_new_case(
         await expect(page.locator("#kpi-escalations")).to_have_text(
             str(len(open_escalations.json()["items"]))
         )
+        unanswered = await seeded.http.get(
+            "/v1/escalations",
+            params={"status": "open", "unanswered": "true", "limit": 50},
+            headers=chief,
+        )
+        await expect(page.locator("#kpi-unanswered")).to_have_text(
+            str(len(unanswered.json()["items"]))
+        )
 
         # the one-vote veto list: the vetoed units of the year, if the endpoint is there yet
         veto = await seeded.http.get("/v1/stats/veto", params={"year": end[:4]}, headers=chief)

@@ -51,7 +51,11 @@ const REASONS = {
   deadline_missed: "超期未办",
   no_acknowledgement: "逾时未签收",
   manual: "手动升级",
+  unanswered: "督办链已尽，无人签收",
+  nobody_to_notify: "无人可通知（空缺或无联系方式）",
 };
+// Steps that reached the county petition office because nobody answered (issue 19 §4).
+const UNANSWERED = new Set(["unanswered", "nobody_to_notify"]);
 const DASH = "—";
 const PALETTE = ["#4fc3f7", "#ffb74d", "#81c784", "#ba68c8", "#e57373", "#90a4ae"];
 
@@ -458,9 +462,14 @@ function renderVeto(answer, year) {
   );
 }
 
-function renderEscalations(answer) {
+function counted(answer) {
+  return answer ? answer.items.length + (answer.next_cursor ? "+" : "") : DASH;
+}
+
+function renderEscalations(answer, unanswered) {
   const tbody = $("escalations").querySelector("tbody");
-  $("kpi-escalations").textContent = answer ? answer.items.length + (answer.next_cursor ? "+" : "") : DASH;
+  $("kpi-escalations").textContent = counted(answer);
+  $("kpi-unanswered").textContent = counted(unanswered);
   if (!answer) {
     tbody.replaceChildren(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, DASH)));
     return;
@@ -473,7 +482,7 @@ function renderEscalations(answer) {
     ...answer.items.map((e) =>
       el(
         "tr",
-        { "data-escalation": e.id },
+        { "data-escalation": e.id, class: UNANSWERED.has(e.reason) ? "unanswered" : "" },
         el("td", {}, `第 ${e.step + 1} 级`),
         el("td", {}, label(REASONS, e.reason)),
         el("td", { class: "mono" }, e.case_id ? e.case_id.slice(0, 8) : DASH),
@@ -632,20 +641,21 @@ async function poll(force = false) {
     const { from, to } = period();
     const year = to.slice(0, 4);
     const q = `unit_id=${encodeURIComponent(unit)}&from=${from}&to=${to}`;
-    const [summary, children, veto, escalations, prevention] = await Promise.all([
+    const [summary, children, veto, escalations, prevention, unanswered] = await Promise.all([
       getJson(`v1/stats/summary?${q}`),
       getJson(`v1/stats/units?${q}`),
       getJson(`v1/stats/veto?year=${year}`),
       getJson("v1/escalations?status=open&limit=50"),
       getJson(`v1/stats/prevention?${q}`),
+      getJson("v1/escalations?status=open&unanswered=true&limit=50"),
     ]);
     if (mine !== round) return;
-    const answers = [summary, children, veto, escalations, prevention];
+    const answers = [summary, children, veto, escalations, prevention, unanswered];
     if (force || answers.some((a) => a.changed)) {
       renderSummary(summary.data);
       renderUnits(children.data);
       renderVeto(veto.data, year);
-      renderEscalations(escalations.data);
+      renderEscalations(escalations.data, unanswered.data);
       renderPrevention(prevention.data);
       renders += 1;
       document.body.dataset.renders = String(renders);
