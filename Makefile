@@ -5,7 +5,8 @@
 #   make test      pytest (PYTEST_ARGS="-k foo -x" to pass options)
 #   make test-browser   the dashboard in headless Chromium (needs Debian's chromium; screenshot in artifacts/)
 #   make test-faults    servers killed and restarted under load: nothing lost, nothing doubled
-#   make test-fuzz      schemathesis: every check and the stateful phase against the running API
+#   make test-fuzz      schemathesis: every check and the stateful phase against the running API,
+#                       then the bounds property test with more examples (PD_BOUNDS_EXAMPLES)
 #   make lint      ruff check, ruff format --check, mypy, lint-imports (the layers of ARCHITECTURE.md)
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
@@ -75,8 +76,10 @@ test-faults: $(STAMP)
 
 # FUZZ_ARGS="--max-examples 100 --seed 3" to look further than CI does
 FUZZ_ARGS ?=
+PD_BOUNDS_EXAMPLES ?= 100
 test-fuzz: $(STAMP)
 	$(PY) -m tests.fuzz $(FUZZ_ARGS)
+	PD_BOUNDS_EXAMPLES=$(PD_BOUNDS_EXAMPLES) $(PY) -m pytest -q tests/test_bounds.py -k inside_never
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.models.case import LodgedLevel
 from api.models.unit import UnitLevel
 from api.policies.schemas import ScoreEvent
+from shared.jsontypes import Year
 
 
 class AssessmentQuery(BaseModel):
@@ -17,10 +18,8 @@ class AssessmentQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    year: int | None = Field(
+    year: Year | None = Field(
         default=None,
-        ge=2000,
-        le=2100,
         description="Calendar year of receipt in Asia/Shanghai; default: the current year.",
     )
     unit_id: uuid.UUID | None = Field(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.models.unit import UnitLevel
 from api.stats.schemas import Figures, Rate, UnitFigures, UnitRef
+from shared.jsontypes import IsoMonth
 
 
 class BulletinQuery(BaseModel):
@@ -16,9 +17,8 @@ class BulletinQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    month: str | None = Field(
+    month: IsoMonth | None = Field(
         default=None,
-        pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$",
         description="The month as `YYYY-MM` (Asia/Shanghai); default: the previous month, "
         "the one a bulletin is issued for.",
     )

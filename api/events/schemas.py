@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.kit.pagination import ListQuery
+from shared.jsontypes import Distinct
 
 
 class EventType(StrEnum):
@@ -30,7 +32,9 @@ class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
-    event_types: list[EventType] = Field(min_length=1)
+    event_types: Annotated[list[EventType], Distinct] = Field(
+        min_length=1, max_length=len(EventType)
+    )
     description: str | None = Field(default=None, max_length=500)
 
 

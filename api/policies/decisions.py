@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from api.models.decision import Conclusion, RiskLevel, Verdict
 from api.policies.base import StrictModel
-from shared.jsontypes import JsonInt
+from shared.jsontypes import Distinct, JsonInt
 
 Findings = Annotated[JsonInt, Field(ge=1, le=4)]
 
@@ -49,7 +49,9 @@ class DecisionPolicy(StrictModel):
         description="Findings of concern (unsound ones included) from which a decision is "
         "medium risk; fewer is low risk (seed 003 六.四).",
     )
-    allowed_conclusions: dict[RiskLevel, list[Conclusion]] = Field(
+    allowed_conclusions: dict[
+        RiskLevel, Annotated[list[Conclusion], Distinct, Field(max_length=len(Conclusion))]
+    ] = Field(
         default_factory=_allowed_conclusions,
         description="Which conclusions (评估结论) each risk level allows. A high-risk decision "
         "is never simply implemented: the seed wants the risk prevented at the source before "

@@ -25,7 +25,7 @@ from api.policies.reception import ReceptionPolicy
 from api.policies.screening import ScreeningPolicy
 from api.policies.sensitive import SensitivePolicy
 from api.policies.templates import FIELDS, check_template, placeholders
-from shared.jsontypes import IsoDuration, JsonInt
+from shared.jsontypes import Distinct, IsoDuration, JsonInt
 
 PositiveDuration = Annotated[IsoDuration, Field(gt=timedelta(0), description="ISO 8601 duration")]
 
@@ -64,10 +64,14 @@ class Recipient(StrEnum):
     discipline_office = "discipline_office"  # 纪检监察 (seed 002)
 
 
+# A chain longer than this is a mistake in the policy, not a county's practice.
+MAX_CHAIN_STEPS = 10
+
+
 class EscalationStep(StrictModel):
     """One step of an escalation chain."""
 
-    notify: list[Recipient] = Field(min_length=1)
+    notify: Annotated[list[Recipient], Distinct] = Field(min_length=1, max_length=len(Recipient))
     after: IsoDuration = Field(
         default=timedelta(0), ge=timedelta(0), description="Delay after the previous step."
     )
@@ -89,6 +93,7 @@ class EscalationPolicy(StrictModel):
             _step(Recipient.county_petition_office, after=timedelta(minutes=10)),
         ],
         min_length=1,
+        max_length=MAX_CHAIN_STEPS,
     )
     default: list[EscalationStep] = Field(
         default_factory=lambda: [
@@ -98,6 +103,7 @@ class EscalationPolicy(StrictModel):
             _step(Recipient.discipline_office, after=timedelta(days=2)),
         ],
         min_length=1,
+        max_length=MAX_CHAIN_STEPS,
         description="Chain of every deadline kind other than arrival.",
     )
     renotify_after: IsoDuration | None = Field(
@@ -173,8 +179,9 @@ class ReportPolicy(StrictModel):
         description="Report days (the seed blanks them out; a day past a month's end is its "
         "last day).",
     )
-    roles: list[Role] = Field(
+    roles: Annotated[list[Role], Distinct] = Field(
         default_factory=lambda: [Role.info_officer],
+        max_length=len(Role),
         description="Roles that owe a report each period.",
     )
 
@@ -346,7 +353,9 @@ class VetoRule(StrictModel):
         description="A territorial unit answers for the visits from its territory (属地), a "
         "department for the visits whose case is assigned to it (归口办理)."
     )
-    lodged_levels: list[LodgedLevel] = Field(min_length=1)
+    lodged_levels: Annotated[list[LodgedLevel], Distinct] = Field(
+        min_length=1, max_length=len(LodgedLevel)
+    )
     at_least: JsonInt = Field(ge=1, le=1000)
     description: str = Field(default="", max_length=500)
 
@@ -494,7 +503,8 @@ class ScoringPolicy(StrictModel):
         default_factory=_score_sections, min_length=1, max_length=30
     )
     rules: list[ScoreRule] = Field(default_factory=_score_rules, max_length=100)
-    unit_levels: list[UnitLevel] = Field(
+    unit_levels: Annotated[list[UnitLevel], Distinct] = Field(
+        max_length=len(UnitLevel),
         default_factory=lambda: [
             UnitLevel.town,
             UnitLevel.area,
@@ -584,9 +594,10 @@ class Policy(StrictModel):
     collective_headcount: JsonInt = Field(
         default=5, ge=2, description="A visit of at least this many people is collective (集体访)."
     )
-    collective_visit_channels: list[Channel] = Field(
+    collective_visit_channels: Annotated[list[Channel], Distinct] = Field(
         default_factory=lambda: [Channel.visit],
         min_length=1,
+        max_length=len(Channel),
         description="Channels of a collective petition that count as going somewhere in a group "
         "(群体上访) for the veto and the scores: a letter signed by many does not.",
     )

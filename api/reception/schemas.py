@@ -12,16 +12,8 @@ from api.kit.pagination import ListQuery
 from api.models.deadline import DeadlineStatus
 from api.models.official import Role
 from api.models.reception import AppointmentStatus
-from shared.jsontypes import IsoDate, IsoDateTime
+from shared.jsontypes import IsoDate, IsoDateTime, IsoMonth
 
-Month = Annotated[
-    str,
-    Field(
-        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-        description="A calendar month, `YYYY-MM` (local, Asia/Shanghai).",
-        examples=["2026-12"],
-    ),
-]
 Place = Annotated[str, Field(min_length=1, max_length=200)]
 Note = Annotated[str, Field(max_length=2000)]
 
@@ -94,7 +86,7 @@ class RosterGenerate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unit_id: uuid.UUID
-    month: Month = Field(description="The month to fill, `YYYY-MM`; this month or later.")
+    month: IsoMonth = Field(description="The month to fill, `YYYY-MM`; this month or later.")
     place: Place | None = Field(default=None, description="Where every generated day receives.")
 
 
@@ -235,7 +227,7 @@ class ProgressQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unit_id: uuid.UUID | None = Field(default=None, description="Default: the caller's unit.")
-    month: Month | None = Field(default=None, description="Default: this month.")
+    month: IsoMonth | None = Field(default=None, description="Default: this month.")
 
 
 class LeaderProgress(BaseModel):

@@ -18,9 +18,7 @@ from api.kit.db import utcnow
 from api.kit.pagination import ListQuery
 from api.models.screening import DisputeRisk, ScreeningStatus
 from api.stats.schemas import Rate
-from shared.jsontypes import IsoDate, IsoDateTime
-
-MONTH_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"
+from shared.jsontypes import IsoDate, IsoDateTime, IsoMonth
 
 
 class InvolvedPerson(BaseModel):
@@ -240,10 +238,8 @@ class ScreeningRollupQuery(BaseModel):
     unit_id: uuid.UUID | None = Field(
         default=None, description="The unit, in the caller's territory; default their own."
     )
-    month: str | None = Field(
-        default=None,
-        pattern=MONTH_PATTERN,
-        description="YYYY-MM (local); default the current month.",
+    month: IsoMonth | None = Field(
+        default=None, description="YYYY-MM (local); default the current month."
     )
 
 
