@@ -419,6 +419,16 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ),
     ("post", CASE + "/follow_up"): _case_action("follow_up", {"method": "phone", "reached": False}),
     ("get", CASE + "/follow_ups"): _read(lambda w: f"/v1/cases/{w.case['id']}/follow_ups"),
+    ("put", CASE + "/confidentiality"): _object_action(
+        "put",
+        lambda w: f"/v1/cases/{w.case['id']}/confidentiality",
+        {
+            "complained_official_ids": [],
+            "complained_unit_ids": [],
+            "confidential": True,
+            "confidential_readers": [],
+        },
+    ),
     ("post", CASE + "/instruct"): _case_action(
         "instruct", {"text": "t"}, lower="town_staff", outsider="sibling_chief"
     ),

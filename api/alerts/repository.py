@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.schemas import AlertQuery
 from api.kit.pagination import fetch_page
 from api.models.alert import Alert, AlertChannel, AlertStatus
-from api.models.case import Case
+from api.models.case import Case, Reader, hidden_case
 from api.models.official import Official
 from api.models.subscription import WebhookSubscription
 
@@ -125,15 +125,13 @@ class AlertRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(
-        self, query: AlertQuery, reach: frozenset[uuid.UUID] | None, official_id: uuid.UUID
-    ) -> tuple[list[Alert], str | None]:
+    async def list(self, query: AlertQuery, reader: Reader) -> tuple[list[Alert], str | None]:
         """A page of the alerts the official may see (to officials of their territory, or to
-        them), matching the query, newest first."""
-        stmt = select(Alert)
-        if reach is not None:
-            in_territory = select(Official.id).where(Official.unit_id.in_(list(reach)))
+        them; none of a case that complains about them), matching the query, newest first."""
+        stmt = select(Alert).where(not_(hidden_case(reader, Alert.case_id)))
+        if reader.reach is not None:
+            in_territory = select(Official.id).where(Official.unit_id.in_(list(reader.reach)))
             stmt = stmt.where(
-                or_(Alert.official_id.in_(in_territory), Alert.official_id == official_id)
+                or_(Alert.official_id.in_(in_territory), Alert.official_id == reader.id)
             )
         return await fetch_page(self.session, stmt, Alert, query)

@@ -22,7 +22,7 @@ async def list_alerts(
 ) -> Page[AlertRead]:
     """List the alerts to officials of the caller's territory (and to the caller) with
     channel, recipient, status, attempts and last error."""
-    rows, next_cursor = await service.list_alerts(session, query, principal.reach, principal.id)
+    rows, next_cursor = await service.list_alerts(session, query, principal)
     return Page(
         items=[AlertRead.model_validate(a, from_attributes=True) for a in rows],
         next_cursor=next_cursor,

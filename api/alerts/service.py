@@ -15,6 +15,7 @@ from api.kit.db import utcnow
 from api.kit.metrics import SMS_CAPPED, count_after_commit
 from api.kit.uow import Resource, Slot, unit_of
 from api.models.alert import Alert, AlertChannel, AlertStatus
+from api.models.case import Reader
 from api.models.official import Official
 from api.officials.repository import OfficialRepository
 from api.outbox.service import record_job, schedule
@@ -337,13 +338,10 @@ async def stale_pending_messages(
 
 
 async def list_alerts(
-    session: AsyncSession,
-    query: AlertQuery,
-    reach: frozenset[uuid.UUID] | None,
-    official_id: uuid.UUID,
+    session: AsyncSession, query: AlertQuery, reader: Reader
 ) -> tuple[list[Alert], str | None]:
     """A page of the alerts the official may see."""
-    return await AlertRepository(session).list(query, reach, official_id)
+    return await AlertRepository(session).list(query, reader)
 
 
 async def addresses(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> list[AlertAddress]:

@@ -4,6 +4,7 @@ missed arrivals, overdue cases and the one-vote veto of the year so far."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from collections import Counter
@@ -90,6 +91,10 @@ def _praise(
     )
 
 
+def _unnamed(miss: Miss) -> Miss:
+    return dataclasses.replace(miss, case_id=None, case_number=None)
+
+
 def _overdue(miss: Miss, end: datetime, now: datetime) -> OverdueCase:
     handled = miss.handled_at if miss.handled_at is not None and miss.handled_at < end else None
     stop = min(handled or end, end, now)
@@ -131,6 +136,10 @@ async def monthly(
     repo = BulletinRepository(session)
     arrivals = await repo.missed_arrivals(start=start, end=end, units=subtree)
     overdue = await repo.overdue_handling(start=start, end=end, units=subtree)
+    # a case that complains about the reader is criticised without naming it to them
+    about = await repo.about(principal, {m.case_id for m in [*arrivals, *overdue] if m.case_id})
+    arrivals = [_unnamed(m) if m.case_id in about else m for m in arrivals]
+    overdue = [_unnamed(m) if m.case_id in about else m for m in overdue]
     veto = await assessment.veto(
         session, AssessmentQuery(year=first.year, unit_id=unit.id), principal, until=end
     )

@@ -85,7 +85,7 @@ class CaseAction(Generic[B]):
         The case row is locked for the transaction, so two concurrent actions serialise and the
         second one sees the state the first one left.
         """
-        case = await CaseRepository(session).get_in_reach(case_id, principal.reach, for_update=True)
+        case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=True)
         if case is None:
             raise NotFound(f"Case {case_id} does not exist.")
         before = case.status

@@ -19,7 +19,8 @@ from api.models.case import (
     CaseNumberCounter,
     CaseUnit,
     Channel,
-    in_reach,
+    Reader,
+    readable_by,
 )
 
 
@@ -30,10 +31,11 @@ class CaseRepository:
         self.session = session
 
     async def get_in_reach(
-        self, case_id: uuid.UUID, reach: frozenset[uuid.UUID] | None, *, for_update: bool = False
+        self, case_id: uuid.UUID, reader: Reader, *, for_update: bool = False
     ) -> Case | None:
-        """The case if the territory may see it (None otherwise: no existence leak)."""
-        stmt = select(Case).where(Case.id == case_id, in_reach(reach))
+        """The case if the reader may see it (None otherwise: no existence leak): in their
+        territory and not complaining about them (`readable_by`)."""
+        stmt = select(Case).where(Case.id == case_id, readable_by(reader))
         if for_update:
             stmt = stmt.with_for_update(of=Case)
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -122,13 +124,13 @@ class CaseRepository:
     async def list(
         self,
         query: CaseQuery,
-        reach: frozenset[uuid.UUID] | None,
+        reader: Reader,
         petitioner: dict[str, str] | None = None,
     ) -> tuple[list[Case], str | None]:
-        """A page of the territory's cases matching the query, newest first; with
+        """A page of the cases the reader may see matching the query, newest first; with
         `petitioner` (keyed hashes, e.g. `{"id_number_hash": …}`), only the cases one of whose
         petitioners has all of them."""
-        stmt = select(Case).where(in_reach(reach))
+        stmt = select(Case).where(readable_by(reader))
         if query.is_repeat is not None:
             stmt = stmt.where(
                 Case.repeat_of_id.is_not(None) if query.is_repeat else Case.repeat_of_id.is_(None)

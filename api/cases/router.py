@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.cases import service, views
+from api.cases import confidentiality, service, views
 from api.cases.actions import ACTIONS, CaseAction
 from api.cases.schemas import (
     ArrivalCreate,
@@ -23,6 +23,7 @@ from api.cases.schemas import (
     CaseQuery,
     CaseRead,
     CaseRegistered,
+    ConfidentialityWrite,
     FollowUpRead,
 )
 from api.idempotency.dependencies import Once
@@ -108,6 +109,25 @@ async def record_arrival(
         return await service.record_arrival(session, case_id, body, principal)
 
     return await once(body, 201, produce)
+
+
+@router.put(
+    "/{case_id}/confidentiality",
+    responses={
+        422: {
+            "description": "An official or unit that does not exist, or one already "
+            "leading, handling or owning the case."
+        }
+    },
+    **needs(Permission.desk_cases),
+)
+async def set_case_confidentiality(
+    case_id: uuid.UUID, body: ConfidentialityWrite, session: DbSession, principal: CurrentPrincipal
+) -> CaseRead:
+    """Name whom the petition complains about (被反映人: they never see, handle or hear of it)
+    and mark it confidential (保密) or not: the petition desk's correction."""
+    case = await confidentiality.set_confidentiality(session, case_id, body, principal)
+    return await views.view(session, case, principal)
 
 
 @router.get("/{case_id}/follow_ups", **needs(Permission.read_cases))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -15,11 +15,15 @@ from api.models.case import CaseStatus, Channel, LodgedLevel, Outcome, RedirectT
 from api.models.follow_up import FollowUpMethod
 from api.privacy.schemas import ID_NUMBER_PATTERN, PHONE_PATTERN, Petitioner, PetitionerRead
 from api.units.schemas import Location
-from shared.jsontypes import IsoDateTime, JsonInt
+from shared.jsontypes import Distinct, IsoDateTime, JsonInt
 
 # What must not travel in a title: it is quoted in the SMS alerts sent to officials.
 _ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 _MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+# At most this many officials, units or readers named on one case.
+MAX_NAMED = 20
 
 
 class CaseCreate(BaseModel):
@@ -55,6 +59,30 @@ class CaseCreate(BaseModel):
     received_at: IsoDateTime | None = Field(
         default=None, description="When the petition was received (RFC 3339); default now."
     )
+    complained_official_ids: Annotated[list[uuid.UUID], Distinct] = Field(
+        default_factory=list,
+        max_length=MAX_NAMED,
+        description="Officials the petition complains about or reports (检举、揭发; 被反映人, "
+        "信访工作条例 art. 45): they never read the case, handle it or hear of it; an alert "
+        "meant for one goes to the next person up.",
+    )
+    complained_unit_ids: Annotated[list[uuid.UUID], Distinct] = Field(
+        default_factory=list,
+        max_length=MAX_NAMED,
+        description="Units the petition complains about: every official of the unit is kept "
+        "away from it as above, and the unit may not handle it.",
+    )
+    confidential: StrictBool = Field(
+        default=False,
+        description="保密: only petition staff and the leaders named on the case (its leader, "
+        "handler, owning leader, registrar and `confidential_readers`) read its content; the "
+        "rest of the territory sees that it exists and its deadlines.",
+    )
+    confidential_readers: Annotated[list[uuid.UUID], Distinct] = Field(
+        default_factory=list,
+        max_length=MAX_NAMED,
+        description="Further leaders who may read a confidential case.",
+    )
 
     @field_validator("title")
     @classmethod
@@ -62,6 +90,20 @@ class CaseCreate(BaseModel):
         if _ID_NUMBER_IN_TEXT.search(value) or _MOBILE_IN_TEXT.search(value):
             raise ValueError("no ID-card or phone numbers in the title (it goes out in SMS)")
         return value
+
+
+class ConfidentialityWrite(BaseModel):
+    """Whom the case complains about, and whether it is confidential (the desk's correction:
+    set at registration, or later when the matter shows it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    complained_official_ids: Annotated[list[uuid.UUID], Distinct] = Field(
+        max_length=MAX_NAMED, description="被反映人: see `CaseCreate`."
+    )
+    complained_unit_ids: Annotated[list[uuid.UUID], Distinct] = Field(max_length=MAX_NAMED)
+    confidential: StrictBool
+    confidential_readers: Annotated[list[uuid.UUID], Distinct] = Field(max_length=MAX_NAMED)
 
 
 class CaseUnitRead(BaseModel):
@@ -124,6 +166,18 @@ class CaseRead(BaseModel):
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    complained_official_ids: list[uuid.UUID] = Field(
+        description="被反映人 (empty in a restricted view)."
+    )
+    complained_unit_ids: list[uuid.UUID]
+    confidential: bool = Field(description="保密.")
+    confidential_readers: list[uuid.UUID]
+    restricted: bool = Field(
+        default=False,
+        description="A confidential case shown to someone who may not read its content: the "
+        "title, content, petitioners, texts, location and named people are withheld; its "
+        "status, units and deadlines are shown.",
+    )
     allowed_actions: list[str] = Field(description="What may be done to the case now.")
     departments: list[CaseUnitRead] = Field(default_factory=list)
     deadlines: list[DeadlineRead] = Field(default_factory=list)

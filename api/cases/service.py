@@ -11,6 +11,7 @@ from api.alerts.service import alert_official
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days
+from api.cases.confidentiality import check_named, stand_in
 from api.cases.repository import ArrivalRepository, CaseRepository
 from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, FollowUpRead
 from api.cases.steps import K, Step, named_official, staff_of
@@ -32,7 +33,7 @@ from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.policies.templates import LEVEL_NAMES
-from api.privacy.service import identities, seal, vault_of
+from api.privacy.service import disclosure, identities, seal, vault_of
 from api.sensitive.service import arrival_policy_at
 from api.timeline.changes import mark_new
 from api.timeline.repository import CaseEventRepository
@@ -131,6 +132,13 @@ async def register_case(
             pointer="/origin_unit_id",
         )
     headcount, collective = _check_parties(data, policy)
+    await check_named(
+        session,
+        principal,
+        data.complained_official_ids,
+        data.complained_unit_ids,
+        data.confidential_readers,
+    )
     now = utcnow()
     received_at = data.received_at.astimezone(UTC) if data.received_at else now
     if received_at > now + RECEIVED_AT_SKEW:
@@ -176,6 +184,10 @@ async def register_case(
         intake_unit_id=(lodged_unit.id if lodged_unit else principal.unit_id or origin_chain[0].id),
         repeat_of_id=repeat_of_id,
         possible_duplicate_of_id=duplicate_of_id,
+        complained_official_ids=list(data.complained_official_ids),
+        complained_unit_ids=list(data.complained_unit_ids),
+        confidential=data.confidential,
+        confidential_readers=list(data.confidential_readers),
         created_at=now,
         updated_at=now,
     )
@@ -234,7 +246,9 @@ async def _open_intake_deadlines(
     ]
     if case.lodged_level is LodgedLevel.national:
         report_day = add_months(local(start).date(), d.national_report_months)
-        chief = await OfficialRepository(session).holder_of(case.origin_unit_id, Role.chief)
+        chief = await stand_in(
+            session, case, await UnitRepository(session).ancestry(case.origin_unit_id), Role.chief
+        )
         opened.append(
             await step.open(
                 K.national_report,
@@ -287,8 +301,13 @@ async def _summon(
     events = CaseEventRepository(session)
     lodged = lodged_unit.name or LEVEL_NAMES.get(case.lodged_level.value, "")
     opened: list[Deadline] = []
+    units = UnitRepository(session)
     for unit, role, span in _arrival_duties(case, origin_chain, lodged_unit, policy):
-        official = await officials.holder_of(unit.id, role)
+        official = (
+            await officials.holder_of(unit.id, role)
+            if not case.complained_official_ids and not case.complained_unit_ids
+            else await stand_in(session, case, await units.ancestry(unit.id), role)
+        )
         deadline = deadlines.open_deadline(
             session,
             case_id=case.id,
@@ -338,7 +357,7 @@ async def _send_summons(
             "case_number": case.number,
             "headcount": case.headcount,
             "lodged": lodged,
-            "title": case.title,
+            "title": case.alert_title(),
             "due_local": local_clock(deadline.due_at),
             "within": within_text(span),
             "official_name": official.name,
@@ -348,12 +367,27 @@ async def _send_summons(
     )
 
 
+async def _readable_in_full(
+    session: AsyncSession, case_id: uuid.UUID, principal: Principal
+) -> Case:
+    """The case, when the caller may read its content: 404 outside their reach (or about
+    them), 403 for a confidential case they may only see exists."""
+    case = await CaseRepository(session).get_in_reach(case_id, principal)
+    if case is None:
+        raise NotFound(f"Case {case_id} does not exist.")
+    if not disclosure(session, principal).reads_content(case):
+        raise Forbidden(
+            "The case is confidential (保密): its content is for petition staff and the leaders "
+            "named on it."
+        )
+    return case
+
+
 async def timeline(
     session: AsyncSession, case_id: uuid.UUID, principal: Principal
 ) -> list[CaseEventRead]:
-    """The case's events, oldest first."""
-    if await CaseRepository(session).get_in_reach(case_id, principal.reach) is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+    """The case's events, oldest first; a confidential case's only for those who read it."""
+    await _readable_in_full(session, case_id, principal)
     events = await CaseEventRepository(session).for_case(case_id)
     return [CaseEventRead.model_validate(e, from_attributes=True) for e in events]
 
@@ -365,7 +399,7 @@ async def record_arrival(
 
     A late arrival leaves the deadline missed but stops its escalation chain.
     """
-    case = await CaseRepository(session).get_in_reach(case_id, principal.reach)
+    case = await CaseRepository(session).get_in_reach(case_id, principal)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
     if case.status is CaseStatus.archived:
@@ -441,8 +475,8 @@ async def record_arrival(
 async def follow_ups(
     session: AsyncSession, case_id: uuid.UUID, principal: Principal
 ) -> list[FollowUpRead]:
-    """The case's calls back to the petitioner, or 404 (also outside the territory)."""
-    if await CaseRepository(session).get_in_reach(case_id, principal.reach) is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+    """The case's calls back to the petitioner, or 404 (also outside the territory); a
+    confidential case's only for those who read it."""
+    await _readable_in_full(session, case_id, principal)
     calls = await FollowUpRepository(session).of_case(case_id)
     return [FollowUpRead.model_validate(c, from_attributes=True) for c in calls]

@@ -59,7 +59,11 @@ class Step:
         flags: list[str] | None = None,
         starts_at: datetime | None = None,
     ) -> Deadline:
-        """Open a deadline of this case, flagged missed at once if already past (backdating)."""
+        """Open a deadline of this case, flagged missed at once if already past (backdating).
+        An official the case complains about is never made responsible for it: the deadline
+        is the unit's, and its escalation reaches the people above."""
+        if official is not None and self.case.complains_about(official.id, official.unit_id):
+            official, flags = None, [*(flags or []), "complained_about"]
         deadline = deadlines.open_deadline(
             self.session,
             case_id=self.case.id,

@@ -16,7 +16,7 @@ from api.deadlines import service as deadlines
 from api.deadlines.repository import DeadlineRepository
 from api.kit.errors import NotFound
 from api.kit.pagination import Page
-from api.models.case import Case, CaseUnit
+from api.models.case import CONFIDENTIAL_TITLE, Case, CaseUnit
 from api.models.deadline import Deadline
 from api.privacy.secrets import issue_secret
 from api.privacy.service import Disclosure, disclosure, search_pattern, vault_of
@@ -27,20 +27,43 @@ def _location(lat: float | None, lon: float | None) -> Location | None:
     return Location(lat=lat, lon=lon) if lat is not None and lon is not None else None
 
 
+# What a restricted view of a confidential case (保密) shows instead of its content: it exists,
+# with its status, units and deadlines; nothing the petitioners said, nor who is named on it.
+WITHHELD: dict[str, object] = {
+    "title": CONFIDENTIAL_TITLE,
+    "content": "",
+    "reasons": None,
+    "demands": None,
+    "notice_text": None,
+    "plan": None,
+    "reply_text": None,
+    "feedback_comment": None,
+    "instruction": None,
+    "complained_official_ids": [],
+    "complained_unit_ids": [],
+    "confidential_readers": [],
+}
+
+
 def to_read(
     case: Case,
     disclosed: Disclosure,
     deadline_rows: list[Deadline] | None = None,
     departments: list[CaseUnit] | None = None,
 ) -> CaseRead:
-    """The API view of a case, petitioners' numbers clear or masked as `disclosed` says;
-    deadlines and departments when given (single-case reads)."""
+    """The API view of a case, petitioners' numbers clear or masked as `disclosed` says, a
+    confidential case's content only for those who may read it (else `restricted`); deadlines
+    and departments when given (single-case reads)."""
     columns = {name: getattr(case, name) for name in CaseRead.model_fields if hasattr(case, name)}
+    readable = disclosed.reads_content(case)
+    if not readable:
+        columns.update(WITHHELD)
     return CaseRead.model_validate(
         {
             **columns,
-            "petitioners": disclosed.petitioners(case.petitioners),
-            "location": _location(case.lat, case.lon),
+            "restricted": not readable,
+            "petitioners": disclosed.petitioners(case.petitioners) if readable else [],
+            "location": _location(case.lat, case.lon) if readable else None,
             "is_repeat": case.repeat_of_id is not None,
             "allowed_actions": allowed_actions(case.status),
             "departments": [
@@ -65,7 +88,7 @@ async def register(
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> CaseRead:
     """The case with its deadlines and handling units, or 404 (also outside the territory)."""
-    case = await CaseRepository(session).get_in_reach(case_id, principal.reach)
+    case = await CaseRepository(session).get_in_reach(case_id, principal)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
     return await view(session, case, principal)
@@ -92,6 +115,6 @@ async def list_cases(
     by exact number through the keyed hash."""
     vault = vault_of(session)
     petitioner = search_pattern(vault, id_number=query.id_number, phone=query.phone)
-    rows, next_cursor = await CaseRepository(session).list(query, principal.reach, petitioner)
+    rows, next_cursor = await CaseRepository(session).list(query, principal, petitioner)
     disclosed = disclosure(session, principal)
     return Page(items=[to_read(c, disclosed) for c in rows], next_cursor=next_cursor)

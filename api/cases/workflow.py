@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days
+from api.cases.confidentiality import refuse_complained, refuse_complained_unit
 from api.cases.repository import CaseUnitRepository
 from api.cases.schemas import (
     AssignBody,
@@ -130,6 +131,9 @@ async def assign(act: Act, body: AssignBody) -> Changes:
         raise InvalidInput("The handler must belong to the assigned unit.", pointer="/handler_id")
     step = await act.begin()
     case, d = step.case, step.policy.deadlines
+    refuse_complained_unit(case, unit, "/unit_id")
+    refuse_complained(case, leader, "/leader_id")
+    refuse_complained(case, handler, "/handler_id")
     case.assigned_unit_id = unit.id
     case.leader_id, case.handler_id = leader.id, handler.id
     case.plan = body.plan
@@ -174,6 +178,7 @@ async def add_department(act: Act, body: UnitBody) -> Changes:
     """联合办案: a contributing department joins the lead unit."""
     unit = await named_unit(act.session, body.unit_id, act.principal)
     step = await act.begin()
+    refuse_complained_unit(step.case, unit, "/unit_id")
     if unit.id == step.case.assigned_unit_id:
         raise InvalidInput("This unit already leads the case.", pointer="/unit_id")
     await CaseUnitRepository(step.session).add_contributor(step.case.id, unit.id)
@@ -188,6 +193,7 @@ async def set_owner_leader(act: Act, body: OfficialBody) -> Changes:
             "The owning leader must be a chief, deputy or department head.", pointer="/official_id"
         )
     step = await act.begin()
+    refuse_complained(step.case, leader, "/official_id")
     step.case.owner_leader_id = leader.id
     return {"official_id": str(leader.id)}
 

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deadlines.schemas import DeadlineQuery
 from api.kit.pagination import fetch_page
+from api.models.case import Reader, hidden_case
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 
 
@@ -103,13 +104,12 @@ class DeadlineRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def list(
-        self, query: DeadlineQuery, reach: frozenset[uuid.UUID] | None
-    ) -> tuple[list[Deadline], str | None]:
-        """A page of the territory's deadlines matching the query, newest first."""
-        stmt = select(Deadline)
-        if reach is not None:
-            stmt = stmt.where(Deadline.unit_id.in_(list(reach)))
+    async def list(self, query: DeadlineQuery, reader: Reader) -> tuple[list[Deadline], str | None]:
+        """A page of the reader's territory's deadlines matching the query, newest first;
+        none of a case that complains about the reader."""
+        stmt = select(Deadline).where(not_(hidden_case(reader, Deadline.case_id)))
+        if reader.reach is not None:
+            stmt = stmt.where(Deadline.unit_id.in_(list(reader.reach)))
         if query.flag is not None:
             stmt = stmt.where(Deadline.flags.contains([query.flag]))
         return await fetch_page(self.session, stmt, Deadline, query)

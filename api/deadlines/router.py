@@ -22,5 +22,5 @@ async def list_deadlines(
 ) -> Page[DeadlineRead]:
     """List the deadlines of the caller's territory by status (open, met, missed, cancelled),
     kind, case, unit or official."""
-    rows, next_cursor = await service.list_deadlines(session, query, principal.reach)
+    rows, next_cursor = await service.list_deadlines(session, query, principal)
     return Page(items=[service.to_read(d) for d in rows], next_cursor=next_cursor)

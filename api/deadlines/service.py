@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deadlines.repository import DeadlineRepository
 from api.deadlines.schemas import DeadlineQuery, DeadlineRead
 from api.kit.db import utcnow
+from api.models.case import Reader
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official
 from api.outbox.service import schedule
@@ -161,7 +162,8 @@ def meet(session: AsyncSession, deadline: Deadline, at: datetime, actor_id: uuid
 
 
 async def list_deadlines(
-    session: AsyncSession, query: DeadlineQuery, reach: frozenset[uuid.UUID] | None
+    session: AsyncSession, query: DeadlineQuery, reader: Reader
 ) -> tuple[list[Deadline], str | None]:
-    """A page of the deadlines of units in `reach` (None: all)."""
-    return await DeadlineRepository(session).list(query, reach)
+    """A page of the deadlines of units in the reader's reach (None: all), none of a case
+    that complains about them."""
+    return await DeadlineRepository(session).list(query, reader)

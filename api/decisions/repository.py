@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.decisions.schemas import DecisionQuery
 from api.kit.pagination import fetch_page
-from api.models.case import Case, in_reach
+from api.models.case import Case, Reader, readable_by
 from api.models.deadline import Deadline, DeadlineStatus
 from api.models.decision import DecisionAssessment, DecisionCase, DecisionStatus, RiskLevel
 
@@ -69,16 +69,16 @@ class DecisionRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def linked_cases(
-        self, decision_ids: Collection[uuid.UUID], reach: frozenset[uuid.UUID] | None
+        self, decision_ids: Collection[uuid.UUID], reader: Reader
     ) -> dict[uuid.UUID, list[Case]]:
         """The cases linked to each decision, in the order they were linked, only those the
-        territory may see."""
+        reader may see (`readable_by`)."""
         if not decision_ids:
             return {}
         stmt = (
             select(DecisionCase.decision_id, Case)
             .join(Case, Case.id == DecisionCase.case_id)
-            .where(DecisionCase.decision_id.in_(list(decision_ids)), in_reach(reach))
+            .where(DecisionCase.decision_id.in_(list(decision_ids)), readable_by(reader))
             .order_by(DecisionCase.linked_at, DecisionCase.id)
         )
         out: dict[uuid.UUID, list[Case]] = {}

@@ -90,7 +90,8 @@ def to_read(decision: DecisionAssessment, cases: Sequence[Case], policy: Policy)
             "findings": findings,
             "allowed_conclusions": allowed,
             "cases": [
-                LinkedCase(id=c.id, number=c.number, title=c.title, status=c.status) for c in cases
+                LinkedCase(id=c.id, number=c.number, title=c.alert_title(), status=c.status)
+                for c in cases
             ],
         }
     )
@@ -103,9 +104,7 @@ async def view(
     policy: Policy,
 ) -> list[DecisionRead]:
     """The views of several assessments, their linked cases read in one query."""
-    cases = await DecisionRepository(session).linked_cases(
-        [d.id for d in decisions], principal.reach
-    )
+    cases = await DecisionRepository(session).linked_cases([d.id for d in decisions], principal)
     return [to_read(d, cases.get(d.id, []), policy) for d in decisions]
 
 
@@ -298,7 +297,7 @@ async def link_case(
     """Link a case that arose from the decision (因决策引发的信访); its timeline records
     `decision_linked`. Linking the same case twice is 409."""
     decision = await _in_reach(session, decision_id, principal, for_update=True)
-    case = await CaseRepository(session).get_in_reach(body.case_id, principal.reach)
+    case = await CaseRepository(session).get_in_reach(body.case_id, principal)
     if case is None:
         raise InvalidInput(f"Case {body.case_id} does not exist.", pointer="/case_id")
     now = utcnow()

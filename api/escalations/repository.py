@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, insert, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.escalations.schemas import EscalationQuery
 from api.kit.pagination import fetch_page
-from api.models.case import Arrival, Case
+from api.models.case import Arrival, Case, Reader, hidden_case
 from api.models.deadline import Deadline
 from api.models.escalation import UNANSWERED_REASONS, AckLink, Escalation, EscalationStatus
 
@@ -137,12 +137,13 @@ class EscalationRepository:
         return (await self.session.execute(stmt)).first() is not None
 
     async def list(
-        self, query: EscalationQuery, reach: frozenset[uuid.UUID] | None, official_id: uuid.UUID
+        self, query: EscalationQuery, reader: Reader
     ) -> tuple[list[Escalation], str | None]:
-        """A page of the escalations the official may see, matching the query, newest first."""
-        stmt = select(Escalation)
-        if reach is not None:
-            stmt = stmt.where(_visible(reach, official_id))
+        """A page of the escalations the official may see (none of a case that complains
+        about them), matching the query, newest first."""
+        stmt = select(Escalation).where(not_(hidden_case(reader, Escalation.case_id)))
+        if reader.reach is not None:
+            stmt = stmt.where(_visible(reader.reach, reader.id))
         if query.unanswered is not None:
             silent = Escalation.reason.in_(UNANSWERED_REASONS)
             stmt = stmt.where(silent if query.unanswered else ~silent)

@@ -23,9 +23,7 @@ async def list_escalations(
 ) -> Page[EscalationRead]:
     """List the escalations of the caller's territory and those sent to them, optionally of
     one case or deadline, or by status."""
-    rows, next_cursor = await service.list_escalations(
-        session, query, (principal.reach, principal.id)
-    )
+    rows, next_cursor = await service.list_escalations(session, query, principal)
     return Page(
         items=[EscalationRead.model_validate(e, from_attributes=True) for e in rows],
         next_cursor=next_cursor,

@@ -23,7 +23,7 @@ from api.kit.metrics import ESCALATIONS, ESCALATIONS_UNANSWERED, count_after_com
 from api.kit.timeutil import local_clock, remaining_text
 from api.kit.uow import PUBLIC_BASE_URL, unit_of
 from api.models.alert import Alert
-from api.models.case import DONE_STATUSES, Case
+from api.models.case import DONE_STATUSES, Case, Reader
 from api.models.deadline import Deadline, DeadlineStatus
 from api.models.escalation import NOBODY_TO_NOTIFY, UNANSWERED, Escalation, EscalationStatus
 from api.models.official import Official, Role
@@ -65,19 +65,29 @@ async def _recipients(
     officials = OfficialRepository(session)
     chain = await UnitRepository(session).ancestry(deadline.unit_id)
     found: dict[uuid.UUID, Official] = {}
+    case = loaded.cases.get(deadline.case_id) if deadline.case_id else None
 
     def keep(person: Official | None) -> bool:
-        if person is not None:
-            found.setdefault(person.id, person)
-        return person is not None
+        # Someone the petition complains about never hears of it (条例 art. 45): passed over.
+        if person is None or (case is not None and case.complains_about(person.id, person.unit_id)):
+            return False
+        found.setdefault(person.id, person)
+        return True
+
+    async def chief_above() -> None:
+        # the next person up, for a post held by someone the petition complains about
+        for unit in chain[1:]:
+            if keep(await officials.holder_of(unit.id, Role.chief)):
+                return
 
     for who in wanted:
         if who is Recipient.responsible and deadline.official_id is not None:
             keep(loaded.officials.get(deadline.official_id))
-        elif who is Recipient.unit_chief:
-            keep(await officials.holder_of(deadline.unit_id, Role.chief))
-        elif who is Recipient.unit_deputy:
-            keep(await officials.holder_of(deadline.unit_id, Role.deputy))
+        elif who in (Recipient.unit_chief, Recipient.unit_deputy):
+            role = Role.chief if who is Recipient.unit_chief else Role.deputy
+            holder = await officials.holder_of(deadline.unit_id, role)
+            if not keep(holder) and holder is not None:
+                await chief_above()
         elif who is Recipient.next_unit_chief:
             # The nearest unit above with a chief: a vacancy must not silence the chain.
             for unit in chain[1:]:
@@ -112,7 +122,7 @@ def _message_fields(loaded: _Loaded, deadline: Deadline) -> dict[str, object]:
         "case_number": case.number if case else "",
         "headcount": case.headcount if case else "",
         "lodged": lodged,
-        "title": case.title if case else (deadline.subject or ""),
+        "title": case.alert_title() if case else (deadline.subject or ""),
         "subject": deadline.subject or "",
         "due_local": local_clock(deadline.due_at),
         "official_name": responsible.name if responsible else "(空缺)",
@@ -635,10 +645,10 @@ def escalation_payload(escalation: Escalation) -> dict[str, object]:
 
 
 async def list_escalations(
-    session: AsyncSession, query: EscalationQuery, visible_to: Visibility
+    session: AsyncSession, query: EscalationQuery, reader: Reader
 ) -> tuple[list[Escalation], str | None]:
     """A page of the escalations the official may see."""
-    return await EscalationRepository(session).list(query, *visible_to)
+    return await EscalationRepository(session).list(query, reader)
 
 
 async def fail_over(session: AsyncSession, alert: Alert, gone: bool) -> None:

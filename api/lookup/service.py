@@ -63,7 +63,7 @@ OWED = {
 
 async def reissue(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> LookupSecret:
     """A new secret for a petitioner who lost theirs (the desk hands it over in person)."""
-    case = await CaseRepository(session).get_in_reach(case_id, principal.reach, for_update=True)
+    case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=True)
     if case is None:
         raise NotFound(f"Case {case_id} does not exist.")
     secret = await issue_secret(session, case)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -18,12 +18,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
+    and_,
+    false,
     func,
+    not_,
     or_,
     select,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from api.kit.db import Base, RecordModel, utcnow
 
@@ -89,6 +94,11 @@ class RedirectTarget(enum.StrEnum):
     administrative_review = "administrative_review"
 
 
+# What stands for a confidential case's title where its content may not go (alerts, the
+# restricted view, the bulletin).
+CONFIDENTIAL_TITLE = "（保密）"
+
+
 class Case(RecordModel):
     """A registered petition with its number, parties and place in the territory."""
 
@@ -149,6 +159,36 @@ class Case(RecordModel):
     instructed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"), index=True)
     instructed_at: Mapped[datetime | None]
     instruction: Mapped[str | None] = mapped_column(Text)
+    # Whom the petition complains about or reports (检举、揭发; 被反映人, 信访工作条例 art. 45):
+    # those officials, and every official of those units, never read the case, handle it or
+    # hear of it.
+    complained_official_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), default=list, server_default="{}"
+    )
+    complained_unit_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), default=list, server_default="{}"
+    )
+    # 保密: only petition staff and the leaders named on the case read its content; the rest
+    # of the territory sees that it exists and its deadlines.
+    confidential: Mapped[bool] = mapped_column(default=False, server_default=false())
+    confidential_readers: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), default=list, server_default="{}"
+    )
+
+    def complains_about(self, official_id: uuid.UUID, unit_id: uuid.UUID | None) -> bool:
+        """Whether the petition complains about this official or their unit (被反映人)."""
+        return official_id in self.complained_official_ids or (
+            unit_id is not None and unit_id in self.complained_unit_ids
+        )
+
+    def alert_title(self) -> str:
+        """The title as alerts quote it: a confidential case's stays in the system."""
+        return CONFIDENTIAL_TITLE if self.confidential else self.title
+
+    def named_readers(self) -> set[uuid.UUID]:
+        """The leaders named on the case, who read it even when it is confidential."""
+        named = {self.leader_id, self.handler_id, self.owner_leader_id, self.registered_by}
+        return {i for i in named if i is not None} | set(self.confidential_readers)
 
 
 class CaseUnit(Base):
@@ -200,6 +240,41 @@ class Arrival(Base):
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+
+
+class Reader(Protocol):
+    """Who reads a case: an official (or a service token) with a unit and a territory."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def unit_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def reach(self) -> frozenset[uuid.UUID] | None: ...
+
+
+def complains_about(reader: Reader) -> ColumnElement[bool]:
+    """Cases that complain about the reader or the reader's unit (被反映人): hidden from them
+    wherever the case shows, whatever their territory or role."""
+    about = [Case.complained_official_ids.any_() == reader.id]
+    if reader.unit_id is not None:
+        about.append(Case.complained_unit_ids.any_() == reader.unit_id)
+    return or_(*about)
+
+
+def readable_by(reader: Reader) -> ColumnElement[bool]:
+    """Cases the reader may see: in their territory and not about them."""
+    return and_(in_reach(reader.reach), not_(complains_about(reader)))
+
+
+def hidden_case(
+    reader: Reader,
+    case_id: ColumnElement[uuid.UUID | None] | InstrumentedAttribute[uuid.UUID | None],
+) -> ColumnElement[bool]:
+    """Rows (deadlines, escalations, alerts …) of a case that complains about the reader."""
+    return select(Case.id).where(Case.id == case_id, complains_about(reader)).exists()
 
 
 def in_reach(reach: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:

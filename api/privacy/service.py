@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
 from api.kit.uow import unit_of
+from api.models.case import Case
+from api.models.official import Role
 from api.privacy.crypto import MASKS, PII_VAULT, Kind, PrivacyConfigError, Vault
 from api.privacy.repository import PetitionerRepository
 from api.privacy.schemas import Petitioner, PetitionerRead
@@ -84,12 +86,29 @@ def _clear(vault: Vault, item: Mapping[str, Any], kind: Kind) -> str | None:
     return str(legacy) if legacy else None
 
 
+# Who reads every confidential case in their territory: the petition office's staff (信访工作
+# 机构) and the install's administrators of petition work; never an IT administrator.
+CONFIDENTIAL_ROLES = frozenset({Role.petition_staff, Role.admin})
+
+
 @dataclass(frozen=True)
 class Disclosure:
-    """How much of the petitioners' numbers one response may show."""
+    """How much of a case one response may show: the petitioners' numbers clear or masked,
+    and a confidential case's content (保密) or only that it exists."""
 
     vault: Vault
     reveal: bool
+    reader_id: uuid.UUID | None = None
+    petition_staff: bool = False
+
+    def reads_content(self, case: Case) -> bool:
+        """Whether the reader may read the case's content: any case that is not confidential;
+        a confidential one for petition staff (and admins) and the leaders named on it."""
+        return (
+            not case.confidential
+            or self.petition_staff
+            or (self.reader_id is not None and self.reader_id in case.named_readers())
+        )
 
     def petitioner(self, item: Mapping[str, Any]) -> PetitionerRead:
         """A stored petitioner as the response shows it: numbers clear or masked."""
@@ -114,7 +133,8 @@ def disclosure(session: AsyncSession, principal: Principal, *, kept: bool = Fals
     masked ones for everybody else, and masked ones in a response `kept` for Idempotency-Key
     replays, so that the replay store holds no personal numbers either."""
     reveal = principal.can(Permission.read_personal_data) and not kept
-    return Disclosure(vault_of(session), reveal)
+    staff = principal.role in CONFIDENTIAL_ROLES
+    return Disclosure(vault_of(session), reveal, principal.id, staff)
 
 
 def reseal(vault: Vault, item: Mapping[str, Any]) -> dict[str, Any] | None:

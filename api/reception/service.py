@@ -113,7 +113,7 @@ async def _case_in_reach(
     session: AsyncSession, case_id: uuid.UUID, pointer: str, principal: Principal
 ) -> Case:
     """A case named in a body, in the caller's territory and not archived; else 422."""
-    case = await CaseRepository(session).get_in_reach(case_id, principal.reach)
+    case = await CaseRepository(session).get_in_reach(case_id, principal)
     if case is None:
         raise InvalidInput(f"Case {case_id} does not exist.", pointer=pointer)
     if case.status is CaseStatus.archived:

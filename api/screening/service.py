@@ -328,7 +328,7 @@ async def convert_item(
     owner's deadline is cancelled and the case's timeline records `screening_converted`."""
     item = await _item(session, item_id, principal, for_update=True)
     _expect_open(item, "Only an open item can be converted")
-    case = await CaseRepository(session).get_in_reach(body.case_id, principal.reach)
+    case = await CaseRepository(session).get_in_reach(body.case_id, principal)
     if case is None:
         raise InvalidInput(f"Case {body.case_id} does not exist.", pointer="/case_id")
     if case.status is CaseStatus.archived:
