@@ -60,7 +60,7 @@ async def _callers(
         Role.deputy: await county.headers(client, "town_deputy"),
         Role.petition_staff: await county.headers(client, "town_staff"),
     }
-    for role in (Role.dept_head, Role.info_officer, Role.grid_worker, Role.viewer):
+    for role in (Role.dept_head, Role.info_officer, Role.grid_worker, Role.viewer, Role.it_admin):
         name = f"{role.value}-{uuid.uuid4().hex[:6]}"
         body = {
             "name": name,

@@ -62,9 +62,32 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.info_officer: _FIELD,  # 信息员
     Role.grid_worker: _FIELD,  # 网格员
     Role.viewer: _SEE,  # dashboards and read-only tools
+    # 系统管理员: keeps the directory and the tokens of their territory, sees no case and no
+    # petitioner
+    Role.it_admin: frozenset({P.read_directory, P.manage_directory, P.manage_service_tokens}),
 }
+
+# Roles that administer other accounts: only an admin creates, changes, signs out or
+# appoints them, or an it_admin could lock out an admin or promote themselves.
+ADMIN_ROLES = frozenset({Role.admin, Role.it_admin})
 
 
 def may(role: Role, permission: Permission) -> bool:
     """Whether `role` holds `permission`."""
     return permission in GRANTS[role]
+
+
+def may_grant(granter: Role, role: Role, *, credential: bool) -> bool:
+    """Whether an official of role `granter` may hand out `role`.
+
+    For an official's account (`credential=False`) the rule is about `ADMIN_ROLES`: only an
+    admin appoints, changes or signs out an admin or an it_admin, and an official who may
+    manage the directory manages every other role. A credential (`credential=True`, a
+    service token) goes straight to its creator, so it may hold no permission the creator
+    lacks. An admin may grant anything.
+    """
+    if granter is Role.admin:
+        return True
+    if credential:
+        return GRANTS[role] <= GRANTS[granter]
+    return role not in ADMIN_ROLES

@@ -84,7 +84,12 @@ class TokenRepository:
         """The service token with this id."""
         return await self.session.get(ServiceToken, token_id)
 
-    async def services(self) -> Sequence[ServiceToken]:
-        """Every service token, newest first."""
+    async def services(self, units: frozenset[uuid.UUID] | None) -> Sequence[ServiceToken]:
+        """The service tokens whose account works in one of `units` (None: every token),
+        newest first."""
         stmt = select(ServiceToken).order_by(ServiceToken.created_at.desc())
+        if units is not None:
+            stmt = stmt.join(Official, Official.id == ServiceToken.official_id).where(
+                Official.unit_id.in_(list(units))
+            )
         return (await self.session.execute(stmt)).scalars().all()

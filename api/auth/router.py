@@ -1,4 +1,5 @@
-"""`/v1/auth`: OAuth2 password login and its renewal; `/v1/service-tokens` for admins."""
+"""`/v1/auth`: OAuth2 password login and its renewal; `/v1/service-tokens` for those who
+manage them (admins, it_admins in their territory)."""
 
 from __future__ import annotations
 
@@ -96,22 +97,26 @@ async def refresh(
 
 @service_tokens_router.post("", status_code=201, **needs(Permission.manage_service_tokens))
 async def create_service_token(
-    body: ServiceTokenCreate, session: DbSession, admin: CurrentPrincipal
+    body: ServiceTokenCreate, session: DbSession, principal: CurrentPrincipal
 ) -> ServiceTokenCreated:
-    """Admin only: a token for a dashboard or a grid-worker tool, with a role, a unit scope
-    and an expiry. The secret is in this answer only."""
-    return await service.create_service_token(session, body, admin.id)
+    """A token for a dashboard or a grid-worker tool, with a role, a unit scope and an
+    expiry. The secret is in this answer only, so the token's role may hold no permission
+    the caller lacks (403), and its unit must lie in the caller's territory (422)."""
+    return await service.create_service_token(session, body, principal)
 
 
 @service_tokens_router.get("", **needs(Permission.manage_service_tokens))
-async def list_service_tokens(session: DbSession, _: CurrentPrincipal) -> list[ServiceTokenRead]:
-    """Admin only: every service token (without secrets)."""
-    return await service.list_service_tokens(session)
+async def list_service_tokens(
+    session: DbSession, principal: CurrentPrincipal
+) -> list[ServiceTokenRead]:
+    """The service tokens of the caller's territory (without secrets)."""
+    return await service.list_service_tokens(session, principal)
 
 
 @service_tokens_router.delete("/{token_id}", **needs(Permission.manage_service_tokens))
 async def revoke_service_token(
-    token_id: uuid.UUID, session: DbSession, _: CurrentPrincipal
+    token_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> ServiceTokenRead:
-    """Admin only: revoke a service token; it stops working at once."""
-    return await service.revoke_service_token(session, token_id)
+    """Revoke a service token of the caller's territory (404 outside it); it stops working
+    at once."""
+    return await service.revoke_service_token(session, token_id, principal)

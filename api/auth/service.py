@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.passwords import check_password, min_length
-from api.auth.permissions import GRANTS
+from api.auth.permissions import GRANTS, may_grant
 from api.auth.principal import Principal
 from api.auth.repository import TokenRepository
 from api.auth.schemas import (
@@ -32,7 +32,7 @@ from api.auth.security import (
 )
 from api.auth.throttle import LoginThrottle
 from api.kit.db import utcnow
-from api.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from api.kit.uow import unit_of
 from api.models.official import Official
 from api.models.token import Login, RefreshToken, ServiceToken
@@ -176,14 +176,23 @@ async def change_password(
 
 
 async def create_service_token(
-    session: AsyncSession, body: ServiceTokenCreate, creator_id: uuid.UUID
+    session: AsyncSession, body: ServiceTokenCreate, creator: Principal
 ) -> ServiceTokenCreated:
-    """Issue a service token with its own service account (role, unit scope, expiry)."""
+    """Issue a service token with its own service account (role, unit scope, expiry): scoped
+    to a unit of the creator's territory (422 outside it), with a role whose every permission
+    the creator holds (403 otherwise: the secret is handed to the creator)."""
     now = utcnow()
     if not now < body.expires_at <= now + MAX_SERVICE_TOKEN_LIFETIME:
         raise InvalidInput("Expiry must be in the future and within a year.", pointer="/expires_at")
-    if await UnitRepository(session).get(body.unit_id) is None:
+    unit = await UnitRepository(session).get(body.unit_id)
+    if unit is None or not creator.reaches(unit.id):
         raise InvalidInput(f"Unit {body.unit_id} does not exist.", pointer="/unit_id")
+    if not may_grant(creator.role, body.role, credential=True):
+        missing = ", ".join(sorted(GRANTS[body.role] - GRANTS[creator.role]))
+        raise Forbidden(
+            f"A {body.role.value} token would hold permissions you lack ({missing}); "
+            "only an admin may issue it."
+        )
     account = Official(
         id=uuid.uuid4(), name=f"服务令牌:{body.name}", role=body.role, unit_id=body.unit_id
     )
@@ -197,7 +206,7 @@ async def create_service_token(
         token_hash=token_digest(token),
         prefix=token[:12],
         expires_at=body.expires_at,
-        created_by=creator_id,
+        created_by=creator.id,
         created_at=now,
     )
     TokenRepository(session).add(row)
@@ -219,20 +228,25 @@ def _read(row: ServiceToken, account: Official) -> ServiceTokenRead:
     )
 
 
-async def list_service_tokens(session: AsyncSession) -> list[ServiceTokenRead]:
-    """Every service token, without secrets."""
-    rows = await TokenRepository(session).services()
+async def list_service_tokens(
+    session: AsyncSession, principal: Principal
+) -> list[ServiceTokenRead]:
+    """The service tokens working in the caller's territory (every one for an admin),
+    without secrets."""
+    rows = await TokenRepository(session).services(principal.reach)
     accounts = await OfficialRepository(session).get_many([r.official_id for r in rows])
     return [_read(r, accounts[r.official_id]) for r in rows]
 
 
-async def revoke_service_token(session: AsyncSession, token_id: uuid.UUID) -> ServiceTokenRead:
-    """Stop a service token at once (its account is deactivated too)."""
+async def revoke_service_token(
+    session: AsyncSession, token_id: uuid.UUID, principal: Principal
+) -> ServiceTokenRead:
+    """Stop a service token of the caller's territory at once (404 outside it); its account
+    is deactivated too. Any token there, whatever its role: revoking only takes away."""
     row = await TokenRepository(session).service(token_id)
-    if row is None:
+    account = await OfficialRepository(session).get(row.official_id) if row else None
+    if row is None or account is None or not principal.reaches(account.unit_id):
         raise NotFound(f"Service token {token_id} does not exist.")
-    account = await OfficialRepository(session).get(row.official_id)
-    assert account is not None
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     account.active = False

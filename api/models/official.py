@@ -23,6 +23,9 @@ class Role(enum.StrEnum):
     dept_head = "dept_head"
     viewer = "viewer"
     admin = "admin"
+    # 系统管理员: units, officials and service tokens of their territory; no cases, no
+    # personal data
+    it_admin = "it_admin"
 
 
 # The unit's leaders (领导班子: 主要负责人 and 分管领导): who receive petitioners, own matters

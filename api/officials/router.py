@@ -20,10 +20,12 @@ USERNAME_TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The use
 
 @router.post("", status_code=201, responses=USERNAME_TAKEN, **needs(Permission.manage_directory))
 async def create_official(
-    body: OfficialCreate, session: DbSession, _: CurrentPrincipal
+    body: OfficialCreate, session: DbSession, principal: CurrentPrincipal
 ) -> OfficialRead:
-    """Add an official (chief 一把手, deputy 分管领导, petition staff, grid worker …) to a unit."""
-    return service.to_read(await service.create_official(session, body))
+    """Add an official (chief 一把手, deputy 分管领导, petition staff, grid worker …) to a unit
+    of the caller's territory (422 outside it). Only an admin appoints an admin or an
+    it_admin (403)."""
+    return service.to_read(await service.create_official(session, body, principal))
 
 
 @router.get("", **needs(Permission.read_directory))
@@ -46,10 +48,12 @@ async def get_official(
 
 @router.patch("/{official_id}", responses=USERNAME_TAKEN, **needs(Permission.manage_directory))
 async def update_official(
-    official_id: uuid.UUID, body: OfficialUpdate, session: DbSession, _: CurrentPrincipal
+    official_id: uuid.UUID, body: OfficialUpdate, session: DbSession, principal: CurrentPrincipal
 ) -> OfficialRead:
-    """Change an official's details, unit, role, password, contacts or active flag."""
-    return service.to_read(await service.update_official(session, official_id, body))
+    """Change an official's details, unit, role, password, contacts or active flag: an
+    official of the caller's territory (404 outside it), moved only within it (422). Only an
+    admin changes an admin or an it_admin, or makes someone one (403)."""
+    return service.to_read(await service.update_official(session, official_id, body, principal))
 
 
 @router.post("/{official_id}/sign-out", status_code=204, **needs(Permission.manage_directory))
@@ -57,6 +61,7 @@ async def sign_out_everywhere(
     official_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
     """End every login of the official at once (a lost phone, a password that leaked): their
-    access and refresh tokens stop working from the next request on, on every replica."""
+    access and refresh tokens stop working from the next request on, on every replica. The
+    same territory and role rules as for changing the official apply."""
     await service.sign_out_everywhere(session, official_id, principal)
     return Response(status_code=204)

@@ -13,10 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.passwords import check_password, min_length
+from api.auth.permissions import may_grant
 from api.auth.principal import Principal
 from api.auth.security import hash_password
 from api.auth.service import revoke_logins
-from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.models.official import Official, Role
 from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
@@ -29,7 +30,7 @@ from api.officials.schemas import (
     OfficialUpdate,
 )
 from api.units.repository import UnitRepository
-from api.units.service import known_units
+from api.units.service import known_units, named_unit
 
 log = logging.getLogger(__name__)
 ADMIN_USERNAME = "admin"
@@ -76,14 +77,32 @@ async def get_official(
     return official
 
 
-async def _check_unit(session: AsyncSession, unit_id: uuid.UUID) -> None:
-    if await UnitRepository(session).get(unit_id) is None:
-        raise InvalidInput(f"Unit {unit_id} does not exist.", pointer="/unit_id")
+def _may_appoint(principal: Principal, role: Role) -> None:
+    if not may_grant(principal.role, role, credential=False):
+        raise Forbidden(f"Only an admin may make an official {role.value}.")
 
 
-async def create_official(session: AsyncSession, data: OfficialCreate) -> Official:
-    """Add an official to a unit; a user name needs a password and must be free."""
-    await _check_unit(session, data.unit_id)
+async def managed_official(
+    session: AsyncSession, official_id: uuid.UUID, principal: Principal
+) -> Official:
+    """An official the caller may change, reset or sign out: one of their territory (404
+    otherwise, even when they may look them up) whose role they may grant (403 otherwise:
+    only an admin manages an admin or an it_admin, the caller included)."""
+    official = await OfficialRepository(session).get(official_id)
+    if official is None or not principal.reaches(official.unit_id):
+        raise NotFound(f"Official {official_id} does not exist.")
+    if not may_grant(principal.role, official.role, credential=False):
+        raise Forbidden(f"Only an admin may manage an official who is {official.role.value}.")
+    return official
+
+
+async def create_official(
+    session: AsyncSession, data: OfficialCreate, principal: Principal
+) -> Official:
+    """Add an official to a unit of the caller's territory, in a role the caller may grant;
+    a user name needs a password and must be free."""
+    await named_unit(session, data.unit_id, principal)
+    _may_appoint(principal, data.role)
     if (data.username is None) != (data.password is None):
         raise InvalidInput(
             "username and password go together.",
@@ -112,12 +131,16 @@ async def create_official(session: AsyncSession, data: OfficialCreate) -> Offici
 
 
 async def update_official(
-    session: AsyncSession, official_id: uuid.UUID, data: OfficialUpdate
+    session: AsyncSession, official_id: uuid.UUID, data: OfficialUpdate, principal: Principal
 ) -> Official:
-    """Change an official's details, unit, role, password or contacts."""
-    official = await get_official(session, official_id)
+    """Change an official's details, unit, role, password or contacts (see
+    `managed_official`; a new unit and a new role are checked the same way as at creation)."""
+    official = await managed_official(session, official_id, principal)
     if data.unit_id is not None:
-        await _check_unit(session, data.unit_id)
+        await named_unit(session, data.unit_id, principal)
+    if data.role is not None:
+        _may_appoint(principal, data.role)
+    if data.unit_id is not None:
         official.unit_id = data.unit_id
     if data.name is not None:
         official.name = data.name
@@ -146,7 +169,7 @@ async def sign_out_everywhere(
 ) -> int:
     """End every login of an official (a lost phone, a stolen password): their tokens fail
     from the next request on. Returns how many logins ended."""
-    official = await get_official(session, official_id, principal)
+    official = await managed_official(session, official_id, principal)
     ended = await revoke_logins(session, official.id, "signed_out_by_admin")
     await session.flush()
     return ended

@@ -16,6 +16,7 @@ ROLE_NAMES: dict[str, str] = {
     Role.dept_head: "部门负责人",
     Role.viewer: "",
     Role.admin: "管理员",
+    Role.it_admin: "系统管理员",
 }
 
 LEVEL_NAMES: dict[str, str] = {

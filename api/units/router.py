@@ -18,9 +18,13 @@ router = APIRouter(prefix="/v1/units", tags=["units"])
 
 
 @router.post("", status_code=201, **needs(Permission.manage_directory))
-async def create_unit(body: UnitCreate, session: DbSession, _: CurrentPrincipal) -> UnitRead:
-    """Add a unit (county, town, area, village or department) to the tree."""
-    return service.to_read(await service.create_unit(session, body))
+async def create_unit(
+    body: UnitCreate, session: DbSession, principal: CurrentPrincipal
+) -> UnitRead:
+    """Add a unit (county, town, area, village or department) to the tree, under a unit of
+    the caller's territory (422 outside it); a county, with no parent, is an admin's to add
+    (403)."""
+    return service.to_read(await service.create_unit(session, body, principal))
 
 
 @router.get("", **needs(Permission.read_directory))
@@ -41,7 +45,7 @@ async def get_unit(unit_id: uuid.UUID, session: DbSession, principal: CurrentPri
 
 @router.patch("/{unit_id}", **needs(Permission.manage_directory))
 async def update_unit(
-    unit_id: uuid.UUID, body: UnitUpdate, session: DbSession, _: CurrentPrincipal
+    unit_id: uuid.UUID, body: UnitUpdate, session: DbSession, principal: CurrentPrincipal
 ) -> UnitRead:
-    """Rename a unit or change its location."""
-    return service.to_read(await service.update_unit(session, unit_id, body))
+    """Rename a unit of the caller's territory or change its location (404 outside it)."""
+    return service.to_read(await service.update_unit(session, unit_id, body, principal))

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
-from api.kit.errors import InvalidInput, NotFound
+from api.kit.errors import Forbidden, InvalidInput, NotFound
 from api.models.unit import Unit, UnitLevel
 from api.units.repository import UnitRepository
 from api.units.schemas import Location, UnitCreate, UnitQuery, UnitRead, UnitUpdate
@@ -74,17 +74,20 @@ async def named_unit(
     return unit
 
 
-async def create_unit(session: AsyncSession, data: UnitCreate) -> Unit:
-    """Add a unit under a parent of a level it may hang under."""
+async def create_unit(session: AsyncSession, data: UnitCreate, principal: Principal) -> Unit:
+    """Add a unit under a parent of the caller's territory (422 outside it) of a level it may
+    hang under; a unit without a parent is the root of a territory: an admin's to add."""
     repo = UnitRepository(session)
     parent_level: UnitLevel | None = None
     if data.parent_id is not None:
         parent = await repo.get(data.parent_id)
-        if parent is None:
+        if parent is None or not principal.reaches(parent.id):
             raise InvalidInput(
                 f"Parent unit {data.parent_id} does not exist.", pointer="/parent_id"
             )
         parent_level = parent.level
+    elif principal.reach is not None:
+        raise Forbidden("Only an admin may add a unit without a parent.")
     allowed = ALLOWED_PARENTS[data.level]
     if parent_level not in allowed:
         names = sorted(a.value if a else "none" for a in allowed)
@@ -103,9 +106,14 @@ async def create_unit(session: AsyncSession, data: UnitCreate) -> Unit:
     return unit
 
 
-async def update_unit(session: AsyncSession, unit_id: uuid.UUID, data: UnitUpdate) -> Unit:
-    """Rename or move the location of a unit."""
-    unit = await get_unit(session, unit_id)
+async def update_unit(
+    session: AsyncSession, unit_id: uuid.UUID, data: UnitUpdate, principal: Principal
+) -> Unit:
+    """Rename or move the location of a unit of the caller's territory (404 outside it, even
+    for a unit above it that they may look up)."""
+    unit = await UnitRepository(session).get(unit_id)
+    if unit is None or not principal.reaches(unit.id):
+        raise NotFound(f"Unit {unit_id} does not exist.")
     if data.name is not None:
         unit.name = data.name
     if "location" in data.model_fields_set:
