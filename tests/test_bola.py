@@ -2,9 +2,9 @@
 
 The matrix is checked against the app's own route table: a route without an entry fails.
 For every route that takes an id (in the path, the query or the body), officials from a
-sibling town and officials of lower roles or lower units try it on objects of the first
-town. Each attempt must be refused (or, for a list, must not show the object), and the
-database must be exactly as it was afterwards.
+sibling town (its IT administrator among them) and officials of lower roles or lower units
+try it on objects of the first town. Each attempt must be refused (or, for a list, must not
+show the object), and the database must be exactly as it was afterwards.
 """
 
 from __future__ import annotations
@@ -199,6 +199,18 @@ def _admin_only(method: str, path: Callable[[World], str], body: Any = None) -> 
     return probe
 
 
+def _also(probe: Probe, *extra: Callable[[World], Attempt]) -> Probe:
+    """`probe`, plus attempts by callers it does not try (the sibling town's it_admin, who
+    manages the directory and tokens of their own town only)."""
+    return lambda w: [*probe(w), *(attempt(w) for attempt in extra)]
+
+
+def _it(
+    method: str, path: Callable[[World], str], expect: frozenset[int], body: Any = None
+) -> Callable[[World], Attempt]:
+    return lambda w: Attempt("sibling_it", method, path(w), expect, json=body)
+
+
 def _worker_only(method: str, path: Callable[[World], str], body: Any = None) -> Probe:
     def probe(w: World) -> list[Attempt]:
         return [
@@ -369,7 +381,10 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", "/v1/cases"): _listing(
         "/v1/cases", "village2", "origin_unit_id", lambda w: w.case["id"]
     ),
-    ("get", CASE): _read(lambda w: f"/v1/cases/{w.case['id']}"),
+    ("get", CASE): _also(
+        _read(lambda w: f"/v1/cases/{w.case['id']}"),
+        _it("get", lambda w: f"/v1/cases/{w.case['id']}", FORBIDDEN),
+    ),
     ("get", CASE + "/timeline"): _read(lambda w: f"/v1/cases/{w.case['id']}/timeline"),
     ("post", CASE + "/arrivals"): lambda w: [
         Attempt("sibling", "post", f"/v1/cases/{w.case['id']}/arrivals", NOT_FOUND, json={}),
@@ -472,21 +487,20 @@ MATRIX: dict[tuple[str, str], Probe] = {
         "/v1/alerts", "case", "case_id", lambda w: w.escalation["case_id"]
     ),
     # the directory
-    ("post", "/v1/units"): _admin_only(
-        "post",
-        lambda w: "/v1/units",
+    ("post", "/v1/units"): _also(
+        _admin_only("post", lambda w: "/v1/units"), _it("post", lambda w: "/v1/units", INVALID)
     ),
     ("get", "/v1/units"): _listing(
         "/v1/units", "town", "parent_id", lambda w: w.county.village2["id"]
     ),
     ("get", "/v1/units/{unit_id}"): _read(lambda w: f"/v1/units/{w.county.village2['id']}"),
-    ("patch", "/v1/units/{unit_id}"): _admin_only(
-        "patch", lambda w: f"/v1/units/{w.county.village2['id']}", {"name": "renamed"}
+    ("patch", "/v1/units/{unit_id}"): _also(
+        _admin_only("patch", lambda w: f"/v1/units/{w.county.village2['id']}", {"name": "renamed"}),
+        _it("patch", lambda w: f"/v1/units/{w.county.village2['id']}", NOT_FOUND, {"name": "r"}),
     ),
-    ("post", "/v1/officials"): _admin_only(
-        "post",
-        lambda w: "/v1/officials",
-        None,
+    ("post", "/v1/officials"): _also(
+        _admin_only("post", lambda w: "/v1/officials", None),
+        _it("post", lambda w: "/v1/officials", INVALID),
     ),
     ("get", "/v1/officials"): _listing(
         "/v1/officials", "village2", "unit_id", lambda w: w.county.officials["village2_chief"]["id"]
@@ -494,13 +508,28 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", "/v1/officials/{official_id}"): _read(
         lambda w: f"/v1/officials/{w.county.officials['village2_chief']['id']}"
     ),
-    ("patch", "/v1/officials/{official_id}"): _admin_only(
-        "patch",
-        lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}",
-        {"role": "viewer"},
+    ("patch", "/v1/officials/{official_id}"): _also(
+        _admin_only(
+            "patch",
+            lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}",
+            {"role": "viewer"},
+        ),
+        _it(
+            "patch",
+            lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}",
+            NOT_FOUND,
+            {"password": "taken-over-2026"},
+        ),
     ),
-    ("post", "/v1/officials/{official_id}/sign-out"): _admin_only(
-        "post", lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}/sign-out"
+    ("post", "/v1/officials/{official_id}/sign-out"): _also(
+        _admin_only(
+            "post", lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}/sign-out"
+        ),
+        _it(
+            "post",
+            lambda w: f"/v1/officials/{w.county.officials['town_chief']['id']}/sign-out",
+            NOT_FOUND,
+        ),
     ),
     ("get", "/v1/policies"): _no_ids("one policy document for the install"),
     ("put", "/v1/policies"): _admin_only("put", lambda w: "/v1/policies", {}),
@@ -634,15 +663,23 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", "/v1/stats/veto"): _read(lambda w: f"/v1/stats/veto?unit_id={w.county.town['id']}"),
     ("get", "/v1/stats/scores"): _read(lambda w: f"/v1/stats/scores?unit_id={w.county.town['id']}"),
     # administration
-    ("get", "/v1/audit"): _admin_only("get", lambda w: f"/v1/audit?object_id={w.case['id']}"),
-    ("post", "/v1/service-tokens"): _admin_only(
-        "post",
-        lambda w: "/v1/service-tokens",
-        None,
+    ("get", "/v1/audit"): _also(
+        _admin_only("get", lambda w: f"/v1/audit?object_id={w.case['id']}"),
+        _it("get", lambda w: f"/v1/audit?object_id={w.case['id']}", FORBIDDEN),
     ),
-    ("get", "/v1/service-tokens"): _admin_only("get", lambda w: "/v1/service-tokens"),
-    ("delete", "/v1/service-tokens/{token_id}"): _admin_only(
-        "delete", lambda w: f"/v1/service-tokens/{w.token_id}"
+    ("post", "/v1/service-tokens"): _also(
+        _admin_only("post", lambda w: "/v1/service-tokens", None),
+        _it("post", lambda w: "/v1/service-tokens", INVALID),
+    ),
+    ("get", "/v1/service-tokens"): _also(
+        _admin_only("get", lambda w: "/v1/service-tokens"),
+        lambda w: Attempt(
+            "sibling_it", "get", "/v1/service-tokens", frozenset({200}), absent=w.token_id
+        ),
+    ),
+    ("delete", "/v1/service-tokens/{token_id}"): _also(
+        _admin_only("delete", lambda w: f"/v1/service-tokens/{w.token_id}"),
+        _it("delete", lambda w: f"/v1/service-tokens/{w.token_id}", NOT_FOUND),
     ),
     ("post", "/v1/webhook-subscriptions"): _admin_only(
         "post",
@@ -768,6 +805,7 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
         ("sibling", sibling_town, "petition_staff"),
         ("sibling_chief", sibling_town, "chief"),
         ("info", county.town, "info_officer"),
+        ("sibling_it", sibling_town, "it_admin"),
     ):
         body = {
             "name": f"{key}-{tag}",
@@ -871,7 +909,8 @@ async def test_nobody_reaches_an_object_they_do_not_own(
                 if resp.status_code >= 400:
                     assert resp.headers["content-type"] == "application/problem+json", where
                 if attempt.absent is not None:
-                    listed = {item["id"] for item in resp.json()["items"]}
+                    page = resp.json()
+                    listed = {i["id"] for i in (page["items"] if isinstance(page, dict) else page)}
                     assert attempt.absent not in listed, where
                 tried += 1
             after = await _snapshot(app)
