@@ -70,18 +70,38 @@ async def test_it_admin_keeps_the_directory_and_tokens_of_their_county(
         headers=it,
     )
     assert town.status_code == 201, town.text
-    staff, _ = await _official(client, it, town.json(), "petition_staff")
+    # an account for petition staff, without a password: one set by the IT administrator
+    # would let them sign in as the officer and read cases
+    body = {"name": "新镇信访干部", "unit_id": town.json()["id"], "role": "petition_staff"}
+    made_staff = await client.post("/v1/officials", json=body, headers=it)
+    assert made_staff.status_code == 201, made_staff.text
+    staff = made_staff.json()
+    with_password = {
+        **body,
+        "username": f"staff-{uuid.uuid4().hex[:6]}",
+        "password": "pw-x-2026-ab",
+    }
+    refused = await client.post("/v1/officials", json=with_password, headers=it)
+    assert refused.status_code == 403, refused.text
+    assert with_password["name"] not in await _names(
+        client, "/v1/officials", admin, unit_id=town.json()["id"]
+    )
+    assert body["name"] in await _names(client, "/v1/officials", admin, unit_id=town.json()["id"])
     renamed = await client.patch(
         f"/v1/units/{town.json()['id']}", json={"name": "新镇(更名)"}, headers=it
     )
     assert renamed.status_code == 200, renamed.text
 
-    # a chief of the county: moved, reset, signed out
+    # a chief of the county: moved and signed out, but not given a password the IT
+    # administrator would know
     chief = county.officials["town_chief"]
+    reset = await client.patch(
+        f"/v1/officials/{chief['id']}", json={"password": "a-new-pass-2026"}, headers=it
+    )
+    assert reset.status_code == 403, reset.text
+    await login(client, chief["username"], county.passwords["town_chief"])
     changed = await client.patch(
-        f"/v1/officials/{chief['id']}",
-        json={"unit_id": county.village2["id"], "password": "a-new-pass-2026"},
-        headers=it,
+        f"/v1/officials/{chief['id']}", json={"unit_id": county.village2["id"]}, headers=it
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["unit_id"] == county.village2["id"]

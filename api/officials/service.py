@@ -82,6 +82,17 @@ def _may_appoint(principal: Principal, role: Role) -> None:
         raise Forbidden(f"Only an admin may make an official {role.value}.")
 
 
+def _may_set_password(principal: Principal, role: Role) -> None:
+    # A password set by someone else is known to them, as a service token is: nobody sets one
+    # for an account holding a permission they lack (an IT administrator would otherwise sign
+    # in as a petition officer and read what their own role may not).
+    if not may_grant(principal.role, role, credential=True):
+        raise Forbidden(
+            f"Only an official holding every permission of a {role.value} (an admin) may set "
+            "their password; they set it themselves afterwards."
+        )
+
+
 async def managed_official(
     session: AsyncSession, official_id: uuid.UUID, principal: Principal
 ) -> Official:
@@ -109,6 +120,7 @@ async def create_official(
             pointer="/password" if data.username else "/username",
         )
     if data.password is not None:
+        _may_set_password(principal, data.role)
         check_password(data.password, data.username, min_length(session))
     repo = OfficialRepository(session)
     if data.username and await repo.get_by_username(data.username):
@@ -140,6 +152,8 @@ async def update_official(
         await named_unit(session, data.unit_id, principal)
     if data.role is not None:
         _may_appoint(principal, data.role)
+    if data.password is not None:
+        _may_set_password(principal, data.role or official.role)
     if data.unit_id is not None:
         official.unit_id = data.unit_id
     if data.name is not None:
