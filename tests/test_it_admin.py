@@ -78,6 +78,7 @@ async def test_it_admin_keeps_the_directory_and_tokens_of_their_county(
     staff = made_staff.json()
     with_password = {
         **body,
+        "name": "新镇信访干部(有密码)",
         "username": f"staff-{uuid.uuid4().hex[:6]}",
         "password": "pw-x-2026-ab",
     }
