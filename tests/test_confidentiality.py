@@ -281,3 +281,34 @@ async def test_a_case_complaining_about_the_reader_is_not_named_to_them_in_the_b
     assert arrival["id"] in {a["deadline_id"] for a in missed}  # the miss is still criticised
     assert case["number"] not in {a["case_number"] for a in missed}
     assert case["id"] not in {a["case_id"] for a in missed}
+
+
+async def test_figures_count_a_case_about_the_reader_without_naming_it(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """The veto's drill-down lists the collective visits that count: the reader complained
+    about sees the same count, without the case's id."""
+    staff = await county.headers(client, "county_staff")
+    body = {
+        **visit_body(county.village2, county.town, 6),
+        "complained_official_ids": [_id(county, "town_chief")],
+    }
+    case = await _register(client, staff, body)
+    year = case["received_at"][:4]
+
+    async def village2(headers: dict[str, str]) -> dict[str, Any]:
+        resp = await client.get(
+            "/v1/stats/veto", params={"year": year, "unit_id": county.town["id"]}, headers=headers
+        )
+        assert resp.status_code == 200, resp.text
+        [unit] = [u for u in resp.json()["units"] if u["unit_id"] == county.village2["id"]]
+        return dict(unit)
+
+    seen_by_admin = await village2(admin)
+    seen_by_chief = await village2(await county.headers(client, "town_chief"))
+    assert [c["count"] for c in seen_by_admin["counts"]] == [
+        c["count"] for c in seen_by_chief["counts"]
+    ]
+    assert case["id"] in {i for c in seen_by_admin["counts"] for i in c["case_ids"]}
+    assert case["id"] not in {i for c in seen_by_chief["counts"] for i in c["case_ids"]}
+    assert case["id"] not in {i for r in seen_by_chief["rules"] for i in r["case_ids"]}

@@ -23,6 +23,7 @@ from api.assessment.schemas import (
     VetoRuleVerdict,
 )
 from api.auth.principal import Principal
+from api.cases.repository import CaseRepository
 from api.kit.db import utcnow
 from api.kit.errors import NotFound
 from api.kit.timeutil import CHINA, local
@@ -158,6 +159,16 @@ async def veto(
                 rules=verdicts,
             )
         )
+    # figures count a case that complains about the reader, but do not name it to them
+    about = await CaseRepository(session).about(
+        principal, {i for u in units for c in u.counts for i in c.case_ids}
+    )
+    if about:
+        for item in units:
+            for count in item.counts:
+                count.case_ids = [i for i in count.case_ids if i not in about]
+            for verdict in item.rules:
+                verdict.case_ids = [i for i in verdict.case_ids if i not in about]
     return VetoReport(year=year, unit_id=query.unit_id, policy_version=read.version, units=units)
 
 
@@ -286,6 +297,13 @@ async def scores(
                 deductions=deductions,
             )
         )
+    about = await CaseRepository(session).about(
+        principal, {d.case_id for u in units for d in u.deductions if d.case_id}
+    )
+    for item in units:
+        for d in item.deductions:
+            if d.case_id in about:
+                d.case_id, d.case_number = None, None
     units.sort(key=lambda u: (-u.score, LEVEL_ORDER[u.level], u.name, str(u.unit_id)))
     for item in units:
         item.rank = 1 + sum(other.score > item.score for other in units)

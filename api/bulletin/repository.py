@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.models.case import Case, Reader, complains_about
+from api.models.case import Case
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official
 from api.models.unit import Unit
@@ -38,13 +38,6 @@ class Miss:
 
 class BulletinRepository:
     """Read-only queries of the monthly bulletin."""
-
-    async def about(self, reader: Reader, case_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
-        """Those of the cases that complain about the reader (被反映人)."""
-        if not case_ids:
-            return set()
-        stmt = select(Case.id).where(Case.id.in_(list(case_ids)), complains_about(reader))
-        return set((await self.session.execute(stmt)).scalars())
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -26,6 +26,7 @@ from api.bulletin.schemas import (
     PraiseEntry,
     VetoEntry,
 )
+from api.cases.repository import CaseRepository
 from api.kit.db import utcnow
 from api.kit.timeutil import CHINA, add_months, local
 from api.policies.schemas import BulletinPolicy
@@ -137,7 +138,9 @@ async def monthly(
     arrivals = await repo.missed_arrivals(start=start, end=end, units=subtree)
     overdue = await repo.overdue_handling(start=start, end=end, units=subtree)
     # a case that complains about the reader is criticised without naming it to them
-    about = await repo.about(principal, {m.case_id for m in [*arrivals, *overdue] if m.case_id})
+    about = await CaseRepository(session).about(
+        principal, {m.case_id for m in [*arrivals, *overdue] if m.case_id}
+    )
     arrivals = [_unnamed(m) if m.case_id in about else m for m in arrivals]
     overdue = [_unnamed(m) if m.case_id in about else m for m in overdue]
     veto = await assessment.veto(

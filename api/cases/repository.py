@@ -20,6 +20,7 @@ from api.models.case import (
     CaseUnit,
     Channel,
     Reader,
+    complains_about,
     readable_by,
 )
 
@@ -39,6 +40,14 @@ class CaseRepository:
         if for_update:
             stmt = stmt.with_for_update(of=Case)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def about(self, reader: Reader, case_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of the cases that complain about the reader (被反映人): figures may count
+        them, but never name them to the reader."""
+        if not case_ids:
+            return set()
+        stmt = select(Case.id).where(Case.id.in_(list(case_ids)), complains_about(reader))
+        return set((await self.session.execute(stmt)).scalars())
 
     async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
         """The case with this id; locked for this transaction when `for_update`."""
