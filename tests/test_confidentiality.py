@@ -312,3 +312,23 @@ async def test_figures_count_a_case_about_the_reader_without_naming_it(
     assert case["id"] in {i for c in seen_by_admin["counts"] for i in c["case_ids"]}
     assert case["id"] not in {i for c in seen_by_chief["counts"] for i in c["case_ids"]}
     assert case["id"] not in {i for r in seen_by_chief["rules"] for i in r["case_ids"]}
+
+
+async def test_naming_someone_later_takes_their_open_deadlines_of_the_case_from_them(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    staff = await county.headers(client, "town_staff")
+    case = await _register(client, staff, visit_body(county.village2, county.town, 2))
+    [arrival] = [d for d in case["deadlines"] if d["kind"] == "arrival"]
+    assert arrival["official_id"] == _id(county, "village2_chief")
+    body = {
+        "complained_official_ids": [_id(county, "village2_chief")],
+        "complained_unit_ids": [],
+        "confidential": False,
+        "confidential_readers": [],
+    }
+    done = await client.put(f"/v1/cases/{case['id']}/confidentiality", json=body, headers=staff)
+    assert done.status_code == 200, done.text
+    [after] = [d for d in done.json()["deadlines"] if d["id"] == arrival["id"]]
+    assert after["official_id"] is None and "complained_about" in after["flags"]
+    assert after["status"] == "open"

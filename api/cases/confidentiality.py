@@ -19,9 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.principal import Principal
 from api.cases.repository import CaseRepository
 from api.cases.schemas import ConfidentialityWrite
+from api.deadlines.service import open_of_case as open_deadlines
 from api.kit.db import utcnow
 from api.kit.errors import InvalidInput, NotFound
 from api.models.case import Case
+from api.models.deadline import DeadlineKind
 from api.models.official import Official, Role
 from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
@@ -143,6 +145,17 @@ async def set_confidentiality(
     case.complained_unit_ids = list(body.complained_unit_ids)
     case.confidential = body.confidential
     case.confidential_readers = list(body.confidential_readers)
+    # an open deadline of someone now complained about is no longer theirs: the unit's (its
+    # escalation reaches the people above), as when it is opened (`Step.open`)
+    still_open = await open_deadlines(session, case.id, list(DeadlineKind))
+    holders = await OfficialRepository(session).get_many(
+        {d.official_id for d in still_open if d.official_id is not None}
+    )
+    for deadline in still_open:
+        holder = holders.get(deadline.official_id) if deadline.official_id else None
+        if holder is not None and case.complains_about(holder.id, holder.unit_id):
+            deadline.official_id = None
+            deadline.flags = [*deadline.flags, "complained_about"]
     CaseEventRepository(session).record(
         case.id,
         "confidentiality_set",

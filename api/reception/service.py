@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from api.calendar.service import UnknownYear, WorkCalendar, load_calendar
+from api.cases.confidentiality import refuse_complained
 from api.cases.repository import CaseRepository
 from api.deadlines import service as deadlines
 from api.kit.db import utcnow
@@ -312,6 +313,7 @@ async def schedule_appointment(
     case = None
     if body.case_id is not None:
         case = await _case_in_reach(session, body.case_id, "/case_id", principal)
+        refuse_complained(case, leader, "/leader_id")
     now = utcnow()
     if body.at <= now:
         raise InvalidInput("An appointment is made for a time to come.", pointer="/at")
@@ -514,6 +516,8 @@ async def record_field_visit(
         await _case_in_reach(session, case_id, f"/case_ids/{i}", principal)
         for i, case_id in enumerate(body.case_ids)
     ]
+    for i, case in enumerate(cases):
+        refuse_complained(case, official, f"/case_ids/{i}")
     now = utcnow()
     visit = FieldVisit(
         id=uuid.uuid4(),
