@@ -87,6 +87,10 @@ async def _outbox_jobs(session: AsyncSession, case_id: str) -> list[str]:
 async def test_fifty_people_bring_the_main_leader(
     county: County, client: httpx.AsyncClient
 ) -> None:
+    """A visit at the county gate summons the unit the matter concerns, not the county's own
+    leaders (issue 20): the village's chief (20 minutes), the town's petition staff and its
+    deputy in charge (seed 000 rule 3: 到区以上 … 迅速到位), and for a collective visit the
+    town's chief (seed 001 第一篇 (五).2)."""
     staff = await county.headers(client, "county_staff")
     resp = await client.post(
         "/v1/cases", json=visit_body(county.village2, county.county, 60), headers=staff
@@ -98,14 +102,33 @@ async def test_fifty_people_bring_the_main_leader(
         [
             (o["village2_chief"]["id"], "chief"),
             (o["town_staff"]["id"], "petition_staff"),
-            (None, "deputy"),  # the county has no deputy: the post is vacant, flagged
-            (o["county_chief"]["id"], "chief"),
+            (o["town_deputy"]["id"], "deputy"),
+            (o["town_chief"]["id"], "chief"),
         ],
         key=lambda t: (t[0] or "", t[1]),
     )
     assert sorted(roles, key=lambda t: (t[0] or "", t[1])) == expected
-    vacant = [d for d in arrivals(resp.json()) if d["official_id"] is None]
-    assert vacant[0]["flags"] == ["post_vacant"]
+
+
+async def test_a_vacant_post_is_flagged(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """A summons whose post nobody holds still opens its deadline, flagged (its escalation
+    then reaches the people above)."""
+    village = await client.post(
+        "/v1/units",
+        json={"name": "无主任村", "level": "village", "parent_id": county.town["id"]},
+        headers=admin,
+    )
+    assert village.status_code == 201, village.text
+    staff = await county.headers(client, "town_staff")
+    resp = await client.post(
+        "/v1/cases", json=visit_body(village.json(), county.town, 3), headers=staff
+    )
+    assert resp.status_code == 201, resp.text
+    [vacant] = arrivals(resp.json())
+    assert vacant["official_id"] is None and vacant["role"] == "chief"
+    assert vacant["flags"] == ["post_vacant"]
 
 
 async def test_visit_at_own_village_summons_nobody(

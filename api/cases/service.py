@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, time, timedelta
+from itertools import takewhile
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,7 +212,7 @@ async def register_case(
         at=now,
     )
     opened: list[Deadline] = []
-    if data.channel is Channel.visit and lodged_unit is not None:
+    if data.channel is Channel.visit:
         opened = await _summon(session, case, origin_chain, lodged_unit, policy, now)
     opened += await _open_intake_deadlines(session, case, principal, policy, now)
     await emit(session, "case.created", {"case": case_summary(case)}, case_id=case.id)
@@ -262,44 +263,65 @@ async def _open_intake_deadlines(
 
 
 def _arrival_duties(
-    case: Case, origin_chain: list[Unit], lodged_unit: Unit, policy: Policy
+    case: Case, origin_chain: list[Unit], lodged_unit: Unit | None, policy: Policy
 ) -> list[tuple[Unit, Role, timedelta]]:
-    """Who must come to the scene, from which unit, within how long (SPEC §4 arrival)."""
-    below = []
-    for unit in origin_chain:
-        if unit.id == lodged_unit.id:
-            break
-        below.append(unit)
-    if len(below) == len(origin_chain):
-        return []  # the lodged unit is not above the origin: nobody is summoned
+    """Who must come to the scene, from which unit, within how long (SPEC §4 arrival; seed
+    000 rule 3; seed 001 第二篇 (二), (七), (八)).
+
+    At the town and the county the chiefs of the villages and areas between (`arrival.chief`,
+    20 minutes); at the town, for a large visit, the town's own deputy and chief; at the
+    county and above, the unit the matter concerns (`arrival.concerned`: the origin's town and
+    its area), never the office where the petitioners went."""
     arrival = arrival_policy_at(policy, case.received_at)
-    duties: list[tuple[Unit, Role, timedelta]] = [
-        (u, Role.chief, arrival.chief) for u in below if u.level in GRASSROOTS
-    ]
-    if not duties and below:
-        duties.append((below[0], Role.chief, arrival.chief))
-    towns_below = [u for u in below if u.level is UnitLevel.town]
-    if towns_below:  # a higher office notified the town concerned: its petition staff come
-        duties.append((towns_below[0], Role.petition_staff, arrival.staff))
-    if case.headcount >= arrival.deputy_headcount:
-        duties.append((lodged_unit, Role.deputy, arrival.leader))
-    if case.headcount >= arrival.leader_headcount:
-        duties.append((lodged_unit, Role.chief, arrival.leader))
-    return duties
+    duties: list[tuple[Unit, Role, timedelta]] = []
+    if lodged_unit is not None:
+        below = list(takewhile(lambda u: u.id != lodged_unit.id, origin_chain))
+        if len(below) == len(origin_chain):
+            return []  # the lodged unit is not above the origin: nobody is summoned
+        duties += [(u, Role.chief, arrival.chief) for u in below if u.level in GRASSROOTS]
+        if not duties and below:
+            duties.append((below[0], Role.chief, arrival.chief))
+    concerned = arrival.concerned.get(case.lodged_level)
+    if concerned is None:
+        if lodged_unit is not None:  # at the town: its own leaders for a large visit
+            if case.headcount >= arrival.deputy_headcount:
+                duties.append((lodged_unit, Role.deputy, arrival.leader))
+            if case.headcount >= arrival.leader_headcount:
+                duties.append((lodged_unit, Role.chief, arrival.leader))
+    else:
+        town = next((u for u in origin_chain if u.level is UnitLevel.town), origin_chain[0])
+        area = next((u for u in origin_chain if u.level is UnitLevel.area), None)
+        within = concerned.within
+        if concerned.staff:
+            duties.append((town, Role.petition_staff, within))
+        if concerned.area_chief and area is not None:
+            duties.append((area, Role.chief, within))
+        if concerned.deputy_from is not None and case.headcount >= concerned.deputy_from:
+            duties.append((town, Role.deputy, within))
+        if concerned.chief_from is not None and case.headcount >= concerned.chief_from:
+            duties.append((town, Role.chief, within))
+    shortest: dict[tuple[uuid.UUID, Role], tuple[Unit, Role, timedelta]] = {}
+    for unit, role, span in duties:  # one summons per post: the shortest time
+        kept = shortest.get((unit.id, role))
+        if kept is None or span < kept[2]:
+            shortest[(unit.id, role)] = (unit, role, span)
+    return list(shortest.values())
 
 
 async def _summon(
     session: AsyncSession,
     case: Case,
     origin_chain: list[Unit],
-    lodged_unit: Unit,
+    lodged_unit: Unit | None,
     policy: Policy,
     now: datetime,
 ) -> list[Deadline]:
     """Open an ArrivalDeadline per duty and send each official the summons (到位通知) now."""
     officials = OfficialRepository(session)
     events = CaseEventRepository(session)
-    lodged = lodged_unit.name or LEVEL_NAMES.get(case.lodged_level.value, "")
+    lodged = (lodged_unit.name if lodged_unit else "") or LEVEL_NAMES.get(
+        case.lodged_level.value, ""
+    )
     opened: list[Deadline] = []
     units = UnitRepository(session)
     for unit, role, span in _arrival_duties(case, origin_chain, lodged_unit, policy):

@@ -30,6 +30,58 @@ from shared.jsontypes import Distinct, IsoDuration, JsonInt
 PositiveDuration = Annotated[IsoDuration, Field(gt=timedelta(0), description="ISO 8601 duration")]
 
 
+class ConcernedUnitDuties(StrictModel):
+    """Who of the unit the matter concerns (事涉单位) goes to a visit lodged at one level
+    above the town: of the town the petitioners come from (the origin itself when it lies
+    under no town) its petition staff, its deputy in charge and its chief from their headcounts,
+    and the chief of the area between; each is summoned at once, and the deadline escalates
+    like every arrival. The village chief's `arrival.chief` applies at the town and the county
+    only."""
+
+    within: PositiveDuration = Field(
+        description="How long each has to be on the scene (where the petitioners are) and say "
+        "so (到位)."
+    )
+    staff: StrictBool = Field(default=True, description="The town's petition staff go.")
+    area_chief: StrictBool = Field(
+        default=True, description="The chief of the area (管理区) between goes, if any."
+    )
+    deputy_from: JsonInt | None = Field(
+        default=None,
+        ge=1,
+        le=100000,
+        description="The town's deputy in charge goes from this "
+        "headcount (1: always; null: never).",
+    )
+    chief_from: JsonInt | None = Field(
+        default=None, ge=1, le=100000, description="The town's chief goes from this headcount."
+    )
+
+
+CONCERNED_DEFAULTS: dict[LodgedLevel, ConcernedUnitDuties] = {
+    # seed 000 rule 3: 对到区以上上访的，管理区、信访办、街道分管领导要迅速到位 ("rapidly":
+    # the staff time of seed 001 第二篇 (二).1, 30 minutes); seed 001 第一篇 (五).2: a
+    # collective visit (5 people, `collective_headcount`) at the county gate brings the
+    # unit's main leader (主要领导能及时赶到现场).
+    LodgedLevel.county: ConcernedUnitDuties(
+        within=timedelta(minutes=30), deputy_from=1, chief_from=5
+    ),
+    # seed 001 第二篇 (二).1: 事涉单位信访工作人员需在30分钟内到达上访地点; 集体访超过20人
+    # 以上的, 事涉部门信访工作分管领导要亲自到上访地点.
+    LodgedLevel.city: ConcernedUnitDuties(within=timedelta(minutes=30), deputy_from=21),
+    # seed 001 第二篇 (七).2–3: 赴省集体访20人以上 the deputy in charge, 50人以上 the main
+    # leader. The seeds give no time to reach the provincial capital: the county sets its own.
+    LodgedLevel.province: ConcernedUnitDuties(
+        within=timedelta(hours=12), deputy_from=20, chief_from=50
+    ),
+    # seed 001 第二篇 (八).2: 进京集体访5人以上 the deputy in charge goes to Beijing in person,
+    # 20人以上 the main leader. No time is given to reach Beijing: the county sets its own.
+    LodgedLevel.national: ConcernedUnitDuties(
+        within=timedelta(hours=24), deputy_from=5, chief_from=20
+    ),
+}
+
+
 class ArrivalPolicy(StrictModel):
     """On-scene arrival times and headcount thresholds (到位时限)."""
 
@@ -49,8 +101,27 @@ class ArrivalPolicy(StrictModel):
         default=21, ge=1, description="From this headcount the deputy comes in person (>20)."
     )
     leader_headcount: JsonInt = Field(
-        default=50, ge=1, description="From this headcount the main leader comes in person."
+        default=50,
+        ge=1,
+        description="From this headcount the main leader comes in person (a visit at the "
+        "town: the town's chief).",
     )
+    concerned: dict[LodgedLevel, ConcernedUnitDuties] = Field(
+        default_factory=lambda: dict(CONCERNED_DEFAULTS),
+        description="Visits lodged at the county or above (到区以上; seed 000 rule 3): who of "
+        "the unit the matter concerns (事涉单位) is summoned, per lodged level (county, city, "
+        "province, national). A level left out summons nobody of the unit concerned.",
+    )
+
+    @model_validator(mode="after")
+    def _levels_above_the_town(self) -> ArrivalPolicy:
+        below = {LodgedLevel.village, LodgedLevel.area, LodgedLevel.town} & set(self.concerned)
+        if below:
+            raise ValueError(
+                "arrival.concerned is for visits at the county or above, not "
+                + ", ".join(sorted(level.value for level in below))
+            )
+        return self
 
 
 class Recipient(StrEnum):

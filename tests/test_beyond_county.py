@@ -1,0 +1,145 @@
+"""Visits above the county (issue 20 §1; seed 000 rule 3; seed 001 第二篇 (二), (七), (八)):
+the unit the matter concerns (事涉单位: the origin's town and its area) is summoned, per the
+policy's thresholds for the level where the petitioners went; never the office they went to,
+and never the petitioners themselves (nothing here records where they are)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import County, arrivals, miss_now, visit_body
+
+pytestmark = pytest.mark.usefixtures("policy_restore")
+
+
+def _above(county: County, level: str, headcount: int) -> dict[str, Any]:
+    """A visit from the village under the area, lodged at `level` (no unit of ours)."""
+    return {
+        **visit_body(county.village, county.town, headcount),
+        "lodged_unit_id": None,
+        "lodged_level": level,
+    }
+
+
+async def _summoned(
+    client: httpx.AsyncClient, county: County, body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, tuple[str, timedelta]]]:
+    """Register the visit; the case and who was summoned (official key → role, time given)."""
+    staff = await county.headers(client, "county_staff")
+    resp = await client.post("/v1/cases", json=body, headers=staff)
+    assert resp.status_code == 201, resp.text
+    case = resp.json()
+    keys = {str(o["id"]): key for key, o in county.officials.items()}
+    out = {}
+    for d in arrivals(case):
+        span = datetime.fromisoformat(d["due_at"]) - datetime.fromisoformat(d["starts_at"])
+        out[keys[d["official_id"]]] = (d["role"], span)
+    return case, out
+
+
+@pytest.mark.parametrize(
+    ("level", "headcount", "expected", "within"),
+    [
+        # Beijing: the deputy in charge from 5 people, the chief from 20 (第二篇 (八).2)
+        ("national", 30, {"town_staff", "area_chief", "town_deputy", "town_chief"}, 24),
+        ("national", 4, {"town_staff", "area_chief"}, 24),
+        # the province: the deputy from 20, the chief from 50 (第二篇 (七).2–3)
+        ("province", 20, {"town_staff", "area_chief", "town_deputy"}, 12),
+        ("province", 50, {"town_staff", "area_chief", "town_deputy", "town_chief"}, 12),
+        # the city: staff within 30 minutes, the deputy for more than 20 (第二篇 (二).1)
+        ("city", 21, {"town_staff", "area_chief", "town_deputy"}, 0.5),
+        ("city", 20, {"town_staff", "area_chief"}, 0.5),
+    ],
+)
+async def test_a_visit_above_the_county_summons_the_unit_concerned(
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    level: str,
+    headcount: int,
+    expected: set[str],
+    within: float,
+) -> None:
+    case, summoned = await _summoned(client, county, _above(county, level, headcount))
+    assert case["lodged_level"] == level and case["lodged_unit_id"] is None
+    assert set(summoned) == expected  # never the village's chief: that is for town and county
+    assert {span for _, span in summoned.values()} == {timedelta(hours=within)}
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=admin)).json()[
+        "items"
+    ]
+    assert {a["official_id"] for a in alerts if a["purpose"] == "summons"} == {
+        county.officials[key]["id"] for key in expected
+    }
+
+
+async def test_a_visit_at_the_county_summons_the_area_and_the_town_too(
+    county: County, client: httpx.AsyncClient
+) -> None:
+    """到区以上: the area, the town's petition office and its deputy in charge come rapidly
+    (30 minutes), on top of the village chief's 20 minutes (seed 000 rule 3)."""
+    body = visit_body(county.village, county.county, 3)
+    _, summoned = await _summoned(client, county, body)
+    assert summoned == {
+        "village_chief": ("chief", timedelta(minutes=20)),
+        "area_chief": ("chief", timedelta(minutes=20)),
+        "town_staff": ("petition_staff", timedelta(minutes=30)),
+        "town_deputy": ("deputy", timedelta(minutes=30)),
+    }
+
+
+async def test_a_visit_at_the_town_summons_as_before(
+    county: County, client: httpx.AsyncClient
+) -> None:
+    """The town is no level of `arrival.concerned`: its village and area chiefs, and its own
+    deputy from 21 people (the town is both the lodged and the concerned unit)."""
+    _, small = await _summoned(client, county, visit_body(county.village, county.town, 3))
+    assert set(small) == {"village_chief", "area_chief"}
+    _, large = await _summoned(client, county, visit_body(county.village, county.town, 25))
+    assert set(large) == {"village_chief", "area_chief", "town_deputy"}
+
+
+async def test_the_thresholds_are_the_policys(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    national = doc["arrival"]["concerned"]["national"]
+    assert (national["deputy_from"], national["chief_from"]) == (5, 20)
+    assert doc["arrival"]["concerned"]["city"]["within"] == "PT30M"
+    national.update(chief_from=100, area_chief=False, within="PT6H")
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    _, summoned = await _summoned(client, county, _above(county, "national", 30))
+    assert set(summoned) == {"town_staff", "town_deputy"}
+    assert {span for _, span in summoned.values()} == {timedelta(hours=6)}
+
+    doc["arrival"]["concerned"]["town"] = national  # the town is not "above": refused
+    refused = await client.put("/v1/policies", json=doc, headers=admin)
+    assert refused.status_code == 422, refused.text
+    del doc["arrival"]["concerned"]["town"]
+    del doc["arrival"]["concerned"]["city"]  # a level left out summons nobody concerned
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    _, nobody = await _summoned(client, county, _above(county, "city", 30))
+    assert nobody == {}
+
+
+async def test_a_missed_summons_above_the_county_escalates(
+    app: FastAPI,
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    case, _ = await _summoned(client, county, _above(county, "province", 3))
+    [staff_deadline] = [d for d in arrivals(case) if d["role"] == "petition_staff"]
+    await miss_now(app, client, worker_headers, staff_deadline["id"])
+    steps = (
+        await client.get(
+            "/v1/escalations", params={"deadline_id": staff_deadline["id"]}, headers=admin
+        )
+    ).json()["items"]
+    assert [s["step"] for s in steps] == [0]
+    assert steps[0]["recipients"]  # the chain's first step reached someone
