@@ -143,3 +143,38 @@ async def test_a_missed_summons_above_the_county_escalates(
     ).json()["items"]
     assert [s["step"] for s in steps] == [0]
     assert steps[0]["recipients"]  # the chain's first step reached someone
+
+
+async def _skip_rate(
+    client: httpx.AsyncClient, admin: dict[str, str], county: County
+) -> tuple[int, int]:
+    resp = await client.get(
+        "/v1/stats/summary", params={"unit_id": county.county["id"]}, headers=admin
+    )
+    assert resp.status_code == 200, resp.text
+    rate = resp.json()["rates"]["skip_level"]
+    return rate["numerator"], rate["denominator"]
+
+
+async def test_skip_level_counts_a_visit_that_skipped_its_town(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """越级访: above the county, and at the county when the petitioners went past their town
+    (seed 000 rule 2); at the town, or at the county from the town itself, it is not."""
+    await _summoned(client, county, visit_body(county.village, county.town, 2))
+    assert await _skip_rate(client, admin, county) == (0, 1)
+    await _summoned(client, county, visit_body(county.village, county.county, 2))
+    assert await _skip_rate(client, admin, county) == (1, 2)
+    await _summoned(client, county, visit_body(county.town, county.county, 2))
+    assert await _skip_rate(client, admin, county) == (1, 3)
+    await _summoned(client, county, _above(county, "province", 2))
+    assert await _skip_rate(client, admin, county) == (2, 4)
+
+    doc = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    assert doc["intake"]["skip_levels"] == ["county", "city", "province", "national"]
+    doc["intake"]["skip_levels"] = ["city", "province", "national"]  # the county's choice
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 200
+    await _summoned(client, county, visit_body(county.village, county.county, 2))
+    assert await _skip_rate(client, admin, county) == (2, 5)  # cases counted before stay
+    doc["intake"]["skip_levels"] = ["town"]
+    assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 422

@@ -95,6 +95,16 @@ async def _resolve_territory(
     return origin_chain, lodged_chain[0], level
 
 
+def _skipped(level: LodgedLevel, origin_chain: list[Unit], policy: Policy) -> bool:
+    """Whether a petition lodged at `level` skips a level (越级访) under the policy: at the
+    county only when it went past its town (the origin lies under one)."""
+    if level not in policy.intake.skip_levels:
+        return False
+    if level is LodgedLevel.county:
+        return any(u.level is UnitLevel.town for u in origin_chain[1:])
+    return True
+
+
 def _check_parties(data: CaseCreate, policy: Policy) -> tuple[int, bool]:
     representatives = sum(p.is_representative for p in data.petitioners)
     if representatives > policy.max_representatives:
@@ -185,6 +195,7 @@ async def register_case(
         intake_unit_id=(lodged_unit.id if lodged_unit else principal.unit_id or origin_chain[0].id),
         repeat_of_id=repeat_of_id,
         possible_duplicate_of_id=duplicate_of_id,
+        skip_level=_skipped(lodged_level, origin_chain, policy),
         complained_official_ids=list(data.complained_official_ids),
         complained_unit_ids=list(data.complained_unit_ids),
         confidential=data.confidential,

@@ -168,6 +168,9 @@ class Case(RecordModel):
     complained_unit_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), default=list, server_default="{}"
     )
+    # 越级访: lodged at a skip level of the policy of the day it was registered
+    # (`intake.skip_levels`; at the county only when it skipped its town).
+    skip_level: Mapped[bool] = mapped_column(default=False, server_default=false())
     # 保密: only petition staff and the leaders named on the case read its content; the rest
     # of the territory sees that it exists and its deadlines.
     confidential: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -273,12 +273,32 @@ class AlertPolicy(StrictModel):
 
 
 class IntakePolicy(StrictModel):
-    """Registration rules: repeat petitions (重复访)."""
+    """Registration rules: repeat petitions (重复访), skip-level petitions (越级访)."""
 
     repeat_window: PositiveDuration = Field(
         default=timedelta(days=180),
         description="Same petitioner and category within this window is a repeat petition.",
     )
+    skip_levels: Annotated[list[LodgedLevel], Distinct] = Field(
+        default_factory=lambda: [
+            LodgedLevel.county,
+            LodgedLevel.city,
+            LodgedLevel.province,
+            LodgedLevel.national,
+        ],
+        max_length=4,
+        description="A petition lodged at one of these levels is skip-level (越级访) — at the "
+        "county only when it skipped its town (the origin lies under one): seed 000 rule 2 "
+        "(不准越级上访, problems solved where they arise) and rule 3 (越级上访 to the town or the "
+        "district). Counted for the case at registration, under the policy of the day.",
+    )
+
+    @model_validator(mode="after")
+    def _above_the_town(self) -> IntakePolicy:
+        low = {LodgedLevel.village, LodgedLevel.area, LodgedLevel.town} & set(self.skip_levels)
+        if low:
+            raise ValueError("intake.skip_levels are the county and above")
+        return self
 
 
 TemplateName = Literal[

@@ -34,20 +34,21 @@ class SensitiveFiguresRepository:
 
     async def cases_by_day(
         self, unit_ids: frozenset[uuid.UUID], start: datetime, end: datetime
-    ) -> Sequence[tuple[date, LodgedLevel, bool, int]]:
+    ) -> Sequence[tuple[date, LodgedLevel, bool, bool, int]]:
         """Cases of origin in the units received in [start, end): (local day, lodged level,
-        collective, count)."""
+        collective, skip-level, count)."""
         day = _local_day(Case.received_at)
         stmt = (
-            select(day, Case.lodged_level, Case.is_collective, func.count())
+            select(day, Case.lodged_level, Case.is_collective, Case.skip_level, func.count())
             .where(
                 Case.origin_unit_id.in_(list(unit_ids)),
                 Case.received_at >= start,
                 Case.received_at < end,
             )
-            .group_by(day, Case.lodged_level, Case.is_collective)
+            .group_by(day, Case.lodged_level, Case.is_collective, Case.skip_level)
         )
-        return [(d, lv, c, n) for d, lv, c, n in (await self.session.execute(stmt)).all()]
+        rows = (await self.session.execute(stmt)).all()
+        return [(d, lv, c, skip, n) for d, lv, c, skip, n in rows]
 
     async def deadlines_by_status(
         self,

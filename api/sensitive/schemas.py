@@ -40,9 +40,7 @@ class SensitiveCaseFigures(BaseModel):
 
     received: int = Field(description="Cases received (信访总量).")
     collective: int = Field(description="Of those, collective (集体访).")
-    skip_level: int = Field(
-        description="Of those, lodged above the county: city, province, national (越级访)."
-    )
+    skip_level: int = Field(description="Of those, skip-level (越级访, `intake.skip_levels`).")
     national: int = Field(description="Of those, taken to Beijing (进京访).")
     by_lodged_level: dict[str, int] = Field(
         description="Cases by where they were lodged (village … national); levels with none "

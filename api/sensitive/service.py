@@ -35,8 +35,6 @@ from api.sensitive.schemas import (
 from api.units.repository import UnitRepository
 from api.units.service import get_unit
 
-SKIP_LEVELS = frozenset({LodgedLevel.city, LodgedLevel.province, LodgedLevel.national})
-
 
 def arrival_policy_at(policy: Policy, at: datetime) -> ArrivalPolicy:
     """The arrival times (到位时限) in force at `at`: those of `policy.arrival`, each replaced
@@ -102,11 +100,12 @@ async def period_figures(
     start, end = local_days(period.starts_on, period.ends_on)
 
     levels: Counter[LodgedLevel] = Counter()
-    collective = 0
+    collective = skipped = 0
     cases_per_day: Counter[date] = Counter()
-    for day, level, is_collective, n in await repo.cases_by_day(unit_ids, start, end):
+    for day, level, is_collective, skip, n in await repo.cases_by_day(unit_ids, start, end):
         levels[level] += n
         collective += n if is_collective else 0
+        skipped += n if skip else 0
         cases_per_day[day] += n
 
     arrivals: Counter[DeadlineStatus] = Counter()
@@ -144,7 +143,7 @@ async def period_figures(
         cases=SensitiveCaseFigures(
             received=sum(levels.values()),
             collective=collective,
-            skip_level=sum(n for lv, n in levels.items() if lv in SKIP_LEVELS),
+            skip_level=skipped,
             national=levels[LodgedLevel.national],
             by_lodged_level={lv.value: levels[lv] for lv in LodgedLevel if levels[lv]},
         ),

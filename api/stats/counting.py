@@ -31,6 +31,7 @@ def state_of(case: Case | CaseRow) -> CaseState:
         channel=case.channel.value,
         category=case.category,
         lodged_level=case.lodged_level,
+        skip_level=case.skip_level,
         is_repeat=case.repeat_of_id is not None,
         is_collective=case.is_collective,
         satisfied=case.satisfied,

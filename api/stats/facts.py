@@ -26,8 +26,6 @@ OPEN = frozenset(
     }
 )
 DONE = frozenset({CaseStatus.closed, CaseStatus.terminated, CaseStatus.archived})
-# Above the county is a skip-level petition (越级访).
-SKIP_LEVELS = frozenset({LodgedLevel.city, LodgedLevel.province, LodgedLevel.national})
 # Concluded on the merits: what 初信初访一次办结 is measured against (a petition not accepted,
 # sent to court or found a duplicate was never handled).
 HANDLED = frozenset({Outcome.resolved, Outcome.stabilized, Outcome.terminated})
@@ -51,6 +49,7 @@ class CaseState:
     channel: str
     category: str
     lodged_level: LodgedLevel
+    skip_level: bool
     is_repeat: bool
     is_collective: bool
     satisfied: bool | None
@@ -73,7 +72,7 @@ def facts_of(
     )
     facts["repeat"] += case.is_repeat
     facts["collective"] += case.is_collective
-    facts["skip_level"] += case.lodged_level in SKIP_LEVELS
+    facts["skip_level"] += case.skip_level
     if case.satisfied is not None:
         facts["feedback"] += 1
         facts["satisfied"] += case.satisfied

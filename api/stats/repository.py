@@ -27,6 +27,7 @@ class CaseRow(NamedTuple):
     channel: Channel
     category: str
     lodged_level: LodgedLevel
+    skip_level: bool
     repeat_of_id: uuid.UUID | None
     is_collective: bool
     satisfied: bool | None

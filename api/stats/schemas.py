@@ -37,7 +37,9 @@ class Rates(BaseModel):
         description="初信初访一次办结率: first petitions concluded without review / concluded."
     )
     repeat: Rate = Field(description="重复访率: repeat petitions / cases.")
-    skip_level: Rate = Field(description="越级访率: lodged above the county / cases.")
+    skip_level: Rate = Field(
+        description="越级访率: skip-level cases (`intake.skip_levels`) / cases."
+    )
     arrival_on_time: Rate = Field(
         description="到位及时率: arrivals in time / arrival deadlines settled."
     )
