@@ -178,3 +178,41 @@ async def test_skip_level_counts_a_visit_that_skipped_its_town(
     assert await _skip_rate(client, admin, county) == (2, 5)  # cases counted before stay
     doc["intake"]["skip_levels"] = ["town"]
     assert (await client.put("/v1/policies", json=doc, headers=admin)).status_code == 422
+
+
+async def test_a_case_from_beijing_owes_an_owner_leader_by_the_next_working_day(
+    app: FastAPI,
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    """进京访 …要落实有关领导包案处理 (seed 001 第二篇 (八).4): a deadline to name an owner
+    leader opens at once, is met by naming one, and escalates when it is missed."""
+    staff = await county.headers(client, "county_staff")
+    case, _ = await _summoned(client, county, _above(county, "national", 3))
+    [owed] = [d for d in case["deadlines"] if d["kind"] == "owner_leader"]
+    assert owed["official_id"] == county.officials["county_staff"]["id"]  # the desk names one
+    assert owed["status"] == "open"
+    assert datetime.fromisoformat(owed["due_at"]) > datetime.fromisoformat(owed["starts_at"])
+    named = await client.post(
+        f"/v1/cases/{case['id']}/set_owner_leader",
+        json={"official_id": county.officials["town_chief"]["id"]},
+        headers=staff,
+    )
+    assert named.status_code == 200, named.text
+    [met] = [d for d in named.json()["deadlines"] if d["id"] == owed["id"]]
+    assert met["status"] == "met"
+
+    # nobody named: the deadline is missed and escalates like any other
+    other, _ = await _summoned(client, county, _above(county, "province", 3))
+    [late] = [d for d in other["deadlines"] if d["kind"] == "owner_leader"]
+    await miss_now(app, client, worker_headers, late["id"])
+    steps = (
+        await client.get("/v1/escalations", params={"deadline_id": late["id"]}, headers=admin)
+    ).json()["items"]
+    assert [s["step"] for s in steps] == [0]
+
+    # a letter to the city owes none (the policy's levels: province and Beijing)
+    city, _ = await _summoned(client, county, _above(county, "city", 3))
+    assert [d for d in city["deadlines"] if d["kind"] == "owner_leader"] == []

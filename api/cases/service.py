@@ -256,6 +256,13 @@ async def _open_intake_deadlines(
             starts_at=start,
         ),
     ]
+    if case.lodged_level in d.owner_leader_levels:
+        due, flags = await step.working_days(start, d.owner_leader_working_days)
+        opened.append(
+            await step.open(
+                K.owner_leader, desk, case.intake_unit_id, due, flags=flags, starts_at=start
+            )
+        )
     if case.lodged_level is LodgedLevel.national:
         report_day = add_months(local(start).date(), d.national_report_months)
         chief = await stand_in(

@@ -36,6 +36,7 @@ PROCESSING = frozenset(
         K.review,
         K.re_review,
         K.national_report,
+        K.owner_leader,
     }
 )
 

@@ -195,6 +195,7 @@ async def set_owner_leader(act: Act, body: OfficialBody) -> Changes:
     step = await act.begin()
     refuse_complained(step.case, leader, "/official_id")
     step.case.owner_leader_id = leader.id
+    await step.meet(K.owner_leader)
     return {"official_id": str(leader.id)}
 
 

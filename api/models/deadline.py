@@ -32,6 +32,7 @@ class DeadlineKind(enum.StrEnum):
     field_visit = "field_visit"  # 带案下访: a leader's monthly minimum of field visits
     appointment = "appointment"  # 约访: a leader meets a petitioner as agreed
     decision_assessment = "decision_assessment"  # 风险前置评估: assessed before the decision
+    owner_leader = "owner_leader"  # 领导包案: a leader named to own the case
 
 
 class DeadlineStatus(enum.StrEnum):

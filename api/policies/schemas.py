@@ -238,6 +238,19 @@ class DeadlinePolicy(StrictModel):
     national_report_months: JsonInt = Field(
         default=1, ge=1, le=24, description="Closing report of a case taken to Beijing."
     )
+    owner_leader_working_days: Days = Field(
+        default=1,
+        description="A leader named to own (包案) a case that must have one, counted from its "
+        "registration (seed 001 第二篇 (四).3: 逐件落实领导包案制度; (八).4: 进京访 …要落实有关"
+        "领导包案处理; the seeds give no time: one working day).",
+    )
+    owner_leader_levels: Annotated[list[LodgedLevel], Distinct] = Field(
+        default_factory=lambda: [LodgedLevel.province, LodgedLevel.national],
+        max_length=7,
+        description="Visits and letters lodged at these levels must have an owner leader: the "
+        "matter taken in hand at home after the officials received the petitioners at the "
+        "province or in Beijing (seed 001 第二篇 (七), (八).4).",
+    )
 
 
 class ReportPolicy(StrictModel):

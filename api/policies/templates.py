@@ -47,6 +47,7 @@ DEADLINE_NAMES: dict[str, str] = {
     "field_visit": "带案下访时限",
     "appointment": "约访时限",
     "decision_assessment": "决策风险评估时限",
+    "owner_leader": "领导包案时限",
 }
 
 # The placeholders each template may use.
