@@ -5,14 +5,14 @@ and never the petitioners themselves (nothing here records where they are)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import County, arrivals, miss_now, visit_body
+from tests.conftest import County, act, arrivals, letter_body, miss_now, visit_body
 
 pytestmark = pytest.mark.usefixtures("policy_restore")
 
@@ -216,3 +216,63 @@ async def test_a_case_from_beijing_owes_an_owner_leader_by_the_next_working_day(
     # a letter to the city owes none (the policy's levels: province and Beijing)
     city, _ = await _summoned(client, county, _above(county, "city", 3))
     assert [d for d in city["deadlines"] if d["kind"] == "owner_leader"] == []
+
+
+async def test_the_desk_filters_cases(
+    app: FastAPI,
+    county: County,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker_headers: dict[str, str],
+) -> None:
+    """Filters a desk needs (issue 20 §3): received between, overdue now, assigned unit,
+    lodged level, owner leader."""
+    staff = await county.headers(client, "county_staff")
+    old_at = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    old = await client.post(
+        "/v1/cases", json=letter_body(county, received_at=old_at), headers=staff
+    )
+    assert old.status_code == 201, old.text
+    beijing, _ = await _summoned(client, county, _above(county, "national", 3))
+    mine = {old.json()["id"], beijing["id"]}
+
+    async def found(**params: str) -> set[str]:
+        resp = await client.get("/v1/cases", params={"limit": "200", **params}, headers=admin)
+        assert resp.status_code == 200, resp.text
+        return {c["id"] for c in resp.json()["items"]} & mine
+
+    since = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    assert await found(received_from=since) == {beijing["id"]}
+    assert await found(received_to=since) == {old.json()["id"]}
+    assert await found(lodged_level="national") == {beijing["id"]}
+
+    case = old.json()
+    await act(client, staff, case, "accept", {})
+    assign = {
+        "unit_id": county.town["id"],
+        "leader_id": county.officials["town_chief"]["id"],
+        "handler_id": county.officials["town_staff"]["id"],
+        "plan": "核实",
+        "time_limit_days": 30,
+    }
+    await act(client, staff, case, "assign", assign)
+    await act(
+        client,
+        staff,
+        case,
+        "set_owner_leader",
+        {"official_id": county.officials["town_deputy"]["id"]},
+    )
+    assert await found(assigned_unit_id=county.town["id"]) == {case["id"]}
+    assert await found(owner_leader_id=county.officials["town_deputy"]["id"]) == {case["id"]}
+    assert await found(overdue="true") == set()
+    [handling] = [
+        d
+        for d in (
+            await client.get("/v1/deadlines", params={"case_id": case["id"]}, headers=admin)
+        ).json()["items"]
+        if d["kind"] == "handling"
+    ]
+    await miss_now(app, client, worker_headers, handling["id"])
+    assert await found(overdue="true") == {case["id"]}
+    assert await found(overdue="false") == {beijing["id"]}

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, null, or_, select
+from sqlalchemy import and_, delete, not_, null, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from api.cases.schemas import CaseQuery
 from api.kit.db import utcnow
 from api.kit.pagination import fetch_page
 from api.models.case import (
+    DONE_STATUSES,
     Arrival,
     Case,
     CaseNumberCounter,
@@ -23,6 +24,7 @@ from api.models.case import (
     complains_about,
     readable_by,
 )
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 
 
 class CaseRepository:
@@ -146,6 +148,25 @@ class CaseRepository:
             )
         if petitioner is not None:
             stmt = stmt.where(Case.petitioners.contains([petitioner]))
+        if query.received_from is not None:
+            stmt = stmt.where(Case.received_at >= query.received_from)
+        if query.received_to is not None:
+            stmt = stmt.where(Case.received_at < query.received_to)
+        if query.overdue is not None:
+            late = (
+                select(Deadline.id)
+                .where(
+                    Deadline.case_id == Case.id,
+                    Deadline.kind == DeadlineKind.handling,
+                    or_(
+                        Deadline.status == DeadlineStatus.missed,
+                        and_(Deadline.status == DeadlineStatus.open, Deadline.due_at < utcnow()),
+                    ),
+                )
+                .exists()
+            )
+            overdue = and_(Case.status.not_in(DONE_STATUSES), late)
+            stmt = stmt.where(overdue if query.overdue else not_(overdue))
         return await fetch_page(self.session, stmt, Case, query)
 
 

@@ -231,11 +231,31 @@ class CaseRegistered(CaseRead):
 class CaseQuery(ListQuery):
     """Filters of `GET /v1/cases`; each one given must match."""
 
-    custom_filters: ClassVar[frozenset[str]] = frozenset({"is_repeat", "id_number", "phone"})
+    custom_filters: ClassVar[frozenset[str]] = frozenset(
+        {"is_repeat", "id_number", "phone", "received_from", "received_to", "overdue"}
+    )
 
     status: CaseStatus | None = None
     channel: Channel | None = None
     origin_unit_id: uuid.UUID | None = None
+    assigned_unit_id: uuid.UUID | None = Field(
+        default=None, description="The unit or department that leads the handling (承办)."
+    )
+    lodged_level: LodgedLevel | None = None
+    owner_leader_id: uuid.UUID | None = Field(
+        default=None, description="The leader who owns the case (包案领导)."
+    )
+    received_from: IsoDateTime | None = Field(
+        default=None, description="Received at or after this moment."
+    )
+    received_to: IsoDateTime | None = Field(
+        default=None, description="Received before this moment."
+    )
+    overdue: bool | None = Field(
+        default=None,
+        description="Open cases past their handling time limit (超期未办结) now (true), or the "
+        "others (false).",
+    )
     instructed_by: uuid.UUID | None = Field(
         default=None,
         description="Cases carrying this leader's instruction (领导批示案件台账).",
