@@ -276,3 +276,80 @@ async def test_the_desk_filters_cases(
     await miss_now(app, client, worker_headers, handling["id"])
     assert await found(overdue="true") == {case["id"]}
     assert await found(overdue="false") == {beijing["id"]}
+
+
+async def _assigned_letter(
+    client: httpx.AsyncClient, county: County, staff: dict[str, str]
+) -> dict[str, Any]:
+    resp = await client.post("/v1/cases", json=letter_body(county), headers=staff)
+    assert resp.status_code == 201, resp.text
+    case = dict(resp.json())
+    await act(client, staff, case, "accept", {})
+    assign = {
+        "unit_id": county.town["id"],
+        "leader_id": county.officials["town_chief"]["id"],
+        "handler_id": county.officials["town_staff"]["id"],
+        "plan": "核实",
+        "time_limit_days": 30,
+    }
+    return await act(client, staff, case, "assign", assign)
+
+
+async def test_a_supervision_notice_opens_its_own_deadline_met_by_the_answer(
+    county: County, client: httpx.AsyncClient
+) -> None:
+    """督办 (seed 001 第二篇 (四).5: 按规定时限办理市信访局督办的信访事项)."""
+    staff = await county.headers(client, "county_staff")
+    case = await _assigned_letter(client, county, staff)
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    refused = await client.post(
+        f"/v1/cases/{case['id']}/supervise", json={"reason": "r", "due_at": past}, headers=staff
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/due_at"
+    due = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    body = {"reason": "市信访局督办：限期答复", "due_at": due, "reference": "DB-2026-17"}
+    supervised = await act(client, staff, case, "supervise", body)
+    [owed] = [d for d in supervised["deadlines"] if d["kind"] == "supervision"]
+    assert owed["official_id"] == county.officials["town_staff"]["id"]  # the handler
+    assert owed["subject"] == "市信访局督办：限期答复" and owed["status"] == "open"
+    handler = await county.headers(client, "town_staff")
+    replied = await act(client, handler, case, "reply", {"text": "已答复"})
+    [met] = [d for d in replied["deadlines"] if d["id"] == owed["id"]]
+    assert met["status"] == "met"
+
+
+async def test_a_case_sent_back_is_handled_again_with_a_new_time_limit(
+    county: County, client: httpx.AsyncClient
+) -> None:
+    """退回重办 (seed 001 第二篇 (四).2: 被退回重新办理的每件次扣0.03分)."""
+    staff = await county.headers(client, "county_staff")
+    handler = await county.headers(client, "town_staff")
+    case = await _assigned_letter(client, county, staff)
+    await act(client, handler, case, "reply", {"text": "第一次答复"})
+    await act(client, staff, case, "feedback", {"satisfied": False})
+    closed = await act(client, staff, case, "close", {"outcome": "stabilized"})
+    assert closed["status"] == "closed"
+    back = await act(
+        client, staff, case, "return_for_rehandling", {"reason": "事实不清", "days": 20}
+    )
+    assert back["status"] == "assigned"
+    assert back["reply_text"] is None and back["outcome"] is None and back["satisfied"] is None
+    handling = [d for d in back["deadlines"] if d["kind"] == "handling" and d["status"] == "open"]
+    assert len(handling) == 1
+    assert handling[0]["official_id"] == county.officials["town_staff"]["id"]
+    span = datetime.fromisoformat(handling[0]["due_at"]) - datetime.now(UTC)
+    assert timedelta(days=19) < span <= timedelta(days=21)
+    events = (await client.get(f"/v1/cases/{case['id']}/timeline", headers=staff)).json()
+    [sent] = [e for e in events if e["action"] == "return_for_rehandling"]
+    assert sent["data"]["reason"] == "事实不清"
+    assert sent["data"]["withdrawn_reply"] == "第一次答复"
+    again = await act(client, handler, case, "reply", {"text": "重新答复"})
+    assert again["status"] == "replied"
+    # an open case cannot be sent back: only an answered or closed one
+    registered = await client.post("/v1/cases", json=letter_body(county), headers=staff)
+    not_yet = await client.post(
+        f"/v1/cases/{registered.json()['id']}/return_for_rehandling",
+        json={"reason": "r", "days": 5},
+        headers=staff,
+    )
+    assert not_yet.status_code == 409, not_yet.text

@@ -418,6 +418,13 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("post", CASE + "/extend"): _foreign_ids_in_body(
         "extend", lambda ids: {"days": 5, "approver_id": ids["town_chief"], "reason": "r"}
     ),
+    ("post", CASE + "/supervise"): _case_action(
+        "supervise",
+        {"reason": "r", "due_at": (datetime.now(UTC) + timedelta(days=3)).isoformat()},
+    ),
+    ("post", CASE + "/return_for_rehandling"): _case_action(
+        "return_for_rehandling", {"reason": "r", "days": 10}
+    ),
     ("post", CASE + "/reply"): _case_action("reply", {"text": "t"}),
     ("post", CASE + "/feedback"): _case_action("feedback", {"satisfied": True}),
     ("post", CASE + "/close"): _case_action("close", {"outcome": "resolved"}),

@@ -32,8 +32,10 @@ from api.cases.schemas import (
     OfficialBody,
     ReasonBody,
     RedirectBody,
+    RehandleBody,
     RejectBody,
     ReplyBody,
+    SuperviseBody,
     UnitBody,
 )
 from api.cases.workflow import Act, Changes
@@ -156,6 +158,13 @@ ACTIONS = (
         "set_owner_leader", Transition(OPEN, None, DESK), OfficialBody, workflow.set_owner_leader
     ),
     CaseAction("extend", Transition(_from(S.assigned), None, HANDLER), ExtendBody, workflow.extend),
+    CaseAction("supervise", Transition(OPEN, None, DESK), SuperviseBody, workflow.supervise),
+    CaseAction(
+        "return_for_rehandling",
+        Transition(_from(S.replied, S.closed), S.assigned, DESK),
+        RehandleBody,
+        workflow.return_for_rehandling,
+    ),
     CaseAction(
         "reply", Transition(_from(S.assigned), S.replied, HANDLER), ReplyBody, workflow.reply
     ),

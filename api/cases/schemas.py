@@ -417,6 +417,30 @@ class CloseBody(BaseModel):
     note: str | None = Field(default=None, max_length=5000)
 
 
+class SuperviseBody(BaseModel):
+    """A supervision notice (督办) on an open case: answered by its date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000, description="What the notice asks.")
+    due_at: IsoDateTime = Field(description="By when the case must be answered; in the future.")
+    reference: str | None = Field(
+        default=None, max_length=100, description="The notice's own number (督办单号)."
+    )
+
+
+class RehandleBody(BaseModel):
+    """A case sent back for re-handling (退回重办) by the office that assigned or transferred
+    it: the answer did not hold (facts unclear, policy misapplied, evidence missing …)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000)
+    days: JsonInt = Field(
+        ge=1, le=3650, description="Calendar days from now to answer again (办理时限)."
+    )
+
+
 class ReasonBody(BaseModel):
     """A request or decision that states its reason."""
 

@@ -37,6 +37,7 @@ PROCESSING = frozenset(
         K.re_review,
         K.national_report,
         K.owner_leader,
+        K.supervision,
     }
 )
 

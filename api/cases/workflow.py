@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +33,10 @@ from api.cases.schemas import (
     OfficialBody,
     ReasonBody,
     RedirectBody,
+    RehandleBody,
     RejectBody,
     ReplyBody,
+    SuperviseBody,
     UnitBody,
 )
 from api.cases.steps import K, Step, named_official, staff_of
@@ -47,6 +49,7 @@ from api.models.deadline import DeadlineKind
 from api.models.follow_up import FollowUp
 from api.models.official import Official, Role
 from api.models.unit import UnitLevel
+from api.officials.repository import OfficialRepository
 from api.policies.service import current_policy
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
@@ -226,10 +229,56 @@ async def reply(act: Act, body: ReplyBody) -> Changes:
     step = await act.begin()
     step.case.reply_text = body.text
     step.case.replied_at = step.now
-    await step.meet(K.handling, K.first_resolution)
+    await step.meet(K.handling, K.first_resolution, K.supervision)
     await step.cancel(frozenset({K.objection}))
     await step.follow_up_due()
     return {}
+
+
+async def supervise(act: Act, body: SuperviseBody) -> Changes:
+    """督办: a supervision notice (from a higher office or the county's petition bureau) on an
+    open case; the handler owes an answer by its date (met by the reply), escalating when
+    missed."""
+    step = await act.begin()
+    case = step.case
+    if body.due_at <= step.now:
+        raise InvalidInput("A supervision notice sets a date to come.", pointer="/due_at")
+    owner = (
+        await OfficialRepository(step.session).get(case.handler_id) if case.handler_id else None
+    ) or await staff_of(step.session, case.intake_unit_id)
+    unit_id = case.assigned_unit_id or case.intake_unit_id
+    deadline = await step.open(K.supervision, owner, unit_id, body.due_at.astimezone(UTC))
+    deadline.subject = body.reason[:200]
+    return {
+        "reason": body.reason,
+        "reference": body.reference,
+        "due_at": body.due_at.isoformat(),
+        "deadline_id": str(deadline.id),
+    }
+
+
+async def return_for_rehandling(act: Act, body: RehandleBody) -> Changes:
+    """退回重办: the answer is sent back (facts unclear, policy misapplied, evidence missing …):
+    the case is handled again by its handler, with a new handling time limit; the withdrawn
+    answer stays on the timeline."""
+    step = await act.begin()
+    case = step.case
+    if case.assigned_unit_id is None:
+        raise Conflict("The case was never assigned: there is no handling to send back.")
+    handler = (
+        await OfficialRepository(step.session).get(case.handler_id) if case.handler_id else None
+    )
+    withdrawn = case.reply_text
+    case.reply_text = None
+    case.replied_at = None
+    case.satisfied = None
+    case.feedback_comment = None
+    case.outcome = None
+    case.closed_at = None
+    case.time_limit = due_after_days(step.now, body.days)
+    await step.cancel(frozenset({K.follow_up}))
+    await step.open(K.handling, handler, case.assigned_unit_id, case.time_limit)
+    return {"reason": body.reason, "days": body.days, "withdrawn_reply": withdrawn}
 
 
 async def feedback(act: Act, body: FeedbackBody) -> Changes:

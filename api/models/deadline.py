@@ -33,6 +33,7 @@ class DeadlineKind(enum.StrEnum):
     appointment = "appointment"  # 约访: a leader meets a petitioner as agreed
     decision_assessment = "decision_assessment"  # 风险前置评估: assessed before the decision
     owner_leader = "owner_leader"  # 领导包案: a leader named to own the case
+    supervision = "supervision"  # 督办: answered by the date a supervision notice sets
 
 
 class DeadlineStatus(enum.StrEnum):

@@ -48,6 +48,7 @@ DEADLINE_NAMES: dict[str, str] = {
     "appointment": "约访时限",
     "decision_assessment": "决策风险评估时限",
     "owner_leader": "领导包案时限",
+    "supervision": "督办时限",
 }
 
 # The placeholders each template may use.
