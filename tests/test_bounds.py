@@ -426,6 +426,9 @@ BASES: dict[str, Base] = {
     "PATCH /v1/decisions/{decision_id}": lambda w: _as(
         w, "staff", f"/v1/decisions/{w.ids['decision']}", {}
     ),
+    "POST /v1/cases/{case_id}/supervise": lambda w: _as(
+        w, "staff", f"/v1/cases/{w.ids['case']}/supervise", {"reason": "市信访局督办"}
+    ),
     "PUT /v1/calendar/{day}": lambda w: _as(
         w, "admin", "/v1/calendar/{day}", {"is_workday": True, "note": "边界"}
     ),
@@ -459,8 +462,20 @@ async def request_for(world: World, probe: Input) -> Request:
     return Request(world.admin, probe.path, params=params)
 
 
+# The key probed of a map in a body (a `{}` segment): one the base request holds.
+MAP_KEYS = {"arrival.concerned": "national"}
+
+
 def _segments(name: str) -> list[str | int]:
-    return [0 if part == "[]" else part for part in name.split(".")]
+    out: list[str | int] = []
+    for part in name.split("."):
+        if part == "{}":
+            prefix = ".".join(str(p) for p in out)
+            assert prefix in MAP_KEYS, f"{name}: add the key to probe to MAP_KEYS"
+            out.append(MAP_KEYS[prefix])
+        else:
+            out.append(0 if part == "[]" else part)
+    return out
 
 
 def _set(body: dict[str, Any], name: str, value: Any) -> None:
