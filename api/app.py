@@ -34,6 +34,7 @@ from api.escalations.service import fail_over
 from api.events.router import router as webhooks_router
 from api.events.service import on_alert_failed
 from api.health.router import router as health_router
+from api.higher_offices.router import router as higher_offices_router
 from api.inbound.router import router as inbound_router
 from api.internal.router import router as internal_router
 from api.kit import openapi_errors
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alerts_router,
         policies_router,
         calendar_router,
+        higher_offices_router,
         reports_router,
         screening_router,
         sensitive_router,

@@ -5,6 +5,7 @@ and never the petitioners themselves (nothing here records where they are)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -353,3 +354,90 @@ async def test_a_case_sent_back_is_handled_again_with_a_new_time_limit(
         headers=staff,
     )
     assert not_yet.status_code == 409, not_yet.text
+
+
+async def _office(client: httpx.AsyncClient, admin: dict[str, str], level: str) -> dict[str, Any]:
+    code = f"XF-{level}-{uuid.uuid4().hex[:8]}"
+    body = {"name": f"{level}信访局", "level": level, "code": code}
+    resp = await client.post("/v1/higher-offices", json=body, headers=admin)
+    assert resp.status_code == 201, resp.text
+    again = await client.post("/v1/higher-offices", json=body, headers=admin)
+    assert again.status_code == 409, again.text
+    return dict(resp.json())
+
+
+async def test_a_case_handed_down_is_one_case_per_reference_and_owes_its_result(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """上级转送、交办 (seed 001 第二篇 (四)): the office and its reference number recorded, the
+    same reference once; wanting the result back, the case owes an owner leader (包案, (四).3)
+    and a closing report (结案报告) by the office's date."""
+    city = await _office(client, admin, "city")
+    staff = await county.headers(client, "county_staff")
+    due = (datetime.now(UTC) + timedelta(days=20)).replace(microsecond=0)
+    body = letter_body(
+        county,
+        source="assigned",
+        higher_office_id=city["id"],
+        higher_reference="市信交〔2026〕88号",
+        higher_due_at=due.isoformat(),
+        wants_result=True,
+    )
+    first = await client.post("/v1/cases", json=body, headers=staff)
+    assert first.status_code == 201, first.text
+    case = first.json()
+    assert (case["source"], case["higher_reference"], case["wants_result"]) == (
+        "assigned",
+        "市信交〔2026〕88号",
+        True,
+    )
+    kinds = {d["kind"]: d for d in case["deadlines"]}
+    assert "owner_leader" in kinds
+    assert datetime.fromisoformat(kinds["national_report"]["due_at"]) == due
+    second = await client.post("/v1/cases", json=body, headers=staff)
+    assert second.status_code == 409, second.text
+
+    listed = await client.get(
+        "/v1/cases", params={"higher_office_id": city["id"], "wants_result": "true"}, headers=admin
+    )
+    assert [c["id"] for c in listed.json()["items"]] == [case["id"]]
+
+    # an own intake names no office; a case handed down names one that exists
+    for change, pointer in [
+        ({"higher_office_id": city["id"]}, "/higher_office_id"),
+        ({"wants_result": True}, "/wants_result"),
+        ({"source": "transferred"}, "/higher_office_id"),
+        (
+            {"source": "transferred", "higher_office_id": city["id"]},
+            "/higher_reference",
+        ),
+        (
+            {
+                "source": "transferred",
+                "higher_office_id": str(uuid.uuid4()),
+                "higher_reference": "x",
+            },
+            "/higher_office_id",
+        ),
+    ]:
+        refused = await client.post("/v1/cases", json=letter_body(county, **change), headers=staff)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["pointer"] == pointer
+
+    # an office made inactive hands down nothing new
+    off = await client.patch(
+        f"/v1/higher-offices/{city['id']}", json={"active": False}, headers=admin
+    )
+    assert off.status_code == 200 and off.json()["active"] is False
+    late = await client.post(
+        "/v1/cases", json={**body, "higher_reference": "市信交〔2026〕89号"}, headers=staff
+    )
+    assert late.status_code == 422, late.text
+    chief = await county.headers(client, "town_chief")
+    assert (
+        await client.post(
+            "/v1/higher-offices", json={"name": "x", "level": "city", "code": "y"}, headers=chief
+        )
+    ).status_code == 403
+    seen = await client.get(f"/v1/higher-offices/{city['id']}", headers=chief)
+    assert seen.status_code == 200 and seen.json()["code"] == city["code"]

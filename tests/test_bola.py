@@ -404,6 +404,16 @@ MATRIX: dict[tuple[str, str], Probe] = {
             json={"official_id": w.ids()["town_chief"]},
         ),
     ],
+    # the registry of higher offices is the install's, not a territory's: only who may
+    # change it matters (admins, by manage_policy)
+    ("post", "/v1/higher-offices"): _admin_only(
+        "post", lambda w: "/v1/higher-offices", {"name": "市信访局", "level": "city", "code": "x"}
+    ),
+    ("get", "/v1/higher-offices"): _no_ids("the install's registry, read by every official"),
+    ("get", "/v1/higher-offices/{office_id}"): _no_ids("the install's registry"),
+    ("patch", "/v1/higher-offices/{office_id}"): _admin_only(
+        "patch", lambda w: f"/v1/higher-offices/{uuid.uuid4()}", {"active": False}
+    ),
     ("post", CASE + "/accept"): _case_action("accept", {}),
     ("post", CASE + "/reject"): _case_action("reject", NOTICE),
     ("post", CASE + "/redirect"): _case_action("redirect", {"to": "court", **NOTICE}),

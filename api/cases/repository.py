@@ -51,6 +51,13 @@ class CaseRepository:
         stmt = select(Case.id).where(Case.id.in_(list(case_ids)), complains_about(reader))
         return set((await self.session.execute(stmt)).scalars())
 
+    async def by_reference(self, office_id: uuid.UUID, reference: str) -> uuid.UUID | None:
+        """The case a higher office handed down under this reference number, if any."""
+        stmt = select(Case.id).where(
+            Case.higher_office_id == office_id, Case.higher_reference == reference
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
         """The case with this id; locked for this transaction when `for_update`."""
         if for_update:

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 
 from api.deadlines.schemas import DeadlineRead
 from api.kit.pagination import ListQuery
-from api.models.case import CaseStatus, Channel, LodgedLevel, Outcome, RedirectTarget
+from api.models.case import (
+    CaseSource,
+    CaseStatus,
+    Channel,
+    LodgedLevel,
+    Outcome,
+    RedirectTarget,
+)
 from api.models.follow_up import FollowUpMethod
 from api.privacy.schemas import ID_NUMBER_PATTERN, PHONE_PATTERN, Petitioner, PetitionerRead
 from api.units.schemas import Location
@@ -71,6 +78,28 @@ class CaseCreate(BaseModel):
         max_length=MAX_NAMED,
         description="Units the petition complains about: every official of the unit is kept "
         "away from it as above, and the unit may not handle it.",
+    )
+    source: CaseSource = Field(
+        default=CaseSource.own,
+        description="How it came: own intake, transferred (转送) or assigned (交办) by a "
+        "registered higher office.",
+    )
+    higher_office_id: uuid.UUID | None = Field(
+        default=None, description="The higher office that handed it down (`/v1/higher-offices`)."
+    )
+    higher_reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The office's reference number: one case per office and number.",
+    )
+    higher_due_at: IsoDateTime | None = Field(
+        default=None, description="When the office wants the closing report (结案报告)."
+    )
+    wants_result: StrictBool = Field(
+        default=False,
+        description="The office wants the result back (要结果): the case must have an owner "
+        "leader (包案) and a closing report by `higher_due_at` (or the policy's months).",
     )
     confidential: StrictBool = Field(
         default=False,
@@ -166,6 +195,11 @@ class CaseRead(BaseModel):
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    source: CaseSource
+    higher_office_id: uuid.UUID | None
+    higher_reference: str | None
+    higher_due_at: datetime | None
+    wants_result: bool
     complained_official_ids: list[uuid.UUID] = Field(
         description="被反映人 (empty in a restricted view)."
     )
@@ -242,6 +276,9 @@ class CaseQuery(ListQuery):
         default=None, description="The unit or department that leads the handling (承办)."
     )
     lodged_level: LodgedLevel | None = None
+    source: CaseSource | None = None
+    higher_office_id: uuid.UUID | None = None
+    wants_result: bool | None = None
     owner_leader_id: uuid.UUID | None = Field(
         default=None, description="The leader who owns the case (包案领导)."
     )

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from itertools import takewhile
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_official
@@ -22,11 +23,12 @@ from api.escalations import misses
 from api.escalations.service import stop_for_deadline
 from api.events.service import case_summary, emit
 from api.follow_ups.repository import FollowUpRepository
+from api.higher_offices.service import named_office
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.kit.metrics import CASES_REGISTERED, count_after_commit
 from api.kit.timeutil import CHINA, add_months, end_of_local_day, local, local_clock, within_text
-from api.models.case import Arrival, Case, CaseStatus, Channel, LodgedLevel
+from api.models.case import Arrival, Case, CaseSource, CaseStatus, Channel, LodgedLevel
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
 from api.models.unit import Unit, UnitLevel
@@ -105,6 +107,41 @@ def _skipped(level: LodgedLevel, origin_chain: list[Unit], policy: Policy) -> bo
     return True
 
 
+async def _check_source(session: AsyncSession, data: CaseCreate) -> None:
+    """A case handed down names its office and the office's reference number, once per
+    office and number (409 for a second registration); an own intake names neither."""
+    higher = {
+        "higher_office_id": data.higher_office_id,
+        "higher_reference": data.higher_reference,
+        "higher_due_at": data.higher_due_at,
+    }
+    if data.source is CaseSource.own:
+        given = next((name for name, value in higher.items() if value is not None), None)
+        if given is not None:
+            raise InvalidInput(
+                "Only a case transferred or assigned by a higher office names one.",
+                pointer=f"/{given}",
+            )
+        if data.wants_result:
+            raise InvalidInput(
+                "Only a case handed down by a higher office wants its result back.",
+                pointer="/wants_result",
+            )
+        return
+    if data.higher_office_id is None:
+        raise InvalidInput(
+            "Name the higher office that handed it down.", pointer="/higher_office_id"
+        )
+    if data.higher_reference is None:
+        raise InvalidInput("Give the office's reference number.", pointer="/higher_reference")
+    await named_office(session, data.higher_office_id, "/higher_office_id")
+    if await CaseRepository(session).by_reference(data.higher_office_id, data.higher_reference):
+        raise Conflict(
+            f"The office's {data.higher_reference!r} is registered already: one case per "
+            "reference number."
+        )
+
+
 def _check_parties(data: CaseCreate, policy: Policy) -> tuple[int, bool]:
     representatives = sum(p.is_representative for p in data.petitioners)
     if representatives > policy.max_representatives:
@@ -143,6 +180,7 @@ async def register_case(
             pointer="/origin_unit_id",
         )
     headcount, collective = _check_parties(data, policy)
+    await _check_source(session, data)
     await check_named(
         session,
         principal,
@@ -196,6 +234,11 @@ async def register_case(
         repeat_of_id=repeat_of_id,
         possible_duplicate_of_id=duplicate_of_id,
         skip_level=_skipped(lodged_level, origin_chain, policy),
+        source=data.source,
+        higher_office_id=data.higher_office_id,
+        higher_reference=data.higher_reference,
+        higher_due_at=data.higher_due_at.astimezone(UTC) if data.higher_due_at else None,
+        wants_result=data.wants_result,
         complained_official_ids=list(data.complained_official_ids),
         complained_unit_ids=list(data.complained_unit_ids),
         confidential=data.confidential,
@@ -205,7 +248,15 @@ async def register_case(
     )
     repo.add(case)
     mark_new(session, case.id)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same transfer registered at the same moment
+        if "uq_cases_higher_office_reference" not in str(exc.orig):
+            raise
+        raise Conflict(
+            f"The office's {data.higher_reference!r} is registered already: one case per "
+            "reference number."
+        ) from exc
     CaseEventRepository(session).record(
         case.id,
         "registered",
@@ -256,25 +307,25 @@ async def _open_intake_deadlines(
             starts_at=start,
         ),
     ]
-    if case.lodged_level in d.owner_leader_levels:
+    if case.lodged_level in d.owner_leader_levels or case.wants_result:
         due, flags = await step.working_days(start, d.owner_leader_working_days)
         opened.append(
             await step.open(
                 K.owner_leader, desk, case.intake_unit_id, due, flags=flags, starts_at=start
             )
         )
-    if case.lodged_level is LodgedLevel.national:
-        report_day = add_months(local(start).date(), d.national_report_months)
+    if case.lodged_level is LodgedLevel.national or case.wants_result:
+        # the closing report (结案报告): by the office's date, else within the policy's months
+        # (seed 001 第二篇 (八).5: 进京访 … 一个月内件件上报结案报告)
+        report_by = case.higher_due_at or end_of_local_day(
+            add_months(local(start).date(), d.national_report_months)
+        )
         chief = await stand_in(
             session, case, await UnitRepository(session).ancestry(case.origin_unit_id), Role.chief
         )
         opened.append(
             await step.open(
-                K.national_report,
-                chief,
-                case.origin_unit_id,
-                end_of_local_day(report_day),
-                starts_at=start,
+                K.national_report, chief, case.origin_unit_id, report_by, starts_at=start
             )
         )
     return opened

@@ -9,6 +9,7 @@ from api.models.deadline import Deadline
 from api.models.decision import DecisionAssessment, DecisionCase
 from api.models.escalation import Escalation
 from api.models.follow_up import FollowUp
+from api.models.higher_office import HigherOffice
 from api.models.idempotency import IdempotencyRecord
 from api.models.official import Official
 from api.models.outbox import OutboxMessage
@@ -47,6 +48,7 @@ __all__ = [
     "FieldVisitCase",
     "FieldVisitDuty",
     "FollowUp",
+    "HigherOffice",
     "IdempotencyRecord",
     "Login",
     "Official",

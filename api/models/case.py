@@ -55,6 +55,14 @@ class LodgedLevel(enum.StrEnum):
     national = "national"
 
 
+class CaseSource(enum.StrEnum):
+    """How the case came to the county."""
+
+    own = "own"  # 本级受理: petitioners came, wrote, called or were found by a grid worker
+    transferred = "transferred"  # 上级转送: a higher office passed it on
+    assigned = "assigned"  # 上级交办: a higher office (or a leader) assigned it, with a due date
+
+
 class CaseStatus(enum.StrEnum):
     """Lifecycle state of a case (SPEC §3)."""
 
@@ -105,6 +113,9 @@ class Case(RecordModel):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("county_id", "number", name="uq_cases_county_number"),
+        UniqueConstraint(
+            "higher_office_id", "higher_reference", name="uq_cases_higher_office_reference"
+        ),
         Index("ix_cases_petitioners", "petitioners", postgresql_using="gin"),
     )
 
@@ -168,6 +179,17 @@ class Case(RecordModel):
     complained_unit_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), default=list, server_default="{}"
     )
+    source: Mapped[CaseSource] = mapped_column(
+        Enum(CaseSource, name="case_source"), default=CaseSource.own, server_default="own"
+    )
+    # The higher office that handed it down, its reference number (unique per office: the
+    # same transfer twice is one case), its due date and whether it wants the result back.
+    higher_office_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("higher_offices.id"), index=True
+    )
+    higher_reference: Mapped[str | None] = mapped_column(String(100))
+    higher_due_at: Mapped[datetime | None]
+    wants_result: Mapped[bool] = mapped_column(default=False, server_default=false())
     # 越级访: lodged at a skip level of the policy of the day it was registered
     # (`intake.skip_levels`; at the county only when it skipped its town).
     skip_level: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -40,7 +40,7 @@ DEADLINE_NAMES: dict[str, str] = {
     "review": "复查时限",
     "re_review": "复核时限",
     "report": "信息报送时限",
-    "national_report": "进京访结案报告时限",
+    "national_report": "结案报告时限",
     "follow_up": "回访时限",
     "screening": "矛盾纠纷化解时限",
     "screening_round": "每周排查时限",
