@@ -441,3 +441,47 @@ async def test_a_case_handed_down_is_one_case_per_reference_and_owes_its_result(
     ).status_code == 403
     seen = await client.get(f"/v1/higher-offices/{city['id']}", headers=chief)
     assert seen.status_code == 200 and seen.json()["code"] == city["code"]
+
+
+async def test_the_desk_reassigns_a_case_keeping_its_due_dates(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """改派 at any stage of the handling (seed 002 第五篇 四定): the due dates stay, the open
+    deadlines follow the new handler, who may object and is alerted."""
+    staff = await county.headers(client, "county_staff")
+    case = await _assigned_letter(client, county, staff)
+    before = {d["kind"]: d for d in case["deadlines"] if d["status"] == "open"}
+    body = {
+        "unit_id": county.village2["id"],
+        "leader_id": county.officials["town_chief"]["id"],
+        "handler_id": county.officials["village2_chief"]["id"],
+        "reason": "属村级事务",
+    }
+    moved = await act(client, staff, case, "reassign", body)
+    assert (moved["assigned_unit_id"], moved["handler_id"]) == (
+        county.village2["id"],
+        county.officials["village2_chief"]["id"],
+    )
+    assert moved["time_limit"] == case["time_limit"]
+    after = {d["kind"]: d for d in moved["deadlines"] if d["status"] == "open"}
+    assert after["handling"]["due_at"] == before["handling"]["due_at"]
+    assert after["handling"]["official_id"] == county.officials["village2_chief"]["id"]
+    assert after["objection"]["official_id"] == county.officials["village2_chief"]["id"]
+    alerts = (
+        await client.get(
+            "/v1/alerts",
+            params={"case_id": case["id"], "official_id": county.officials["village2_chief"]["id"]},
+            headers=admin,
+        )
+    ).json()["items"]
+    assert [a["purpose"] for a in alerts] == ["reassigned"]
+    assert case["number"] in alerts[0]["text"]
+    events = (await client.get(f"/v1/cases/{case['id']}/timeline", headers=staff)).json()
+    [event] = [e for e in events if e["action"] == "reassign"]
+    assert event["data"]["before"]["handler_id"] == county.officials["town_staff"]["id"]
+    # the new handler's unit must be the unit's: refused, nothing changes
+    wrong = {**body, "handler_id": county.officials["town_staff"]["id"]}
+    refused = await client.post(f"/v1/cases/{case['id']}/reassign", json=wrong, headers=staff)
+    assert refused.status_code == 422, refused.text
+    still = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
+    assert still["handler_id"] == county.officials["village2_chief"]["id"]

@@ -418,6 +418,15 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("post", CASE + "/reject"): _case_action("reject", NOTICE),
     ("post", CASE + "/redirect"): _case_action("redirect", {"to": "court", **NOTICE}),
     ("post", CASE + "/assign"): _foreign_ids_in_body("assign", _assign),
+    ("post", CASE + "/reassign"): _foreign_ids_in_body(
+        "reassign",
+        lambda ids: {
+            "unit_id": ids["village2"],
+            "leader_id": ids["town_chief"],
+            "handler_id": ids["town_staff"],
+            "reason": "r",
+        },
+    ),
     ("post", CASE + "/object"): _case_action("object", {"reason": "r"}),
     ("post", CASE + "/add_department"): _foreign_ids_in_body(
         "add_department", lambda ids: {"unit_id": ids["village2"]}

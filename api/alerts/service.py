@@ -36,6 +36,7 @@ TITLES = {
     "escalation": "超时督办",
     "reminder": "时限提醒",
     "renotify": "督办回访",
+    "reassigned": "改派通知",
 }
 
 

@@ -31,6 +31,7 @@ from api.cases.schemas import (
     ObjectBody,
     OfficialBody,
     ReasonBody,
+    ReassignBody,
     RedirectBody,
     RehandleBody,
     RejectBody,
@@ -141,6 +142,9 @@ ACTIONS = (
     ),
     CaseAction(
         "assign", Transition(_from(S.accepted), S.assigned, DESK), AssignBody, workflow.assign
+    ),
+    CaseAction(
+        "reassign", Transition(_from(S.assigned), None, DESK), ReassignBody, workflow.reassign
     ),
     CaseAction(
         "object",

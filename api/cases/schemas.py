@@ -351,6 +351,18 @@ class AssignBody(BaseModel):
     time_limit_days: int = Field(ge=1, le=3650, description="Days from today to settle it.")
 
 
+class ReassignBody(BaseModel):
+    """改派: the desk moves an assigned case to another unit, leader or handler; its time
+    limit stays (a leader's `extend` gives more time)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: uuid.UUID = Field(description="The handling unit or department (lead).")
+    leader_id: uuid.UUID
+    handler_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=5000)
+
+
 class ObjectBody(BaseModel):
     """The assignee says the matter is not theirs (异议), within the objection window."""
 

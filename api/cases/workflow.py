@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.alerts.service import alert_official
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days
 from api.cases.confidentiality import refuse_complained, refuse_complained_unit
@@ -32,6 +33,7 @@ from api.cases.schemas import (
     ObjectBody,
     OfficialBody,
     ReasonBody,
+    ReassignBody,
     RedirectBody,
     RehandleBody,
     RejectBody,
@@ -44,6 +46,7 @@ from api.deadlines import service as deadlines
 from api.follow_ups.repository import FollowUpRepository
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput
+from api.kit.timeutil import local_clock
 from api.models.case import Case, CaseStatus, Outcome, RedirectTarget
 from api.models.deadline import DeadlineKind
 from api.models.follow_up import FollowUp
@@ -157,6 +160,57 @@ async def assign(act: Act, body: AssignBody) -> Changes:
         "handler_id": str(handler.id),
         "plan": body.plan,
         "time_limit": case.time_limit.isoformat(),
+    }
+
+
+async def reassign(act: Act, body: ReassignBody) -> Changes:
+    """改派: the desk moves an assigned case to another unit, leader or handler at any stage of
+    its handling; the due dates stay, the open deadlines follow the new handler, a new
+    objection window opens for them and they are alerted."""
+    session, principal = act.session, act.principal
+    unit = await named_unit(session, body.unit_id, principal)
+    leader = await named_official(session, body.leader_id, "/leader_id", principal)
+    handler = await named_official(session, body.handler_id, "/handler_id", principal)
+    if handler.unit_id != unit.id:
+        raise InvalidInput("The handler must belong to the assigned unit.", pointer="/handler_id")
+    step = await act.begin()
+    case = step.case
+    refuse_complained_unit(case, unit, "/unit_id")
+    refuse_complained(case, leader, "/leader_id")
+    refuse_complained(case, handler, "/handler_id")
+    before = {
+        "unit_id": str(case.assigned_unit_id) if case.assigned_unit_id else None,
+        "leader_id": str(case.leader_id) if case.leader_id else None,
+        "handler_id": str(case.handler_id) if case.handler_id else None,
+    }
+    case.assigned_unit_id = unit.id
+    case.leader_id, case.handler_id = leader.id, handler.id
+    await CaseUnitRepository(session).set_lead(case.id, unit.id)
+    for deadline in await deadlines.open_of_case(
+        session, case.id, (K.handling, K.first_resolution, K.supervision)
+    ):
+        deadline.official_id, deadline.unit_id = handler.id, unit.id
+        deadline.role = handler.role.value
+    await step.cancel(frozenset({K.objection}))
+    due, flags = await step.working_days(step.now, step.policy.deadlines.objection_working_days)
+    await step.open(K.objection, handler, unit.id, due, flags)
+    await alert_official(
+        session,
+        handler,
+        purpose="reassigned",
+        template=None,
+        fields={
+            "text": f"【信访】{case.number}（{case.alert_title()}）已改派由您承办，"
+            f"办理时限{local_clock(case.time_limit) if case.time_limit else '不变'}。"
+        },
+        case_id=case.id,
+    )
+    return {
+        "reason": body.reason,
+        "before": before,
+        "unit_id": str(unit.id),
+        "leader_id": str(leader.id),
+        "handler_id": str(handler.id),
     }
 
 
