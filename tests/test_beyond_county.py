@@ -485,3 +485,50 @@ async def test_the_desk_reassigns_a_case_keeping_its_due_dates(
     assert refused.status_code == 422, refused.text
     still = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
     assert still["handler_id"] == county.officials["village2_chief"]["id"]
+
+
+async def test_the_desk_corrects_a_registration_with_a_reason(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """不错登: a correction replaces the fields given, each change on the timeline with its
+    value before and after; bad input and a closed case write nothing."""
+    staff = await county.headers(client, "county_staff")
+    resp = await client.post("/v1/cases", json=letter_body(county), headers=staff)
+    case = resp.json()
+    url = f"/v1/cases/{case['id']}"
+    fixed = await client.patch(
+        url,
+        json={"reason": "登记有误", "category": "land", "location": {"lat": 34.1, "lon": 113.2}},
+        headers=staff,
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["category"] == "land"
+    assert fixed.json()["location"] == {"lat": 34.1, "lon": 113.2}
+    events = (await client.get(f"{url}/timeline", headers=staff)).json()
+    [event] = [e for e in events if e["action"] == "corrected"]
+    assert event["data"]["reason"] == "登记有误"
+    assert event["data"]["changes"]["category"] == {"before": "wages", "after": "land"}
+    for bad, pointer in [
+        ({"reason": "r", "title": "电话13812345678"}, "/title"),
+        ({"reason": "r", "content": None}, "/content"),
+        ({"reason": "r"}, "/reason"),
+        ({"title": "无理由"}, "/reason"),
+    ]:
+        refused = await client.patch(url, json=bad, headers=staff)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["pointer"] == pointer, refused.text
+    grid = await county.headers(client, "grid")
+    assert (
+        await client.patch(url, json={"reason": "r", "title": "x"}, headers=grid)
+    ).status_code == 403
+    after = (await client.get(url, headers=staff)).json()
+    assert (after["title"], after["content"]) == (case["title"], case["content"])
+    # the facts behind the dashboard follow the category
+    summary = await client.get(
+        "/v1/stats/summary", params={"unit_id": county.county["id"]}, headers=admin
+    )
+    assert summary.json()["by_category"].get("land") == 1
+
+    await act(client, staff, case, "reject", {"reason": "r", "notice_text": "n"})
+    closed = await client.patch(url, json={"reason": "r", "title": "晚了"}, headers=staff)
+    assert closed.status_code == 409, closed.text

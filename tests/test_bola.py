@@ -460,6 +460,9 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ),
     ("post", CASE + "/follow_up"): _case_action("follow_up", {"method": "phone", "reached": False}),
     ("get", CASE + "/follow_ups"): _read(lambda w: f"/v1/cases/{w.case['id']}/follow_ups"),
+    ("patch", CASE): _object_action(
+        "patch", lambda w: f"/v1/cases/{w.case['id']}", {"reason": "r", "title": "更正"}
+    ),
     ("put", CASE + "/confidentiality"): _object_action(
         "put",
         lambda w: f"/v1/cases/{w.case['id']}/confidentiality",

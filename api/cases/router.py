@@ -13,11 +13,12 @@ from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.cases import confidentiality, service, views
+from api.cases import confidentiality, corrections, service, views
 from api.cases.actions import ACTIONS, CaseAction
 from api.cases.schemas import (
     ArrivalCreate,
     ArrivalRead,
+    CaseCorrection,
     CaseCreate,
     CaseEventRead,
     CaseQuery,
@@ -109,6 +110,21 @@ async def record_arrival(
         return await service.record_arrival(session, case_id, body, principal)
 
     return await once(body, 201, produce)
+
+
+@router.patch(
+    "/{case_id}",
+    responses={409: {"description": "The case is closed: not corrected."}},
+    **needs(Permission.desk_cases),
+)
+async def correct_case(
+    case_id: uuid.UUID, body: CaseCorrection, session: DbSession, principal: CurrentPrincipal
+) -> CaseRead:
+    """Correct the registration of an open case (不错登): its title, content, reasons, demands,
+    category or location, with the reason; every change is on the timeline with its value
+    before and after."""
+    case = await corrections.correct(session, case_id, body, principal)
+    return await views.view(session, case, principal)
 
 
 @router.put(

@@ -29,6 +29,13 @@ _ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 _MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
+def no_numbers_in_title(value: str) -> str:
+    """The title, refused when it holds an ID-card or mobile number (it goes out in SMS)."""
+    if _ID_NUMBER_IN_TEXT.search(value) or _MOBILE_IN_TEXT.search(value):
+        raise ValueError("no ID-card or phone numbers in the title (it goes out in SMS)")
+    return value
+
+
 # At most this many officials, units or readers named on one case.
 MAX_NAMED = 20
 
@@ -116,7 +123,35 @@ class CaseCreate(BaseModel):
     @field_validator("title")
     @classmethod
     def _no_personal_numbers(cls, value: str) -> str:
-        if _ID_NUMBER_IN_TEXT.search(value) or _MOBILE_IN_TEXT.search(value):
+        return no_numbers_in_title(value)
+
+
+class CaseCorrection(BaseModel):
+    """The desk's correction of a registration (不错登): the fields given replace those
+    recorded; `reason` says why. Where the matter arose, when it was received, who the
+    petitioners are and how many came are not corrected here yet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=5000, description="Why it is corrected.")
+    title: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Quoted in the alerts sent to officials: no ID-card or phone numbers.",
+    )
+    content: str | None = Field(default=None, min_length=1, max_length=20000)
+    reasons: str | None = Field(default=None, max_length=20000)
+    demands: str | None = Field(default=None, max_length=20000)
+    category: str | None = Field(default=None, min_length=1, max_length=64)
+    location: Location | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _no_personal_numbers(cls, value: str | None) -> str | None:
+        if value is not None and (
+            _ID_NUMBER_IN_TEXT.search(value) or _MOBILE_IN_TEXT.search(value)
+        ):
             raise ValueError("no ID-card or phone numbers in the title (it goes out in SMS)")
         return value
 
