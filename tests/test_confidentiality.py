@@ -115,6 +115,9 @@ async def test_officials_complained_about_never_see_the_case_and_the_next_one_up
     ).json()["items"]
     assert alerted and _id(county, "village2_chief") not in {a["official_id"] for a in alerted}
     await _hidden_from(app, client, chief, case)  # the escalation and its alerts too
+    # nor may they acknowledge it by its id
+    acked = await client.post(f"/v1/escalations/{step['id']}/ack", headers=chief)
+    assert acked.status_code == 404, acked.text
 
 
 async def test_a_unit_complained_about_is_kept_away_and_may_not_handle_it(

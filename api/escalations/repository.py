@@ -62,13 +62,16 @@ class EscalationRepository:
         escalation_id: uuid.UUID,
         *,
         for_update: bool = False,
-        visible_to: tuple[frozenset[uuid.UUID] | None, uuid.UUID] | None = None,
+        visible_to: Reader | None = None,
     ) -> Escalation | None:
-        """The escalation; locked when `for_update`; None when `visible_to` (reach, official)
-        is given and the official may not see it."""
+        """The escalation; locked when `for_update`; None when `visible_to` (the caller) is
+        given and may not see it: outside their territory and not sent to them, or of a case
+        that complains about them."""
         stmt = select(Escalation).where(Escalation.id == escalation_id)
-        if visible_to is not None and visible_to[0] is not None:
-            stmt = stmt.where(_visible(visible_to[0], visible_to[1]))
+        if visible_to is not None:
+            stmt = stmt.where(not_(hidden_case(visible_to, Escalation.case_id)))
+            if visible_to.reach is not None:
+                stmt = stmt.where(_visible(visible_to.reach, visible_to.id))
         if for_update:
             stmt = stmt.with_for_update(of=Escalation)
         return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -44,7 +44,7 @@ async def acknowledge_escalation(
         escalation_id,
         principal.id,
         principal.client,
-        visible_to=(principal.reach, principal.id),
+        visible_to=principal,
     )
     return EscalationRead.model_validate(escalation, from_attributes=True)
 
@@ -55,6 +55,6 @@ async def escalate_escalation(
 ) -> EscalationRead:
     """Jump the chain to a later step now (手动升级); that step's people are alerted at once."""
     escalation = await service.escalate_manually(
-        session, escalation_id, body.step, principal.id, visible_to=(principal.reach, principal.id)
+        session, escalation_id, body.step, principal.id, visible_to=principal
     )
     return EscalationRead.model_validate(escalation, from_attributes=True)

@@ -443,15 +443,12 @@ async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> E
     return EscalationAdvance(status="created", escalation_id=escalation.id)
 
 
-Visibility = tuple[frozenset[uuid.UUID] | None, uuid.UUID]  # (reach, official)
-
-
 async def escalate_manually(
     session: AsyncSession,
     escalation_id: uuid.UUID,
     step: int,
     principal_id: uuid.UUID,
-    visible_to: Visibility | None = None,
+    visible_to: Reader | None = None,
 ) -> Escalation:
     """Jump a chain to a later step now (手动升级), e.g. when a leader must know at once."""
     current = await EscalationRepository(session).get(escalation_id, visible_to=visible_to)
@@ -474,7 +471,7 @@ async def acknowledge(
     escalation_id: uuid.UUID,
     official_id: uuid.UUID,
     client: str | None,
-    visible_to: Visibility | None = None,
+    visible_to: Reader | None = None,
 ) -> Escalation:
     """Acknowledge an escalation (收到), which stops its chain. With `visible_to`, one the
     official may not see (outside their territory, not sent to them) answers 404."""
