@@ -51,7 +51,7 @@ from api.models.case import Case, CaseStatus, Outcome, RedirectTarget
 from api.models.deadline import DeadlineKind
 from api.models.follow_up import FollowUp
 from api.models.official import Official, Role
-from api.models.unit import UnitLevel
+from api.models.unit import Unit, UnitLevel
 from api.officials.repository import OfficialRepository
 from api.policies.service import current_policy
 from api.units.repository import UnitRepository
@@ -126,9 +126,18 @@ async def redirect(act: Act, body: RedirectBody) -> Changes:
     return {"to": body.to.value, "reason": body.reason}
 
 
-async def assign(act: Act, body: AssignBody) -> Changes:
-    """交办 with the four fixes (四定: leader, handler, plan, time limit); opens the
-    objection window."""
+@dataclass
+class _Assignee:
+    """Who a case is given to (承办): the unit, its leader in charge and the handler."""
+
+    unit: Unit
+    leader: Official
+    handler: Official
+
+
+async def _assignee(act: Act, body: AssignBody | ReassignBody) -> tuple[Step, _Assignee]:
+    """The unit, leader and handler named, checked (the caller's territory, the handler of
+    that unit, nobody the case complains about); the step begun."""
     session, principal = act.session, act.principal
     unit = await named_unit(session, body.unit_id, principal)
     leader = await named_official(session, body.leader_id, "/leader_id", principal)
@@ -136,82 +145,72 @@ async def assign(act: Act, body: AssignBody) -> Changes:
     if handler.unit_id != unit.id:
         raise InvalidInput("The handler must belong to the assigned unit.", pointer="/handler_id")
     step = await act.begin()
-    case, d = step.case, step.policy.deadlines
-    refuse_complained_unit(case, unit, "/unit_id")
-    refuse_complained(case, leader, "/leader_id")
-    refuse_complained(case, handler, "/handler_id")
-    case.assigned_unit_id = unit.id
-    case.leader_id, case.handler_id = leader.id, handler.id
+    refuse_complained_unit(step.case, unit, "/unit_id")
+    refuse_complained(step.case, leader, "/leader_id")
+    refuse_complained(step.case, handler, "/handler_id")
+    return step, _Assignee(unit, leader, handler)
+
+
+async def _give(step: Step, to: _Assignee, kinds: tuple[DeadlineKind, ...]) -> None:
+    """Give the case to the assignee: its lead unit, leader and handler, its open deadlines
+    of `kinds` theirs, and a new objection window (异议) for them."""
+    case = step.case
+    case.assigned_unit_id = to.unit.id
+    case.leader_id, case.handler_id = to.leader.id, to.handler.id
+    await CaseUnitRepository(step.session).set_lead(case.id, to.unit.id)
+    for deadline in await deadlines.open_of_case(step.session, case.id, kinds):
+        deadline.official_id, deadline.unit_id = to.handler.id, to.unit.id
+        deadline.role = to.handler.role.value
+    await step.cancel(frozenset({K.objection}))
+    days = step.policy.deadlines.objection_working_days
+    due, flags = await step.working_days(step.now, days)
+    await step.open(K.objection, to.handler, to.unit.id, due, flags)
+
+
+def _named(to: _Assignee) -> dict[str, str]:
+    return {
+        "unit_id": str(to.unit.id),
+        "leader_id": str(to.leader.id),
+        "handler_id": str(to.handler.id),
+    }
+
+
+async def assign(act: Act, body: AssignBody) -> Changes:
+    """交办 with the four fixes (四定: leader, handler, plan, time limit); opens the
+    objection window."""
+    step, to = await _assignee(act, body)
+    case = step.case
     case.plan = body.plan
     case.time_limit = due_after_days(step.now, body.time_limit_days)
     case.assigned_at = step.now
-    await CaseUnitRepository(session).set_lead(case.id, unit.id)
     await step.meet(K.disposition, K.transfer)
-    for deadline in await deadlines.open_of_case(
-        session, case.id, (K.handling, K.first_resolution)
-    ):
-        deadline.official_id, deadline.unit_id = handler.id, unit.id
-        deadline.role = handler.role.value
-    due, flags = await step.working_days(step.now, d.objection_working_days)
-    await step.open(K.objection, handler, unit.id, due, flags)
-    return {
-        "unit_id": str(unit.id),
-        "leader_id": str(leader.id),
-        "handler_id": str(handler.id),
-        "plan": body.plan,
-        "time_limit": case.time_limit.isoformat(),
-    }
+    await _give(step, to, (K.handling, K.first_resolution))
+    return {**_named(to), "plan": body.plan, "time_limit": case.time_limit.isoformat()}
 
 
 async def reassign(act: Act, body: ReassignBody) -> Changes:
     """改派: the desk moves an assigned case to another unit, leader or handler at any stage of
     its handling; the due dates stay, the open deadlines follow the new handler, a new
     objection window opens for them and they are alerted."""
-    session, principal = act.session, act.principal
-    unit = await named_unit(session, body.unit_id, principal)
-    leader = await named_official(session, body.leader_id, "/leader_id", principal)
-    handler = await named_official(session, body.handler_id, "/handler_id", principal)
-    if handler.unit_id != unit.id:
-        raise InvalidInput("The handler must belong to the assigned unit.", pointer="/handler_id")
-    step = await act.begin()
+    step, to = await _assignee(act, body)
     case = step.case
-    refuse_complained_unit(case, unit, "/unit_id")
-    refuse_complained(case, leader, "/leader_id")
-    refuse_complained(case, handler, "/handler_id")
     before = {
         "unit_id": str(case.assigned_unit_id) if case.assigned_unit_id else None,
         "leader_id": str(case.leader_id) if case.leader_id else None,
         "handler_id": str(case.handler_id) if case.handler_id else None,
     }
-    case.assigned_unit_id = unit.id
-    case.leader_id, case.handler_id = leader.id, handler.id
-    await CaseUnitRepository(session).set_lead(case.id, unit.id)
-    for deadline in await deadlines.open_of_case(
-        session, case.id, (K.handling, K.first_resolution, K.supervision)
-    ):
-        deadline.official_id, deadline.unit_id = handler.id, unit.id
-        deadline.role = handler.role.value
-    await step.cancel(frozenset({K.objection}))
-    due, flags = await step.working_days(step.now, step.policy.deadlines.objection_working_days)
-    await step.open(K.objection, handler, unit.id, due, flags)
+    await _give(step, to, (K.handling, K.first_resolution, K.supervision))
+    limit = local_clock(case.time_limit) if case.time_limit else "不变"
+    text = f"【信访】{case.number}（{case.alert_title()}）已改派由您承办，办理时限{limit}。"
     await alert_official(
-        session,
-        handler,
+        step.session,
+        to.handler,
         purpose="reassigned",
         template=None,
-        fields={
-            "text": f"【信访】{case.number}（{case.alert_title()}）已改派由您承办，"
-            f"办理时限{local_clock(case.time_limit) if case.time_limit else '不变'}。"
-        },
+        fields={"text": text},
         case_id=case.id,
     )
-    return {
-        "reason": body.reason,
-        "before": before,
-        "unit_id": str(unit.id),
-        "leader_id": str(leader.id),
-        "handler_id": str(handler.id),
-    }
+    return {"reason": body.reason, "before": before, **_named(to)}
 
 
 async def object_to_assignment(act: Act, body: ObjectBody) -> Changes:
