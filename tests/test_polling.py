@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +63,12 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         resp = await client.post(path, json=body, headers=staff)
         assert resp.status_code == 201, resp.text
         made[path] = resp.json()["id"]
+    office = await client.post(
+        "/v1/higher-offices",
+        json={"name": "市信访局", "level": "city", "code": f"poll-{uuid.uuid4().hex[:8]}"},
+        headers=admin,
+    )
+    assert office.status_code == 201, office.text
     policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     policy["sensitive_periods"]["periods"] = [
@@ -76,6 +83,7 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         "item_id": made["/v1/screening/items"],
         "decision_id": made["/v1/decisions"],
         "appointment_id": made["/v1/reception/appointments"],
+        "office_id": office.json()["id"],
         "key": "poll",
     }
 
