@@ -58,6 +58,7 @@ from api.screening.router import router as screening_router
 from api.sensitive.router import router as sensitive_router
 from api.stats.counting import count_uncounted, settle_before_commit
 from api.stats.router import router as stats_router
+from api.transfers.router import router as transfers_router
 from api.units.router import router as units_router
 from shared import logs
 from shared.settings import Settings, get_settings
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policies_router,
         calendar_router,
         higher_offices_router,
+        transfers_router,
         reports_router,
         screening_router,
         sensitive_router,

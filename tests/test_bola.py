@@ -199,6 +199,19 @@ def _admin_only(method: str, path: Callable[[World], str], body: Any = None) -> 
     return probe
 
 
+def _office_only(method: str, path: Callable[[World], str], body: Any = None) -> Probe:
+    """Only a higher office's own token (none here: tests/test_transfers.py tries one office's
+    token on another's case); every official, the admin too, is refused."""
+
+    def probe(w: World) -> list[Attempt]:
+        return [
+            Attempt(who, method, path(w), FORBIDDEN, json=body)
+            for who in ("sibling", "town_chief", "grid", "viewer", "admin")
+        ]
+
+    return probe
+
+
 def _also(probe: Probe, *extra: Callable[[World], Attempt]) -> Probe:
     """`probe`, plus attempts by callers it does not try (the sibling town's it_admin, who
     manages the directory and tokens of their own town only)."""
@@ -413,6 +426,20 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", "/v1/higher-offices/{office_id}"): _no_ids("the install's registry"),
     ("patch", "/v1/higher-offices/{office_id}"): _admin_only(
         "patch", lambda w: f"/v1/higher-offices/{uuid.uuid4()}", {"active": False}
+    ),
+    ("post", "/v1/transfers"): _office_only(
+        "post",
+        lambda w: "/v1/transfers",
+        {
+            "kind": "transferred",
+            "reference": "x",
+            "petitioners": [{"name": "王五"}],
+            "title": "t",
+            "content": "c",
+        },
+    ),
+    ("get", "/v1/transfers/{case_id}"): _office_only(
+        "get", lambda w: f"/v1/transfers/{w.case['id']}"
     ),
     ("post", CASE + "/accept"): _case_action("accept", {}),
     ("post", CASE + "/reject"): _case_action("reject", NOTICE),

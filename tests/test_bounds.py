@@ -19,6 +19,7 @@ An input added to the contract is found here at once; one with no base request b
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -429,6 +430,19 @@ BASES: dict[str, Base] = {
     "POST /v1/cases/{case_id}/supervise": lambda w: _as(
         w, "staff", f"/v1/cases/{w.ids['case']}/supervise", {"reason": "市信访局督办"}
     ),
+    # a fresh reference each time: the same one again answers the first case unchecked
+    "POST /v1/transfers": lambda w: _as(
+        w,
+        "office",
+        "/v1/transfers",
+        {
+            "kind": "assigned",
+            "reference": f"bounds-{uuid.uuid4().hex}",
+            "petitioners": [{"name": "王五"}],
+            "title": "宅基地纠纷",
+            "content": "界址争议",
+        },
+    ),
     "PUT /v1/calendar/{day}": lambda w: _as(
         w, "admin", "/v1/calendar/{day}", {"is_workday": True, "note": "边界"}
     ),
@@ -569,6 +583,25 @@ async def world(client: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterat
     decision = await client.post(draft.path, json=draft.body, headers=draft.headers)
     assert decision.status_code == 201, decision.text
     world.ids["decision"] = decision.json()["id"]
+    office = await client.post(
+        "/v1/higher-offices",
+        json={"name": "市信访局", "level": "city", "code": f"bounds-{uuid.uuid4().hex[:8]}"},
+        headers=admin,
+    )
+    assert office.status_code == 201, office.text
+    token = await client.post(
+        "/v1/service-tokens",
+        json={
+            "name": "市信访信息系统",
+            "role": "higher_office",
+            "unit_id": county.county["id"],
+            "higher_office_id": office.json()["id"],
+            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        },
+        headers=admin,
+    )
+    assert token.status_code == 201, token.text
+    world.headers["office"] = {"Authorization": f"Bearer {token.json()['token']}"}
     yield world
     for day in world.calendar_days:  # the working calendar is the whole install's
         await client.delete(f"/v1/calendar/{day}", headers=admin)

@@ -69,6 +69,30 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         headers=admin,
     )
     assert office.status_code == 201, office.text
+    token = await client.post(
+        "/v1/service-tokens",
+        json={
+            "name": "市信访信息系统",
+            "role": "higher_office",
+            "unit_id": county.county["id"],
+            "higher_office_id": office.json()["id"],
+            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        },
+        headers=admin,
+    )
+    assert token.status_code == 201, token.text
+    transfer = await client.post(
+        "/v1/transfers",
+        json={
+            "kind": "transferred",
+            "reference": "poll-1",
+            "petitioners": [{"name": "王五"}],
+            "title": "宅基地纠纷",
+            "content": "界址争议",
+        },
+        headers={"Authorization": f"Bearer {token.json()['token']}"},
+    )
+    assert transfer.status_code == 201, transfer.text
     policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     policy["sensitive_periods"]["periods"] = [
@@ -85,6 +109,8 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         "appointment_id": made["/v1/reception/appointments"],
         "office_id": office.json()["id"],
         "key": "poll",
+        "transfer_case_id": transfer.json()["case_id"],
+        "office_token": token.json()["token"],
     }
 
 
@@ -120,14 +146,17 @@ async def test_every_read_answers_an_etag_and_304_when_nothing_changed(
     assert len(reads) >= 20
     try:
         for path, op in reads:
-            url = path.format(**ids)
-            first = await client.get(url, params=_query(op, ids), headers=admin)
+            headers, url = admin, path.format(**ids)
+            if path.startswith("/v1/transfers/"):  # only the office's own token reads these
+                headers = {"Authorization": f"Bearer {ids['office_token']}"}
+                url = path.format(case_id=ids["transfer_case_id"])
+            first = await client.get(url, params=_query(op, ids), headers=headers)
             assert first.status_code == 200, f"{path}: {first.status_code} {first.text}"
             etag = first.headers.get("etag")
             assert etag and etag.startswith('W/"'), path
             assert first.headers["cache-control"] == "private, no-cache"
             again = await client.get(
-                url, params=_query(op, ids), headers=admin | {"If-None-Match": etag}
+                url, params=_query(op, ids), headers=headers | {"If-None-Match": etag}
             )
             assert again.status_code == 304, f"{path}: {again.status_code}"
             assert again.content == b"" and again.headers["etag"] == etag

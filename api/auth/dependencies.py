@@ -67,6 +67,7 @@ async def current_principal(
         client=request.headers.get("user-agent"),
         reach=reach,
         login_id=login_id,
+        higher_office_id=official.higher_office_id,
     )
 
 

@@ -37,6 +37,7 @@ class Permission(enum.StrEnum):
     manage_reception = "manage_reception"  # 接访安排: duty roster, appointments (约访)
     lead_reception = "lead_reception"  # a leader's own: 批示, 带案下访, holding 约访
     assess_decisions = "assess_decisions"  # 重大决策社会稳定风险评估
+    hand_down_cases = "hand_down_cases"  # a higher office's system: 转送、交办 (POST /v1/transfers)
 
 
 P = Permission
@@ -54,7 +55,8 @@ _DESK = _HANDLER | {P.desk_cases, P.escalate_by_hand, P.record_others_arrival, P
 _LEADER = _DESK | {P.sign_off_cases, P.lead_reception}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.admin: frozenset(Permission),
+    # an admin does everything but speak for a higher office (only that office's token does)
+    Role.admin: frozenset(Permission) - {P.hand_down_cases},
     Role.chief: _LEADER,  # 主要负责人
     Role.deputy: _LEADER,  # 分管领导
     Role.petition_staff: _DESK,  # 信访干部
@@ -65,6 +67,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     # 系统管理员: keeps the directory and the tokens of their territory, sees no case and no
     # petitioner
     Role.it_admin: frozenset({P.read_directory, P.manage_directory, P.manage_service_tokens}),
+    # 上级信访部门的系统: hands cases down and reads back what became of them, nothing else
+    Role.higher_office: frozenset({P.hand_down_cases}),
 }
 
 # Roles that administer other accounts: only an admin creates, changes, signs out or

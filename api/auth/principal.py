@@ -22,6 +22,8 @@ class Principal:
     reach: frozenset[uuid.UUID] | None = frozenset()
     # The login the access token belongs to (None for a service token).
     login_id: uuid.UUID | None = None
+    # The higher office a `higher_office` service token speaks for.
+    higher_office_id: uuid.UUID | None = None
 
     def can(self, permission: Permission) -> bool:
         """Whether the official's role grants `permission` (see `GRANTS`)."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.models.higher_office import HigherOffice
 from api.models.official import Official
 from api.models.token import Login, RefreshToken, ServiceToken
 
@@ -79,6 +80,11 @@ class TokenRepository:
         """The service token with this hash."""
         stmt = select(ServiceToken).where(ServiceToken.token_hash == token_hash)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def office_active(self, office_id: uuid.UUID) -> bool:
+        """Whether the higher office is registered and active (a token may speak for it)."""
+        office = await self.session.get(HigherOffice, office_id)
+        return office is not None and office.active
 
     async def service(self, token_id: uuid.UUID) -> ServiceToken | None:
         """The service token with this id."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.auth.permissions import Permission
 from api.models.official import Role
@@ -61,6 +61,12 @@ class ServiceTokenCreate(BaseModel):
     role: Role = Field(description="Any role but admin.")
     unit_id: uuid.UUID = Field(description="The unit whose subtree the token works in.")
     expires_at: IsoDateTime = Field(description="When the token stops working (at most a year).")
+    higher_office_id: uuid.UUID | None = Field(
+        default=None,
+        description="For role `higher_office` (and only for it): the registered higher office "
+        "whose system the token is (`/v1/higher-offices`). It hands cases down to `unit_id` "
+        "(`POST /v1/transfers`) and reads back only those.",
+    )
 
     @field_validator("role")
     @classmethod
@@ -68,6 +74,12 @@ class ServiceTokenCreate(BaseModel):
         if role is Role.admin:
             raise ValueError("a service token cannot be an admin")
         return role
+
+    @model_validator(mode="after")
+    def _office_for_office_role(self) -> ServiceTokenCreate:
+        if (self.role is Role.higher_office) != (self.higher_office_id is not None):
+            raise ValueError("higher_office_id is given with role higher_office, and only then")
+        return self
 
 
 class ServiceTokenRead(BaseModel):
@@ -79,6 +91,9 @@ class ServiceTokenRead(BaseModel):
     name: str
     role: Role
     unit_id: uuid.UUID | None
+    higher_office_id: uuid.UUID | None = Field(
+        default=None, description="The higher office a `higher_office` token speaks for."
+    )
     prefix: str
     expires_at: datetime
     revoked_at: datetime | None

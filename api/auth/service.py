@@ -187,6 +187,12 @@ async def create_service_token(
     unit = await UnitRepository(session).get(body.unit_id)
     if unit is None or not creator.reaches(unit.id):
         raise InvalidInput(f"Unit {body.unit_id} does not exist.", pointer="/unit_id")
+    if body.higher_office_id is not None and not await TokenRepository(session).office_active(
+        body.higher_office_id
+    ):
+        raise InvalidInput(
+            f"Higher office {body.higher_office_id} does not exist.", pointer="/higher_office_id"
+        )
     if not may_grant(creator.role, body.role, credential=True):
         missing = ", ".join(sorted(GRANTS[body.role] - GRANTS[creator.role]))
         raise Forbidden(
@@ -194,7 +200,11 @@ async def create_service_token(
             "only an admin may issue it."
         )
     account = Official(
-        id=uuid.uuid4(), name=f"服务令牌:{body.name}", role=body.role, unit_id=body.unit_id
+        id=uuid.uuid4(),
+        name=f"服务令牌:{body.name}",
+        role=body.role,
+        unit_id=body.unit_id,
+        higher_office_id=body.higher_office_id,
     )
     OfficialRepository(session).add(account)
     await session.flush()  # the account row first: the token refers to it
@@ -220,6 +230,7 @@ def _read(row: ServiceToken, account: Official) -> ServiceTokenRead:
         name=row.name,
         role=account.role,
         unit_id=account.unit_id,
+        higher_office_id=account.higher_office_id,
         prefix=row.prefix,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,

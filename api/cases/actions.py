@@ -8,7 +8,7 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,8 @@ from api.cases.schemas import (
     UnitBody,
 )
 from api.cases.workflow import Act, Changes
-from api.events.service import case_summary, emit
+from api.events.schemas import EventType
+from api.events.service import case_summary, emit, tell_office
 from api.kit.errors import Conflict, Forbidden, NotFound
 from api.models.case import Case, CaseStatus
 from api.timeline.repository import CaseEventRepository
@@ -114,8 +115,42 @@ class CaseAction(Generic[B]):
             {"case": case_summary(case), "action": self.name, "before": before.value},
             case_id=case.id,
         )
+        if case.higher_office_id is not None:
+            await _tell_office(session, case, self.name)
         await session.flush()
         return case
+
+
+# What the office that handed a case down hears of its handling (上级转送、交办的反馈).
+OFFICE_EVENTS = {
+    "accept": EventType.transfer_accepted,
+    "reject": EventType.transfer_rejected,
+    "reply": EventType.transfer_replied,
+    "close": EventType.transfer_closed,
+    "terminate": EventType.transfer_closed,
+}
+
+
+async def _tell_office(session: AsyncSession, case: Case, action: str) -> None:
+    event = OFFICE_EVENTS.get(action)
+    if event is None:
+        return
+    details: dict[str, Any] = {"action": action, "at": case.updated_at.isoformat()}
+    if event is EventType.transfer_rejected:
+        details["notice_text"] = case.notice_text
+    if event is EventType.transfer_replied:
+        details["reply_text"] = case.reply_text
+    await tell_office(session, case, event, details)
+    if event is EventType.transfer_closed and case.wants_result:
+        # 结案报告: the result the office asked for, the day the case closed
+        report = {
+            "closed_at": case.updated_at.isoformat(),
+            "outcome": case.outcome.value if case.outcome else None,
+            "reply_text": case.reply_text,
+            "satisfied": case.satisfied,
+            "due_at": case.higher_due_at.isoformat() if case.higher_due_at else None,
+        }
+        await tell_office(session, case, EventType.transfer_reported, report)
 
 
 def _from(*states: CaseStatus) -> frozenset[CaseStatus]:

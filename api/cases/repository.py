@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, not_, null, or_, select
+from sqlalchemy import and_, delete, func, not_, null, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +57,12 @@ class CaseRepository:
             Case.higher_office_id == office_id, Case.higher_reference == reference
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock_reference(self, office_id: uuid.UUID, reference: str) -> None:
+        """Hold the office's reference number for this transaction: one of two transfers of
+        it waits for the other's case, then finds it."""
+        key = func.hashtextextended(f"{office_id}:{reference}", 0)
+        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
 
     async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
         """The case with this id; locked for this transaction when `for_update`."""

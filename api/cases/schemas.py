@@ -89,7 +89,16 @@ class CaseCreate(BaseModel):
     source: CaseSource = Field(
         default=CaseSource.own,
         description="How it came: own intake, transferred (转送) or assigned (交办) by a "
-        "registered higher office.",
+        "registered higher office, or a leader's written instruction (领导批示, with "
+        "`instructed_by` and `instruction`).",
+    )
+    instructed_by: uuid.UUID | None = Field(
+        default=None,
+        description="For a leader's instruction: the leader (a chief or deputy) who gave it; "
+        "they sign the case off at the end (谁批示谁签字), and it owes an owner leader.",
+    )
+    instruction: str | None = Field(
+        default=None, min_length=1, max_length=5000, description="The instruction's words."
     )
     higher_office_id: uuid.UUID | None = Field(
         default=None, description="The higher office that handed it down (`/v1/higher-offices`)."

@@ -107,15 +107,38 @@ def _skipped(level: LodgedLevel, origin_chain: list[Unit], policy: Policy) -> bo
     return True
 
 
-async def _check_source(session: AsyncSession, data: CaseCreate) -> None:
+async def _instructing_leader(
+    session: AsyncSession, data: CaseCreate, principal: Principal
+) -> None:
+    """A leader's instruction names a chief or deputy the caller may look up, and its words."""
+    if data.instructed_by is None:
+        raise InvalidInput("Name the leader who instructed it.", pointer="/instructed_by")
+    if data.instruction is None:
+        raise InvalidInput("Give the instruction's words.", pointer="/instruction")
+    leader = await named_official(session, data.instructed_by, "/instructed_by", principal)
+    if leader.role not in (Role.chief, Role.deputy):
+        raise InvalidInput("An instruction is a chief's or deputy's.", pointer="/instructed_by")
+
+
+async def _check_source(session: AsyncSession, data: CaseCreate, principal: Principal) -> None:
     """A case handed down names its office and the office's reference number, once per
-    office and number (409 for a second registration); an own intake names neither."""
+    office and number (409 for a second registration); a leader's instruction names the
+    leader and the words; an own intake names none of these."""
     higher = {
         "higher_office_id": data.higher_office_id,
         "higher_reference": data.higher_reference,
         "higher_due_at": data.higher_due_at,
     }
-    if data.source is CaseSource.own:
+    instructed = {"instructed_by": data.instructed_by, "instruction": data.instruction}
+    if data.source is not CaseSource.leader_instruction:
+        given = next((name for name, value in instructed.items() if value is not None), None)
+        if given is not None:
+            raise InvalidInput(
+                "Only a case from a leader's instruction names the leader and the instruction "
+                "(later ones: the `instruct` action).",
+                pointer=f"/{given}",
+            )
+    if data.source in (CaseSource.own, CaseSource.leader_instruction):
         given = next((name for name, value in higher.items() if value is not None), None)
         if given is not None:
             raise InvalidInput(
@@ -127,6 +150,8 @@ async def _check_source(session: AsyncSession, data: CaseCreate) -> None:
                 "Only a case handed down by a higher office wants its result back.",
                 pointer="/wants_result",
             )
+        if data.source is CaseSource.leader_instruction:
+            await _instructing_leader(session, data, principal)
         return
     if data.higher_office_id is None:
         raise InvalidInput(
@@ -180,7 +205,7 @@ async def register_case(
             pointer="/origin_unit_id",
         )
     headcount, collective = _check_parties(data, policy)
-    await _check_source(session, data)
+    await _check_source(session, data, principal)
     await check_named(
         session,
         principal,
@@ -239,6 +264,9 @@ async def register_case(
         higher_reference=data.higher_reference,
         higher_due_at=data.higher_due_at.astimezone(UTC) if data.higher_due_at else None,
         wants_result=data.wants_result,
+        instructed_by=data.instructed_by,
+        instructed_at=received_at if data.instructed_by else None,
+        instruction=data.instruction,
         complained_official_ids=list(data.complained_official_ids),
         complained_unit_ids=list(data.complained_unit_ids),
         confidential=data.confidential,
@@ -307,13 +335,16 @@ async def _open_intake_deadlines(
             starts_at=start,
         ),
     ]
-    if case.lodged_level in d.owner_leader_levels or case.wants_result:
-        due, flags = await step.working_days(start, d.owner_leader_working_days)
-        opened.append(
-            await step.open(
-                K.owner_leader, desk, case.intake_unit_id, due, flags=flags, starts_at=start
-            )
-        )
+    # 逐件落实领导包案 (seed 001 第二篇 (四).3, (八).4): cases wanting results, leaders'
+    # cases (批示、接访) and those taken to the levels of the policy
+    if (
+        case.lodged_level in d.owner_leader_levels
+        or case.wants_result
+        or case.instructed_by is not None
+    ):
+        owed = await step.owe_owner_leader(start)
+        if owed is not None:
+            opened.append(owed)
     if case.lodged_level is LodgedLevel.national or case.wants_result:
         # the closing report (结案报告): by the office's date, else within the policy's months
         # (seed 001 第二篇 (八).5: 进京访 … 一个月内件件上报结案报告)

@@ -104,6 +104,20 @@ class Step:
         due = due_after_days(self.now, self.policy.follow_up.days)
         await self.open(K.follow_up, desk, self.case.intake_unit_id, due)
 
+    async def owe_owner_leader(self, start: datetime | None = None) -> Deadline | None:
+        """A case that must have an owner leader (包案) and has none owes one: the desk that
+        took it in names one within the policy's working days, unless that is owed already."""
+        if self.case.owner_leader_id is not None or await deadlines.open_of_case(
+            self.session, self.case.id, (K.owner_leader,)
+        ):
+            return None
+        start = start or self.now
+        desk = await staff_of(self.session, self.case.intake_unit_id)
+        due, flags = await self.working_days(start, self.policy.deadlines.owner_leader_working_days)
+        return await self.open(
+            K.owner_leader, desk, self.case.intake_unit_id, due, flags=flags, starts_at=start
+        )
+
     async def cancel(self, kinds: frozenset[DeadlineKind] = PROCESSING) -> None:
         """Close the case's open deadlines of these kinds as cancelled."""
         await deadlines.close_open(

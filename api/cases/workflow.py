@@ -485,10 +485,12 @@ async def follow_up(act: Act, body: FollowUpBody) -> Changes:
 
 async def instruct(act: Act, body: InstructBody) -> Changes:
     """领导批示: a leader who received the case instructs how it is handled. The case joins the
-    ledger of instructed cases (`GET /v1/cases?instructed_by=`) and only that leader signs it
-    off at the end (谁批示谁签字)."""
+    ledger of instructed cases (`GET /v1/cases?instructed_by=`), only that leader signs it
+    off at the end (谁批示谁签字), and without an owner leader it owes one."""
     step = await act.begin()
     step.case.instructed_by = step.principal.id
     step.case.instructed_at = step.now
     step.case.instruction = body.text
+    # a leader's case (领导接访批示案件) is owned by a leader (seed 001 第二篇 (四).3)
+    await step.owe_owner_leader()
     return {"text": body.text}

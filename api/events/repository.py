@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.events.schemas import SubscriptionQuery
 from api.kit.pagination import fetch_page
 from api.kit.uow import Slot, unit_of
+from api.models.higher_office import HigherOffice
 from api.models.subscription import WebhookSubscription
 
 ACTIVE_SUBSCRIPTIONS: Slot[dict[str, Sequence[WebhookSubscription]]] = Slot(
@@ -38,10 +39,27 @@ class SubscriptionRepository:
         if event_type not in cache:
             stmt = select(WebhookSubscription).where(
                 WebhookSubscription.active.is_(True),
+                WebhookSubscription.higher_office_id.is_(None),
                 WebhookSubscription.event_types.contains([event_type]),
             )
             cache[event_type] = (await self.session.execute(stmt)).scalars().all()
         return cache[event_type]
+
+    async def of_office(
+        self, office_id: uuid.UUID, event_type: str
+    ) -> Sequence[WebhookSubscription]:
+        """Active subscriptions bound to a higher office that want `event_type`."""
+        stmt = select(WebhookSubscription).where(
+            WebhookSubscription.active.is_(True),
+            WebhookSubscription.higher_office_id == office_id,
+            WebhookSubscription.event_types.contains([event_type]),
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def office_active(self, office_id: uuid.UUID) -> bool:
+        """Whether the higher office is registered and active."""
+        office = await self.session.get(HigherOffice, office_id)
+        return office is not None and office.active
 
     async def list(self, query: SubscriptionQuery) -> tuple[list[WebhookSubscription], str | None]:
         """A page of subscriptions."""

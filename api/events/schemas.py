@@ -24,6 +24,16 @@ class EventType(StrEnum):
     escalation_unanswered = "escalation.unanswered"
     arrival_recorded = "arrival.recorded"
     alert_failed = "alert.failed"
+    # Only to the higher office that handed the case down (上级转送、交办), through the
+    # subscriptions bound to it, never of a confidential case (保密)
+    transfer_accepted = "transfer.accepted"  # 受理
+    transfer_rejected = "transfer.rejected"  # 不予受理
+    transfer_replied = "transfer.replied"  # 答复
+    transfer_closed = "transfer.closed"  # 办结 or 终结
+    transfer_reported = "transfer.reported"  # 结案报告: the result the office wanted back
+
+
+OFFICE_EVENTS = frozenset(t for t in EventType if t.value.startswith("transfer."))
 
 
 class SubscriptionCreate(BaseModel):
@@ -36,6 +46,12 @@ class SubscriptionCreate(BaseModel):
         min_length=1, max_length=len(EventType)
     )
     description: str | None = Field(default=None, max_length=500)
+    higher_office_id: uuid.UUID | None = Field(
+        default=None,
+        description="Bind the endpoint to a registered higher office: it then receives only "
+        "`transfer.*` events, about the cases that office handed down. `transfer.*` events "
+        "go to no other endpoint.",
+    )
 
 
 class SubscriptionRead(BaseModel):
@@ -45,6 +61,7 @@ class SubscriptionRead(BaseModel):
     url: str
     event_types: list[EventType]
     description: str | None
+    higher_office_id: uuid.UUID | None
     active: bool
     disabled_reason: str | None
     created_at: datetime

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import alert_webhook
 from api.events.repository import ACTIVE_SUBSCRIPTIONS, SubscriptionRepository
-from api.events.schemas import SubscriptionCreate, SubscriptionQuery
+from api.events.schemas import OFFICE_EVENTS, EventType, SubscriptionCreate, SubscriptionQuery
 from api.kit.db import utcnow
 from api.kit.errors import InvalidInput, NotFound
 from api.kit.uow import unit_of
@@ -48,6 +48,41 @@ async def emit(
     return len(subscriptions)
 
 
+async def tell_office(
+    session: AsyncSession, case: Any, event_type: EventType, details: dict[str, Any]
+) -> int:
+    """Record a delivery of a `transfer.*` event to the subscriptions bound to the office
+    that handed the case down; none for a case of no office, or a confidential one (保密:
+    what it holds is for the people named on it). Returns how many."""
+    if case.higher_office_id is None or case.confidential:
+        return 0
+    subscriptions = await SubscriptionRepository(session).of_office(
+        case.higher_office_id, event_type.value
+    )
+    for subscription in subscriptions:
+        data = {
+            "reference": case.higher_reference,
+            "case": {
+                "id": str(case.id),
+                "number": case.number,
+                "status": case.status.value,
+                "outcome": case.outcome.value if case.outcome else None,
+            },
+            **details,
+        }
+        payload = {"type": event_type.value, "timestamp": utcnow().isoformat(), "data": data}
+        await alert_webhook(
+            session,
+            alert_id=uuid.uuid4(),
+            url=subscription.url,
+            event=event_type.value,
+            payload=payload,
+            subscription_id=subscription.id,
+            case_id=case.id,
+        )
+    return len(subscriptions)
+
+
 async def create_subscription(
     session: AsyncSession, body: SubscriptionCreate, actor_id: uuid.UUID, *, allow_private: bool
 ) -> WebhookSubscription:
@@ -57,6 +92,24 @@ async def create_subscription(
             check_public_url(body.url)
         except ValueError as exc:
             raise InvalidInput(str(exc), pointer="/url") from exc
+    office_events = set(body.event_types) & OFFICE_EVENTS
+    if body.higher_office_id is None and office_events:
+        raise InvalidInput(
+            "transfer.* events go only to an endpoint bound to the office that handed the "
+            "case down (higher_office_id).",
+            pointer="/event_types",
+        )
+    if body.higher_office_id is not None:
+        if office_events != set(body.event_types):
+            raise InvalidInput(
+                "An endpoint bound to a higher office receives only transfer.* events.",
+                pointer="/event_types",
+            )
+        if not await SubscriptionRepository(session).office_active(body.higher_office_id):
+            raise InvalidInput(
+                f"Higher office {body.higher_office_id} does not exist.",
+                pointer="/higher_office_id",
+            )
     subscription = WebhookSubscription(
         id=uuid.uuid4(),
         url=body.url,
@@ -64,6 +117,7 @@ async def create_subscription(
         secret=generate_secret(),
         description=body.description,
         created_by=actor_id,
+        higher_office_id=body.higher_office_id,
     )
     SubscriptionRepository(session).add(subscription)
     unit_of(session).forget(ACTIVE_SUBSCRIPTIONS)

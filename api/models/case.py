@@ -61,6 +61,7 @@ class CaseSource(enum.StrEnum):
     own = "own"  # 本级受理: petitioners came, wrote, called or were found by a grid worker
     transferred = "transferred"  # 上级转送: a higher office passed it on
     assigned = "assigned"  # 上级交办: a higher office (or a leader) assigned it, with a due date
+    leader_instruction = "leader_instruction"  # 领导批示: a leader's written instruction
 
 
 class CaseStatus(enum.StrEnum):

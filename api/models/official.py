@@ -26,6 +26,9 @@ class Role(enum.StrEnum):
     # 系统管理员: units, officials and service tokens of their territory; no cases, no
     # personal data
     it_admin = "it_admin"
+    # 上级信访部门: a higher office's own system (市、省信访信息系统, 12345), through a service
+    # token bound to that office; it hands cases down and reads back only those
+    higher_office = "higher_office"
 
 
 # The unit's leaders (领导班子: 主要负责人 and 分管领导): who receive petitioners, own matters
@@ -46,3 +49,7 @@ class Official(RecordModel):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # The higher office a `higher_office` service account speaks for.
+    higher_office_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("higher_offices.id"), index=True
+    )

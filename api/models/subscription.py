@@ -22,3 +22,8 @@ class WebhookSubscription(RecordModel):
     active: Mapped[bool] = mapped_column(default=True, index=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    # Bound to a higher office: it hears only of the cases that office handed down (`transfer.*`
+    # events); unbound (install-wide), it never hears of those.
+    higher_office_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("higher_offices.id"), index=True
+    )

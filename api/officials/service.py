@@ -78,6 +78,11 @@ async def get_official(
 
 
 def _may_appoint(principal: Principal, role: Role) -> None:
+    if role is Role.higher_office:
+        raise InvalidInput(
+            "A higher office speaks through a service token bound to it, not an official.",
+            pointer="/role",
+        )
     if not may_grant(principal.role, role, credential=False):
         raise Forbidden(f"Only an admin may make an official {role.value}.")
 
@@ -151,6 +156,8 @@ async def update_official(
     if data.unit_id is not None:
         await named_unit(session, data.unit_id, principal)
     if data.role is not None:
+        if official.role is Role.higher_office:
+            raise InvalidInput("A higher office's account keeps its role.", pointer="/role")
         _may_appoint(principal, data.role)
     if data.password is not None:
         _may_set_password(principal, data.role or official.role)

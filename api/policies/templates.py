@@ -17,6 +17,7 @@ ROLE_NAMES: dict[str, str] = {
     Role.viewer: "",
     Role.admin: "管理员",
     Role.it_admin: "系统管理员",
+    Role.higher_office: "上级信访部门",
 }
 
 LEVEL_NAMES: dict[str, str] = {

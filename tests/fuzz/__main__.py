@@ -20,6 +20,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,7 @@ class Fixtures:
     """What the run starts from: the admin's token and the ids of real objects."""
 
     token: str
+    office_token: str  # a higher office's system: the only caller of /v1/transfers
     units: list[str]
     officials: list[str]
     cases: list[str]
@@ -72,8 +74,27 @@ async def prepare(api_url: str) -> Fixtures:
                 raise SystemExit(f"registering a fixture case: {resp.status_code} {resp.text}")
             cases.append(resp.json()["id"])
         units = [county.county, county.town, county.area, county.village, county.village2]
+        office = await client.post(
+            "/v1/higher-offices",
+            json={"name": "市信访局", "level": "city", "code": "fuzz-city"},
+            headers=admin,
+        )
+        system = await client.post(
+            "/v1/service-tokens",
+            json={
+                "name": "市信访信息系统",
+                "role": "higher_office",
+                "unit_id": county.county["id"],
+                "higher_office_id": office.json()["id"],
+                "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            },
+            headers=admin,
+        )
+        if system.status_code != 201:
+            raise SystemExit(f"making the office's token: {system.status_code} {system.text}")
         return Fixtures(
             token=admin["Authorization"].removeprefix("Bearer "),
+            office_token=system.json()["token"],
             units=[u["id"] for u in units],
             officials=[o["id"] for o in county.officials.values()],
             cases=cases,
@@ -185,9 +206,8 @@ def main() -> None:
             *args.extra,
         ]
         print("+", " ".join(command), flush=True)
-        status = subprocess.run(
-            command, cwd=ROOT, env=env | {"FUZZ_TOKEN": fixtures.token}, check=False
-        ).returncode
+        tokens = {"FUZZ_TOKEN": fixtures.token, "FUZZ_OFFICE_TOKEN": fixtures.office_token}
+        status = subprocess.run(command, cwd=ROOT, env=env | tokens, check=False).returncode
     finally:
         stop(api, timeout=15)
         drop_database(database_url)
