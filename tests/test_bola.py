@@ -69,6 +69,7 @@ TABLES = (
     "field_visit_duties",
     "screening_items",
     "screening_rounds",
+    "onsite_duties",
 )
 
 # A sensitive period of the world's policy, so that its figures exist for the owners.
@@ -109,6 +110,7 @@ class World:
     screening_item: dict[str, Any]
     screening_round: dict[str, Any]
     subscription: dict[str, Any]
+    onsite_duty: dict[str, Any]  # of a visit from the town's village lodged in Beijing
     token_id: str
     callers: dict[str, dict[str, str]]
 
@@ -709,6 +711,9 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", "/v1/reception/field-visits"): _listing(
         "/v1/reception/field-visits", "town", "unit_id", lambda w: w.field_visit["id"]
     ),
+    ("get", "/v1/reception/onsite-duties"): _listing(
+        "/v1/reception/onsite-duties", "town", "unit_id", lambda w: w.onsite_duty["id"]
+    ),
     ("get", "/v1/reception/field-visits/progress"): _read(
         lambda w: f"/v1/reception/field-visits/progress?unit_id={w.county.town['id']}"
     ),
@@ -913,6 +918,14 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
         headers=admin,
     )
     assert subscription.status_code == 201, subscription.text
+    beijing = {**visit_body(county.village2, county.town, 3), "lodged_unit_id": None}
+    onsite = await client.post(
+        "/v1/cases", json={**beijing, "lodged_level": "national"}, headers=staff
+    )
+    assert onsite.status_code == 201, onsite.text
+    duties = await client.get(
+        "/v1/reception/onsite-duties", params={"case_id": onsite.json()["id"]}, headers=staff
+    )
     tokens = (await client.get("/v1/service-tokens", headers=admin)).json()
     return World(
         county=county,
@@ -927,6 +940,7 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
         screening_item=screening["items"],
         screening_round=screening["rounds"],
         subscription=subscription.json(),
+        onsite_duty=duties.json()["items"][0],
         token_id=next(t["id"] for t in tokens if t["name"] == f"board-{tag}"),
         callers=callers,
     )

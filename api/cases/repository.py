@@ -25,6 +25,7 @@ from api.models.case import (
     readable_by,
 )
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.onsite import OnsiteDuty
 
 
 class CaseRepository:
@@ -231,3 +232,19 @@ class ArrivalRepository:
     def add(self, arrival: Arrival) -> None:
         """Stage a check-in."""
         self.session.add(arrival)
+
+
+class OnsiteDutyRepository:
+    """On-site reception duties (赴现场接待)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, duty: OnsiteDuty) -> None:
+        """Stage a duty."""
+        self.session.add(duty)
+
+    async def for_case(self, case_id: uuid.UUID) -> OnsiteDuty | None:
+        """The case's duty, if it has one."""
+        stmt = select(OnsiteDuty).where(OnsiteDuty.case_id == case_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -14,7 +14,7 @@ from api.auth.permissions import Permission
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days
 from api.cases.confidentiality import check_named, stand_in
-from api.cases.repository import ArrivalRepository, CaseRepository
+from api.cases.repository import ArrivalRepository, CaseRepository, OnsiteDutyRepository
 from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, FollowUpRead
 from api.cases.steps import K, Step, named_official, staff_of
 from api.deadlines import service as deadlines
@@ -31,6 +31,7 @@ from api.kit.timeutil import CHINA, add_months, end_of_local_day, local, local_c
 from api.models.case import Arrival, Case, CaseSource, CaseStatus, Channel, LodgedLevel
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
+from api.models.onsite import OnsiteDuty
 from api.models.unit import Unit, UnitLevel
 from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
@@ -304,6 +305,10 @@ async def register_case(
     opened: list[Deadline] = []
     if data.channel is Channel.visit:
         opened = await _summon(session, case, origin_chain, lodged_unit, policy, now)
+        if case.lodged_level in policy.deadlines.onsite_levels:
+            opened.append(
+                await _open_onsite_duty(session, case, origin_chain, principal, policy, now)
+            )
     opened += await _open_intake_deadlines(session, case, principal, policy, now)
     await emit(session, "case.created", {"case": case_summary(case)}, case_id=case.id)
     count_after_commit(session, CASES_REGISTERED.labels(channel=case.channel.value).inc)
@@ -360,6 +365,51 @@ async def _open_intake_deadlines(
             )
         )
     return opened
+
+
+async def _open_onsite_duty(
+    session: AsyncSession,
+    case: Case,
+    origin_chain: list[Unit],
+    principal: Principal,
+    policy: Policy,
+    now: datetime,
+) -> Deadline:
+    """赴现场接待: a visit lodged at the province or in Beijing. Who must go and report reaching
+    the petitioners and receiving them are its arrival deadlines (`arrival.concerned`); the
+    duty adds the settlement at home (事要解决: assigned with an owner leader), owed by the
+    chief of the unit concerned. Nothing here follows the petitioners."""
+    town = next((u for u in origin_chain if u.level is UnitLevel.town), origin_chain[0])
+    step = Step(session, case, principal, policy, now)
+    chief = await stand_in(
+        session, case, await UnitRepository(session).ancestry(town.id), Role.chief
+    )
+    due, flags = await step.working_days(now, policy.deadlines.onsite_settle_working_days)
+    settle = await step.open(K.onsite_settlement, chief, town.id, due, flags=flags)
+    await session.flush()  # the duty refers to the settlement deadline
+    duty = OnsiteDuty(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        level=case.lodged_level,
+        unit_id=town.id,
+        opened_at=now,
+        settle_deadline_id=settle.id,
+    )
+    OnsiteDutyRepository(session).add(duty)
+    CaseEventRepository(session).record(
+        case.id,
+        "onsite_duty_opened",
+        actor_id=principal.id,
+        client=principal.client,
+        data={
+            "duty_id": str(duty.id),
+            "level": case.lodged_level.value,
+            "unit_id": str(town.id),
+            "settle_due_at": due.isoformat(),
+        },
+        at=now,
+    )
+    return settle
 
 
 def _arrival_duties(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days, due_after_working_days
+from api.cases.repository import OnsiteDutyRepository
 from api.deadlines import service as deadlines
 from api.escalations import misses
 from api.kit.errors import InvalidInput
@@ -38,6 +39,7 @@ PROCESSING = frozenset(
         K.national_report,
         K.owner_leader,
         K.supervision,
+        K.onsite_settlement,
     }
 )
 
@@ -117,6 +119,22 @@ class Step:
         return await self.open(
             K.owner_leader, desk, self.case.intake_unit_id, due, flags=flags, starts_at=start
         )
+
+    async def settle_onsite(self) -> None:
+        """事要解决: a case whose petitioners were received on site (赴现场接待), once assigned
+        at home with an owner leader, has its duty settled."""
+        case = self.case
+        if (
+            case.owner_leader_id is None
+            or case.assigned_at is None
+            or case.lodged_level not in self.policy.deadlines.onsite_levels
+        ):
+            return
+        duty = await OnsiteDutyRepository(self.session).for_case(case.id)
+        if duty is None or duty.settled_at is not None:
+            return
+        duty.settled_at = self.now
+        await self.meet(K.onsite_settlement)
 
     async def cancel(self, kinds: frozenset[DeadlineKind] = PROCESSING) -> None:
         """Close the case's open deadlines of these kinds as cancelled."""

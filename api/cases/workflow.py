@@ -185,6 +185,7 @@ async def assign(act: Act, body: AssignBody) -> Changes:
     case.assigned_at = step.now
     await step.meet(K.disposition, K.transfer)
     await _give(step, to, (K.handling, K.first_resolution))
+    await step.settle_onsite()
     return {**_named(to), "plan": body.plan, "time_limit": case.time_limit.isoformat()}
 
 
@@ -252,6 +253,7 @@ async def set_owner_leader(act: Act, body: OfficialBody) -> Changes:
     refuse_complained(step.case, leader, "/official_id")
     step.case.owner_leader_id = leader.id
     await step.meet(K.owner_leader)
+    await step.settle_onsite()
     return {"official_id": str(leader.id)}
 
 

@@ -12,6 +12,7 @@ from api.models.follow_up import FollowUp
 from api.models.higher_office import HigherOffice
 from api.models.idempotency import IdempotencyRecord
 from api.models.official import Official
+from api.models.onsite import OnsiteDuty
 from api.models.outbox import OutboxMessage
 from api.models.policy import PolicyDocument
 from api.models.reception import (
@@ -52,6 +53,7 @@ __all__ = [
     "IdempotencyRecord",
     "Login",
     "Official",
+    "OnsiteDuty",
     "OutboxMessage",
     "PolicyDocument",
     "RefreshToken",

@@ -34,6 +34,9 @@ class DeadlineKind(enum.StrEnum):
     decision_assessment = "decision_assessment"  # 风险前置评估: assessed before the decision
     owner_leader = "owner_leader"  # 领导包案: a leader named to own the case
     supervision = "supervision"  # 督办: answered by the date a supervision notice sets
+    # 事要解决: after the on-site reception (赴现场接待), the matter assigned at home with an
+    # owner leader
+    onsite_settlement = "onsite_settlement"
 
 
 class DeadlineStatus(enum.StrEnum):

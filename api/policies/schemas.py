@@ -251,6 +251,21 @@ class DeadlinePolicy(StrictModel):
         "matter taken in hand at home after the officials received the petitioners at the "
         "province or in Beijing (seed 001 第二篇 (七), (八).4).",
     )
+    onsite_levels: Annotated[list[LodgedLevel], Distinct] = Field(
+        default_factory=lambda: [LodgedLevel.province, LodgedLevel.national],
+        max_length=7,
+        description="A visit lodged at these levels opens an on-site reception duty (赴现场接待): "
+        "the officials of the unit concerned (`arrival.concerned`) go and receive the "
+        "petitioners in person, and the matter is settled at home (seed 001 第二篇 (七).2–3 赴省"
+        "集体访 …到现场工作; (八).1–2 进京访 …进京工作).",
+    )
+    onsite_settle_working_days: Days = Field(
+        default=3,
+        description="After an on-site reception, the case assigned at home (交办) with an owner "
+        "leader (包案) within these working days, counted from its registration (事要解决; "
+        "seed 001 第二篇 (八).4 requires the owner leader and gives no time: the owner leader's "
+        "one working day and two for the assignment).",
+    )
 
 
 class ReportPolicy(StrictModel):

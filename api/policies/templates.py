@@ -50,6 +50,7 @@ DEADLINE_NAMES: dict[str, str] = {
     "decision_assessment": "决策风险评估时限",
     "owner_leader": "领导包案时限",
     "supervision": "督办时限",
+    "onsite_settlement": "事要解决时限",
 }
 
 # The placeholders each template may use.

@@ -14,8 +14,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.kit.pagination import fetch_page
-from api.models.deadline import Deadline, DeadlineStatus
+from api.models.case import Case, Reader, readable_by
+from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import LEADER_ROLES, Official, Role
+from api.models.onsite import OnsiteDuty
 from api.models.reception import (
     Appointment,
     AppointmentStatus,
@@ -25,7 +27,7 @@ from api.models.reception import (
     RosterEntry,
 )
 from api.models.unit import Unit, UnitLevel
-from api.reception.schemas import AppointmentQuery, FieldVisitQuery
+from api.reception.schemas import AppointmentQuery, FieldVisitQuery, OnsiteDutyQuery
 
 # Any constant shared by every sweeper: only one of them opens field-visit duties at a time.
 FIELD_VISIT_DUTIES_LOCK = 0x5D_2E_50_16
@@ -321,3 +323,37 @@ class ReceptionRepository:
         if for_update:
             stmt = stmt.with_for_update(of=Deadline)
         return {o: d for o, d in (await self.session.execute(stmt)).all()}
+
+    async def onsite_duties(
+        self, query: OnsiteDutyQuery, reader: Reader
+    ) -> tuple[list[OnsiteDuty], str | None]:
+        """A page of the on-site reception duties of cases the reader may see."""
+        stmt = (
+            select(OnsiteDuty).join(Case, Case.id == OnsiteDuty.case_id).where(readable_by(reader))
+        )
+        if query.open is not None:
+            settled = OnsiteDuty.settled_at
+            stmt = stmt.where(settled.is_(None) if query.open else settled.is_not(None))
+        return await fetch_page(self.session, stmt, OnsiteDuty, query)
+
+    async def onsite_facts(
+        self, duties: Sequence[OnsiteDuty]
+    ) -> tuple[dict[uuid.UUID, str], list[Deadline]]:
+        """The duties' case numbers, and their arrival and settlement deadlines."""
+        if not duties:
+            return {}, []
+        case_ids = [d.case_id for d in duties]
+        settle_ids = [d.settle_deadline_id for d in duties if d.settle_deadline_id]
+        numbers = await self.session.execute(
+            select(Case.id, Case.number).where(Case.id.in_(case_ids))
+        )
+        stmt = (
+            select(Deadline)
+            .where(
+                Deadline.case_id.in_(case_ids),
+                (Deadline.kind == DeadlineKind.arrival) | Deadline.id.in_(settle_ids),
+            )
+            .order_by(Deadline.due_at, Deadline.id)
+        )
+        found = (await self.session.execute(stmt)).scalars().all()
+        return {row.id: row.number for row in numbers}, list(found)

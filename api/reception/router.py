@@ -25,6 +25,8 @@ from api.reception.schemas import (
     FieldVisitQuery,
     FieldVisitRead,
     HoldBody,
+    OnsiteDutyQuery,
+    OnsiteDutyRead,
     ProgressQuery,
     Roster,
     RosterEntryCreate,
@@ -224,3 +226,22 @@ async def field_visit_progress(
     deadline."""
     policy = (await current_policy(session)).policy
     return await service.field_visit_progress(session, query, principal, policy)
+
+
+# --- on-site reception (赴现场接待) ----------------------------------------------------------
+
+
+@router.get("/onsite-duties", **needs(Permission.read_cases))
+async def list_onsite_duties(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    query: Annotated[OnsiteDutyQuery, Query()],
+) -> Page[OnsiteDutyRead]:
+    """On-site reception duties (赴现场接待) of visits lodged at the province or in Beijing
+    (policy `deadlines.onsite_levels`; seed 001 第二篇 (七), (八)), newest first: the officials
+    of the unit concerned who had to go and report reaching and receiving the petitioners
+    (their arrival deadlines: `POST /v1/cases/{case_id}/arrivals`), and the settlement at
+    home by its date (事要解决: the case assigned with an owner leader). It records what the
+    officials did; nothing here follows the petitioners."""
+    items, next_cursor = await service.onsite_duties(session, query, principal)
+    return Page(items=items, next_cursor=next_cursor)

@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.kit.pagination import ListQuery
+from api.models.case import LodgedLevel
 from api.models.deadline import DeadlineStatus
 from api.models.official import Role
 from api.models.reception import AppointmentStatus
@@ -300,3 +301,46 @@ class ReceptionFigures(BaseModel):
     leaders_below_minimum: int = Field(
         description="Of those, below this month's minimum so far (本月带案下访未达标)."
     )
+
+
+class OnsiteDutyQuery(ListQuery):
+    """Filters of `GET /v1/reception/onsite-duties`."""
+
+    custom_filters: ClassVar[frozenset[str]] = frozenset({"open"})
+
+    unit_id: uuid.UUID | None = Field(default=None, description="The unit concerned (事涉单位).")
+    case_id: uuid.UUID | None = None
+    level: LodgedLevel | None = None
+    open: bool | None = Field(default=None, description="Not yet settled (true) or settled.")
+
+
+class OnsiteGoer(BaseModel):
+    """One official who must go (赴现场接待) and report reaching the petitioners and receiving
+    them (到位), by its arrival deadline."""
+
+    deadline_id: uuid.UUID
+    official_id: uuid.UUID | None = Field(description="None when the post is vacant.")
+    role: str
+    unit_id: uuid.UUID
+    due_at: datetime
+    status: DeadlineStatus
+    met_at: datetime | None
+
+
+class OnsiteDutyRead(BaseModel):
+    """An on-site reception duty: who went and when, and whether the matter was settled at
+    home (事要解决: assigned with an owner leader) by its date. It records what the officials
+    did, nothing of the petitioners' movements."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str
+    level: LodgedLevel
+    unit_id: uuid.UUID = Field(description="The unit concerned (事涉单位): the origin's town.")
+    opened_at: datetime
+    goers: list[OnsiteGoer]
+    settle_due_at: datetime | None
+    settle_status: DeadlineStatus | None
+    settled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

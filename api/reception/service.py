@@ -53,6 +53,9 @@ from api.reception.schemas import (
     FieldVisitRead,
     HoldBody,
     LeaderProgress,
+    OnsiteDutyQuery,
+    OnsiteDutyRead,
+    OnsiteGoer,
     ProgressQuery,
     ReceptionFigures,
     Roster,
@@ -720,3 +723,50 @@ async def figures(
         leaders_owing=len(leaders),
         leaders_below_minimum=sum(1 for o in leaders if this_month.get(o.id, 0) < minimum),
     )
+
+
+async def onsite_duties(
+    session: AsyncSession, query: OnsiteDutyQuery, principal: Principal
+) -> tuple[list[OnsiteDutyRead], str | None]:
+    """A page of on-site reception duties (赴现场接待) of cases the caller may see: who had to
+    go and whether they reported reaching and receiving the petitioners in time, and whether
+    the matter was settled at home (事要解决) by its date."""
+    repo = ReceptionRepository(session)
+    duties, cursor = await repo.onsite_duties(query, principal)
+    numbers, found = await repo.onsite_facts(duties)
+    by_case: dict[uuid.UUID, list[Deadline]] = {}
+    by_id = {d.id: d for d in found}
+    for deadline in found:
+        if deadline.kind is DeadlineKind.arrival and deadline.case_id is not None:
+            by_case.setdefault(deadline.case_id, []).append(deadline)
+    views = []
+    for duty in duties:
+        settle = by_id.get(duty.settle_deadline_id) if duty.settle_deadline_id else None
+        views.append(
+            OnsiteDutyRead(
+                id=duty.id,
+                case_id=duty.case_id,
+                case_number=numbers.get(duty.case_id, ""),
+                level=duty.level,
+                unit_id=duty.unit_id,
+                opened_at=duty.opened_at,
+                goers=[
+                    OnsiteGoer(
+                        deadline_id=d.id,
+                        official_id=d.official_id,
+                        role=d.role,
+                        unit_id=d.unit_id,
+                        due_at=d.due_at,
+                        status=d.status,
+                        met_at=d.closed_at if d.status is DeadlineStatus.met else None,
+                    )
+                    for d in by_case.get(duty.case_id, [])
+                ],
+                settle_due_at=settle.due_at if settle else None,
+                settle_status=settle.status if settle else None,
+                settled_at=duty.settled_at,
+                created_at=duty.created_at,
+                updated_at=duty.updated_at,
+            )
+        )
+    return views, cursor
