@@ -475,7 +475,8 @@ async def test_the_desk_reassigns_a_case_keeping_its_due_dates(
         )
     ).json()["items"]
     assert [a["purpose"] for a in alerts] == ["reassigned"]
-    assert case["number"] in alerts[0]["text"]
+    # the policy's template (templates.reassigned)
+    assert alerts[0]["text"].startswith("【改派通知】") and case["number"] in alerts[0]["text"]
     events = (await client.get(f"/v1/cases/{case['id']}/timeline", headers=staff)).json()
     [event] = [e for e in events if e["action"] == "reassign"]
     assert event["data"]["before"]["handler_id"] == county.officials["town_staff"]["id"]

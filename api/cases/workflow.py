@@ -201,14 +201,17 @@ async def reassign(act: Act, body: ReassignBody) -> Changes:
         "handler_id": str(case.handler_id) if case.handler_id else None,
     }
     await _give(step, to, (K.handling, K.first_resolution, K.supervision))
-    limit = local_clock(case.time_limit) if case.time_limit else "不变"
-    text = f"【信访】{case.number}（{case.alert_title()}）已改派由您承办，办理时限{limit}。"
     await alert_official(
         step.session,
         to.handler,
         purpose="reassigned",
-        template=None,
-        fields={"text": text},
+        template="reassigned",
+        fields={
+            "case_number": case.number,
+            "title": case.alert_title(),
+            "time_limit": local_clock(case.time_limit) if case.time_limit else "不变",
+            "official_name": to.handler.name,
+        },
         case_id=case.id,
     )
     return {"reason": body.reason, "before": before, **_named(to)}

@@ -339,6 +339,7 @@ TemplateName = Literal[
     "arrival_missed",
     "duty_missed",
     "risk_alert",
+    "reassigned",
 ]
 ChannelName = Literal["sms", "dingtalk", "wecom", "webhook"]
 
@@ -428,6 +429,9 @@ class Templates(StrictModel):
     )
     renotify: str = Field(
         default="【督办回访】{case_number}({title}):督办事项已签收但尚未办结,请抓紧落实。"
+    )
+    reassigned: str = Field(
+        default="【改派通知】{case_number}({title})已改派由您承办,办理时限{time_limit}。"
     )
     arrival_missed: str = Field(
         default=(
