@@ -14,7 +14,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -391,4 +391,136 @@ async def test_robots_and_signed_webhooks_through_the_worker(
         robot.stop()
         receiver.stop()
         own_system.stop()
+        await http.delete(f"/v1/webhook-subscriptions/{created.json()['id']}", headers=admin)
+
+
+async def test_beyond_the_county_summons_escalates_and_hears_from_higher_offices(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Issue 20 end to end: a 30-person visit lodged in Beijing summons the concerned town's
+    petition staff, deputy and chief (and the area's chief) by SMS within seconds and opens an
+    on-site reception duty; nobody reports reaching them and the misses escalate. One at the
+    province summons the deputy, not the chief. A case the city hands down twice under one
+    reference is one case owing an owner leader, and the city's own endpoint hears that it
+    was accepted; sent back for re-handling, it is handled again."""
+    admin = await login(http, "admin", ADMIN_PASSWORD)
+    county = await make_county(http, admin)
+    policy = (await http.get("/v1/policies", headers=admin)).json()["policy"]
+    policy["arrival"]["concerned"]["national"]["within"] = "PT2S"
+    assert (await http.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    o = county.officials
+    staff = await county.headers(http, "county_staff")
+
+    def above(level: str) -> dict[str, Any]:
+        body = visit_body(county.village, county.town, 30)
+        return {**body, "lodged_unit_id": None, "lodged_level": level}
+
+    beijing = await http.post("/v1/cases", json=above("national"), headers=staff)
+    assert beijing.status_code == 201, beijing.text
+    case = beijing.json()
+    goers = ("town_staff", "town_deputy", "town_chief", "area_chief")
+    assert {d["official_id"] for d in arrivals(case)} == {o[k]["id"] for k in goers}
+
+    async def summoned() -> bool:
+        sms = await _sms_for(http, admin, stack, case["id"], "summons")
+        return {m["to"].removeprefix("+86") for m in sms} == {o[k]["phone"] for k in goers}
+
+    await poll(summoned, 5, "summons SMS to the town's staff, deputy, chief and the area chief")
+    duties = await http.get(
+        "/v1/reception/onsite-duties", params={"case_id": case["id"]}, headers=staff
+    )
+    [duty] = duties.json()["items"]
+    assert duty["unit_id"] == county.town["id"] and len(duty["goers"]) == 4
+
+    async def escalated() -> list[dict[str, Any]]:
+        rows = (
+            await http.get("/v1/escalations", params={"case_id": case["id"]}, headers=admin)
+        ).json()["items"]
+        return rows if len(rows) == 4 else []
+
+    await poll(escalated, 10, "the four missed arrivals to escalate")
+    await poll(lambda: _sms_for(http, admin, stack, case["id"], "escalation"), 5, "escalation SMS")
+
+    province = (await http.post("/v1/cases", json=above("province"), headers=staff)).json()
+    summoned_there = {d["official_id"] for d in arrivals(province)}
+    assert o["town_deputy"]["id"] in summoned_there
+    assert o["town_chief"]["id"] not in summoned_there  # from 50 people at the province
+
+    # the city's system hands a case down twice under one reference
+    office = await http.post(
+        "/v1/higher-offices",
+        json={"name": "市信访局", "level": "city", "code": f"e2e-{uuid.uuid4().hex[:8]}"},
+        headers=admin,
+    )
+    token = await http.post(
+        "/v1/service-tokens",
+        json={
+            "name": "市信访信息系统",
+            "role": "higher_office",
+            "unit_id": county.county["id"],
+            "higher_office_id": office.json()["id"],
+            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        },
+        headers=admin,
+    )
+    assert token.status_code == 201, token.text
+    system = {"Authorization": f"Bearer {token.json()['token']}"}
+    receiver = FakeWebhookReceiver(secret=generate_secret()).start()
+    created = await http.post(
+        "/v1/webhook-subscriptions",
+        json={
+            "url": receiver.url,
+            "event_types": ["transfer.accepted", "transfer.replied"],
+            "higher_office_id": office.json()["id"],
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    receiver.secret = created.json()["secret"]
+    try:
+        transfer = {
+            "kind": "assigned",
+            "reference": "市信交〔2026〕7号",
+            "origin_unit_id": county.village2["id"],
+            "petitioners": [{"name": "钱七"}],
+            "title": "宅基地纠纷",
+            "content": "界址争议。",
+            "wants_result": True,
+        }
+        first = await http.post("/v1/transfers", json=transfer, headers=system)
+        second = await http.post("/v1/transfers", json=transfer, headers=system)
+        assert (first.status_code, second.status_code) == (201, 200)
+        assert first.json()["case_id"] == second.json()["case_id"]
+        handed = (await http.get(f"/v1/cases/{first.json()['case_id']}", headers=staff)).json()
+        assert "owner_leader" in {d["kind"] for d in handed["deadlines"]}
+        accepted = await http.post(f"/v1/cases/{handed['id']}/accept", json={}, headers=staff)
+        assert accepted.status_code == 200, accepted.text
+
+        async def told() -> list[dict[str, Any]]:
+            return [e for e in receiver.delivered() if e["data"]["case"]["id"] == handed["id"]]
+
+        [event] = await poll(told, 5, "transfer.accepted at the city's endpoint")
+        assert event["type"] == "transfer.accepted"
+        assert event["data"]["reference"] == "市信交〔2026〕7号"
+
+        # answered, then sent back for re-handling: the case is handled again
+        assign = {
+            "unit_id": county.town["id"],
+            "leader_id": o["town_chief"]["id"],
+            "handler_id": o["town_staff"]["id"],
+            "plan": "核实",
+            "time_limit_days": 30,
+        }
+        for action, body in (("assign", assign), ("reply", {"text": "已答复"})):
+            resp = await http.post(f"/v1/cases/{handed['id']}/{action}", json=body, headers=staff)
+            assert resp.status_code == 200, resp.text
+        back = await http.post(
+            f"/v1/cases/{handed['id']}/return_for_rehandling",
+            json={"reason": "事实不清", "days": 20},
+            headers=staff,
+        )
+        assert back.status_code == 200 and back.json()["status"] == "assigned", back.text
+        assert not receiver.duplicates
+    finally:
+        receiver.stop()
         await http.delete(f"/v1/webhook-subscriptions/{created.json()['id']}", headers=admin)
