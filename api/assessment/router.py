@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.assessment import service
-from api.assessment.schemas import AssessmentQuery, ScoreReport, VetoReport
+from api.assessment.schemas import AssessmentQuery, ScoreQuery, ScoreReport, VetoReport
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.kit.boundary import DbSession
@@ -43,12 +43,15 @@ async def get_veto(
 async def get_scores(
     session: DbSession,
     principal: CurrentPrincipal,
-    query: Annotated[AssessmentQuery, Query()],
+    query: Annotated[ScoreQuery, Query()],
 ) -> ScoreReport:
     """Scores (考评得分) of the units in your territory (or in the subtree of `unit_id`) for a
-    year under the policy's scoring rule table (考评细则, seed 001): each section's maximum
-    less its deductions, floored at zero (扣完为止), best first; each deduction names its
-    case or deadline. Answers an `ETag`; a poll with `If-None-Match` that finds nothing new
-    gets 304."""
+    year under one of the policy's scoring rule tables (考评细则, seed 001; `table`, default
+    the first, each on its own scale): each section's maximum less its deductions, floored at
+    zero (扣完为止), best first. The rules read what the system records of how the officials
+    served (deadlines missed or met late, answers sent back, the screening register, the duty
+    roster …); each deduction names its rule and the facts behind it (cases, deadlines,
+    timeline events, register entries), each charged to the unit that owed it. Answers an
+    `ETag`; a poll with `If-None-Match` that finds nothing new gets 304."""
     report = await service.scores(session, query, principal)
     return report

@@ -1,21 +1,34 @@
-"""The one-vote veto (一票否决, seed 000 rule 8) and the scores under the scoring rule table
-(考评细则, seed 001), computed case by case from the policy document."""
+"""The one-vote veto (一票否决, seed 000 rule 8) and the scores under the scoring rule tables
+(考评细则, seed 001), computed from the recorded facts under the policy document: a bounded
+number of queries for the whole scope and year, whatever the number of cases."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.assessment.repository import AssessmentRepository, DeadlineFact, Visit
+from api.assessment.repository import AssessmentRepository, CaseTraits, DeadlineFact, Visit
+from api.assessment.rules import (
+    Occurrence,
+    of_deadline,
+    of_return,
+    of_roster_day,
+    of_screening,
+    of_visit,
+    settle,
+)
 from api.assessment.schemas import (
     AssessmentQuery,
-    Deduction,
+    FactType,
     LodgedCount,
+    ScoreQuery,
     ScoreReport,
+    ScoreTableRead,
     SectionScore,
     UnitScore,
     UnitVeto,
@@ -23,21 +36,35 @@ from api.assessment.schemas import (
     VetoRuleVerdict,
 )
 from api.auth.principal import Principal
+from api.calendar.service import load_calendar
 from api.cases.repository import CaseRepository
 from api.kit.db import utcnow
-from api.kit.errors import NotFound
-from api.kit.timeutil import CHINA, local
+from api.kit.errors import InvalidInput, NotFound
+from api.kit.timeutil import CHINA, local, local_today, start_of_local_day
 from api.models.case import LodgedLevel
 from api.models.deadline import DeadlineStatus
 from api.models.official import Role
 from api.models.unit import Unit, UnitLevel
-from api.policies.schemas import ScoreEvent, ScoreRule
+from api.policies.reception import ReceptionDays
+from api.policies.schemas import Policy
+from api.policies.scoring import ScoreEvent, ScoreRule, ScoreTable, ScoringPolicy
 from api.policies.service import current_policy
+from api.reception.service import reception_days
 from api.units.repository import UnitRepository
 
 LEVEL_ORDER = {level: n for n, level in enumerate(UnitLevel)}
 LODGED_ORDER = {level: n for n, level in enumerate(LodgedLevel)}
 SCORED_LODGED = (LodgedLevel.county, LodgedLevel.city, LodgedLevel.province, LodgedLevel.national)
+# The events of 第一篇 (五).2: what a collective visit at the county or above is.
+VISIT_EVENTS = (
+    ScoreEvent.county_collective_first_dispersed,
+    ScoreEvent.county_collective_first_stayed,
+    ScoreEvent.county_collective_repeat,
+    ScoreEvent.city_collective,
+    ScoreEvent.province_collective_dispersed,
+    ScoreEvent.province_collective_registered,
+    ScoreEvent.national_collective,
+)
 
 
 class _Tree:
@@ -183,7 +210,9 @@ def _leaders_in_time(visit: Visit, arrivals: list[DeadlineFact]) -> tuple[bool, 
     return in_time, chiefs
 
 
-def _visit_event(visit: Visit, arrivals: list[DeadlineFact]) -> tuple[ScoreEvent, list[uuid.UUID]]:
+def _visit_event(
+    visit: Visit, arrivals: list[DeadlineFact]
+) -> tuple[ScoreEvent, list[DeadlineFact]]:
     """The scoring event a collective visit is (seed 001 第一篇 (五).2), with the deadlines
     that decided it."""
     level = visit.lodged_level
@@ -194,87 +223,290 @@ def _visit_event(visit: Visit, arrivals: list[DeadlineFact]) -> tuple[ScoreEvent
     if level is LodgedLevel.national:
         return ScoreEvent.national_collective, []
     in_time, chiefs = _leaders_in_time(visit, arrivals)
-    ids = [d.id for d in chiefs]
     if level is LodgedLevel.county:
         return (
             ScoreEvent.county_collective_first_dispersed
             if in_time
             else ScoreEvent.county_collective_first_stayed
-        ), ids
+        ), chiefs
     return (
         ScoreEvent.province_collective_dispersed
         if in_time
         else ScoreEvent.province_collective_registered
-    ), ids
+    ), chiefs
 
 
-def _deduction(
-    rule: ScoreRule,
-    at: datetime,
-    deadline_ids: list[uuid.UUID],
-    case: Visit | None = None,
-) -> Deduction:
-    return Deduction(
-        event=rule.event,
-        section=rule.section,
-        points=rule.points,
-        description=rule.description,
-        at=at,
-        case_id=case.id if case else None,
-        case_number=case.number if case else None,
-        deadline_ids=deadline_ids,
+@dataclass(frozen=True)
+class _Year:
+    """The year scored: its bounds as moments and as local days."""
+
+    year: int
+    start: datetime
+    end: datetime
+
+    @property
+    def first(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def last(self) -> date:
+        return date(self.year, 12, 31)
+
+
+@dataclass
+class _Facts:
+    """What the rules of one table read, fetched once for the scope and the year."""
+
+    session: AsyncSession
+    repo: AssessmentRepository
+    tree: _Tree
+    policy: Policy
+    scope: frozenset[uuid.UUID] | None
+    span: _Year
+
+    def owed_by(self, unit_id: uuid.UUID) -> list[Unit]:
+        """The unit a fact is owed by, if it is in scope (a deadline's miss is its unit's)."""
+        unit = self.tree.units.get(unit_id)
+        return [unit] if unit is not None else []
+
+    async def visits(self, rules: list[ScoreRule]) -> list[Occurrence]:
+        """第一篇 (五).2: collective visits at the county and above, charged to the units
+        they arose in (属地) and the department they are assigned to."""
+        if not rules:
+            return []
+        visits = await self.repo.collective_visits(
+            start=self.span.start,
+            end=self.span.end,
+            levels=SCORED_LODGED,
+            channels=self.policy.collective_visit_channels,
+            scope=self.scope,
+        )
+        arrivals: dict[uuid.UUID | None, list[DeadlineFact]] = defaultdict(list)
+        for fact in await self.repo.arrival_deadlines([v.id for v in visits]):
+            arrivals[fact.case_id].append(fact)
+        found = []
+        for visit in visits:
+            event, deadlines = _visit_event(visit, arrivals[visit.id])
+            facts = [of_visit(visit), *(of_deadline(d) for d in deadlines)]
+            traits = _traits_of(visit)
+            for rule in rules:
+                if rule.event is event and rule.admits(traits):
+                    found.append(
+                        Occurrence(
+                            rule=rule,
+                            units=self.tree.answerable(visit),
+                            at=visit.received_at,
+                            facts=facts,
+                            case_id=visit.id,
+                            case_number=visit.number,
+                            deadline_ids=[d.id for d in deadlines],
+                        )
+                    )
+        return found
+
+    async def reports(self, rules: list[ScoreRule]) -> list[Occurrence]:
+        """第一篇 (四).2: missed situation reports, charged to the unit and those above it."""
+        if not rules:
+            return []
+        missed = await self.repo.missed_reports(
+            start=self.span.start, end=self.span.end, scope=self.scope
+        )
+        return [
+            Occurrence(
+                rule=rule,
+                units=self.tree.up_from(fact.unit_id),
+                at=fact.due_at,
+                facts=[of_deadline(fact)],
+                deadline_ids=[fact.id],
+            )
+            for fact in missed
+            for rule in rules
+        ]
+
+    async def deadlines(self, rules: list[ScoreRule]) -> list[Occurrence]:
+        """Deadlines of the rules' kinds missed or met late, each charged to the unit that
+        owed it."""
+        if not rules:
+            return []
+        facts = await self.repo.unmet_deadlines(
+            kinds={k for r in rules for k in r.deadline_kinds},
+            start=self.span.start,
+            end=self.span.end,
+            scope=self.scope,
+        )
+        found = []
+        for fact in facts:
+            missed = fact.status is DeadlineStatus.missed
+            for rule in rules:
+                if (rule.event is ScoreEvent.deadline_missed) != missed:
+                    continue
+                if rule.counts_deadline(fact.kind, fact.role, fact.case):
+                    found.append(
+                        Occurrence(
+                            rule=rule,
+                            units=self.owed_by(fact.unit_id),
+                            at=fact.due_at,
+                            facts=[of_deadline(fact)],
+                            case_id=fact.case_id,
+                            case_number=fact.case.number if fact.case else None,
+                            deadline_ids=[fact.id],
+                        )
+                    )
+        return found
+
+    async def returns(self, rules: list[ScoreRule]) -> list[Occurrence]:
+        """Answers sent back for re-handling (退回重办), charged to the unit whose answer it
+        was."""
+        if not rules:
+            return []
+        returned = await self.repo.returned_cases(
+            start=self.span.start, end=self.span.end, scope=self.scope
+        )
+        return [
+            Occurrence(
+                rule=rule,
+                units=self.owed_by(fact.unit_id),
+                at=fact.at,
+                facts=[of_return(fact)],
+                case_id=fact.case_id,
+                case_number=fact.case.number,
+            )
+            for fact in returned
+            for rule in rules
+            if rule.admits(fact.case)
+        ]
+
+    async def screenings(self, rules: list[ScoreRule]) -> list[Occurrence]:
+        """Screened disputes of the year lacking a plan or measures: one occurrence per part
+        missing, charged to the unit that screened it."""
+        if not rules:
+            return []
+        items = await self.repo.incomplete_screenings(
+            first=self.span.first, last=self.span.last, scope=self.scope
+        )
+        return [
+            Occurrence(
+                rule=rule,
+                units=self.owed_by(item.unit_id),
+                at=item.at,
+                facts=[of_screening(item, part)],
+            )
+            for item in items
+            for part in item.missing
+            for rule in rules
+        ]
+
+    async def roster(self, rules: list[ScoreRule], levels: set[UnitLevel]) -> list[Occurrence]:
+        """Reception days (接访日) of the units' levels under the policy that passed with no
+        duty leader on the roster: from the year's first day, or the day the unit was set up,
+        to yesterday (a day is judged once it is over)."""
+        if not rules:
+            return []
+        last = min(self.span.last, local_today() - timedelta(days=1))
+        owing: list[tuple[Unit, ReceptionDays, date]] = []
+        for unit in self.tree.units.values():
+            days = self.policy.reception.days_for(unit.level)
+            first = max(self.span.first, local(unit.created_at).date())
+            if days is not None and unit.level in levels and first <= last:
+                owing.append((unit, days, first))
+        if not owing:
+            return []
+        earliest = min(first for _, _, first in owing)
+        work = await load_calendar(self.session, earliest, last)
+        covered = await self.repo.roster_days([u.id for u, _, _ in owing], earliest, last)
+        found = []
+        for unit, days, first in owing:
+            for day in reception_days(days, work, first, last, self.policy):
+                if (unit.id, day) in covered:
+                    continue
+                at = start_of_local_day(day)
+                for rule in rules:
+                    found.append(
+                        Occurrence(
+                            rule=rule,
+                            units=[unit],
+                            at=at,
+                            facts=[of_roster_day(unit.id, at)],
+                        )
+                    )
+        return found
+
+
+def _traits_of(visit: Visit) -> CaseTraits:
+    """A collective visit as a rule's case filter reads it."""
+    return CaseTraits(
+        number=visit.number,
+        lodged_level=visit.lodged_level,
+        channel=visit.channel,
+        source=visit.source,
+        is_collective=True,
     )
 
 
-async def scores(
-    session: AsyncSession, query: AssessmentQuery, principal: Principal
-) -> ScoreReport:
-    """Per unit of the scored levels: each section's maximum less the deductions of the
-    rule table for the year's events (floored at zero), the total, and the rank."""
+def _table(scoring: ScoringPolicy, key: str | None) -> ScoreTable:
+    """The table asked for, or the policy's first; 422 for a key the policy has not."""
+    if key is None:
+        return scoring.tables[0]
+    for table in scoring.tables:
+        if table.key == key:
+            return table
+    known = ", ".join(t.key for t in scoring.tables)
+    raise InvalidInput(f"The policy has no score table {key!r} (it has {known}).", pointer="/table")
+
+
+def _hide_cases(units: list[UnitScore], about: set[uuid.UUID]) -> None:
+    """Figures count a case that complains about the reader, but do not name it to them."""
+    for item in units:
+        for d in item.deductions:
+            if d.case_id in about:
+                d.case_id, d.case_number = None, None
+            for fact in d.facts:
+                if fact.case_id in about:
+                    if fact.type is FactType.case:
+                        fact.id = None
+                    fact.case_id, fact.case_number = None, None
+
+
+async def scores(session: AsyncSession, query: ScoreQuery, principal: Principal) -> ScoreReport:
+    """Per unit of the scored levels, in one rule table: each section's maximum less the
+    deductions of the table's rules for the year's recorded facts (each rule capped,
+    each section floored at zero), the total, and the rank."""
     read = await current_policy(session)
-    table = read.policy.scoring
+    policy = read.policy
+    scoring = policy.scoring
+    table = _table(scoring, query.table)
+    sections = [s for s in scoring.sections if s.table == table.key]
+    keys = {s.key for s in sections}
+    rules = [r for r in scoring.rules if r.section in keys]
     scope = await _scope(session, principal, query.unit_id)
     year, start, end = _year_bounds(query.year)
     repo = AssessmentRepository(session)
     tree = _Tree(await repo.units(scope))
-    rules = {r.event: r for r in table.rules}
-    scored = set(table.unit_levels)
-    found: dict[uuid.UUID, list[Deduction]] = defaultdict(list)
+    scored = set(scoring.unit_levels)
+    facts = _Facts(session, repo, tree, policy, scope, _Year(year, start, end))
 
-    def charge(units: Iterable[Unit], deduction: Deduction) -> None:
-        for unit in units:
-            if unit.level in scored:
-                found[unit.id].append(deduction)
+    def of(*events: ScoreEvent) -> list[ScoreRule]:
+        return [r for r in rules if r.event in events]
 
-    visits = await repo.collective_visits(
-        start=start,
-        end=end,
-        levels=SCORED_LODGED,
-        channels=read.policy.collective_visit_channels,
-        scope=scope,
-    )
-    arrivals: dict[uuid.UUID | None, list[DeadlineFact]] = defaultdict(list)
-    for fact in await repo.arrival_deadlines([v.id for v in visits]):
-        arrivals[fact.case_id].append(fact)
-    for visit in visits:
-        event, deadline_ids = _visit_event(visit, arrivals[visit.id])
-        if event in rules:
-            deduction = _deduction(rules[event], visit.received_at, deadline_ids, visit)
-            charge(tree.answerable(visit), deduction)
-    if ScoreEvent.report_missed in rules:
-        for fact in await repo.missed_reports(start=start, end=end, scope=scope):
-            deduction = _deduction(rules[ScoreEvent.report_missed], fact.due_at, [fact.id])
-            charge(tree.up_from(fact.unit_id), deduction)
+    occurrences = [
+        *await facts.visits(of(*VISIT_EVENTS)),
+        *await facts.reports(of(ScoreEvent.report_missed)),
+        *await facts.deadlines(of(ScoreEvent.deadline_missed, ScoreEvent.deadline_late)),
+        *await facts.returns(of(ScoreEvent.case_returned)),
+        *await facts.screenings(of(ScoreEvent.screening_incomplete)),
+        *await facts.roster(of(ScoreEvent.roster_day_uncovered), scored),
+    ]
+    found = settle(occurrences, table.key, scored)
 
-    assessed = {r.section for r in table.rules}
-    maximum = sum(s.maximum for s in table.sections)
+    assessed = {r.section for r in rules}
+    maximum = round(sum(s.maximum for s in sections), 6)
     units: list[UnitScore] = []
     for unit in (u for u in tree.units.values() if u.level in scored):
-        deductions = sorted(found.get(unit.id, []), key=lambda d: (d.at, d.event.value))
-        sections = []
-        for section in table.sections:
+        deductions = sorted(found.get(unit.id, []), key=lambda d: (d.at, d.rule))
+        section_scores = []
+        for section in sections:
             taken = sum(d.points for d in deductions if d.section == section.key)
-            sections.append(
+            section_scores.append(
                 SectionScore(
                     key=section.key,
                     name=section.name,
@@ -291,20 +523,31 @@ async def scores(
                 level=unit.level,
                 parent_id=unit.parent_id,
                 rank=0,
-                score=round(sum(s.score for s in sections), 4),
+                score=round(sum(s.score for s in section_scores), 4),
                 maximum=maximum,
-                sections=sections,
+                sections=section_scores,
                 deductions=deductions,
             )
         )
-    about = await CaseRepository(session).about(
-        principal, {d.case_id for u in units for d in u.deductions if d.case_id}
-    )
-    for item in units:
-        for d in item.deductions:
-            if d.case_id in about:
-                d.case_id, d.case_number = None, None
+    named = {d.case_id for u in units for d in u.deductions if d.case_id}
+    named |= {f.case_id for u in units for d in u.deductions for f in d.facts if f.case_id}
+    _hide_cases(units, await CaseRepository(session).about(principal, named))
     units.sort(key=lambda u: (-u.score, LEVEL_ORDER[u.level], u.name, str(u.unit_id)))
     for item in units:
         item.rank = 1 + sum(other.score > item.score for other in units)
-    return ScoreReport(year=year, unit_id=query.unit_id, policy_version=read.version, units=units)
+    return ScoreReport(
+        year=year,
+        unit_id=query.unit_id,
+        policy_version=read.version,
+        table=table.key,
+        tables=[
+            ScoreTableRead(
+                key=t.key,
+                name=t.name,
+                description=t.description,
+                maximum=round(sum(s.maximum for s in scoring.sections if s.table == t.key), 6),
+            )
+            for t in scoring.tables
+        ],
+        units=units,
+    )

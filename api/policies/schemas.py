@@ -22,6 +22,7 @@ from api.policies.base import StrictModel
 from api.policies.decisions import DecisionPolicy
 from api.policies.follow_up import FollowUpPolicy
 from api.policies.reception import ReceptionPolicy
+from api.policies.scoring import ScoringPolicy
 from api.policies.screening import ScreeningPolicy
 from api.policies.sensitive import SensitivePolicy
 from api.policies.templates import FIELDS, check_template, placeholders
@@ -538,117 +539,6 @@ class VetoPolicy(StrictModel):
         keys = [r.key for r in self.rules]
         if len(keys) != len(set(keys)):
             raise ValueError("veto rule keys must be unique")
-        return self
-
-
-class ScoreEvent(StrEnum):
-    """What a deduction of the scoring table (考评细则) is for, as the data can tell it."""
-
-    # 来县委、县政府门口集体上访初访: the origin's chiefs summoned were on the scene in time
-    # (no chief arrival deadline missed), taken as "劝返、人员及时疏散".
-    county_collective_first_dispersed = "county_collective_first_dispersed"
-    # The same, but a chief's arrival deadline was missed (or none was opened), taken as
-    # "人员滞留1个小时以上": the case does not record when the crowd left.
-    county_collective_first_stayed = "county_collective_first_stayed"
-    county_collective_repeat = "county_collective_repeat"  # 重复集体上访 at the county
-    city_collective = "city_collective"  # 到市信访接待中心 / 市委、市政府门口集体上访
-    province_collective_dispersed = "province_collective_dispersed"  # 赴省集体上访,及时疏散
-    province_collective_registered = "province_collective_registered"  # 赴省集体上访被登记
-    national_collective = "national_collective"  # 赴京集体上访被登记
-    report_missed = "report_missed"  # 漏报: a situation report deadline missed
-
-
-class ScoreSection(StrictModel):
-    """A section of the scoring table with its maximum; deductions stop at zero (扣完为止)."""
-
-    key: str = Field(min_length=1, max_length=20)
-    name: str = Field(min_length=1, max_length=100)
-    maximum: StrictFloat = Field(gt=0, le=10000)
-
-
-class ScoreRule(StrictModel):
-    """Points deducted from a section for each event (每批次 / 每次)."""
-
-    event: ScoreEvent
-    section: str = Field(min_length=1, max_length=20)
-    points: StrictFloat = Field(ge=0, le=10000)
-    description: str = Field(default="", max_length=500)
-
-
-def _score_sections() -> list[ScoreSection]:
-    names = [
-        ("一", "领导重视程度", 5.0),
-        ("二", "矛盾纠纷排查化解", 5.0),
-        ("三", "党政领导轮流接访", 5.0),
-        ("四", "值班及信息报告", 5.0),
-        ("五", "来县及越级上访", 80.0),
-    ]
-    return [ScoreSection(key=k, name=n, maximum=m) for k, n, m in names]
-
-
-def _score_rules() -> list[ScoreRule]:
-    rows = [
-        (
-            ScoreEvent.county_collective_first_dispersed,
-            "五",
-            5.0,
-            "来县集体上访初访,主要领导及时赶到、人员及时疏散",
-        ),
-        (
-            ScoreEvent.county_collective_first_stayed,
-            "五",
-            20.0,
-            "来县集体上访初访,人员滞留1个小时以上",
-        ),
-        (ScoreEvent.county_collective_repeat, "五", 30.0, "来县委、县政府门口重复集体上访,每批次"),
-        (
-            ScoreEvent.city_collective,
-            "五",
-            30.0,
-            "到市信访接待中心或市委、市政府门口集体上访,每批次",
-        ),
-        (ScoreEvent.province_collective_dispersed, "五", 40.0, "赴省集体上访,人员及时疏散,每批次"),
-        (ScoreEvent.province_collective_registered, "五", 60.0, "赴省集体上访被登记,每批次"),
-        (ScoreEvent.national_collective, "五", 80.0, "赴京集体上访被登记,每批次"),
-        (ScoreEvent.report_missed, "四", 1.0, "每漏报1次"),
-    ]
-    return [
-        ScoreRule(event=e, section=s, points=p, description=f"{d} (seed 001 第一篇)")
-        for e, s, p, d in rows
-    ]
-
-
-class ScoringPolicy(StrictModel):
-    """The scoring rule table (考评细则, seed 001 第一篇): sections with maxima, points
-    deducted per event; a unit scores the sum of its sections, each floored at zero."""
-
-    sections: list[ScoreSection] = Field(
-        default_factory=_score_sections, min_length=1, max_length=30
-    )
-    rules: list[ScoreRule] = Field(default_factory=_score_rules, max_length=100)
-    unit_levels: Annotated[list[UnitLevel], Distinct] = Field(
-        max_length=len(UnitLevel),
-        default_factory=lambda: [
-            UnitLevel.town,
-            UnitLevel.area,
-            UnitLevel.village,
-            UnitLevel.department,
-        ],
-        min_length=1,
-        description="Levels of the units scored (考评范围).",
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ScoringPolicy:
-        keys = [s.key for s in self.sections]
-        if len(keys) != len(set(keys)):
-            raise ValueError("score section keys must be unique")
-        events = [r.event for r in self.rules]
-        if len(events) != len(set(events)):
-            raise ValueError("one score rule per event")
-        unknown = sorted({r.section for r in self.rules} - set(keys))
-        if unknown:
-            raise ValueError(f"score rules name unknown sections: {', '.join(unknown)}")
         return self
 
 

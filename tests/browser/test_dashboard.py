@@ -236,6 +236,26 @@ async def test_dashboard_shows_the_seeded_county_and_follows_a_new_case(
                     cell = block.locator(f'tr[data-figure="{section}.{name}"] td')
                     await expect(cell).to_have_text(str(value))
 
+        # the scores: every rule table of the policy, each unit with deductions drilling down
+        # to them, its score as the API gives it
+        scored = {"year": end[:4], "unit_id": county.county["id"]}
+        tables = (await _stats(seeded, chief, "scores", **scored))["tables"]
+        assert [t["key"] for t in tables] == ["一", "二"]
+        for table in tables:
+            answer = await _stats(seeded, chief, "scores", **scored, table=table["key"])
+            block = page.locator(f'#scores [data-table="{table["key"]}"]')
+            await expect(block).to_be_visible()
+            docked = [u for u in answer["units"] if u["deductions"]]
+            await expect(block.locator("details")).to_have_count(len(docked))
+            for unit in docked:
+                details = block.locator(f'details[data-unit="{unit["unit_id"]}"]')
+                await expect(details.locator('[data-part="score"]')).to_have_text(
+                    format(round(unit["score"], 4), "g")
+                )
+                await expect(details.locator("li[data-rule]")).to_have_count(
+                    len(unit["deductions"])
+                )
+
         # nothing changes: polls answer 304 (or the same body) and the page is not redrawn
         renders = await page.locator("body").get_attribute("data-renders")
         await page.wait_for_timeout(2500)

@@ -462,6 +462,122 @@ function renderVeto(answer, year) {
   );
 }
 
+// Deadline kinds, their outcomes and roles, in Chinese, for the scores' drill-down.
+const DEADLINE_KINDS = {
+  arrival: "到位",
+  transfer: "转送",
+  disposition: "登记处置",
+  acceptance_notice: "受理告知",
+  objection: "异议",
+  first_resolution: "初信初访办结",
+  handling: "办理答复",
+  review: "复查",
+  re_review: "复核",
+  report: "信息报送",
+  national_report: "结案报告",
+  follow_up: "回访",
+  screening: "纠纷化解",
+  screening_round: "周排查",
+  field_visit: "带案下访",
+  appointment: "约访",
+  decision_assessment: "风险评估",
+  owner_leader: "领导包案",
+  supervision: "督办",
+};
+const DEADLINE_OUTCOMES = { missed: "超期", late: "逾期办理", met: "按时", open: "未到期" };
+const ROLES = {
+  chief: "主要领导",
+  deputy: "分管领导",
+  petition_staff: "信访干部",
+  info_officer: "信息员",
+  grid_worker: "网格员",
+  dept_head: "部门负责人",
+  unit: "单位",
+};
+const MISSING_PARTS = { plan: "化解方案", measures: "稳控措施" };
+// Which drill-downs are open (`table:unit`), kept across the re-renders of the polls.
+const openScores = new Set();
+
+const points = (n) => String(Number(n.toFixed(4)));
+
+/** One recorded fact behind a deduction, in words. */
+function factText(fact) {
+  const number = fact.case_number ? ` ${fact.case_number}` : "";
+  switch (fact.type) {
+    case "deadline": {
+      const role = fact.role ? `，${label(ROLES, fact.role)}` : "";
+      return `${label(DEADLINE_KINDS, fact.kind)}时限${label(DEADLINE_OUTCOMES, fact.status)}（时限 ${shanghaiTime(fact.at)}${role}）${number}`;
+    }
+    case "case":
+      return `集体访（${label(LODGED_LEVELS, fact.kind)}）${number}，${shanghaiTime(fact.at)}`;
+    case "case_event":
+      return `${fact.kind === "return_for_rehandling" ? "退回重办" : fact.kind}${number}，${shanghaiTime(fact.at)}`;
+    case "screening_item":
+      return `排查事项缺${label(MISSING_PARTS, fact.kind)}（${(fact.id || "").slice(0, 8)}，${shanghaiTime(fact.at)}登记）`;
+    case "roster_day":
+      return `接访日 ${shanghaiDay(new Date(fact.at))} 未排值班领导`;
+    default:
+      return `${fact.type} ${fact.kind}`;
+  }
+}
+
+function deductionItem(d) {
+  const note = d.capped ? `（已达该项扣分上限${d.occurrences > 1 ? `，共 ${d.occurrences} 次` : ""}）` : "";
+  return el(
+    "li",
+    { "data-rule": d.rule, "data-section": d.section },
+    el("span", { class: "points", "data-part": "points" }, `-${points(d.points)}`),
+    `${d.section} ${d.description}${note}`,
+    el("ul", { class: "facts" }, ...d.facts.map((fact) => el("li", { "data-fact": fact.type }, factText(fact)))),
+  );
+}
+
+function scoreTable(answer) {
+  const meta = answer.tables.find((t) => t.key === answer.table) || { name: answer.table, maximum: "" };
+  // the units with deductions, the lowest score first; the others keep their full marks
+  const docked = answer.units.filter((u) => u.deductions.length > 0).reverse();
+  const rows = docked.map((unit) => {
+    const key = `${answer.table}:${unit.unit_id}`;
+    const details = el(
+      "details",
+      { "data-unit": unit.unit_id, open: openScores.has(key) },
+      el(
+        "summary",
+        {},
+        el("b", {}, unit.name),
+        ` ${label(UNIT_LEVELS, unit.level)} `,
+        el("span", { class: "score", "data-part": "score" }, points(unit.score)),
+        ` / ${points(unit.maximum)}，第 ${unit.rank} 名，扣分 ${unit.deductions.length} 项`,
+      ),
+      el("ul", { class: "deductions" }, ...unit.deductions.map(deductionItem)),
+    );
+    details.addEventListener("toggle", () => {
+      if (details.open) openScores.add(key);
+      else openScores.delete(key);
+    });
+    return details;
+  });
+  const rest = answer.units.length - docked.length;
+  return el(
+    "div",
+    { class: "score-table", "data-table": answer.table },
+    el("h3", {}, `${meta.name}（满分 ${meta.maximum}）`),
+    ...(rows.length ? rows : [el("p", { class: "muted" }, "无扣分")]),
+    rest && rows.length ? el("p", { class: "muted", "data-part": "full" }, `其余 ${rest} 个单位未扣分`) : "",
+  );
+}
+
+function renderScores(answers, year) {
+  $("scores-year").textContent = `${year} 年`;
+  const box = $("scores");
+  const shown = answers.filter((a) => a && a.units);
+  if (shown.length === 0) {
+    box.replaceChildren(el("p", { class: "muted" }, DASH));
+    return;
+  }
+  box.replaceChildren(...shown.map(scoreTable));
+}
+
 function counted(answer) {
   return answer ? answer.items.length + (answer.next_cursor ? "+" : "") : DASH;
 }
@@ -641,20 +757,28 @@ async function poll(force = false) {
     const { from, to } = period();
     const year = to.slice(0, 4);
     const q = `unit_id=${encodeURIComponent(unit)}&from=${from}&to=${to}`;
-    const [summary, children, veto, escalations, prevention, unanswered] = await Promise.all([
+    const sq = `year=${year}&unit_id=${encodeURIComponent(unit)}`;
+    const [summary, children, veto, escalations, prevention, unanswered, scores] = await Promise.all([
       getJson(`v1/stats/summary?${q}`),
       getJson(`v1/stats/units?${q}`),
       getJson(`v1/stats/veto?year=${year}`),
       getJson("v1/escalations?status=open&limit=50"),
       getJson(`v1/stats/prevention?${q}`),
       getJson("v1/escalations?status=open&unanswered=true&limit=50"),
+      getJson(`v1/stats/scores?${sq}`),
     ]);
+    // each rule table on its own scale: the first comes by default, the others by name
+    const tables = scores.ok ? scores.data.tables.filter((t) => t.key !== scores.data.table) : [];
+    const otherScores = await Promise.all(
+      tables.map((t) => getJson(`v1/stats/scores?${sq}&table=${encodeURIComponent(t.key)}`)),
+    );
     if (mine !== round) return;
-    const answers = [summary, children, veto, escalations, prevention, unanswered];
+    const answers = [summary, children, veto, escalations, prevention, unanswered, scores, ...otherScores];
     if (force || answers.some((a) => a.changed)) {
       renderSummary(summary.data);
       renderUnits(children.data);
       renderVeto(veto.data, year);
+      renderScores([scores, ...otherScores].map((a) => a.data), year);
       renderEscalations(escalations.data, unanswered.data);
       renderPrevention(prevention.data);
       renders += 1;
