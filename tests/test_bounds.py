@@ -427,6 +427,9 @@ BASES: dict[str, Base] = {
     "PATCH /v1/decisions/{decision_id}": lambda w: _as(
         w, "staff", f"/v1/decisions/{w.ids['decision']}", {}
     ),
+    "PATCH /v1/cases/{case_id}": lambda w: _as(
+        w, "staff", f"/v1/cases/{w.ids['case']}", {"reason": "更正收到时间"}
+    ),
     "POST /v1/cases/{case_id}/supervise": lambda w: _as(
         w, "staff", f"/v1/cases/{w.ids['case']}/supervise", {"reason": "市信访局督办"}
     ),

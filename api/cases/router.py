@@ -121,8 +121,12 @@ async def correct_case(
     case_id: uuid.UUID, body: CaseCorrection, session: DbSession, principal: CurrentPrincipal
 ) -> CaseRead:
     """Correct the registration of an open case (不错登): its title, content, reasons, demands,
-    category or location, with the reason; every change is on the timeline with its value
-    before and after."""
+    category, location, origin, received time, petitioners or headcount, with the reason;
+    every change is on the timeline with its value before and after (petitioners' numbers
+    masked). A corrected receipt or origin moves the open deadlines counted from receipt;
+    a visit's corrected origin, headcount or receipt summons the officials now required
+    and withdraws the summonses no longer required; the figures follow the case to its
+    corrected origin and day."""
     case = await corrections.correct(session, case_id, body, principal)
     return await views.view(session, case, principal)
 

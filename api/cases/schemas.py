@@ -137,8 +137,9 @@ class CaseCreate(BaseModel):
 
 class CaseCorrection(BaseModel):
     """The desk's correction of a registration (不错登): the fields given replace those
-    recorded; `reason` says why. Where the matter arose, when it was received, who the
-    petitioners are and how many came are not corrected here yet."""
+    recorded; `reason` says why. A corrected receipt or origin moves the open deadlines
+    counted from receipt; a corrected origin, headcount or receipt summons the officials a
+    visit now requires and withdraws the summonses it no longer does."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -154,15 +155,34 @@ class CaseCorrection(BaseModel):
     demands: str | None = Field(default=None, max_length=20000)
     category: str | None = Field(default=None, min_length=1, max_length=64)
     location: Location | None = None
+    origin_unit_id: uuid.UUID | None = Field(
+        default=None,
+        description="Where the petitioners live / the matter arose: a territorial unit of the "
+        "case's county; it or the place lodged in the caller's territory, as at registration.",
+    )
+    received_at: IsoDateTime | None = Field(
+        default=None,
+        description="When the petition was received (RFC 3339): not in the future, nor after "
+        "the case was registered.",
+    )
+    petitioners: list[Petitioner] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="The petitioners as they should have been registered: the whole list.",
+    )
+    headcount: JsonInt | None = Field(
+        default=None,
+        ge=1,
+        le=100000,
+        description="People present; at least the petitioners listed. Decides whether the "
+        "visit is collective and which leaders are summoned.",
+    )
 
     @field_validator("title")
     @classmethod
     def _no_personal_numbers(cls, value: str | None) -> str | None:
-        if value is not None and (
-            _ID_NUMBER_IN_TEXT.search(value) or _MOBILE_IN_TEXT.search(value)
-        ):
-            raise ValueError("no ID-card or phone numbers in the title (it goes out in SMS)")
-        return value
+        return no_numbers_in_title(value) if value is not None else None
 
 
 class ConfidentialityWrite(BaseModel):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, time, timedelta
 from itertools import takewhile
+from typing import NamedTuple, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.alerts.service import alert_official
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
-from api.calendar.service import due_after_days
+from api.calendar.service import due_after_days, due_after_working_days
 from api.cases.confidentiality import check_named, stand_in
 from api.cases.repository import ArrivalRepository, CaseRepository, OnsiteDutyRepository
 from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, FollowUpRead
@@ -57,8 +59,37 @@ def _lodged_level_of(unit: Unit, ancestry: list[Unit]) -> LodgedLevel:
     return LodgedLevel(unit.level.value)
 
 
+class Where(Protocol):
+    """Where a petition arose and was lodged: a registration, or a correction of one."""
+
+    @property
+    def origin_unit_id(self) -> uuid.UUID: ...
+    @property
+    def lodged_unit_id(self) -> uuid.UUID | None: ...
+    @property
+    def lodged_level(self) -> LodgedLevel | None: ...
+
+
+class Representative(Protocol):
+    """A petitioner as far as counting the representatives goes."""
+
+    @property
+    def is_representative(self) -> bool: ...
+
+
+class Parties(Protocol):
+    """Who came and how many: a registration, or a correction of one."""
+
+    @property
+    def petitioners(self) -> Sequence[Representative]: ...
+    @property
+    def headcount(self) -> int | None: ...
+    @property
+    def is_collective(self) -> bool | None: ...
+
+
 async def _resolve_territory(
-    session: AsyncSession, data: CaseCreate
+    session: AsyncSession, data: Where
 ) -> tuple[list[Unit], Unit | None, LodgedLevel]:
     """Origin ancestry (origin first, county last), the lodged unit and the lodged level."""
     units = UnitRepository(session)
@@ -96,6 +127,18 @@ async def _resolve_territory(
             pointer="/lodged_level",
         )
     return origin_chain, lodged_chain[0], level
+
+
+def _check_reach(principal: Principal, origin_chain: list[Unit], lodged_unit: Unit | None) -> None:
+    """The origin or the place lodged must be in the caller's territory (422)."""
+    if not (
+        principal.reaches(origin_chain[0].id)
+        or (lodged_unit is not None and principal.reaches(lodged_unit.id))
+    ):
+        raise InvalidInput(
+            "Neither the origin nor the place lodged is in your territory.",
+            pointer="/origin_unit_id",
+        )
 
 
 def _skipped(level: LodgedLevel, origin_chain: list[Unit], policy: Policy) -> bool:
@@ -168,7 +211,7 @@ async def _check_source(session: AsyncSession, data: CaseCreate, principal: Prin
         )
 
 
-def _check_parties(data: CaseCreate, policy: Policy) -> tuple[int, bool]:
+def _check_parties(data: Parties, policy: Policy) -> tuple[int, bool]:
     representatives = sum(p.is_representative for p in data.petitioners)
     if representatives > policy.max_representatives:
         raise InvalidInput(
@@ -197,14 +240,7 @@ async def register_case(
     """Register a petition: number it, and for a visit above its origin summon the officials."""
     policy = (await current_policy(session)).policy
     origin_chain, lodged_unit, lodged_level = await _resolve_territory(session, data)
-    if not (
-        principal.reaches(origin_chain[0].id)
-        or (lodged_unit is not None and principal.reaches(lodged_unit.id))
-    ):
-        raise InvalidInput(
-            "Neither the origin nor the place lodged is in your territory.",
-            pointer="/origin_unit_id",
-        )
+    _check_reach(principal, origin_chain, lodged_unit)
     headcount, collective = _check_parties(data, policy)
     await _check_source(session, data, principal)
     await check_named(
@@ -315,29 +351,36 @@ async def register_case(
     return case, opened
 
 
-async def _open_intake_deadlines(
-    session: AsyncSession, case: Case, principal: Principal, policy: Policy, now: datetime
-) -> list[Deadline]:
-    """Deadlines counted from receipt: disposition, acceptance notice, and the closing report
-    of a case taken to Beijing. A backdated receipt may make them missed at once."""
-    step = Step(session, case, principal, policy, now)
+class Planned(NamedTuple):
+    """A deadline counted from receipt, as the case's registration sets it."""
+
+    kind: DeadlineKind
+    official: Official | None
+    unit_id: uuid.UUID
+    due_at: datetime
+    flags: list[str]
+
+
+async def _intake_plan(session: AsyncSession, case: Case, policy: Policy) -> list[Planned]:
+    """Deadlines counted from receipt: disposition, acceptance notice, the owner leader, and
+    the closing report of a case taken to Beijing or wanting its result."""
     desk = await staff_of(session, case.intake_unit_id)
     d = policy.deadlines
     start = case.received_at
-    opened = [
-        await step.open(
+    plan = [
+        Planned(
             K.disposition,
             desk,
             case.intake_unit_id,
             due_after_days(start, d.disposition_days),
-            starts_at=start,
+            [],
         ),
-        await step.open(
+        Planned(
             K.acceptance_notice,
             desk,
             case.intake_unit_id,
             due_after_days(start, d.acceptance_notice_days),
-            starts_at=start,
+            [],
         ),
     ]
     # 逐件落实领导包案 (seed 001 第二篇 (四).3, (八).4): cases wanting results, leaders'
@@ -347,9 +390,8 @@ async def _open_intake_deadlines(
         or case.wants_result
         or case.instructed_by is not None
     ):
-        owed = await step.owe_owner_leader(start)
-        if owed is not None:
-            opened.append(owed)
+        due, flags = await due_after_working_days(session, start, d.owner_leader_working_days)
+        plan.append(Planned(K.owner_leader, desk, case.intake_unit_id, due, flags))
     if case.lodged_level is LodgedLevel.national or case.wants_result:
         # the closing report (结案报告): by the office's date, else within the policy's months
         # (seed 001 第二篇 (八).5: 进京访 … 一个月内件件上报结案报告)
@@ -359,12 +401,20 @@ async def _open_intake_deadlines(
         chief = await stand_in(
             session, case, await UnitRepository(session).ancestry(case.origin_unit_id), Role.chief
         )
-        opened.append(
-            await step.open(
-                K.national_report, chief, case.origin_unit_id, report_by, starts_at=start
-            )
-        )
-    return opened
+        plan.append(Planned(K.national_report, chief, case.origin_unit_id, report_by, []))
+    return plan
+
+
+async def _open_intake_deadlines(
+    session: AsyncSession, case: Case, principal: Principal, policy: Policy, now: datetime
+) -> list[Deadline]:
+    """Open the deadlines counted from receipt (`_intake_plan`). A backdated receipt may make
+    them missed at once."""
+    step = Step(session, case, principal, policy, now)
+    return [
+        await step.open(p.kind, p.official, p.unit_id, p.due_at, p.flags, case.received_at)
+        for p in await _intake_plan(session, case, policy)
+    ]
 
 
 async def _open_onsite_duty(
@@ -465,8 +515,11 @@ async def _summon(
     lodged_unit: Unit | None,
     policy: Policy,
     now: datetime,
+    *,
+    already: Collection[tuple[uuid.UUID, str]] = (),
 ) -> list[Deadline]:
-    """Open an ArrivalDeadline per duty and send each official the summons (到位通知) now."""
+    """Open an ArrivalDeadline per duty and send each official the summons (到位通知) now;
+    none for a post (unit, role) in `already` (summoned before)."""
     officials = OfficialRepository(session)
     events = CaseEventRepository(session)
     lodged = (lodged_unit.name if lodged_unit else "") or LEVEL_NAMES.get(
@@ -475,6 +528,8 @@ async def _summon(
     opened: list[Deadline] = []
     units = UnitRepository(session)
     for unit, role, span in _arrival_duties(case, origin_chain, lodged_unit, policy):
+        if (unit.id, role.value) in already:
+            continue
         official = (
             await officials.holder_of(unit.id, role)
             if not case.complained_official_ids and not case.complained_unit_ids

@@ -62,6 +62,13 @@ def open_deadline(
         subject=subject,
     )
     DeadlineRepository(session).add(deadline)
+    _schedule_checks(session, deadline, reminders)
+    return deadline
+
+
+def _schedule_checks(session: AsyncSession, deadline: Deadline, reminders: Sequence[float]) -> None:
+    """The worker's check at the deadline's due time, and its reminders still to come."""
+    due_at, starts_at = deadline.due_at, deadline.starts_at
     schedule(
         session,
         FLAG_DUE,
@@ -73,7 +80,7 @@ def open_deadline(
     now = utcnow()
     for fraction in reminders:
         remind_at = starts_at + (due_at - starts_at) * fraction
-        if remind_at > now and official_id is not None:
+        if remind_at > now and deadline.official_id is not None:
             schedule(
                 session,
                 REMIND_DEADLINE,
@@ -81,7 +88,22 @@ def open_deadline(
                 remind_deadline_job_id(deadline.id, fraction),
                 defer_until=remind_at,
             )
-    return deadline
+
+
+def move(
+    session: AsyncSession,
+    deadline: Deadline,
+    *,
+    starts_at: datetime,
+    due_at: datetime,
+    reminders: Sequence[float] = (),
+) -> None:
+    """Give an open deadline a new span (a corrected receipt): the due-time check is scheduled
+    for the new time; a reminder already scheduled that wakes before its new time waits for it
+    (`remind` answers `early`), one not scheduled yet is."""
+    deadline.starts_at = starts_at
+    deadline.due_at = due_at
+    _schedule_checks(session, deadline, reminders)
 
 
 def open_duty(

@@ -95,6 +95,32 @@ async def settle(session: AsyncSession) -> int:
     return moved
 
 
+async def move_counted(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    before: tuple[uuid.UUID, datetime],
+    after: tuple[uuid.UUID, datetime],
+) -> None:
+    """A case whose origin or received time is corrected, (origin unit, received at) `before`
+    and `after`: what it counted leaves the old units' and day's counters for the new ones.
+    What changed in its facts is left to `settle`, which adds it where the case now is."""
+    old_day, new_day = local(before[1]).date(), local(after[1]).date()
+    if (before[0], old_day) == (after[0], new_day):
+        return
+    repo = StatsRepository(session)
+    counted = (await repo.lock_facts([case_id])).get(case_id, {})
+    if not counted:
+        return
+    units = UnitRepository(session)
+    deltas: Counter[CounterKey] = Counter()
+    for (origin, day), sign in (((before[0], old_day), -1), ((after[0], new_day), 1)):
+        for unit in await units.ancestry(origin):
+            for period, when in (("d", day), ("m", month_of(day))):
+                for key, value in counted.items():
+                    deltas[(unit.id, period, when, key)] += sign * value
+    await repo.add({key: value for key, value in deltas.items() if value})
+
+
 async def count_uncounted(
     session: AsyncSession, after: tuple[datetime, uuid.UUID] | None = None, batch: int = 500
 ) -> tuple[datetime, uuid.UUID] | None:
