@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -138,6 +139,20 @@ async def test_a_settlement_not_made_in_time_escalates_and_outsiders_see_no_duty
     assert [s["step"] for s in steps] == [0] and steps[0]["recipients"]
     [duty] = await _duties(client, staff, case_id=case["id"])
     assert duty["settle_status"] == "missed"
+    # the month's bulletin criticises the town's chief for it (事要解决超期), in JSON and CSV
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    params = {"unit_id": county.county["id"], "month": month}
+    bulletin = await client.get("/v1/reports/monthly", params=params, headers=admin)
+    assert bulletin.status_code == 200, bulletin.text
+    [missed] = bulletin.json()["criticism"]["missed_settlements"]
+    assert (missed["deadline_id"], missed["official_id"]) == (
+        settle["id"],
+        county.officials["town_chief"]["id"],
+    )
+    printed = await client.get(
+        "/v1/reports/monthly", params=params, headers={**admin, "Accept": "text/csv"}
+    )
+    assert "事要解决超期" in printed.content.decode("utf-8-sig")
     # a village chief below the town does not see the duty of the town's case
     village = await county.headers(client, "village2_chief")
     assert await _duties(client, village, case_id=case["id"]) == []

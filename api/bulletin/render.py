@@ -179,6 +179,18 @@ def tables(bulletin: MonthlyBulletin) -> list[Table]:
                 "未在到位时限内到场接访",
             ]
         )
+    for m in c.missed_settlements:
+        who = f"{m.official_name or ''}({ROLE_NAMES.get(m.role, m.role)})"
+        rows.append(
+            [
+                "事要解决超期",
+                m.unit_name,
+                who,
+                m.case_number,
+                _clock(m.due_at),
+                "赴现场接待后未在时限内交办并落实包案领导",
+            ]
+        )
     for o in c.overdue_cases:
         state = (
             "月末仍未办结" if o.open_at_month_end else f"已于{_clock(o.handled_at or o.due_at)}办结"

@@ -50,6 +50,18 @@ class BulletinRepository:
             DeadlineKind.arrival, units, Deadline.due_at >= start, Deadline.due_at < end
         )
 
+    async def missed_settlements(
+        self, *, start: datetime, end: datetime, units: Collection[uuid.UUID]
+    ) -> list[Miss]:
+        """Settlement deadlines after an on-site reception (事要解决时限) of `units` due in
+        [start, end) and missed."""
+        return await self._missed(
+            DeadlineKind.onsite_settlement,
+            units,
+            Deadline.due_at >= start,
+            Deadline.due_at < end,
+        )
+
     async def overdue_handling(
         self, *, start: datetime, end: datetime, units: Collection[uuid.UUID]
     ) -> list[Miss]:

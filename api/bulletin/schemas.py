@@ -52,6 +52,11 @@ class MissedArrival(BaseModel):
     due_at: datetime
 
 
+class MissedSettlement(MissedArrival):
+    """A matter received on site (赴现场接待) not settled at home by its date (事要解决: assigned
+    with an owner leader), due in the month: the chief of the unit concerned."""
+
+
 class OverdueCase(BaseModel):
     """A case overdue in the month: its handling time limit (办理时限) passed before the
     month's end and it was not yet answered when the month began."""
@@ -89,6 +94,10 @@ class Criticism(BaseModel):
     """The criticism list (通报批评)."""
 
     missed_arrivals: list[MissedArrival]
+    missed_settlements: list[MissedSettlement] = Field(
+        default_factory=list,
+        description="On-site receptions whose matter was not settled at home in time.",
+    )
     overdue_cases: list[OverdueCase]
     vetoes: list[VetoEntry]
 

@@ -21,6 +21,7 @@ from api.bulletin.schemas import (
     BulletinQuery,
     Criticism,
     MissedArrival,
+    MissedSettlement,
     MonthlyBulletin,
     OverdueCase,
     PraiseEntry,
@@ -136,12 +137,14 @@ async def monthly(
 
     repo = BulletinRepository(session)
     arrivals = await repo.missed_arrivals(start=start, end=end, units=subtree)
+    settlements = await repo.missed_settlements(start=start, end=end, units=subtree)
     overdue = await repo.overdue_handling(start=start, end=end, units=subtree)
     # a case that complains about the reader is criticised without naming it to them
     about = await CaseRepository(session).about(
-        principal, {m.case_id for m in [*arrivals, *overdue] if m.case_id}
+        principal, {m.case_id for m in [*arrivals, *settlements, *overdue] if m.case_id}
     )
     arrivals = [_unnamed(m) if m.case_id in about else m for m in arrivals]
+    settlements = [_unnamed(m) if m.case_id in about else m for m in settlements]
     overdue = [_unnamed(m) if m.case_id in about else m for m in overdue]
     veto = await assessment.veto(
         session, AssessmentQuery(year=first.year, unit_id=unit.id), principal, until=end
@@ -202,6 +205,9 @@ async def monthly(
         criticism=Criticism(
             missed_arrivals=[
                 MissedArrival.model_validate(m, from_attributes=True) for m in arrivals
+            ],
+            missed_settlements=[
+                MissedSettlement.model_validate(m, from_attributes=True) for m in settlements
             ],
             overdue_cases=[_overdue(m, end, now) for m in overdue],
             vetoes=vetoes,

@@ -271,6 +271,33 @@ async def test_dashboard_shows_the_seeded_county_and_follows_a_new_case(
         )
         await _assert_page_shows(page, await _stats(seeded, chief, "summary", **q))
 
+        # a visit lodged in Beijing: its on-site reception duty (赴现场接待) is on the board,
+        # nobody has reported reaching the petitioners yet
+        beijing = {
+            "channel": "visit",
+            "origin_unit_id": county.village["id"],
+            "lodged_level": "national",
+            "petitioners": [{"name": "进京信访人"}],
+            "headcount": 6,
+            "category": "land_acquisition",
+            "title": "进京反映征地补偿",
+            "content": "反映征地补偿款至今未发放。",
+        }
+        visit = await seeded.http.post("/v1/cases", json=beijing, headers=seeded.staff)
+        assert visit.status_code == 201, visit.text
+        duties = (
+            await seeded.http.get(
+                "/v1/reception/onsite-duties", params={"open": "true", "limit": 50}, headers=chief
+            )
+        ).json()["items"]
+        duty = next(d for d in duties if d["case_id"] == visit.json()["id"])
+        await expect(page.locator("#kpi-onsite")).to_have_text(
+            str(len(duties)), timeout=POLL_WITHIN_MS
+        )
+        row = page.locator(f'#onsite tr[data-onsite="{duty["id"]}"]')
+        await expect(row).to_contain_text(visit.json()["number"])
+        await expect(row).to_contain_text(f"0 / {len(duty['goers'])}")
+
         shot = artifacts / "dashboard.png"
         await page.screenshot(path=str(shot), full_page=True)
         print(f"dashboard screenshot: {shot}")

@@ -483,6 +483,7 @@ const DEADLINE_KINDS = {
   decision_assessment: "风险评估",
   owner_leader: "领导包案",
   supervision: "督办",
+  onsite_settlement: "事要解决",
 };
 const DEADLINE_OUTCOMES = { missed: "超期", late: "逾期办理", met: "按时", open: "未到期" };
 const ROLES = {
@@ -606,6 +607,35 @@ function renderEscalations(answer, unanswered) {
         el("td", {}, elapsed(e.created_at)),
       ),
     ),
+  );
+}
+
+// On-site reception duties (赴现场接待) not yet settled at home: who went in time, and the
+// settlement's date. Only the officials' work is shown, nothing of the petitioners.
+function renderOnsite(answer) {
+  const tbody = $("onsite").querySelector("tbody");
+  $("kpi-onsite").textContent = counted(answer);
+  if (!answer) {
+    tbody.replaceChildren(el("tr", {}, el("td", { colSpan: 4, class: "muted" }, DASH)));
+    return;
+  }
+  if (answer.items.length === 0) {
+    tbody.replaceChildren(el("tr", {}, el("td", { colSpan: 4, class: "muted" }, "无")));
+    return;
+  }
+  tbody.replaceChildren(
+    ...answer.items.map((d) => {
+      const reached = d.goers.filter((g) => g.status === "met").length;
+      const late = d.goers.some((g) => g.status === "missed") || d.settle_status === "missed";
+      return el(
+        "tr",
+        { "data-onsite": d.id, class: late ? "unanswered" : "" },
+        el("td", { class: "mono" }, d.case_number),
+        el("td", {}, label(LODGED_LEVELS, d.level)),
+        el("td", {}, `${reached} / ${d.goers.length}`),
+        el("td", {}, d.settle_due_at ? shanghaiTime(d.settle_due_at) : DASH),
+      );
+    }),
   );
 }
 
@@ -758,7 +788,7 @@ async function poll(force = false) {
     const year = to.slice(0, 4);
     const q = `unit_id=${encodeURIComponent(unit)}&from=${from}&to=${to}`;
     const sq = `year=${year}&unit_id=${encodeURIComponent(unit)}`;
-    const [summary, children, veto, escalations, prevention, unanswered, scores] = await Promise.all([
+    const [summary, children, veto, escalations, prevention, unanswered, scores, onsite] = await Promise.all([
       getJson(`v1/stats/summary?${q}`),
       getJson(`v1/stats/units?${q}`),
       getJson(`v1/stats/veto?year=${year}`),
@@ -766,6 +796,7 @@ async function poll(force = false) {
       getJson(`v1/stats/prevention?${q}`),
       getJson("v1/escalations?status=open&unanswered=true&limit=50"),
       getJson(`v1/stats/scores?${sq}`),
+      getJson("v1/reception/onsite-duties?open=true&limit=50"),
     ]);
     // each rule table on its own scale: the first comes by default, the others by name
     const tables = scores.ok ? scores.data.tables.filter((t) => t.key !== scores.data.table) : [];
@@ -773,13 +804,14 @@ async function poll(force = false) {
       tables.map((t) => getJson(`v1/stats/scores?${sq}&table=${encodeURIComponent(t.key)}`)),
     );
     if (mine !== round) return;
-    const answers = [summary, children, veto, escalations, prevention, unanswered, scores, ...otherScores];
+    const answers = [summary, children, veto, escalations, prevention, unanswered, scores, onsite, ...otherScores];
     if (force || answers.some((a) => a.changed)) {
       renderSummary(summary.data);
       renderUnits(children.data);
       renderVeto(veto.data, year);
       renderScores([scores, ...otherScores].map((a) => a.data), year);
       renderEscalations(escalations.data, unanswered.data);
+      renderOnsite(onsite.data);
       renderPrevention(prevention.data);
       renders += 1;
       document.body.dataset.renders = String(renders);
