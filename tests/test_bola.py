@@ -443,6 +443,12 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", "/v1/transfers/{case_id}"): _office_only(
         "get", lambda w: f"/v1/transfers/{w.case['id']}"
     ),
+    ("post", "/v1/transfers/{case_id}/return"): _office_only(
+        "post", lambda w: f"/v1/transfers/{w.case['id']}/return", {"reason": "r", "days": 5}
+    ),
+    ("post", "/v1/transfers/{case_id}/supervise"): _office_only(
+        "post", lambda w: f"/v1/transfers/{w.case['id']}/supervise", {"reason": "r"}
+    ),
     ("post", CASE + "/accept"): _case_action("accept", {}),
     ("post", CASE + "/reject"): _case_action("reject", NOTICE),
     ("post", CASE + "/redirect"): _case_action("redirect", {"to": "court", **NOTICE}),

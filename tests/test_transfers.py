@@ -311,3 +311,50 @@ async def test_a_leaders_instruction_is_a_source_and_owes_an_owner_leader(
     )
     done = (await client.get(f"/v1/cases/{plain['id']}", headers=staff)).json()
     assert [d["status"] for d in done["deadlines"] if d["kind"] == "owner_leader"] == ["met"]
+
+
+async def test_the_office_sends_back_and_supervises_only_the_cases_it_handed_down(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """退回重办 and 督办 by the office's own system (seed 001 第二篇 (四).2, (四).5)."""
+    city = await _office(client, admin, "city")
+    other = await _office(client, admin, "city")
+    system = await _office_token(client, admin, city, county.county)
+    other_system = await _office_token(client, admin, other, county.county)
+    staff = await county.headers(client, "county_staff")
+    made = (await client.post("/v1/transfers", json=_transfer(), headers=system)).json()
+    case = {"id": made["case_id"]}
+    due = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    notice = {"reason": "市信访局督办", "due_at": due, "reference": "DB-1"}
+    supervised = await client.post(
+        f"/v1/transfers/{case['id']}/supervise", json=notice, headers=system
+    )
+    assert supervised.status_code == 200, supervised.text
+    full = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
+    assert [d["kind"] for d in full["deadlines"]].count("supervision") == 1
+
+    # not yet answered: nothing to send back (409); another office: as if it did not exist
+    back = {"reason": "事实不清", "days": 15}
+    early = await client.post(f"/v1/transfers/{case['id']}/return", json=back, headers=system)
+    assert early.status_code == 409, early.text
+    for path, body in (
+        (f"/v1/transfers/{case['id']}/return", back),
+        (f"/v1/transfers/{case['id']}/supervise", notice),
+    ):
+        assert (await client.post(path, json=body, headers=other_system)).status_code == 404
+
+    await act(client, staff, case, "accept", {})
+    await answer_and_close(client, county, staff, case)
+    returned = await client.post(f"/v1/transfers/{case['id']}/return", json=back, headers=system)
+    assert returned.status_code == 200, returned.text
+    assert returned.json()["status"] == "assigned" and returned.json()["outcome"] is None
+    events = (await client.get(f"/v1/cases/{case['id']}/timeline", headers=staff)).json()
+    [sent] = [e for e in events if e["action"] == "return_for_rehandling"]
+    assert sent["data"]["reason"] == "事实不清" and sent["actor_id"] not in {
+        o["id"] for o in county.officials.values()
+    }  # the office's account, not an official of the county
+
+    # a case of the county's own intake is not the office's to send back
+    own = (await client.post("/v1/cases", json=letter_body(county), headers=staff)).json()
+    refused = await client.post(f"/v1/transfers/{own['id']}/return", json=back, headers=system)
+    assert refused.status_code == 404

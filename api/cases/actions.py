@@ -8,7 +8,7 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,7 +77,10 @@ class CaseAction(Generic[B]):
                 current_status=status.value,
                 allowed_actions=allowed_actions(status),
             )
-        if not may(principal.role, self.transition.permission):
+        if may(principal.role, self.transition.permission):
+            return
+        office = principal.higher_office_id
+        if not (self.transition.by_office and office and office == case.higher_office_id):
             raise Forbidden(f"Role {principal.role.value} may not {self.name} a case.")
 
     async def perform(
@@ -197,10 +200,15 @@ ACTIONS = (
         "set_owner_leader", Transition(OPEN, None, DESK), OfficialBody, workflow.set_owner_leader
     ),
     CaseAction("extend", Transition(_from(S.assigned), None, HANDLER), ExtendBody, workflow.extend),
-    CaseAction("supervise", Transition(OPEN, None, DESK), SuperviseBody, workflow.supervise),
+    CaseAction(
+        "supervise",
+        Transition(OPEN, None, DESK, by_office=True),
+        SuperviseBody,
+        workflow.supervise,
+    ),
     CaseAction(
         "return_for_rehandling",
-        Transition(_from(S.replied, S.closed), S.assigned, DESK),
+        Transition(_from(S.replied, S.closed), S.assigned, DESK, by_office=True),
         RehandleBody,
         workflow.return_for_rehandling,
     ),
@@ -267,6 +275,14 @@ ACTIONS = (
         workflow.instruct,
     ),
 )
+
+
+def action_of(name: str, body: type[B]) -> CaseAction[B]:
+    """The action named `name`, whose body is `body` (LookupError otherwise)."""
+    for action in ACTIONS:
+        if action.name == name and action.body is body:
+            return cast(CaseAction[B], action)
+    raise LookupError(f"no action {name!r} with body {body.__name__}")
 
 
 def allowed_actions(status: CaseStatus) -> list[str]:

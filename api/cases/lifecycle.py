@@ -14,12 +14,16 @@ S = CaseStatus
 
 @dataclass(frozen=True)
 class Transition:
-    """Where an action may start, where it leads (None: the state stays), and the permission
-    it needs (which roles hold it: `api.auth.permissions.GRANTS`)."""
+    """Where an action may start, where it leads (None: the state stays), the permission it
+    needs (which roles hold it: `api.auth.permissions.GRANTS`), and whether the office that
+    handed the case down may take it as well."""
 
     sources: frozenset[CaseStatus]
     target: CaseStatus | None
     permission: Permission
+    # The higher office that handed the case down may take it too, through its own system's
+    # token (`POST /v1/transfers/{case_id}/…`), on that case only.
+    by_office: bool = False
 
 
 OPEN = frozenset(

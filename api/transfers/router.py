@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
+from api.cases.schemas import RehandleBody, SuperviseBody
 from api.kit.boundary import DbSession
 from api.transfers import service
 from api.transfers.schemas import TransferCreate, TransferRead
@@ -55,3 +56,32 @@ async def get_transfer(
 ) -> TransferRead:
     """What became of a case the calling office handed down: status, outcome and its times."""
     return await service.get_transfer(session, case_id, principal)
+
+
+@router.post(
+    "/{case_id}/return",
+    response_model=TransferRead,
+    responses={409: {"description": "Only an answered or closed case is sent back."}},
+    **needs(Permission.hand_down_cases),
+)
+async def send_back(
+    case_id: uuid.UUID, body: RehandleBody, session: DbSession, principal: CurrentPrincipal
+) -> TransferRead:
+    """退回重办: the office sends back the answer of a case it handed down (facts unclear,
+    policy misapplied, evidence missing …); the case is handled again with a new time limit,
+    and the return counts in the county's scores."""
+    return await service.send_back(session, case_id, body, principal)
+
+
+@router.post(
+    "/{case_id}/supervise",
+    response_model=TransferRead,
+    responses={409: {"description": "The case is closed."}},
+    **needs(Permission.hand_down_cases),
+)
+async def supervise(
+    case_id: uuid.UUID, body: SuperviseBody, session: DbSession, principal: CurrentPrincipal
+) -> TransferRead:
+    """督办: the office supervises an open case it handed down; a deadline of its own opens,
+    met by the answer, escalating like any other when missed."""
+    return await service.supervise(session, case_id, body, principal)

@@ -8,13 +8,17 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
+from api.cases.actions import action_of
 from api.cases.repository import CaseRepository
-from api.cases.schemas import CaseCreate
+from api.cases.schemas import CaseCreate, RehandleBody, SuperviseBody
 from api.cases.service import register_case
 from api.higher_offices.service import named_office
 from api.kit.errors import Forbidden, NotFound
 from api.models.case import Case, CaseSource, LodgedLevel
 from api.transfers.schemas import TransferCreate, TransferKind, TransferRead
+
+RETURN = action_of("return_for_rehandling", RehandleBody)
+SUPERVISE = action_of("supervise", SuperviseBody)
 
 # What a case handed down without a category is filed under until the desk classifies it.
 UNCLASSIFIED = "unclassified"
@@ -89,3 +93,28 @@ async def get_transfer(
     if case is None or case.higher_office_id != office_id:
         raise NotFound(f"Transfer {case_id} does not exist.")
     return _read(case)
+
+
+async def send_back(
+    session: AsyncSession, case_id: uuid.UUID, body: RehandleBody, principal: Principal
+) -> TransferRead:
+    """退回重办 by the office's own system, on a case it handed down (the lifecycle's
+    `return_for_rehandling`, recorded as the office's)."""
+    await _handed_down(session, case_id, principal)
+    return _read(await RETURN.perform(session, case_id, body, principal))
+
+
+async def supervise(
+    session: AsyncSession, case_id: uuid.UUID, body: SuperviseBody, principal: Principal
+) -> TransferRead:
+    """督办 by the office's own system, on a case it handed down (the lifecycle's
+    `supervise`: a deadline of its own, met by the answer)."""
+    await _handed_down(session, case_id, principal)
+    return _read(await SUPERVISE.perform(session, case_id, body, principal))
+
+
+async def _handed_down(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> None:
+    office_id, _ = _office_of(principal)
+    case = await CaseRepository(session).get(case_id)
+    if case is None or case.higher_office_id != office_id:
+        raise NotFound(f"Transfer {case_id} does not exist.")
