@@ -493,6 +493,17 @@ async def test_beyond_the_county_summons_escalates_and_hears_from_higher_offices
         assert first.json()["case_id"] == second.json()["case_id"]
         handed = (await http.get(f"/v1/cases/{first.json()['case_id']}", headers=staff)).json()
         assert "owner_leader" in {d["kind"] for d in handed["deadlines"]}
+        # the desk corrects when it was received: the deadlines counted from it move
+        earlier = _ts(handed["received_at"]) - timedelta(days=2)
+        corrected = await http.patch(
+            f"/v1/cases/{handed['id']}",
+            json={"reason": "收件日期登记有误", "received_at": earlier.isoformat()},
+            headers=staff,
+        )
+        assert corrected.status_code == 200, corrected.text
+        due = {d["kind"]: _ts(d["due_at"]) for d in handed["deadlines"]}
+        moved = {d["kind"]: _ts(d["due_at"]) for d in corrected.json()["deadlines"]}
+        assert moved["acceptance_notice"] == due["acceptance_notice"] - timedelta(days=2)
         accepted = await http.post(f"/v1/cases/{handed['id']}/accept", json={}, headers=staff)
         assert accepted.status_code == 200, accepted.text
 
