@@ -49,9 +49,12 @@ async def _ids(
 
 
 def _case_reads(app: FastAPI) -> list[str]:
-    """Every GET route that reads one case by its id (from the app's route table)."""
+    """Every GET route by which an official reads one case by its id (from the app's route
+    table); `/v1/transfers/{case_id}` is the handing office's own (403 to every official)."""
     return sorted(
-        path for method, path, _ in operations(app) if method == "get" and CASE_ID in path
+        path
+        for method, path, _ in operations(app)
+        if method == "get" and CASE_ID in path and not path.startswith("/v1/transfers/")
     )
 
 
