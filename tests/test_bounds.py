@@ -446,6 +446,9 @@ BASES: dict[str, Base] = {
             "content": "界址争议",
         },
     ),
+    "POST /v1/transfers/{case_id}/supervise": lambda w: _as(
+        w, "office", f"/v1/transfers/{w.ids['transfer']}/supervise", {"reason": "市信访局督办"}
+    ),
     "PUT /v1/calendar/{day}": lambda w: _as(
         w, "admin", "/v1/calendar/{day}", {"is_workday": True, "note": "边界"}
     ),
@@ -605,6 +608,10 @@ async def world(client: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterat
     )
     assert token.status_code == 201, token.text
     world.headers["office"] = {"Authorization": f"Bearer {token.json()['token']}"}
+    handed = await BASES["POST /v1/transfers"](world)
+    transfer = await client.post(handed.path, json=handed.body, headers=handed.headers)
+    assert transfer.status_code == 201, transfer.text
+    world.ids["transfer"] = transfer.json()["case_id"]
     yield world
     for day in world.calendar_days:  # the working calendar is the whole install's
         await client.delete(f"/v1/calendar/{day}", headers=admin)
