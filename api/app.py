@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,8 @@ from api.kit.middleware import Guard, RequestContext
 from api.kit.polling import Revalidation, bump_if_changed
 from api.kit.uow import PUBLIC_BASE_URL
 from api.lookup.router import router as lookup_router
+from api.materials.router import router as materials_router
+from api.materials.storage import MATERIAL_STORE, store_from_settings
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.outbox.service import dispatch_after_commit
@@ -91,6 +94,10 @@ async def count_earlier_cases(sessionmaker: async_sessionmaker[AsyncSession]) ->
         log.exception("dashboard: counting earlier cases failed; the next start resumes it")
 
 
+# The routes that take files (their bodies may be up to MAX_UPLOAD_BYTES, binary).
+UPLOAD_PATHS = re.compile(r"/v1/cases/[^/]+/(materials|uploads(/[^/]+)?)")
+
+
 def commit_hooks() -> CommitHooks:
     """What the rooms want done around every commit of the request boundary, in order:
     before it the dashboard's figures settled and the request audited; after it the data
@@ -115,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.jwt_secret = secrets.token_urlsafe(32)
         vault = Vault.from_settings(settings)  # no keys, no start: never store numbers in clear
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        store = store_from_settings(settings)
         sessionmaker = create_sessionmaker(
             engine,
             {
@@ -122,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 PII_VAULT: vault,
                 ALERT_FAILED: (on_alert_failed, fail_over),
                 PASSWORD_MIN_LENGTH: settings.password_min_length,
+                MATERIAL_STORE: store,
             },
         )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
@@ -151,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await arq.aclose()
             await pool.aclose()
             await engine.dispose()
+            await store.aclose()
 
     app = FastAPI(
         title="Petition Desk",
@@ -167,7 +177,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
         )
     app.add_middleware(Revalidation)
-    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        Guard,
+        max_body_bytes=settings.max_body_bytes,
+        upload_paths=UPLOAD_PATHS,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestContext)  # outermost: ids and timings cover every answer
     for router in (
         health_router,
@@ -177,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         units_router,
         officials_router,
         cases_router,
+        materials_router,
         lookup_router,
         deadlines_router,
         escalations_router,

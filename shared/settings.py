@@ -149,6 +149,32 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
     )
+    max_upload_bytes: int = Field(
+        default=16 * 1_048_576,
+        ge=1024,
+        description="Largest request body of a file upload (multipart or a tus PATCH), 413 "
+        "above; the policy's limits per file and per case are checked after it.",
+    )
+    materials_backend: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where materials' bytes are kept: local (files under MATERIALS_DIR) or s3 "
+        "(any S3-compatible store: Alibaba OSS, Tencent COS, MinIO, Ceph).",
+    )
+    materials_dir: str = Field(
+        default=".data/materials",
+        description="The local store's blobs, and the parts of resumable uploads (either backend).",
+    )
+    materials_s3_bucket: str = ""
+    materials_s3_endpoint_url: str = Field(
+        default="", description="The S3-compatible endpoint; empty: AWS's own."
+    )
+    materials_s3_region: str = "us-east-1"
+    materials_s3_access_key_id: str = ""
+    materials_s3_secret_access_key: str = ""
+    materials_s3_prefix: str = Field(default="", description="Prefix of every object key.")
+    materials_s3_addressing_style: Literal["path", "virtual", "auto"] = Field(
+        default="path", description="path (MinIO, Ceph) or virtual (OSS, COS) bucket addressing."
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API (CORS); none by default.",

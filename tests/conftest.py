@@ -84,6 +84,7 @@ def settings(services: Services, database_url: str) -> Settings:
         public_base_url=PUBLIC_BASE_URL,
         metrics_token=METRICS_TOKEN,
         requests_per_minute=1_000_000,  # the suite is one busy caller; limits tested apart
+        materials_dir=str(ROOT / ".data" / "test" / "materials"),
     )
 
 

@@ -70,6 +70,8 @@ TABLES = (
     "screening_items",
     "screening_rounds",
     "onsite_duties",
+    "materials",
+    "material_uploads",
 )
 
 # A sensitive period of the world's policy, so that its figures exist for the owners.
@@ -92,6 +94,7 @@ class Attempt:
     json: Any = None
     params: dict[str, str] = field(default_factory=dict)
     absent: str | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None  # a multipart upload instead of JSON
 
 
 @dataclass
@@ -111,6 +114,7 @@ class World:
     screening_round: dict[str, Any]
     subscription: dict[str, Any]
     onsite_duty: dict[str, Any]  # of a visit from the town's village lodged in Beijing
+    material: dict[str, Any]  # a file attached to the case
     token_id: str
     callers: dict[str, dict[str, str]]
 
@@ -335,6 +339,25 @@ def _create_in_town(
 
 
 DECISION_PATH = "/v1/decisions/{decision_id}"
+MATERIAL_PDF = b"%PDF-1.4\n%%EOF\n" + b"\x00" * 100
+
+
+def _material(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"/v1/materials/{w.material['id']}{suffix}"
+
+
+def _upload(w: World) -> list[Attempt]:
+    """Attaching a file to the first town's case: outsiders cannot see it (404), a role
+    without `register_cases` may not (403)."""
+    url = f"/v1/cases/{w.case['id']}/materials"
+    files = {"file": ("x.pdf", MATERIAL_PDF + b"other", "application/pdf")}
+    return [
+        Attempt("sibling", "post", url, NOT_FOUND, files=files),
+        Attempt("village_chief", "post", url, NOT_FOUND | FORBIDDEN, files=files),
+        Attempt("viewer", "post", url, FORBIDDEN, files=files),
+    ]
+
+
 FINDINGS = {
     d: {"verdict": "sound"}
     for d in ("legality", "reasonableness", "feasibility", "controllability")
@@ -760,6 +783,24 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("delete", "/v1/webhook-subscriptions/{subscription_id}"): _admin_only(
         "delete", lambda w: f"/v1/webhook-subscriptions/{w.subscription['id']}"
     ),
+    # materials
+    ("post", "/v1/cases/{case_id}/materials"): _upload,
+    ("get", "/v1/cases/{case_id}/materials"): _read(
+        lambda w: f"/v1/cases/{w.case['id']}/materials"
+    ),
+    ("get", "/v1/materials/{material_id}"): _read(_material()),
+    ("get", "/v1/materials/{material_id}/content"): _read(_material("/content")),
+    ("get", "/v1/materials/{material_id}/thumbnail"): _read(_material("/thumbnail")),
+    ("post", "/v1/materials/{material_id}/link"): lambda w: [
+        Attempt(who, "post", _material("/link")(w), NOT_FOUND)
+        for who in ("sibling", "village_chief")
+    ],
+    ("get", "/v1/material-links/{token}"): lambda w: [
+        Attempt("sibling", "get", f"/v1/material-links/{'A' * 64}", NOT_FOUND)
+    ],
+    ("delete", "/v1/materials/{material_id}"): _object_action(
+        "delete", _material(), {"reason": "删除"}
+    ),
     # the worker's own
     ("post", "/v1/internal/deadlines/flag-due"): _worker_only(
         "post", lambda w: "/v1/internal/deadlines/flag-due"
@@ -844,6 +885,12 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
             "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
         )
     ).json()
+    material = await client.post(
+        f"/v1/cases/{case['id']}/materials",
+        files={"file": ("信.pdf", MATERIAL_PDF, "application/pdf")},
+        headers=staff,
+    )
+    assert material.status_code == 201, material.text
     await asyncio.sleep(1.1)
     deadline = arrivals(case)[0]
     await flag_due(client, {"Authorization": f"Bearer {WORKER_TOKEN}"})
@@ -947,6 +994,7 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
         screening_round=screening["rounds"],
         subscription=subscription.json(),
         onsite_duty=duties.json()["items"][0],
+        material=material.json(),
         token_id=next(t["id"] for t in tokens if t["name"] == f"board-{tag}"),
         callers=callers,
     )
@@ -973,7 +1021,8 @@ async def test_nobody_reaches_an_object_they_do_not_own(
                 resp = await client.request(
                     attempt.method,
                     attempt.url,
-                    json=_body_for(attempt, w),
+                    json=None if attempt.files else _body_for(attempt, w),
+                    files=attempt.files,
                     # an empty mapping would drop a query written into the URL
                     params=attempt.params or None,
                     headers=w.callers[attempt.caller],

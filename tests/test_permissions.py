@@ -29,6 +29,7 @@ PUBLIC = {
     ("post", "/a/{token}"),
     ("post", "/v1/inbound/sms/{provider}"),
     ("post", "/v1/public/case-lookup"),
+    ("get", "/v1/material-links/{token}"),  # the signed link is the credential
 }
 
 

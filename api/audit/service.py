@@ -15,7 +15,12 @@ from api.kit.uow import UnitOfWork
 from api.models.audit import AuditEntry
 from api.privacy.crypto import MASKS, Kind
 
-READ_AUDITED = ("/v1/cases", "/v1/audit")
+# every download of a material too (/v1/materials/…/content, /v1/material-links/…)
+READ_AUDITED = ("/v1/cases", "/v1/audit", "/v1/material")
+
+
+# Paths whose last part is a secret (a link's token).
+SECRET_PATHS = ("/a/", "/v1/material-links/")
 
 
 def _route(request: Request) -> str:
@@ -59,8 +64,10 @@ def entry_for(request: Request, *, action: str, status: int) -> AuditEntry:
         action=action,
         method=request.method,
         route=_route(request)[:200],
-        # an acknowledgement link's path is its secret: keep the route, not the token
-        path=(_route(request) if request.url.path.startswith("/a/") else request.url.path)[:500],
+        # an acknowledgement or download link's path is its secret: keep the route, not the token
+        path=(_route(request) if request.url.path.startswith(SECRET_PATHS) else request.url.path)[
+            :500
+        ],
         object_id=object_id,
         status=status,
         client=(request.headers.get("user-agent") or "")[:300] or None,

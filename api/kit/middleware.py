@@ -55,14 +55,38 @@ def _nul_problem(where: str, path: str) -> bytes:
     return json.dumps(error.to_problem(path)).encode()
 
 
+# Bodies of files: their bytes may hold anything, NUL included.
+FILE_BODIES = (b"multipart/form-data", b"application/offset+octet-stream")
+
+
 class Guard:
     """Refuses bodies over `max_body_bytes` (413 problem+json, before the app sees them: by
     Content-Length, or by reading a body up to the limit first) and requests carrying NUL in
-    their path, query or body (422), and adds the security headers to every response."""
+    their path, query or body (422), and adds the security headers to every response.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    A file upload (a multipart or `application/offset+octet-stream` body to a path matching
+    `upload_paths`) may be up to `max_upload_bytes` and is not searched for NUL (the route
+    checks its text fields itself)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        upload_paths: re.Pattern[str] | None = None,
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.limit = max_body_bytes
+        self.upload_paths = upload_paths
+        self.upload_limit = max(max_upload_bytes or max_body_bytes, max_body_bytes)
+
+    def _is_upload(self, path: str, headers: dict[bytes, bytes]) -> bool:
+        return (
+            self.upload_paths is not None
+            and self.upload_paths.fullmatch(path) is not None
+            and headers.get(b"content-type", b"").lower().startswith(FILE_BODIES)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
@@ -77,9 +101,11 @@ class Guard:
             await self._refuse(send, path, 422, _nul_problem("query", path))
             return
         headers = dict(scope.get("headers", []))
+        upload = self._is_upload(path, headers)
+        limit = self.upload_limit if upload else self.limit
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send, path, PayloadTooLarge.status, _problem(self.limit, path))
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, path, PayloadTooLarge.status, _problem(limit, path))
             return
         if scope.get("method") in ("POST", "PUT", "PATCH"):
             # Read the body here, up to the limit (a chunked one declares no length), look at
@@ -92,20 +118,23 @@ class Guard:
                 if message["type"] != "http.request":
                     break
                 size += len(message.get("body", b""))
-                if size > self.limit:
-                    await self._refuse(
-                        send, path, PayloadTooLarge.status, _problem(self.limit, path)
-                    )
+                if size > limit:
+                    await self._refuse(send, path, PayloadTooLarge.status, _problem(limit, path))
                     return
                 if not message.get("more_body", False):
                     break
-            body = b"".join(m.get("body", b"") for m in buffered if m["type"] == "http.request")
+            body = (
+                b""
+                if upload
+                else b"".join(m.get("body", b"") for m in buffered if m["type"] == "http.request")
+            )
             nul = (
                 _NUL_IN_URL if headers.get(b"content-type", b"").startswith(FORM) else _NUL_IN_JSON
             )
-            if nul.search(body):
+            if not upload and nul.search(body):
                 await self._refuse(send, path, 422, _nul_problem("body", path))
                 return
+            del body
             receive = _replay(buffered, receive)
 
         async def secured(message: Message) -> None:

@@ -1,0 +1,208 @@
+"""`/v1/cases/{case_id}/materials` and `/v1/materials`: files attached to cases (附件)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
+
+from api.auth.dependencies import CurrentPrincipal, needs
+from api.auth.permissions import Permission
+from api.idempotency.dependencies import IdempotencyKey
+from api.kit.boundary import CALLER_ID, DbSession, get_state
+from api.kit.errors import NotFound
+from api.materials import service
+from api.materials.disposition import content_disposition
+from api.materials.schemas import MaterialLink, MaterialList, MaterialRead, WithdrawBody
+from api.models.material import MaterialKind
+from api.policies.service import current_policy
+
+router = APIRouter(tags=["materials"])
+
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid input, with a JSON pointer to each bad field."}
+}
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The case is archived: its materials are read-only."},
+    413: {"description": "Over the policy's limit per file or per case."},
+    415: {"description": "A type the policy does not accept, by the content's magic numbers."},
+    **INVALID,
+}
+CONTENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    410: {"description": "The material was withdrawn; its record stays."},
+}
+STREAMED = {
+    "description": "The content, streamed, named by `Content-Disposition` (RFC 6266; the "
+    "UTF-8 name in `filename*`, RFC 5987).",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def _stream(download: service.Download, *, inline: bool = False) -> StreamingResponse:
+    headers = {
+        "Content-Disposition": content_disposition(
+            download.filename, "inline" if inline else "attachment"
+        ),
+        "Cache-Control": "private, no-store",
+    }
+    if download.size is not None:
+        headers["Content-Length"] = str(download.size)
+    return StreamingResponse(download.chunks, media_type=download.content_type, headers=headers)
+
+
+@router.post(
+    "/v1/cases/{case_id}/materials",
+    status_code=201,
+    response_model=MaterialRead,
+    responses={
+        200: {"description": "Already attached (a retry): the same material."},
+        **UPLOAD_ERRORS,
+    },
+    **needs(Permission.register_cases),
+)
+async def upload_material(
+    case_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    response: Response,
+    file: Annotated[UploadFile, File(description="The file; its type is read from its bytes.")],
+    kind: Annotated[MaterialKind, Form()] = MaterialKind.other,
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+    event_id: Annotated[uuid.UUID | None, Form()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> MaterialRead:
+    """Attach one file to the case (a scanned letter, a photo, a PDF, a Word file, the audio of
+    a call), optionally to one of its timeline events (`event_id`: a reply, a closing, a
+    follow-up). Up to the policy's `materials.max_file_bytes` (default 10 MB; larger files go
+    by the resumable upload, `POST /v1/cases/{case_id}/uploads`); the type is read from the
+    content (magic numbers), never the name; an image's metadata (EXIF, GPS included) is
+    stripped and a thumbnail made. The bytes are kept once by SHA-256. A retry (the same
+    `Idempotency-Key`, or the same content on the same case) answers the material already
+    attached with 200. 409 when the case is archived."""
+    upload = service.Upload(file.filename, kind, note, event_id, idempotency_key)
+    await service.check_writable(session, case_id, principal, upload)
+    policy = (await current_policy(session)).policy.materials
+    data = await file.read(policy.max_file_bytes + 1)
+    prepared = await service.prepare(
+        service.store_of(session), data, policy, limit=policy.max_file_bytes
+    )
+    material, created = await service.attach(session, case_id, principal, upload, prepared, policy)
+    if not created:
+        response.status_code = 200
+    _, _case, readable = await service.get(session, material.id, principal)
+    return service.to_read(material, readable)
+
+
+@router.get("/v1/cases/{case_id}/materials", **needs(Permission.read_cases))
+async def list_materials(
+    case_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> MaterialList:
+    """The case's materials, withdrawn ones too (flagged), oldest first (404 out of reach).
+    Of a confidential case a reader who may not read its content sees no names."""
+    return await service.list_for_case(session, case_id, principal)
+
+
+@router.get("/v1/materials/{material_id}", **needs(Permission.read_cases))
+async def get_material(
+    material_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> MaterialRead:
+    """A material's record: name, type, size, hash, who attached it, whether it was withdrawn
+    (404 when its case is out of reach)."""
+    material, _case, readable = await service.get(session, material_id, principal)
+    return service.to_read(material, readable)
+
+
+@router.get(
+    "/v1/materials/{material_id}/content",
+    response_class=StreamingResponse,
+    responses={200: STREAMED, **CONTENT_ERRORS},
+    **needs(Permission.read_cases),
+)
+async def download_material(
+    material_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> StreamingResponse:
+    """The file, streamed, byte for byte as kept, with its name in `Content-Disposition`
+    (an ASCII fallback and the UTF-8 name, RFC 6266/5987). Every download is audited. 403 for
+    a confidential case the reader may not read in full, 410 once withdrawn."""
+    return _stream(await service.download(session, material_id, principal))
+
+
+@router.get(
+    "/v1/materials/{material_id}/thumbnail",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "A JPEG at most 320 px on its long side.",
+            "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **CONTENT_ERRORS,
+    },
+    **needs(Permission.read_cases),
+)
+async def material_thumbnail(
+    material_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> StreamingResponse:
+    """An image's thumbnail for lists and the app (404 for a file that is not an image)."""
+    return _stream(await service.thumbnail(session, material_id, principal), inline=True)
+
+
+@router.post(
+    "/v1/materials/{material_id}/link",
+    response_model=MaterialLink,
+    responses=CONTENT_ERRORS,
+    **needs(Permission.read_cases),
+)
+async def link_material(
+    material_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal, request: Request
+) -> MaterialLink:
+    """A short-lived signed link to download the file without the bearer token (the policy's
+    `materials.link_seconds`, default 5 minutes): the object store's own presigned URL with
+    the S3 backend, else `/v1/material-links/{token}` of this API. Issuing it is audited, and
+    so is each download through an API link."""
+    policy = (await current_policy(session)).policy.materials
+    settings = get_state(request).settings
+    url, expires = await service.link(
+        session, material_id, principal, policy, settings.jwt_secret, settings.public_base_url
+    )
+    return MaterialLink(url=url, expires_at=expires)
+
+
+@router.get(
+    "/v1/material-links/{token}",
+    response_class=StreamingResponse,
+    responses={200: STREAMED, 404: {"description": "Unknown or expired link."}, **CONTENT_ERRORS},
+)
+async def follow_material_link(
+    token: str, session: DbSession, request: Request
+) -> StreamingResponse:
+    """Download through a signed link (no bearer token: the link is the credential, good for
+    minutes, naming the official it was issued to, who the audit records)."""
+    settings = get_state(request).settings
+    found = service.read_link_token(settings.jwt_secret, token)
+    if found is None:
+        raise NotFound("This link is unknown or has expired.")
+    material_id, official_id = found
+    setattr(request.state, CALLER_ID, official_id)
+    return _stream(await service.download_by_link(session, material_id))
+
+
+@router.delete(
+    "/v1/materials/{material_id}",
+    response_model=MaterialRead,
+    responses={
+        403: {"description": "Neither the uploader nor the petition office."},
+        409: {"description": "The case is archived, or the material was withdrawn already."},
+        **INVALID,
+    },
+    **needs(Permission.register_cases),
+)
+async def withdraw_material(
+    material_id: uuid.UUID, body: WithdrawBody, session: DbSession, principal: CurrentPrincipal
+) -> MaterialRead:
+    """撤回: withdraw a material with a reason. The record stays (listed, flagged, with who
+    withdrew it and why) and the timeline says so; its content is no longer served (410). The
+    uploader or the petition office may."""
+    material, readable = await service.withdraw(session, material_id, principal, body.reason)
+    return service.to_read(material, readable)
