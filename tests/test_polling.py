@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from fastapi import FastAPI
+from PIL import Image
 
 from api.kit import polling
 from tests.conftest import County, visit_body
@@ -93,6 +95,16 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         headers={"Authorization": f"Bearer {token.json()['token']}"},
     )
     assert transfer.status_code == 201, transfer.text
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(photo, "JPEG")
+    material = await client.post(
+        f"/v1/cases/{case.json()['id']}/materials",
+        files={"file": ("现场照片.jpg", photo.getvalue(), "image/jpeg")},
+        headers=staff,
+    )
+    assert material.status_code == 201, material.text
+    link = await client.post(f"/v1/materials/{material.json()['id']}/link", headers=staff)
+    assert link.status_code in (200, 201), link.text
     policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     policy["sensitive_periods"]["periods"] = [
@@ -110,6 +122,8 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         "office_id": office.json()["id"],
         "key": "poll",
         "transfer_case_id": transfer.json()["case_id"],
+        "material_id": material.json()["id"],
+        "token": link.json()["url"].rsplit("/", 1)[-1],
         "office_token": token.json()["token"],
     }
 
@@ -154,7 +168,10 @@ async def test_every_read_answers_an_etag_and_304_when_nothing_changed(
             assert first.status_code == 200, f"{path}: {first.status_code} {first.text}"
             etag = first.headers.get("etag")
             assert etag and etag.startswith('W/"'), path
-            assert first.headers["cache-control"] == "private, no-cache"
+            # a file's bytes are not kept in a browser's cache (a shared desk computer)
+            files = ("/content", "/thumbnail", "/v1/material-links/{token}")
+            stored = "no-store" if path.endswith(files) else "no-cache"
+            assert first.headers["cache-control"] == f"private, {stored}", path
             again = await client.get(
                 url, params=_query(op, ids), headers=headers | {"If-None-Match": etag}
             )

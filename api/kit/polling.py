@@ -119,7 +119,10 @@ class Revalidation:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 names = {name.lower() for name, _ in message.get("headers", [])}
                 if b"etag" not in names:
-                    extra = [(b"etag", etag), CACHE_CONTROL]
+                    # a route's own caching rule stands (a petitioner's file: no-store)
+                    extra = [(b"etag", etag)]
+                    if CACHE_CONTROL[0] not in names:
+                        extra.append(CACHE_CONTROL)
                     message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
