@@ -45,6 +45,7 @@ from api.kit.middleware import Guard, RequestContext
 from api.kit.polling import Revalidation, bump_if_changed
 from api.kit.uow import PUBLIC_BASE_URL
 from api.lookup.router import router as lookup_router
+from api.notices.router import router as notices_router
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.outbox.service import dispatch_after_commit
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         units_router,
         officials_router,
         cases_router,
+        notices_router,
         lookup_router,
         deadlines_router,
         escalations_router,

@@ -11,6 +11,7 @@ from api.models.escalation import Escalation
 from api.models.follow_up import FollowUp
 from api.models.higher_office import HigherOffice
 from api.models.idempotency import IdempotencyRecord
+from api.models.notice import Notice, NoticeCounter
 from api.models.official import Official
 from api.models.onsite import OnsiteDuty
 from api.models.outbox import OutboxMessage
@@ -52,6 +53,8 @@ __all__ = [
     "HigherOffice",
     "IdempotencyRecord",
     "Login",
+    "Notice",
+    "NoticeCounter",
     "Official",
     "OnsiteDuty",
     "OutboxMessage",

@@ -21,6 +21,7 @@ from api.models.unit import UnitLevel
 from api.policies.base import StrictModel
 from api.policies.decisions import DecisionPolicy
 from api.policies.follow_up import FollowUpPolicy
+from api.policies.notices import NoticePolicy
 from api.policies.reception import ReceptionPolicy
 from api.policies.scoring import ScoringPolicy
 from api.policies.screening import ScreeningPolicy
@@ -636,6 +637,7 @@ class Policy(StrictModel):
     sensitive_periods: SensitivePolicy = Field(default_factory=SensitivePolicy)
     reception: ReceptionPolicy = Field(default_factory=ReceptionPolicy)
     decisions: DecisionPolicy = Field(default_factory=DecisionPolicy)
+    notices: NoticePolicy = Field(default_factory=NoticePolicy)
 
     @model_validator(mode="after")
     def _periods_only_shorten_arrivals(self) -> Policy:
