@@ -10,6 +10,7 @@
 #   make lint      ruff check, ruff format --check, mypy, lint-imports (the layers of ARCHITECTURE.md)
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
+#   make fonts     install the CJK font of the written notices (npm package, checked by hash)
 #   make migrate   alembic upgrade head (same database as `make run`)
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
 #   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak)
@@ -35,7 +36,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run test test-browser test-faults test-fuzz lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak
+.PHONY: help venv .venv run fonts test test-browser test-faults test-fuzz lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -54,8 +55,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -c constraints.txt -e '.[dev]'
 	@touch $@
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(PY) -m shared.devrun
+
+fonts: $(STAMP)
+	$(PY) -m shared.fonts
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -48,6 +48,7 @@ from api.kit.uow import PUBLIC_BASE_URL
 from api.lookup.router import router as lookup_router
 from api.materials.router import router as materials_router
 from api.materials.storage import MATERIAL_STORE, store_from_settings
+from api.notices.router import router as notices_router
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.outbox.service import dispatch_after_commit
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         officials_router,
         cases_router,
         materials_router,
+        notices_router,
         lookup_router,
         deadlines_router,
         escalations_router,

@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     idempotency_retention_days: int = Field(
         default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."
     )
+    font_dir: str = Field(
+        default=".data/fonts",
+        description="Where the CJK font of the written notices is cached (relative to the "
+        "project unless absolute); installed there by npm on first use or by `make fonts`.",
+    )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(
         default="text",

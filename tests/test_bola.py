@@ -72,6 +72,8 @@ TABLES = (
     "onsite_duties",
     "materials",
     "material_uploads",
+    "notices",
+    "notice_counters",
 )
 
 # A sensitive period of the world's policy, so that its figures exist for the owners.
@@ -115,6 +117,7 @@ class World:
     subscription: dict[str, Any]
     onsite_duty: dict[str, Any]  # of a visit from the town's village lodged in Beijing
     material: dict[str, Any]  # a file attached to the case
+    notice: dict[str, Any]  # a receipt of service (送达回证) issued on the case
     token_id: str
     callers: dict[str, dict[str, str]]
 
@@ -369,6 +372,13 @@ def _decision(suffix: str = "") -> Callable[[World], str]:
 
 
 CASE = "/v1/cases/{case_id}"
+
+
+def w_now() -> str:
+    """Now, as a body's time (a notice served now)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 NOTICE = {"reason": "r", "notice_text": "n"}
 DECISION = {"decision": "upheld", "text": "t"}
 
@@ -518,6 +528,25 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ),
     ("post", CASE + "/follow_up"): _case_action("follow_up", {"method": "phone", "reached": False}),
     ("get", CASE + "/follow_ups"): _read(lambda w: f"/v1/cases/{w.case['id']}/follow_ups"),
+    ("post", CASE + "/notices"): _case_action("notices", {"kind": "receipt"}),
+    ("get", CASE + "/notices"): _read(lambda w: f"/v1/cases/{w.case['id']}/notices"),
+    ("get", "/v1/notices/{notice_id}"): _read(lambda w: f"/v1/notices/{w.notice['id']}"),
+    ("get", "/v1/notices/{notice_id}/document"): _read(
+        lambda w: f"/v1/notices/{w.notice['id']}/document"
+    ),
+    ("post", "/v1/notices/{notice_id}/service"): _object_action(
+        "post",
+        lambda w: f"/v1/notices/{w.notice['id']}/service",
+        {"method": "in_person", "served_at": w_now(), "recipient": "王五"},
+    ),
+    ("post", "/v1/notices/{notice_id}/proof"): _object_action(
+        "post",
+        lambda w: f"/v1/notices/{w.notice['id']}/proof",
+        {"proof_material_id": str(uuid.uuid4())},
+    ),
+    ("post", "/v1/notices/{notice_id}/approval"): _object_action(
+        "post", lambda w: f"/v1/notices/{w.notice['id']}/approval", None
+    ),
     ("patch", CASE): _object_action(
         "patch", lambda w: f"/v1/cases/{w.case['id']}", {"reason": "r", "title": "更正"}
     ),
@@ -980,6 +1009,10 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
         "/v1/reception/onsite-duties", params={"case_id": onsite.json()["id"]}, headers=staff
     )
     tokens = (await client.get("/v1/service-tokens", headers=admin)).json()
+    notice = await client.post(
+        f"/v1/cases/{case['id']}/notices", json={"kind": "receipt"}, headers=staff
+    )
+    assert notice.status_code == 201, notice.text
     return World(
         county=county,
         case=case,
@@ -995,6 +1028,7 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
         subscription=subscription.json(),
         onsite_duty=duties.json()["items"][0],
         material=material.json(),
+        notice=notice.json(),
         token_id=next(t["id"] for t in tokens if t["name"] == f"board-{tag}"),
         callers=callers,
     )

@@ -430,6 +430,13 @@ BASES: dict[str, Base] = {
     "PATCH /v1/cases/{case_id}": lambda w: _as(
         w, "staff", f"/v1/cases/{w.ids['case']}", {"reason": "更正收到时间"}
     ),
+    # served once, then 409: the bounds are checked before the notice's state
+    "POST /v1/notices/{notice_id}/service": lambda w: _as(
+        w,
+        "staff",
+        f"/v1/notices/{w.ids['notice']}/service",
+        {"method": "in_person", "recipient": "王五"},
+    ),
     "POST /v1/cases/{case_id}/supervise": lambda w: _as(
         w, "staff", f"/v1/cases/{w.ids['case']}/supervise", {"reason": "市信访局督办"}
     ),
@@ -580,6 +587,13 @@ async def world(client: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterat
     case = await client.post("/v1/cases", json=letter_body(county), headers=admin)
     assert case.status_code == 201, case.text
     world.ids["case"] = case.json()["id"]
+    notice = await client.post(
+        f"/v1/cases/{world.ids['case']}/notices",
+        json={"kind": "receipt"},
+        headers=world.headers["staff"],
+    )
+    assert notice.status_code == 201, notice.text
+    world.ids["notice"] = notice.json()["id"]
     item = await client.post(
         "/v1/screening/items", json=_screening_item(world), headers=world.headers["staff"]
     )

@@ -148,8 +148,19 @@ async def test_a_corrected_receipt_moves_the_open_deadlines_counted_from_it(
     days = await _per_day(client, admin, county.county, first)
     assert days == {local(earlier).date().isoformat(): 1}, days
 
-    # accepted: the acceptance notice is met and stays so; the disposition still moves
-    accepted = await act(client, staff, fixed, "accept")
+    # accepted and its notice served: the acceptance notice is met and stays so; the
+    # disposition still moves
+    await act(client, staff, fixed, "accept")
+    notice = await client.post(
+        f"/v1/cases/{case['id']}/notices", json={"kind": "acceptance"}, headers=staff
+    )
+    served = await client.post(
+        f"/v1/notices/{notice.json()['id']}/service",
+        json={"method": "in_person", "served_at": notice.json()["issued_at"], "recipient": "王五"},
+        headers=staff,
+    )
+    assert served.status_code == 200, served.text
+    accepted = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
     met = _by_kind(accepted)["acceptance_notice"]
     assert met["status"] == "met"
     handling = _by_kind(accepted)["handling"]

@@ -207,14 +207,21 @@ async def test_grid_report_and_desk_registration_same_day_flag_possible_duplicat
 # --- the path ------------------------------------------------------------------------------
 
 
-async def test_accept_meets_acceptance_notice_and_starts_handling_clocks(
+async def test_accept_starts_handling_clocks_and_owes_the_written_notice(
     desk: Desk, client: httpx.AsyncClient
 ) -> None:
     case = await desk.register()
     accepted = await act(client, desk.staff, case, "accept", {"note": "符合受理条件"})
     assert accepted["status"] == "accepted"
-    assert kinds(accepted, "met") == ["acceptance_notice"]
-    assert kinds(accepted, "open") == ["disposition", "first_resolution", "handling", "transfer"]
+    # the acceptance notice is met by its service (tests/test_notices.py), not by accepting
+    assert kinds(accepted, "met") == []
+    assert kinds(accepted, "open") == [
+        "acceptance_notice",
+        "disposition",
+        "first_resolution",
+        "handling",
+        "transfer",
+    ]
     handling = next(d for d in accepted["deadlines"] if d["kind"] == "handling")
     span = datetime.fromisoformat(handling["due_at"]) - datetime.fromisoformat(
         accepted["accepted_at"]
@@ -233,8 +240,8 @@ async def test_reject_closes_with_written_notice(desk: Desk, client: httpx.Async
     )
     assert (closed["status"], closed["outcome"]) == ("closed", "rejected")
     assert closed["notice_text"] == "不予受理告知书……"
-    assert kinds(closed, "met") == ["acceptance_notice", "disposition"]
-    assert kinds(closed, "open") == []
+    assert kinds(closed, "met") == ["disposition"]
+    assert kinds(closed, "open") == ["acceptance_notice"]  # until the written notice is served
 
 
 async def test_redirect_to_court_closes_with_notice(desk: Desk, client: httpx.AsyncClient) -> None:
@@ -259,7 +266,7 @@ async def test_assign_records_four_fixes_and_opens_objection_window(
     assert assigned["leader_id"] == desk.county.officials["town_deputy"]["id"]
     assert assigned["plan"] and assigned["time_limit"]
     assert assigned["departments"] == [{"unit_id": desk.dept["id"], "role": "lead"}]
-    assert kinds(assigned, "met") == ["acceptance_notice", "disposition", "transfer"]
+    assert kinds(assigned, "met") == ["disposition", "transfer"]
     objection = next(d for d in assigned["deadlines"] if d["kind"] == "objection")
     assert objection["official_id"] == desk.handler["id"]
     handling = next(d for d in assigned["deadlines"] if d["kind"] == "handling")
@@ -359,7 +366,8 @@ async def test_reply_meets_handling_and_first_resolution(
     replied = await desk.to_replied()
     assert replied["status"] == "replied"
     assert {"handling", "first_resolution"} <= set(kinds(replied, "met"))
-    assert kinds(replied, "open") == ["follow_up"]  # the petitioner is called back (回访)
+    # the petitioner is called back (回访); no acceptance notice was served on this path
+    assert kinds(replied, "open") == ["acceptance_notice", "follow_up"]
     assert "objection" in kinds(replied, "cancelled")
 
 

@@ -111,7 +111,12 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         {"key": "poll", "name": "全国两会", "starts_on": today, "ends_on": today}
     ]
     assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    notice = await client.post(
+        f"/v1/cases/{case.json()['id']}/notices", json={"kind": "receipt"}, headers=staff
+    )
+    assert notice.status_code == 201, notice.text
     return {
+        "notice_id": notice.json()["id"],
         "case_id": case.json()["id"],
         "unit_id": county.town["id"],
         "official_id": county.officials["town_chief"]["id"],

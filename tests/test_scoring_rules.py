@@ -327,6 +327,16 @@ async def test_a_notice_given_after_its_time_is_late_not_missed(
         )
         await session.commit()
     await act(client, staff, case, "accept")
+    # the deadline is met by the written notice's service, not by accepting
+    issued = await client.post(
+        f"/v1/cases/{case['id']}/notices", json={"kind": "acceptance"}, headers=staff
+    )
+    served = await client.post(
+        f"/v1/notices/{issued.json()['id']}/service",
+        json={"method": "in_person", "served_at": issued.json()["issued_at"], "recipient": "王五"},
+        headers=staff,
+    )
+    assert served.status_code == 200, served.text
     town = _unit(await _scores(client, admin, county.county, "二"), county.town)
     assert _by_rule(town, "t2_acceptance_notice_missed") == []
     (late,) = _by_rule(town, "t2_acceptance_notice_late")

@@ -40,6 +40,7 @@ PROCESSING = frozenset(
         K.owner_leader,
         K.supervision,
         K.onsite_settlement,
+        K.notice_approval,
     }
 )
 

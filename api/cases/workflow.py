@@ -41,7 +41,7 @@ from api.cases.schemas import (
     SuperviseBody,
     UnitBody,
 )
-from api.cases.steps import K, Step, named_official, staff_of
+from api.cases.steps import PROCESSING, K, Step, named_official, staff_of
 from api.deadlines import service as deadlines
 from api.follow_ups.repository import FollowUpRepository
 from api.kit.db import utcnow
@@ -56,6 +56,10 @@ from api.officials.repository import OfficialRepository
 from api.policies.service import current_policy
 from api.units.repository import UnitRepository
 from api.units.service import named_unit
+
+# Closing a case without accepting it still owes the written notice of that (条例 art. 32):
+# its deadline is met by the notice's service.
+NOTICE_OWED = PROCESSING - {K.acceptance_notice}
 
 # What an action's timeline event records, besides the states before and after.
 Changes = dict[str, Any]
@@ -83,12 +87,12 @@ class Act:
 
 
 async def accept(act: Act, body: NoteBody) -> Changes:
-    """受理 (accept): gives the acceptance notice; starts the handling, transfer and
-    first-resolution clocks."""
+    """受理 (accept): starts the handling, transfer and first-resolution clocks. The
+    acceptance notice's deadline is met when the written notice is served
+    (`POST /v1/cases/{case_id}/notices`, then its service)."""
     step = await act.begin()
     case, d = step.case, step.policy.deadlines
     case.accepted_at = step.now
-    await step.meet(K.acceptance_notice)
     desk = await staff_of(step.session, case.intake_unit_id)
     await step.open(
         K.transfer, desk, case.intake_unit_id, due_after_days(step.now, d.transfer_days)
@@ -103,26 +107,27 @@ async def accept(act: Act, body: NoteBody) -> Changes:
 
 
 async def reject(act: Act, body: RejectBody) -> Changes:
-    """不予受理 (not accepted): closes the case with the reason and the written notice."""
+    """不予受理 (not accepted): closes the case with the reason; the acceptance notice's
+    deadline stays open until the written notice of it is served."""
     step = await act.begin()
     step.case.outcome = Outcome.rejected
     step.case.notice_text = body.notice_text
     step.case.closed_at = step.now
-    await step.meet(K.acceptance_notice, K.disposition)
-    await step.cancel()
+    await step.meet(K.disposition)
+    await step.cancel(NOTICE_OWED)
     return {"reason": body.reason}
 
 
 async def redirect(act: Act, body: RedirectBody) -> Changes:
     """导入法定途径: a matter for a court, arbitration or administrative review; closes the
-    case with a written notice."""
+    case, the written notice of it owed until served."""
     step = await act.begin()
     step.case.outcome = Outcome.redirected
     step.case.redirect_to = RedirectTarget(body.to)
     step.case.notice_text = body.notice_text
     step.case.closed_at = step.now
-    await step.meet(K.acceptance_notice, K.disposition)
-    await step.cancel()
+    await step.meet(K.disposition)
+    await step.cancel(NOTICE_OWED)
     return {"to": body.to.value, "reason": body.reason}
 
 

@@ -12,6 +12,7 @@ from api.models.follow_up import FollowUp
 from api.models.higher_office import HigherOffice
 from api.models.idempotency import IdempotencyRecord
 from api.models.material import Material, MaterialUpload
+from api.models.notice import Notice, NoticeCounter
 from api.models.official import Official
 from api.models.onsite import OnsiteDuty
 from api.models.outbox import OutboxMessage
@@ -55,6 +56,8 @@ __all__ = [
     "Login",
     "Material",
     "MaterialUpload",
+    "Notice",
+    "NoticeCounter",
     "Official",
     "OnsiteDuty",
     "OutboxMessage",

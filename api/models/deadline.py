@@ -37,6 +37,8 @@ class DeadlineKind(enum.StrEnum):
     # 事要解决: after the on-site reception (赴现场接待), the matter assigned at home with an
     # owner leader
     onsite_settlement = "onsite_settlement"
+    # 四.三.1: the leader in charge signs off a reply several departments worked on
+    notice_approval = "notice_approval"
 
 
 class DeadlineStatus(enum.StrEnum):

@@ -22,6 +22,7 @@ from api.policies.base import StrictModel
 from api.policies.decisions import DecisionPolicy
 from api.policies.follow_up import FollowUpPolicy
 from api.policies.materials import MaterialsPolicy
+from api.policies.notices import NoticePolicy
 from api.policies.reception import ReceptionPolicy
 from api.policies.scoring import ScoringPolicy
 from api.policies.screening import ScreeningPolicy
@@ -638,6 +639,7 @@ class Policy(StrictModel):
     reception: ReceptionPolicy = Field(default_factory=ReceptionPolicy)
     decisions: DecisionPolicy = Field(default_factory=DecisionPolicy)
     materials: MaterialsPolicy = Field(default_factory=MaterialsPolicy)
+    notices: NoticePolicy = Field(default_factory=NoticePolicy)
 
     @model_validator(mode="after")
     def _periods_only_shorten_arrivals(self) -> Policy:

@@ -51,6 +51,7 @@ DEADLINE_NAMES: dict[str, str] = {
     "owner_leader": "领导包案时限",
     "supervision": "督办时限",
     "onsite_settlement": "事要解决时限",
+    "notice_approval": "答复审签时限",
 }
 
 # The placeholders each template may use.
@@ -102,6 +103,36 @@ FIELDS: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+
+# The placeholders of the written notices (书面告知): a notice's number, and its wording.
+NOTICE_NUMBER_FIELDS = frozenset({"county", "year", "seq"})
+NOTICE_FIELDS = frozenset(
+    {
+        "case_number",
+        "title",
+        "petitioners",
+        "received_date",
+        "issued_date",
+        "intake_unit",
+        "handling_unit",
+        "time_limit",
+        "plan",
+        "notice_text",
+        "reply_text",
+        "text",
+        "documents",
+    }
+)
+
+
+def check_fields(template: str, allowed: frozenset[str]) -> None:
+    """Raise ValueError when a template uses a placeholder outside `allowed`."""
+    unknown = placeholders(template) - allowed
+    if unknown:
+        raise ValueError(
+            f"unknown placeholders {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def placeholders(template: str) -> set[str]:

@@ -484,6 +484,7 @@ const DEADLINE_KINDS = {
   owner_leader: "领导包案",
   supervision: "督办",
   onsite_settlement: "事要解决",
+  notice_approval: "答复审签",
 };
 const DEADLINE_OUTCOMES = { missed: "超期", late: "逾期办理", met: "按时", open: "未到期" };
 const ROLES = {
