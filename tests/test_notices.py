@@ -255,3 +255,46 @@ async def test_a_rejected_case_owes_its_notice_until_served(
     assert served.status_code == 200, served.text
     after = (await client.get(f"/v1/cases/{created['id']}", headers=staff)).json()
     assert _deadline(after, "acceptance_notice")["status"] == "met"
+
+
+async def test_a_reply_of_several_departments_is_served_only_after_the_leaders_sign_off(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    """审签 (seed 003 四.三.1): a reply several departments worked on waits for the leader in
+    charge, who owes it within the policy's working days."""
+    case, staff = await _accepted(client, county)
+    assignment = {
+        "unit_id": county.town["id"],
+        "leader_id": county.officials["town_chief"]["id"],
+        "handler_id": county.officials["town_staff"]["id"],
+        "plan": "会同管理区核实",
+        "time_limit_days": 30,
+    }
+    await act(client, staff, case, "assign", assignment)
+    await act(client, staff, case, "add_department", {"unit_id": county.area["id"]})
+    replied = await act(client, staff, case, "reply", {"text": "经核实,已协调解决。"})
+    resp = await _issue(client, staff, replied, "reply")
+    assert resp.status_code == 201, resp.text
+    notice = resp.json()
+    assert notice["needs_approval"] is True
+    after = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
+    owed = _deadline(after, "notice_approval")
+    assert (owed["status"], owed["official_id"]) == ("open", county.officials["town_chief"]["id"])
+    service = {
+        "method": "in_person",
+        "served_at": datetime.now(UTC).isoformat(),
+        "recipient": "王五",
+    }
+    early = await client.post(f"/v1/notices/{notice['id']}/service", json=service, headers=staff)
+    assert early.status_code == 409, early.text
+    not_theirs = await client.post(f"/v1/notices/{notice['id']}/approval", headers=staff)
+    assert not_theirs.status_code == 403, not_theirs.text
+    chief = await county.headers(client, "town_chief")
+    signed = await client.post(f"/v1/notices/{notice['id']}/approval", headers=chief)
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["approved_by"] == county.officials["town_chief"]["id"]
+    service["served_at"] = datetime.now(UTC).isoformat()
+    served = await client.post(f"/v1/notices/{notice['id']}/service", json=service, headers=staff)
+    assert served.status_code == 200, served.text
+    done = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
+    assert _deadline(done, "notice_approval")["status"] == "met"
