@@ -273,10 +273,19 @@ async def test_a_reply_of_several_departments_is_served_only_after_the_leaders_s
     await act(client, staff, case, "assign", assignment)
     await act(client, staff, case, "add_department", {"unit_id": county.area["id"]})
     replied = await act(client, staff, case, "reply", {"text": "经核实,已协调解决。"})
-    resp = await _issue(client, staff, replied, "reply")
+    resp = await client.post(
+        f"/v1/cases/{replied['id']}/notices",
+        json={"kind": "reply", "expect_dispute": True},
+        headers=staff,
+    )
     assert resp.status_code == 201, resp.text
     notice = resp.json()
-    assert notice["needs_approval"] is True
+    assert notice["needs_approval"] is True and notice["expect_dispute"] is True
+    # the petition office that took the case in is told before it is served (四.三.2)
+    alerts = (await client.get("/v1/alerts", params={"case_id": case["id"]}, headers=staff)).json()
+    [told] = [a for a in alerts["items"] if a["purpose"] == "dispute_expected"]
+    assert told["official_id"] == county.officials["town_staff"]["id"]
+    assert notice["number"] in told["text"]
     after = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
     owed = _deadline(after, "notice_approval")
     assert (owed["status"], owed["official_id"]) == ("open", county.officials["town_chief"]["id"])

@@ -37,6 +37,7 @@ TITLES = {
     "reminder": "时限提醒",
     "renotify": "督办回访",
     "reassigned": "改派通知",
+    "dispute_expected": "答复异议提示",
 }
 
 

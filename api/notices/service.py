@@ -13,10 +13,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.alerts.service import alert_official
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
 from api.calendar.service import due_after_working_days
 from api.cases.repository import CaseRepository, CaseUnitRepository
+from api.cases.steps import staff_of
 from api.deadlines import service as deadlines
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -250,6 +252,8 @@ async def issue(
     await file_away(session, notice, await _files(notice, font), principal)
     if kind is NoticeKind.reply and len(await CaseUnitRepository(session).for_case(case.id)) > 1:
         await _owe_approval(session, case, notice, policy, now)
+    if body.expect_dispute:
+        await _tell_petition_office(session, case, notice)
     NoticeRepository(session).add(notice)
     CaseEventRepository(session).record(
         case.id,
@@ -268,6 +272,28 @@ async def issue(
     )
     await session.flush()
     return notice
+
+
+async def _tell_petition_office(session: AsyncSession, case: Case, notice: Notice) -> None:
+    """A reply the petitioner is expected to dispute: the petition office that took the case in
+    hears of it before it is served (seed 003 四.三.2: 告知信访部门), to prepare the witness and
+    the review."""
+    desk = await staff_of(session, case.intake_unit_id)
+    if desk is None:
+        return
+    await alert_official(
+        session,
+        desk,
+        purpose="dispute_expected",
+        template="dispute_expected",
+        fields={
+            "case_number": case.number,
+            "title": case.alert_title(),
+            "number": notice.number,
+            "official_name": desk.name,
+        },
+        case_id=case.id,
+    )
 
 
 async def _owe_approval(

@@ -343,6 +343,7 @@ TemplateName = Literal[
     "duty_missed",
     "risk_alert",
     "reassigned",
+    "dispute_expected",
 ]
 ChannelName = Literal["sms", "dingtalk", "wecom", "webhook"]
 
@@ -432,6 +433,10 @@ class Templates(StrictModel):
     )
     renotify: str = Field(
         default="【督办回访】{case_number}({title}):督办事项已签收但尚未办结,请抓紧落实。"
+    )
+    dispute_expected: str = Field(
+        default="【答复异议提示】{case_number}({title}):答复意见书{number}预计信访人有异议,"
+        "请做好送达见证和复查准备。"
     )
     reassigned: str = Field(
         default="【改派通知】{case_number}({title})已改派由您承办,办理时限{time_limit}。"

@@ -69,6 +69,7 @@ FIELDS: dict[str, frozenset[str]] = {
     ),
     "bundle": frozenset({"count", "case_numbers"}),
     "reassigned": frozenset({"case_number", "title", "time_limit", "official_name"}),
+    "dispute_expected": frozenset({"case_number", "title", "number", "official_name"}),
     "renotify": frozenset({"case_number", "title", "deadline_name", "official_name"}),
     "report_missed": frozenset({"due_local", "official_name", "unit_name", "ack_link"}),
     "duty_missed": frozenset(
