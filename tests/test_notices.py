@@ -9,10 +9,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import docx
 import httpx
 import pypdf
+from fastapi import FastAPI
+from sqlalchemy import text
 
 from tests.conftest import County, act, letter_body
 
@@ -307,3 +310,55 @@ async def test_a_reply_of_several_departments_is_served_only_after_the_leaders_s
     assert served.status_code == 200, served.text
     done = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
     assert _deadline(done, "notice_approval")["status"] == "met"
+
+
+async def test_the_bulletin_criticises_notices_late_unserved_or_without_proof(
+    client: httpx.AsyncClient, county: County, admin: dict[str, str], app: FastAPI
+) -> None:
+    """seed 001 第二篇 (二).2: 未按时出具受理告知单 … 送达回证、佐证材料不规范的每件次扣分."""
+
+    async def issued() -> tuple[dict[str, Any], dict[str, Any]]:
+        case, staff = await _accepted(client, county)
+        resp = await _issue(client, staff, case, "acceptance")
+        assert resp.status_code == 201, resp.text
+        return case, resp.json()
+
+    async def overdue(notice: dict[str, Any]) -> None:
+        async with app.state.desk.sessionmaker() as session:
+            await session.execute(
+                text("UPDATE notices SET due_at = now() - interval '1 hour' WHERE id = :id"),
+                {"id": notice["id"]},
+            )
+            await session.commit()
+
+    async def serve(notice: dict[str, Any]) -> None:
+        staff = await county.headers(client, "town_staff")
+        body = {
+            "method": "in_person",
+            "served_at": datetime.now(UTC).isoformat(),
+            "recipient": "王五",
+        }
+        resp = await client.post(f"/v1/notices/{notice['id']}/service", json=body, headers=staff)
+        assert resp.status_code == 200, resp.text
+
+    _, late = await issued()
+    await overdue(late)
+    await serve(late)
+    _, unserved = await issued()
+    await overdue(unserved)
+    _, bare = await issued()
+    await serve(bare)
+    _, fine = await issued()  # due in two weeks, not served yet: nothing to say
+
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    params = {"unit_id": county.county["id"], "month": month}
+    bulletin = await client.get("/v1/reports/monthly", params=params, headers=admin)
+    assert bulletin.status_code == 200, bulletin.text
+    lapses = {n["notice_id"]: n["lapse"] for n in bulletin.json()["criticism"]["notice_lapses"]}
+    assert lapses == {late["id"]: "late", unserved["id"]: "not_served", bare["id"]: "no_proof"}
+    assert fine["id"] not in lapses
+    printed = await client.get(
+        "/v1/reports/monthly", params=params, headers={**admin, "Accept": "text/csv"}
+    )
+    csv_text = printed.content.decode("utf-8-sig")
+    assert "逾期送达" in csv_text and "月末未送达" in csv_text and "送达无回证" in csv_text

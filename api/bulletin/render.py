@@ -191,6 +191,23 @@ def tables(bulletin: MonthlyBulletin) -> list[Table]:
                 "赴现场接待后未在时限内交办并落实包案领导",
             ]
         )
+    lapsed = {
+        "late": "逾期送达",
+        "not_served": "月末未送达",
+        "no_proof": "送达无回证",
+    }
+    for n in c.notice_lapses:
+        when = _clock(n.served_at) if n.served_at else "未送达"
+        rows.append(
+            [
+                "书面告知",
+                n.unit_name,
+                None,
+                n.case_number,
+                _clock(n.due_at) if n.due_at else None,
+                f"{n.number}{lapsed[n.lapse]}(送达:{when})",
+            ]
+        )
     for o in c.overdue_cases:
         state = (
             "月末仍未办结" if o.open_at_month_end else f"已于{_clock(o.handled_at or o.due_at)}办结"

@@ -8,11 +8,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.models.case import Case
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
+from api.models.notice import Notice
 from api.models.official import Official
 from api.models.unit import Unit
 
@@ -34,6 +35,23 @@ class Miss:
     unit_name: str
     due_at: datetime
     handled_at: datetime | None  # the case answered (or closed)
+
+
+@dataclass(frozen=True)
+class NoticeLapse:
+    """A written notice that lapsed in the month: served late, not served by its date, or
+    served without its proof (送达回证)."""
+
+    notice_id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str | None
+    number: str
+    kind: str
+    unit_id: uuid.UUID
+    unit_name: str
+    due_at: datetime | None
+    served_at: datetime | None
+    lapse: str  # late | not_served | no_proof
 
 
 class BulletinRepository:
@@ -114,3 +132,45 @@ class BulletinRepository:
             return {}
         stmt = select(Case.id, Case.number).where(Case.id.in_(list(case_ids)))
         return {case_id: number for case_id, number in await self.session.execute(stmt)}
+
+    async def notice_lapses(
+        self, *, start: datetime, end: datetime, now: datetime, units: Collection[uuid.UUID]
+    ) -> list[NoticeLapse]:
+        """Notices of `units` (the current version of each) that lapsed in [start, end): served
+        in the month after their due time; due in the month (and by `now`) and not served by
+        then; served in the month and still without a proof of service."""
+        if not units:
+            return []
+        cutoff = min(end, now)
+        served_in = and_(Notice.served_at >= start, Notice.served_at < end)
+        late = and_(served_in, Notice.due_at.is_not(None), Notice.served_at > Notice.due_at)
+        not_served = and_(
+            Notice.due_at >= start,
+            Notice.due_at < cutoff,
+            or_(Notice.served_at.is_(None), Notice.served_at >= cutoff),
+        )
+        no_proof = and_(served_in, Notice.proof_at.is_(None))
+        lapse = case((late, "late"), (not_served, "not_served"), else_="no_proof").label("lapse")
+        stmt = (
+            select(
+                Notice.id.label("notice_id"),
+                Notice.case_id,
+                Case.number.label("case_number"),
+                Notice.number,
+                Notice.kind,
+                Notice.unit_id,
+                Unit.name.label("unit_name"),
+                Notice.due_at,
+                Notice.served_at,
+                lapse,
+            )
+            .join(Unit, Unit.id == Notice.unit_id)
+            .join(Case, Case.id == Notice.case_id)
+            .where(
+                Notice.unit_id.in_(list(units)),
+                Notice.superseded_at.is_(None),
+                or_(late, not_served, no_proof),
+            )
+            .order_by(Notice.issued_at, Notice.id)
+        )
+        return [NoticeLapse(**row._asdict()) for row in await self.session.execute(stmt)]

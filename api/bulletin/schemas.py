@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +58,23 @@ class MissedSettlement(MissedArrival):
     with an owner leader), due in the month: the chief of the unit concerned."""
 
 
+class NoticeLapseRead(BaseModel):
+    """A written notice that lapsed in the month (seed 001 第二篇 (二).2: 未按时出具受理告知单、
+    答复意见, 送达回证…不规范): `late` served after its date, `not_served` not served by the
+    month's end though due in it, `no_proof` served without its proof of service."""
+
+    notice_id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: str | None
+    number: str
+    kind: str
+    unit_id: uuid.UUID
+    unit_name: str
+    due_at: datetime | None
+    served_at: datetime | None
+    lapse: Literal["late", "not_served", "no_proof"]
+
+
 class OverdueCase(BaseModel):
     """A case overdue in the month: its handling time limit (办理时限) passed before the
     month's end and it was not yet answered when the month began."""
@@ -97,6 +115,9 @@ class Criticism(BaseModel):
     missed_settlements: list[MissedSettlement] = Field(
         default_factory=list,
         description="On-site receptions whose matter was not settled at home in time.",
+    )
+    notice_lapses: list[NoticeLapseRead] = Field(
+        default_factory=list, description="Written notices late, not served or without proof."
     )
     overdue_cases: list[OverdueCase]
     vetoes: list[VetoEntry]

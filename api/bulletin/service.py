@@ -9,6 +9,7 @@ import math
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from api.bulletin.schemas import (
     MissedArrival,
     MissedSettlement,
     MonthlyBulletin,
+    NoticeLapseRead,
     OverdueCase,
     PraiseEntry,
     VetoEntry,
@@ -139,10 +141,14 @@ async def monthly(
     arrivals = await repo.missed_arrivals(start=start, end=end, units=subtree)
     settlements = await repo.missed_settlements(start=start, end=end, units=subtree)
     overdue = await repo.overdue_handling(start=start, end=end, units=subtree)
+    lapses = await repo.notice_lapses(start=start, end=end, now=now, units=subtree)
     # a case that complains about the reader is criticised without naming it to them
     about = await CaseRepository(session).about(
-        principal, {m.case_id for m in [*arrivals, *settlements, *overdue] if m.case_id}
+        principal,
+        {m.case_id for m in [*arrivals, *settlements, *overdue] if m.case_id}
+        | {n.case_id for n in lapses},
     )
+    lapses = [replace(n, case_number=None) if n.case_id in about else n for n in lapses]
     arrivals = [_unnamed(m) if m.case_id in about else m for m in arrivals]
     settlements = [_unnamed(m) if m.case_id in about else m for m in settlements]
     overdue = [_unnamed(m) if m.case_id in about else m for m in overdue]
@@ -206,6 +212,7 @@ async def monthly(
             missed_arrivals=[
                 MissedArrival.model_validate(m, from_attributes=True) for m in arrivals
             ],
+            notice_lapses=[NoticeLapseRead.model_validate(n, from_attributes=True) for n in lapses],
             missed_settlements=[
                 MissedSettlement.model_validate(m, from_attributes=True) for m in settlements
             ],
