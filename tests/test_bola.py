@@ -530,6 +530,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("get", CASE + "/follow_ups"): _read(lambda w: f"/v1/cases/{w.case['id']}/follow_ups"),
     ("post", CASE + "/notices"): _case_action("notices", {"kind": "receipt"}),
     ("get", CASE + "/notices"): _read(lambda w: f"/v1/cases/{w.case['id']}/notices"),
+    ("get", "/v1/notices"): _listing("/v1/notices", "town", "unit_id", lambda w: w.notice["id"]),
     ("get", "/v1/notices/{notice_id}"): _read(lambda w: f"/v1/notices/{w.notice['id']}"),
     ("get", "/v1/notices/{notice_id}/document"): _read(
         lambda w: f"/v1/notices/{w.notice['id']}/document"

@@ -357,6 +357,18 @@ async def test_the_bulletin_criticises_notices_late_unserved_or_without_proof(
     lapses = {n["notice_id"]: n["lapse"] for n in bulletin.json()["criticism"]["notice_lapses"]}
     assert lapses == {late["id"]: "late", unserved["id"]: "not_served", bare["id"]: "no_proof"}
     assert fine["id"] not in lapses
+    # the dashboard counts them from the list of notices
+    for lapse, expected in (("unserved", {unserved["id"]}), ("unproved", {late["id"], bare["id"]})):
+        listed = await client.get(
+            "/v1/notices", params={"lapse": lapse, "limit": 200}, headers=admin
+        )
+        mine = {n["id"] for n in listed.json()["items"]} & {
+            late["id"],
+            unserved["id"],
+            bare["id"],
+            fine["id"],
+        }
+        assert mine == expected, lapse
     printed = await client.get(
         "/v1/reports/monthly", params=params, headers={**admin, "Accept": "text/csv"}
     )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.pagination import fetch_page
+from api.models.case import Case, Reader, readable_by
 from api.models.notice import Notice, NoticeCounter
+from api.notices.schemas import NoticeQuery
 
 
 class NoticeRepository:
@@ -37,6 +41,19 @@ class NoticeRepository:
             .order_by(Notice.issued_at, Notice.kind, Notice.version)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def list(
+        self, query: NoticeQuery, reader: Reader, now: datetime
+    ) -> tuple[list[Notice], str | None]:
+        """A page of the notices of cases the reader may see, newest first."""
+        stmt = select(Notice).join(Case, Case.id == Notice.case_id).where(readable_by(reader))
+        if query.lapse is not None:
+            stmt = stmt.where(Notice.superseded_at.is_(None))
+            if query.lapse == "unserved":
+                stmt = stmt.where(Notice.served_at.is_(None), Notice.due_at < now)
+            else:
+                stmt = stmt.where(Notice.served_at.is_not(None), Notice.proof_at.is_(None))
+        return await fetch_page(self.session, stmt, Notice, query)
 
     async def next_number(self, county_id: uuid.UUID, year: int, kind: str) -> int:
         """The next number of this kind of notice in the county and year (atomic)."""

@@ -14,12 +14,14 @@ from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.kit.boundary import AppState, DbSession, get_state
 from api.kit.errors import ServiceUnavailable
+from api.kit.pagination import Page
 from api.materials.disposition import content_disposition
 from api.notices import render, service
 from api.notices.schemas import (
     DocumentFormat,
     NoticeIssue,
     NoticeProof,
+    NoticeQuery,
     NoticeRead,
     NoticeService,
 )
@@ -71,6 +73,16 @@ async def list_notices(
 ) -> list[NoticeRead]:
     """The notices issued on a case, in the order they were issued."""
     return await service.list_of_case(session, case_id, principal)
+
+
+@router.get("/v1/notices", **needs(Permission.read_cases))
+async def list_all_notices(
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[NoticeQuery, Query()]
+) -> Page[NoticeRead]:
+    """The notices of the caller's territory, newest first; `lapse` finds those not served by
+    their date or served without proof (seed 001 第二篇 (二).2), as the dashboard counts them."""
+    items, next_cursor = await service.list_notices(session, query, principal)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/v1/notices/{notice_id}", **needs(Permission.read_cases))

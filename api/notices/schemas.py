@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from api.kit.pagination import ListQuery
 from api.models.notice import NoticeKind, ServiceMethod
 from shared.jsontypes import IsoDateTime
 
@@ -102,3 +103,17 @@ class NoticeRead(BaseModel):
 
 
 DocumentFormat = Literal["docx", "pdf"]
+
+
+class NoticeQuery(ListQuery):
+    """Filters of `GET /v1/notices`."""
+
+    custom_filters: ClassVar[frozenset[str]] = frozenset({"lapse"})
+
+    unit_id: uuid.UUID | None = Field(default=None, description="The unit the notice is owed by.")
+    kind: NoticeKind | None = None
+    lapse: Literal["unserved", "unproved"] | None = Field(
+        default=None,
+        description="`unserved`: its date passed and it is not served; `unproved`: served "
+        "without a proof of service (送达回证). Superseded versions are never listed so.",
+    )

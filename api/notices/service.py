@@ -32,7 +32,13 @@ from api.models.notice import Notice, NoticeKind, ServiceMethod
 from api.models.unit import Unit
 from api.notices import render
 from api.notices.repository import NoticeRepository
-from api.notices.schemas import NoticeIssue, NoticeProof, NoticeRead, NoticeService
+from api.notices.schemas import (
+    NoticeIssue,
+    NoticeProof,
+    NoticeQuery,
+    NoticeRead,
+    NoticeService,
+)
 from api.officials.repository import OfficialRepository
 from api.policies.notices import NoticePolicy
 from api.policies.service import current_policy
@@ -326,6 +332,14 @@ async def list_of_case(
     """The notices of a case the caller may read."""
     case = await _case(session, case_id, principal)
     return [to_read(n) for n in await NoticeRepository(session).of_case(case.id)]
+
+
+async def list_notices(
+    session: AsyncSession, query: NoticeQuery, principal: Principal
+) -> tuple[list[NoticeRead], str | None]:
+    """A page of the notices of the caller's territory (not of cases about them)."""
+    rows, cursor = await NoticeRepository(session).list(query, principal, utcnow())
+    return [to_read(n) for n in rows], cursor
 
 
 async def get(session: AsyncSession, notice_id: uuid.UUID, principal: Principal) -> NoticeRead:

@@ -212,6 +212,19 @@ async def test_dashboard_shows_the_seeded_county_and_follows_a_new_case(
             str(len(unanswered.json()["items"]))
         )
 
+        # written notices past their date unserved / served without proof, as the API lists them
+        lapsed = [
+            len(
+                (
+                    await seeded.http.get(
+                        "/v1/notices", params={"lapse": lapse, "limit": 50}, headers=chief
+                    )
+                ).json()["items"]
+            )
+            for lapse in ("unserved", "unproved")
+        ]
+        await expect(page.locator("#kpi-notices")).to_have_text(f"{lapsed[0]} / {lapsed[1]}")
+
         # the one-vote veto list: the vetoed units of the year, if the endpoint is there yet
         veto = await seeded.http.get("/v1/stats/veto", params={"year": end[:4]}, headers=chief)
         if veto.status_code == 200:

@@ -789,7 +789,7 @@ async function poll(force = false) {
     const year = to.slice(0, 4);
     const q = `unit_id=${encodeURIComponent(unit)}&from=${from}&to=${to}`;
     const sq = `year=${year}&unit_id=${encodeURIComponent(unit)}`;
-    const [summary, children, veto, escalations, prevention, unanswered, scores, onsite] = await Promise.all([
+    const [summary, children, veto, escalations, prevention, unanswered, scores, onsite, unserved, unproved] = await Promise.all([
       getJson(`v1/stats/summary?${q}`),
       getJson(`v1/stats/units?${q}`),
       getJson(`v1/stats/veto?year=${year}`),
@@ -798,6 +798,8 @@ async function poll(force = false) {
       getJson("v1/escalations?status=open&unanswered=true&limit=50"),
       getJson(`v1/stats/scores?${sq}`),
       getJson("v1/reception/onsite-duties?open=true&limit=50"),
+      getJson("v1/notices?lapse=unserved&limit=50"),
+      getJson("v1/notices?lapse=unproved&limit=50"),
     ]);
     // each rule table on its own scale: the first comes by default, the others by name
     const tables = scores.ok ? scores.data.tables.filter((t) => t.key !== scores.data.table) : [];
@@ -805,7 +807,7 @@ async function poll(force = false) {
       tables.map((t) => getJson(`v1/stats/scores?${sq}&table=${encodeURIComponent(t.key)}`)),
     );
     if (mine !== round) return;
-    const answers = [summary, children, veto, escalations, prevention, unanswered, scores, onsite, ...otherScores];
+    const answers = [summary, children, veto, escalations, prevention, unanswered, scores, onsite, unserved, unproved, ...otherScores];
     if (force || answers.some((a) => a.changed)) {
       renderSummary(summary.data);
       renderUnits(children.data);
@@ -813,6 +815,7 @@ async function poll(force = false) {
       renderScores([scores, ...otherScores].map((a) => a.data), year);
       renderEscalations(escalations.data, unanswered.data);
       renderOnsite(onsite.data);
+      $("kpi-notices").textContent = `${counted(unserved.data)} / ${counted(unproved.data)}`;
       renderPrevention(prevention.data);
       renders += 1;
       document.body.dataset.renders = String(renders);
