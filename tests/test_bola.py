@@ -221,6 +221,23 @@ def _office_only(method: str, path: Callable[[World], str], body: Any = None) ->
     return probe
 
 
+def _tus_probe(suffix: str) -> Probe:
+    """A resumable upload onto the first town's case: refused before any byte is kept (404 out
+    of reach, 403 without the permission, or 412 for the probe's missing tus headers, which
+    tells nothing of the case)."""
+
+    def probe(w: World) -> list[Attempt]:
+        url = f"/v1/cases/{w.case['id']}/uploads{suffix}"
+        method = "patch" if suffix else "post"
+        return [
+            Attempt("sibling", method, url, NOT_FOUND | {412}),
+            Attempt("village_chief", method, url, NOT_FOUND | FORBIDDEN | {412}),
+            Attempt("viewer", method, url, FORBIDDEN),
+        ]
+
+    return probe
+
+
 def _also(probe: Probe, *extra: Callable[[World], Attempt]) -> Probe:
     """`probe`, plus attempts by callers it does not try (the sibling town's it_admin, who
     manages the directory and tokens of their own town only)."""
@@ -815,6 +832,8 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ),
     # materials
     ("post", "/v1/cases/{case_id}/materials"): _upload,
+    ("post", "/v1/cases/{case_id}/uploads"): _tus_probe(""),
+    ("patch", "/v1/cases/{case_id}/uploads/{upload_id}"): _tus_probe(f"/{uuid.uuid4()}"),
     ("get", "/v1/cases/{case_id}/materials"): _read(
         lambda w: f"/v1/cases/{w.case['id']}/materials"
     ),

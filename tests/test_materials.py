@@ -3,6 +3,7 @@ case is read, typed by their bytes, images stripped of metadata, withdrawn on re
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import uuid
@@ -314,3 +315,63 @@ async def test_the_local_store_keeps_each_content_once(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         store.path("../../etc/passwd")
     assert not await store.exists(uuid.uuid4().hex)
+
+
+async def test_a_large_file_goes_in_pieces_over_a_weak_link_and_resumes(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    """tus 1.0 (core + creation): created, sent in two pieces with a break and a question of
+    where it stands between them, then attached as a plain upload would be."""
+    case = await _case(client, county)
+    grid = await county.headers(client, "grid")
+    tus = {**grid, "Tus-Resumable": "1.0.0"}
+    photo = jpeg_with_gps("green")
+    name = base64.b64encode("村口现场.jpg".encode()).decode()
+    meta = f"filename {name},kind {base64.b64encode(b'photo').decode()}"
+    base = f"/v1/cases/{case['id']}/uploads"
+
+    offered = await client.options(base, headers=tus)
+    assert offered.status_code == 204 and offered.headers["tus-version"] == "1.0.0"
+    assert "creation" in offered.headers["tus-extension"]
+    assert (await client.post(base, headers={**grid, "Upload-Length": "10"})).status_code == 412
+
+    created = await client.post(
+        base, headers={**tus, "Upload-Length": str(len(photo)), "Upload-Metadata": meta}
+    )
+    assert created.status_code == 201, created.text
+    where = created.headers["location"]
+    piece = {**tus, "Content-Type": "application/offset+octet-stream"}
+    half = len(photo) // 2
+    first = await client.patch(where, content=photo[:half], headers={**piece, "Upload-Offset": "0"})
+    assert first.status_code == 204, first.text
+    assert first.headers["upload-offset"] == str(half)
+    # the link broke: where does it stand?
+    asked = await client.head(where, headers=tus)
+    assert (asked.headers["upload-offset"], asked.headers["upload-length"]) == (
+        str(half),
+        str(len(photo)),
+    )
+    stale = await client.patch(where, content=photo[:half], headers={**piece, "Upload-Offset": "0"})
+    assert stale.status_code == 409 and stale.json()["offset"] == half
+    outsider = await county.headers(client, "village_chief")
+    assert (
+        await client.head(where, headers={**outsider, "Tus-Resumable": "1.0.0"})
+    ).status_code == 404
+    last = await client.patch(
+        where, content=photo[half:], headers={**piece, "Upload-Offset": str(half)}
+    )
+    assert last.status_code == 204, last.text
+    material_url = last.headers["material-location"]
+    material = (await client.get(material_url, headers=grid)).json()
+    assert (material["filename"], material["kind"], material["content_type"]) == (
+        "村口现场.jpg",
+        "photo",
+        "image/jpeg",
+    )
+    # the same file sent plainly is the same material: checked and stripped the same way
+    again = await _upload(client, grid, case["id"], photo, "again.jpg")
+    assert again.status_code == 200 and again.json()["id"] == material["id"]
+    done = await client.patch(
+        where, content=b"x", headers={**piece, "Upload-Offset": str(len(photo))}
+    )
+    assert done.status_code == 409

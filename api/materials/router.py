@@ -12,14 +12,24 @@ from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.idempotency.dependencies import IdempotencyKey
 from api.kit.boundary import CALLER_ID, DbSession, get_state
-from api.kit.errors import NotFound
-from api.materials import service
+from api.kit.errors import InvalidInput, NotFound, PetitionDeskError
+from api.materials import resumable, service
 from api.materials.disposition import content_disposition
 from api.materials.schemas import MaterialLink, MaterialList, MaterialRead, WithdrawBody
 from api.models.material import MaterialKind
 from api.policies.service import current_policy
 
 router = APIRouter(tags=["materials"])
+UnsupportedType = service.UnsupportedType
+
+
+class TusVersionMismatch(PetitionDeskError):
+    """The client speaks another tus version (or none)."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition failed"
+
 
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid input, with a JSON pointer to each bad field."}
@@ -206,3 +216,172 @@ async def withdraw_material(
     uploader or the petition office may."""
     material, readable = await service.withdraw(session, material_id, principal, body.reason)
     return service.to_read(material, readable)
+
+
+# --- resumable uploads (tus 1.0: core + creation) ----------------------------------------
+
+TUS_HEADERS = {"Tus-Resumable": resumable.TUS_VERSION}
+TUS_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "`Upload-Offset` is not where the upload stands (it is in `offset`)."},
+    412: {"description": "`Tus-Resumable` is missing or not 1.0.0."},
+    **UPLOAD_ERRORS,
+}
+
+
+def _header(name: str, schema: dict[str, Any], description: str, *, required: bool = True) -> Any:
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
+TUS_RESUMABLE = _header("Tus-Resumable", {"type": "string", "enum": ["1.0.0"]}, "tus version.")
+
+
+def _tus_route(*headers: Any, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Route options of a tus operation: the permission, and the tus headers it reads (parsed
+    by the route: a wrong `Tus-Resumable` is tus's 412) in the contract."""
+    granted = needs(Permission.register_cases)
+    extra = {**granted["openapi_extra"], "parameters": [TUS_RESUMABLE, *headers]}
+    if body is not None:
+        extra["requestBody"] = body
+    return {"dependencies": granted["dependencies"], "openapi_extra": extra}
+
+
+def _tus(request: Request) -> None:
+    if request.headers.get("tus-resumable") != resumable.TUS_VERSION:
+        mismatch = TusVersionMismatch("This server speaks tus 1.0.0 (Tus-Resumable: 1.0.0).")
+        mismatch.headers["Tus-Version"] = resumable.TUS_VERSION
+        raise mismatch
+
+
+def _int_header(request: Request, name: str) -> int:
+    value = request.headers.get(name, "")
+    if not value.isdigit():
+        raise InvalidInput(f"{name} must be a non-negative integer.", pointer=f"/{name}")
+    return int(value)
+
+
+@router.options(
+    "/v1/cases/{case_id}/uploads",
+    status_code=204,
+    response_class=Response,
+    **needs(Permission.register_cases),
+)
+async def upload_options(case_id: uuid.UUID, session: DbSession) -> Response:
+    """tus discovery: the protocol versions and extensions spoken, and the largest file the
+    policy takes (`materials.max_resumable_bytes`)."""
+    del case_id
+    limits = (await current_policy(session)).policy.materials
+    return Response(
+        status_code=204,
+        headers={
+            **TUS_HEADERS,
+            "Tus-Version": resumable.TUS_VERSION,
+            "Tus-Extension": "creation",
+            "Tus-Max-Size": str(limits.max_resumable_bytes),
+        },
+    )
+
+
+@router.post(
+    "/v1/cases/{case_id}/uploads",
+    status_code=201,
+    response_class=Response,
+    responses=TUS_ERRORS,
+    **_tus_route(
+        _header("Upload-Length", {"type": "integer", "minimum": 1}, "The file's size in bytes."),
+        _header(
+            "Upload-Metadata",
+            {"type": "string", "maxLength": 4000},
+            "`filename`, `kind`, `note`: each `key base64(value)`, comma-separated.",
+            required=False,
+        ),
+    ),
+)
+async def create_upload(
+    case_id: uuid.UUID, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    """Open a resumable upload (tus 1.0 creation) for a file too large or a link too weak for
+    one request: `Upload-Length` in bytes, `Upload-Metadata` with `filename`, `kind` and `note`
+    (base64, tus's format). Answers its `Location`; send the bytes there with `PATCH`, ask how
+    far it got with `HEAD`. The finished file is checked and attached as `POST
+    /v1/cases/{case_id}/materials` does."""
+    _tus(request)
+    length = _int_header(request, "Upload-Length")
+    metadata = resumable.parse_metadata(request.headers.get("upload-metadata"))
+    upload = await resumable.create(session, case_id, principal, length, metadata)
+    return Response(
+        status_code=201,
+        headers={**TUS_HEADERS, "Location": f"/v1/cases/{case_id}/uploads/{upload.id}"},
+    )
+
+
+@router.head(
+    "/v1/cases/{case_id}/uploads/{upload_id}",
+    response_class=Response,
+    responses=TUS_ERRORS,
+    **_tus_route(),
+)
+async def upload_offset(
+    case_id: uuid.UUID,
+    upload_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+) -> Response:
+    """How much of the upload arrived (`Upload-Offset`) of `Upload-Length`: go on from there."""
+    _tus(request)
+    upload = await resumable.status(session, case_id, upload_id, principal)
+    return Response(
+        status_code=200,
+        headers={
+            **TUS_HEADERS,
+            "Upload-Offset": str(upload.offset),
+            "Upload-Length": str(upload.length),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.patch(
+    "/v1/cases/{case_id}/uploads/{upload_id}",
+    status_code=204,
+    response_class=Response,
+    responses=TUS_ERRORS,
+    **_tus_route(
+        _header("Upload-Offset", {"type": "integer", "minimum": 0}, "Where the piece starts."),
+        body={
+            "required": True,
+            "content": {
+                "application/offset+octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}
+                }
+            },
+        },
+    ),
+)
+async def upload_piece(
+    case_id: uuid.UUID,
+    upload_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+) -> Response:
+    """A piece of the file at `Upload-Offset` (`Content-Type: application/offset+octet-stream`);
+    answers the new `Upload-Offset`. With the last piece the file becomes a material, named in
+    `Material-Location`."""
+    _tus(request)
+    offset = _int_header(request, "Upload-Offset")
+    if request.headers.get("content-type") != "application/offset+octet-stream":
+        raise UnsupportedType("A piece is sent as application/offset+octet-stream.")
+    upload = await resumable.append(
+        session, case_id, upload_id, principal, offset, request.stream()
+    )
+    headers = {**TUS_HEADERS, "Upload-Offset": str(upload.offset)}
+    if upload.material_id is not None:
+        headers["Material-Location"] = f"/v1/materials/{upload.material_id}"
+    return Response(status_code=204, headers=headers)

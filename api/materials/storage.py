@@ -51,6 +51,10 @@ def valid_hash(sha256: str) -> bool:
 class BlobStore(Protocol):
     """Content-addressed storage of materials' bytes."""
 
+    # Where this process keeps bytes on their way in (a resumable upload's parts) on its own
+    # disk, whatever the backend.
+    spool: Path
+
     async def put(self, source: Source) -> Blob:
         """Store the content once (by its SHA-256) and say its hash and size."""
         ...
@@ -99,6 +103,7 @@ class LocalStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self.spool = self.root / "tmp"
 
     def path(self, sha256: str) -> Path:
         """Where the blob of `sha256` lives."""
