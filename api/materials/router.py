@@ -46,7 +46,8 @@ CONTENT_ERRORS: dict[int | str, dict[str, Any]] = {
 STREAMED = {
     "description": "The content, streamed, named by `Content-Disposition` (RFC 6266; the "
     "UTF-8 name in `filename*`, RFC 5987).",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    # whatever the file is (its type as read from its bytes: image/jpeg, application/pdf …)
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
 }
 
 
