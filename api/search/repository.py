@@ -33,13 +33,30 @@ def content_readable(reader_id: uuid.UUID | None, staff: bool) -> ColumnElement[
 
 
 def search_statement(
-    query: Query, reader: Reader, *, staff: bool, limit: int, offset: int
+    query: Query, reader: Reader, *, staff: bool, limit: int, offset: int, max_ranked: int
 ) -> Select[tuple[uuid.UUID, str, str, str, datetime, bool, int]]:
     """Cases in the reader's reach, whose content they may read, holding every term of the
     query (in clear or, for names and addresses, hashed), best ranked first, then newest.
 
-    The GIN index answers the `@>` of each term; the rank (how many of the query's tokens the
-    case holds, title bigrams counted again by their `t:` copy) is counted only for those."""
+    The newest `max_ranked` matches are ranked (how many of the query's tokens the case holds,
+    title bigrams counted again by their `t:` copy), not every match: a name or a rare word
+    matches a few cases, found by the GIN index; a common word matches a tenth of the county,
+    and those are best read newest first (PostgreSQL then walks `received_at` backwards and
+    stops) than ranked all at a cost that grows with the county."""
+    matches = [
+        or_(
+            Case.search_tokens.contains(literal(term.clear, ARRAY(Text))),
+            Case.search_tokens.contains(literal(term.blinded, ARRAY(Text))),
+        )
+        for term in query.terms
+    ]
+    newest = (
+        select(Case.id)
+        .where(and_(*matches), readable_by(reader), content_readable(reader.id, staff))
+        .order_by(Case.received_at.desc())
+        .limit(max_ranked)
+        .subquery("newest")
+    )
     ranked = (
         func.unnest(literal(query.ranked, ARRAY(Text))).table_valued("tok").render_derived(name="q")
     )
@@ -50,13 +67,6 @@ def search_statement(
         .scalar_subquery()
         .label("rank")
     )
-    matches = [
-        or_(
-            Case.search_tokens.contains(literal(term.clear, ARRAY(Text))),
-            Case.search_tokens.contains(literal(term.blinded, ARRAY(Text))),
-        )
-        for term in query.terms
-    ]
     return (
         select(
             Case.id,
@@ -67,7 +77,7 @@ def search_statement(
             Case.confidential,
             rank,
         )
-        .where(and_(*matches), readable_by(reader), content_readable(reader.id, staff))
+        .join(newest, newest.c.id == Case.id)
         .order_by(desc("rank"), Case.received_at.desc(), Case.id)
         .limit(limit)
         .offset(offset)
@@ -81,12 +91,21 @@ class SearchRepository:
         self.session = session
 
     async def search(
-        self, query: Query, reader: Reader, *, staff: bool, limit: int, offset: int
+        self,
+        query: Query,
+        reader: Reader,
+        *,
+        staff: bool,
+        limit: int,
+        offset: int,
+        max_ranked: int,
     ) -> Sequence[Row[tuple[uuid.UUID, str, str, str, datetime, bool, int]]]:
         """A page of hits (see `search_statement`)."""
         if not query.terms:
             return []
-        stmt = search_statement(query, reader, staff=staff, limit=limit, offset=offset)
+        stmt = search_statement(
+            query, reader, staff=staff, limit=limit, offset=offset, max_ranked=max_ranked
+        )
         return (await self.session.execute(stmt)).all()
 
     async def texts(self, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Case]:

@@ -71,7 +71,9 @@ async def search(session: AsyncSession, query: SearchQuery, principal: Principal
     parsed = query_of(vault_of(session), query.q, max_terms=policy.max_terms)
     repo = SearchRepository(session)
     staff = principal.role in CONFIDENTIAL_ROLES
-    rows = await repo.search(parsed, principal, staff=staff, limit=limit, offset=offset)
+    rows = await repo.search(
+        parsed, principal, staff=staff, limit=limit, offset=offset, max_ranked=policy.max_ranked
+    )
     cases = await repo.texts([row.id for row in rows])
     terms = [term.text for term in parsed.terms]
     return SearchPage(
