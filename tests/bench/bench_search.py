@@ -16,7 +16,8 @@ filter, no confidentiality filter). Queries, in turn: a two-character name, a th
 name, a name and a matter, a matter of four characters and a village with a matter. Prints,
 at each size and for each kind of query, the median and p99 of the API search and of its SQL
 (`api.search.repository.search_statement`, compiled once per query, run by asyncpg), and the
-hits. Target (issue 21 §3): API median ≤ 50 ms at 1M.
+hits; then the median and p99 of `POST /v1/search/similar` (likely repeats of a draft from one
+of the villages). Target (issue 21 §3): API median ≤ 50 ms at 1M.
 """
 
 from __future__ import annotations
@@ -298,6 +299,20 @@ def api(
     return out, hits
 
 
+def similar(
+    client: httpx.Client, headers: dict[str, str], drafts: list[dict[str, str]], n: int
+) -> tuple[list[float], list[int]]:
+    """Seconds of `n` likely-repeat reads of drafts (`POST /v1/search/similar`), and hits."""
+    out, hits = [], []
+    for i in range(n):
+        started = time.perf_counter()
+        resp = client.post("/v1/search/similar", json=drafts[i % len(drafts)], headers=headers)
+        out.append(time.perf_counter() - started)
+        assert resp.status_code == 200, resp.text
+        hits.append(len(resp.json()))
+    return out, hits
+
+
 async def county_reach(database_url: str, county: uuid.UUID) -> frozenset[uuid.UUID]:
     """Every unit of the county (what the app computes as the county staff's reach)."""
     conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
@@ -353,6 +368,7 @@ def main() -> None:
     kinds = queries(pool, rng)
     reach = asyncio.run(county_reach(database_url, territory.county))
     rows: list[tuple[int, str, list[float], list[float], list[int]]] = []
+    repeats: list[tuple[int, list[float], list[int]]] = []
     proc: subprocess.Popen[bytes] | None = None
     try:
         proc = subprocess.Popen(
@@ -405,6 +421,16 @@ def main() -> None:
                     api_s, hits = api(client, auth, qs, args.requests)
                     bare_s, _ = asyncio.run(bare(database_url, reader, vault, qs, args.requests))
                     rows.append((size, kind, api_s, bare_s, hits))
+                drafts = [
+                    {
+                        "title": e.title,
+                        "content": e.content,
+                        "origin_unit_id": str(rng.choice(territory.villages)),
+                    }
+                    for e in rng.sample(pool, 40)
+                ]
+                similar_s, similar_hits = similar(client, auth, drafts, args.requests // 2)
+                repeats.append((size, similar_s, similar_hits))
     finally:
         if proc is not None:
             proc.terminate()
@@ -418,6 +444,13 @@ def main() -> None:
         print(
             f"{size:>10,} | {kind:<16} | {ms(api_s, 50):>7} / {ms(api_s, 99):<7} | "
             f"{ms(bare_s, 50):>9} / {ms(bare_s, 99):<9} | {sum(hits) / len(hits):.1f}"
+        )
+    print()
+    print("cases      | likely repeats of a draft p50 / p99 ms | offered")
+    for size, similar_s, similar_hits in repeats:
+        print(
+            f"{size:>10,} | {ms(similar_s, 50):>19} / {ms(similar_s, 99):<16} | "
+            f"{sum(similar_hits) / len(similar_hits):.1f}"
         )
     largest = max(r[0] for r in rows)
     every = [t for r in rows if r[0] == largest for t in r[2]]
