@@ -191,7 +191,7 @@ async def generate(database_url: str, territory: Territory, first: int, count: i
                         now() - (random() * interval '1095 days'), :county, p.tokens,
                         now(), now()
                     FROM generate_series(:start, :stop - 1) AS g(n)
-                    JOIN bench_pool p ON p.n = (g.n * 7919) % :pool
+                    JOIN bench_pool p ON p.n = (g.n::bigint * 7919) % :pool
                     """
                 ),
                 {
