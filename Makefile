@@ -13,10 +13,12 @@
 #   make fonts     install the CJK font of the written notices (npm package, checked by hash)
 #   make migrate   alembic upgrade head (same database as `make run`)
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
-#   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak)
+#   make reindex-search   recompute every case's search tokens (after migration 0030, or a new PII_HASH_KEY)
+#   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak, bench-search)
 #   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
 #   make bench-dashboard  the county summary and a 304 poll at 10k, 100k and 1M cases
 #   make bench-intake     POST /v1/cases under wrk against a bare Starlette+asyncpg INSERT
+#   make bench-search     the case search at 10k, 100k and 1M cases beside its bare SQL
 #   make bench-soak       10 minutes at a steady rate: errors and the RSS of API and worker
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
 
@@ -36,7 +38,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run fonts test test-browser test-faults test-fuzz lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak
+.PHONY: help venv .venv run fonts test test-browser test-faults test-fuzz lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -104,8 +106,11 @@ migrate: $(STAMP)
 rotate-pii: $(STAMP)
 	$(PY) -m shared.devrun rotate-pii
 
+reindex-search: $(STAMP)
+	$(PY) -m shared.devrun reindex-search
+
 BENCH_ARGS ?=
-bench: bench-delivery bench-dashboard bench-intake bench-soak
+bench: bench-delivery bench-dashboard bench-intake bench-soak bench-search
 
 bench-delivery: $(STAMP)
 	$(PY) -m tests.bench.bench_delivery $(BENCH_ARGS)
@@ -115,6 +120,9 @@ bench-dashboard: $(STAMP)
 
 bench-intake: $(STAMP)
 	$(PY) -m tests.bench.bench_intake $(BENCH_ARGS)
+
+bench-search: $(STAMP)
+	$(PY) -m tests.bench.bench_search $(BENCH_ARGS)
 
 bench-soak: $(STAMP)
 	$(PY) -m tests.bench.bench_soak $(BENCH_ARGS)

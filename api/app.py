@@ -59,6 +59,7 @@ from api.privacy.crypto import PII_VAULT, Vault
 from api.reception.router import router as reception_router
 from api.reports.router import router as reports_router
 from api.screening.router import router as screening_router
+from api.search.router import router as search_router
 from api.sensitive.router import router as sensitive_router
 from api.stats.counting import count_uncounted, settle_before_commit
 from api.stats.router import router as stats_router
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transfers_router,
         reports_router,
         screening_router,
+        search_router,
         sensitive_router,
         reception_router,
         decisions_router,

@@ -3,6 +3,7 @@
     python -m shared.devrun              # migrate, then run the API and the worker
     python -m shared.devrun migrate      # only `alembic upgrade head`
     python -m shared.devrun rotate-pii   # only `python -m api.privacy rotate`
+    python -m shared.devrun reindex-search   # only `python -m api.search reindex`
 
 PostgreSQL and Redis come from `DATABASE_URL` / `REDIS_URL` when set, else they run embedded
 with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TOKEN`,
@@ -288,27 +289,42 @@ def run() -> int:
     return status
 
 
-def rotate_pii(env: Mapping[str, str]) -> bool:
-    """`python -m api.privacy rotate` (re-encrypt petitioners' numbers under the newest key);
-    False on failure."""
-    _say("re-encrypting petitioners' numbers: python -m api.privacy rotate")
-    result = subprocess.run(
-        [sys.executable, "-m", "api.privacy", "rotate"], cwd=ROOT, env=dict(env)
-    )
+# The commands that run after the migrations against the same database: what each says, runs
+# and is called when it fails.
+AFTER_MIGRATING = {
+    "rotate-pii": (
+        "re-encrypting petitioners' numbers: python -m api.privacy rotate",
+        ["api.privacy", "rotate"],
+        "rotation",
+    ),
+    "reindex-search": (
+        "recomputing the cases' search tokens: python -m api.search reindex",
+        ["api.search", "reindex"],
+        "reindexing",
+    ),
+}
+
+
+def after_migrating(env: Mapping[str, str], command: str) -> bool:
+    """One of `AFTER_MIGRATING` (e.g. `python -m api.privacy rotate`, re-encrypt petitioners'
+    numbers under the newest key); False on failure."""
+    said, module, what = AFTER_MIGRATING[command]
+    _say(said)
+    result = subprocess.run([sys.executable, "-m", *module], cwd=ROOT, env=dict(env))
     if result.returncode != 0:
-        _fail(f"rotation failed (exit code {result.returncode}); see its output above")
+        _fail(f"{what} failed (exit code {result.returncode}); see its output above")
         return False
     return True
 
 
-def migrate(*, rotate: bool = False) -> int:
-    """`alembic upgrade head` against the same database `run` uses, then with `rotate` the
-    re-encryption of petitioners' numbers; the exit status."""
+def migrate(*, then: str | None = None) -> int:
+    """`alembic upgrade head` against the same database `run` uses, then the command `then`
+    of `AFTER_MIGRATING` if given; the exit status."""
     services: Services | None = None
     try:
         services = start_services(DATA_DIR)
         env = child_environment(services, load_secrets(DATA_DIR, os.environ), _port())
-        done = run_migrations(env) and (not rotate or rotate_pii(env))
+        done = run_migrations(env) and (then is None or after_migrating(env, then))
         return 0 if done else 1
     except (_Terminate, KeyboardInterrupt):
         _say("interrupted")
@@ -321,10 +337,10 @@ def migrate(*, rotate: bool = False) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``run`` (default), ``migrate`` or ``rotate-pii``."""
+    """Entry point: ``run`` (default), ``migrate``, ``rotate-pii`` or ``reindex-search``."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "run"
-    if command not in ("run", "migrate", "rotate-pii") or len(args) > 1:
+    if command not in ("run", "migrate", *AFTER_MIGRATING) or len(args) > 1:
         print(__doc__, file=sys.stderr)
         return 2
     os.chdir(ROOT)
@@ -333,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     if command == "run":
         return run()
-    return migrate(rotate=command == "rotate-pii")
+    return migrate(then=command if command in AFTER_MIGRATING else None)
 
 
 if __name__ == "__main__":

@@ -451,6 +451,34 @@ MATRIX: dict[tuple[str, str], Probe] = {
         _it("get", lambda w: f"/v1/cases/{w.case['id']}", FORBIDDEN),
     ),
     ("get", CASE + "/timeline"): _read(lambda w: f"/v1/cases/{w.case['id']}/timeline"),
+    ("get", CASE + "/similar"): _read(lambda w: f"/v1/cases/{w.case['id']}/similar"),
+    # search: the first town's case is not found by its number nor offered as a repeat
+    ("get", "/v1/search/cases"): lambda w: [
+        Attempt(
+            who,
+            "get",
+            "/v1/search/cases",
+            frozenset({200}),
+            params={"q": w.case["number"]},
+            absent=w.case["id"],
+        )
+        for who in ("sibling", "village_chief")
+    ],
+    ("post", "/v1/search/similar"): lambda w: [
+        Attempt(
+            who,
+            "post",
+            "/v1/search/similar",
+            frozenset({200}),
+            json={
+                "title": w.case["title"],
+                "content": w.case["content"],
+                "origin_unit_id": w.county.village2["id"],
+            },
+            absent=w.case["id"],
+        )
+        for who in ("sibling", "village_chief")
+    ],
     ("post", CASE + "/arrivals"): lambda w: [
         Attempt("sibling", "post", f"/v1/cases/{w.case['id']}/arrivals", NOT_FOUND, json={}),
         Attempt(

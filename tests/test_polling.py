@@ -143,6 +143,8 @@ def _query(op: dict[str, Any], ids: dict[str, str]) -> dict[str, str]:
         query["month"] = today.strftime("%Y-%m")
     if "from" in names and "to" in names:
         query |= {"from": today.replace(day=1).isoformat(), "to": today.isoformat()}
+    if "q" in names:  # a search: words of the case `_ids` registers
+        query["q"] = "征地补偿"
     return query
 
 

@@ -21,6 +21,7 @@ from api.calendar.service import CALENDAR_UNKNOWN_YEAR
 from api.cases.confidentiality import stand_in
 from api.cases.repository import CaseRepository, OnsiteDutyRepository
 from api.cases.schemas import CaseCorrection
+from api.cases.search_tokens import tokens_of
 from api.cases.service import (
     RECEIVED_AT_SKEW,
     Planned,
@@ -186,6 +187,8 @@ async def correct(
         duty_moved = await _move_onsite_duty(session, case, origin_chain)
 
     case.updated_at = now
+    if {"title", "content", "demands", "petitioners"} & changes.keys():
+        case.search_tokens = tokens_of(vault_of(session), case)
     CaseEventRepository(session).record(
         case.id,
         "corrected",

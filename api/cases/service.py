@@ -18,6 +18,7 @@ from api.calendar.service import due_after_days, due_after_working_days
 from api.cases.confidentiality import check_named, stand_in
 from api.cases.repository import ArrivalRepository, CaseRepository, OnsiteDutyRepository
 from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, FollowUpRead
+from api.cases.search_tokens import case_tokens
 from api.cases.steps import K, Step, named_official, staff_of
 from api.deadlines import service as deadlines
 from api.deadlines.repository import DeadlineRepository
@@ -271,16 +272,18 @@ async def register_case(
     )
     year = local(now).year
     seq = await repo.next_number(county.id, year)
+    number = f"{NUMBER_PREFIX}-{year}-{seq:06d}"
+    petitioners = [seal(vault, p) for p in data.petitioners]
     case = Case(
         id=uuid.uuid4(),
-        number=f"{NUMBER_PREFIX}-{year}-{seq:06d}",
+        number=number,
         county_id=county.id,
         channel=data.channel,
         status=CaseStatus.registered,
         origin_unit_id=origin_chain[0].id,
         lodged_unit_id=lodged_unit.id if lodged_unit else None,
         lodged_level=lodged_level,
-        petitioners=[seal(vault, p) for p in data.petitioners],
+        petitioners=petitioners,
         headcount=headcount,
         is_collective=collective,
         category=data.category,
@@ -308,6 +311,16 @@ async def register_case(
         complained_unit_ids=list(data.complained_unit_ids),
         confidential=data.confidential,
         confidential_readers=list(data.confidential_readers),
+        # one more column of the same INSERT: found by search from its first moment
+        search_tokens=case_tokens(
+            vault,
+            title=data.title,
+            content=data.content,
+            demands=data.demands,
+            number=number,
+            higher_reference=data.higher_reference,
+            petitioners=petitioners,
+        ),
         created_at=now,
         updated_at=now,
     )

@@ -118,6 +118,7 @@ class Case(RecordModel):
             "higher_office_id", "higher_reference", name="uq_cases_higher_office_reference"
         ),
         Index("ix_cases_petitioners", "petitioners", postgresql_using="gin"),
+        Index("ix_cases_search_tokens", "search_tokens", postgresql_using="gin"),
     )
 
     number: Mapped[str] = mapped_column(String(32))
@@ -200,6 +201,9 @@ class Case(RecordModel):
     confidential_readers: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), default=list, server_default="{}"
     )
+    # What the case is found by (`api.cases.search_tokens`): bigrams of its text, its
+    # petitioners' names and addresses as keyed hashes; written with the case, never read back.
+    search_tokens: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
 
     def complains_about(self, official_id: uuid.UUID, unit_id: uuid.UUID | None) -> bool:
         """Whether the petition complains about this official or their unit (被反映人)."""

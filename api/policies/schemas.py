@@ -26,6 +26,7 @@ from api.policies.notices import NoticePolicy
 from api.policies.reception import ReceptionPolicy
 from api.policies.scoring import ScoringPolicy
 from api.policies.screening import ScreeningPolicy
+from api.policies.search import SearchPolicy
 from api.policies.sensitive import SensitivePolicy
 from api.policies.templates import FIELDS, check_template, placeholders
 from shared.jsontypes import Distinct, IsoDuration, JsonInt
@@ -645,6 +646,7 @@ class Policy(StrictModel):
     decisions: DecisionPolicy = Field(default_factory=DecisionPolicy)
     materials: MaterialsPolicy = Field(default_factory=MaterialsPolicy)
     notices: NoticePolicy = Field(default_factory=NoticePolicy)
+    search: SearchPolicy = Field(default_factory=SearchPolicy)
 
     @model_validator(mode="after")
     def _periods_only_shorten_arrivals(self) -> Policy:

@@ -163,6 +163,13 @@ class Vault:
         message = f"{kind.value}:{_match_key(kind, value)}".encode()
         return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
 
+    def blind_token(self, token: str) -> str:
+        """The keyed hash of one search token of personal text (a petitioner's name or
+        address): `~` and 16 hex characters (64 bits: collisions among a county's tokens are
+        negligible, and a shorter array entry keeps the search index small)."""
+        message = f"token:{token}".encode()
+        return "~" + hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:16]
+
 
 PII_VAULT: Resource[Vault] = Resource("pii vault")
 """The vault every session of the app seals and opens petitioners' numbers with."""
