@@ -211,6 +211,30 @@ async def service_token(
     return {"Authorization": f"Bearer {created.json()['token']}"}
 
 
+async def higher_office(
+    client: httpx.AsyncClient, admin: dict[str, str], unit: dict[str, Any], level: str = "city"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A newly registered higher office and the headers of its system's token (role
+    `higher_office`, bound to it), handing cases down to `unit`, good for a day."""
+    office = await client.post(
+        "/v1/higher-offices",
+        json={"name": f"{level}信访局", "level": level, "code": f"office-{uuid.uuid4().hex[:10]}"},
+        headers=admin,
+    )
+    assert office.status_code == 201, office.text
+    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    body = {
+        "name": "上级信访信息系统",
+        "role": "higher_office",
+        "unit_id": unit["id"],
+        "higher_office_id": office.json()["id"],
+        "expires_at": expires,
+    }
+    token = await client.post("/v1/service-tokens", json=body, headers=admin)
+    assert token.status_code == 201, token.text
+    return dict(office.json()), {"Authorization": f"Bearer {token.json()['token']}"}
+
+
 def arrivals(case: dict[str, Any]) -> list[dict[str, Any]]:
     """The case's arrival deadlines (到位时限)."""
     return [d for d in case["deadlines"] if d["kind"] == "arrival"]

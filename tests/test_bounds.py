@@ -41,7 +41,7 @@ from shared.jsontypes import (
     LONGEST_DURATION,
     MONTH_PATTERN,
 )
-from tests.conftest import County, letter_body, login, make_county
+from tests.conftest import County, higher_office, letter_body, login, make_county
 
 SPEC = yaml.safe_load((Path(__file__).parent.parent / "openapi.yaml").read_text("utf-8"))
 SCHEMAS = SPEC["components"]["schemas"]
@@ -603,25 +603,7 @@ async def world(client: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterat
     decision = await client.post(draft.path, json=draft.body, headers=draft.headers)
     assert decision.status_code == 201, decision.text
     world.ids["decision"] = decision.json()["id"]
-    office = await client.post(
-        "/v1/higher-offices",
-        json={"name": "市信访局", "level": "city", "code": f"bounds-{uuid.uuid4().hex[:8]}"},
-        headers=admin,
-    )
-    assert office.status_code == 201, office.text
-    token = await client.post(
-        "/v1/service-tokens",
-        json={
-            "name": "市信访信息系统",
-            "role": "higher_office",
-            "unit_id": county.county["id"],
-            "higher_office_id": office.json()["id"],
-            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-        },
-        headers=admin,
-    )
-    assert token.status_code == 201, token.text
-    world.headers["office"] = {"Authorization": f"Bearer {token.json()['token']}"}
+    _, world.headers["office"] = await higher_office(client, admin, county.county)
     handed = await BASES["POST /v1/transfers"](world)
     transfer = await client.post(handed.path, json=handed.body, headers=handed.headers)
     assert transfer.status_code == 201, transfer.text

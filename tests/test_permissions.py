@@ -5,7 +5,6 @@ operation's permission gets 403 before anything else happens; a role with it nev
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ from fastapi import FastAPI
 from api.auth.permissions import GRANTS, Permission
 from api.cases.actions import ACTIONS
 from api.models.official import Role
-from tests.conftest import County, login
+from tests.conftest import County, higher_office, login
 
 # Operations any caller may reach without an official's token: the credential is the login
 # form, the one-click link's token, a provider's signature, the worker's token, or a case's
@@ -74,25 +73,7 @@ async def _callers(
         assert (await client.post("/v1/officials", json=body, headers=admin)).status_code == 201
         callers[role] = await login(client, name, f"pw-{name}")
     # a higher office speaks only through a service token bound to it
-    office = await client.post(
-        "/v1/higher-offices",
-        json={"name": "市信访局", "level": "city", "code": f"perm-{uuid.uuid4().hex[:8]}"},
-        headers=admin,
-    )
-    assert office.status_code == 201, office.text
-    token = await client.post(
-        "/v1/service-tokens",
-        json={
-            "name": "市信访信息系统",
-            "role": "higher_office",
-            "unit_id": county.town["id"],
-            "higher_office_id": office.json()["id"],
-            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-        },
-        headers=admin,
-    )
-    assert token.status_code == 201, token.text
-    callers[Role.higher_office] = {"Authorization": f"Bearer {token.json()['token']}"}
+    _, callers[Role.higher_office] = await higher_office(client, admin, county.town)
     assert set(callers) == set(Role)
     return callers
 

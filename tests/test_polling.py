@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from api.kit import polling
-from tests.conftest import County, visit_body
+from tests.conftest import County, higher_office, visit_body
 
 
 async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County) -> dict[str, str]:
@@ -65,24 +64,7 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         resp = await client.post(path, json=body, headers=staff)
         assert resp.status_code == 201, resp.text
         made[path] = resp.json()["id"]
-    office = await client.post(
-        "/v1/higher-offices",
-        json={"name": "市信访局", "level": "city", "code": f"poll-{uuid.uuid4().hex[:8]}"},
-        headers=admin,
-    )
-    assert office.status_code == 201, office.text
-    token = await client.post(
-        "/v1/service-tokens",
-        json={
-            "name": "市信访信息系统",
-            "role": "higher_office",
-            "unit_id": county.county["id"],
-            "higher_office_id": office.json()["id"],
-            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-        },
-        headers=admin,
-    )
-    assert token.status_code == 201, token.text
+    office, system = await higher_office(client, admin, county.county)
     transfer = await client.post(
         "/v1/transfers",
         json={
@@ -92,7 +74,7 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
             "title": "宅基地纠纷",
             "content": "界址争议",
         },
-        headers={"Authorization": f"Bearer {token.json()['token']}"},
+        headers=system,
     )
     assert transfer.status_code == 201, transfer.text
     photo = io.BytesIO()
@@ -124,12 +106,12 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         "item_id": made["/v1/screening/items"],
         "decision_id": made["/v1/decisions"],
         "appointment_id": made["/v1/reception/appointments"],
-        "office_id": office.json()["id"],
+        "office_id": office["id"],
         "key": "poll",
         "transfer_case_id": transfer.json()["case_id"],
         "material_id": material.json()["id"],
         "token": link.json()["url"].rsplit("/", 1)[-1],
-        "office_token": token.json()["token"],
+        "office_token": system["Authorization"].removeprefix("Bearer "),
     }
 
 
