@@ -294,6 +294,9 @@ async def act(
     return dict(resp.json())
 
 
+RECEIPT_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
 async def answer_and_close(
     client: httpx.AsyncClient,
     county: County,
@@ -303,7 +306,8 @@ async def answer_and_close(
     satisfied: bool = True,
     outcome: str = "resolved",
 ) -> None:
-    """An accepted case assigned to the town, answered, judged and closed, all in time."""
+    """An accepted case assigned to the town, answered (its reply notice served, which meets
+    the handling time), judged and closed, all in time."""
     assignment = {
         "unit_id": county.town["id"],
         "leader_id": county.officials["town_chief"]["id"],
@@ -313,6 +317,28 @@ async def answer_and_close(
     }
     await act(client, staff, case, "assign", assignment)
     await act(client, staff, case, "reply", {"text": "已答复"})
+    notice = await client.post(
+        f"/v1/cases/{case['id']}/notices", json={"kind": "reply"}, headers=staff
+    )
+    assert notice.status_code == 201, notice.text
+    # the receipt the petitioner signed (送达回证), scanned
+    receipt = await client.post(
+        f"/v1/cases/{case['id']}/materials",
+        files={"file": ("送达回证.pdf", RECEIPT_PDF + case["id"].encode(), "application/pdf")},
+        data={"kind": "receipt"},
+        headers=staff,
+    )
+    assert receipt.status_code == 201, receipt.text
+    service = {
+        "method": "in_person",
+        "served_at": datetime.now(UTC).isoformat(),
+        "recipient": "信访人",
+        "proof_material_id": receipt.json()["id"],
+    }
+    served = await client.post(
+        f"/v1/notices/{notice.json()['id']}/service", json=service, headers=staff
+    )
+    assert served.status_code == 200, served.text
     await act(client, staff, case, "feedback", {"satisfied": satisfied})
     await act(client, staff, case, "close", {"outcome": outcome})
 

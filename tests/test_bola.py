@@ -10,6 +10,7 @@ show the object), and the database must be exactly as it was afterwards.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ class Attempt:
     params: dict[str, str] = field(default_factory=dict)
     absent: str | None = None
     files: dict[str, tuple[str, bytes, str]] | None = None  # a multipart upload instead of JSON
+    form: dict[str, str] | None = None  # the multipart upload's text fields
 
 
 @dataclass
@@ -362,6 +364,18 @@ DECISION_PATH = "/v1/decisions/{decision_id}"
 MATERIAL_PDF = b"%PDF-1.4\n%%EOF\n" + b"\x00" * 100
 
 
+def _offline_report(w: World) -> list[Attempt]:
+    """A case with its files in one go (离线上报): registered as `POST /v1/cases` is, so an
+    origin outside the caller's territory is 422 and a role without `register_cases` 403."""
+    case = {"case": json.dumps(visit_body(w.county.village2, w.county.town, 3))}
+    files = {"files": ("x.pdf", MATERIAL_PDF + b"report", "application/pdf")}
+    url = "/v1/cases/offline-reports"
+    return [
+        Attempt("sibling", "post", url, INVALID, files=files, form=case),
+        Attempt("viewer", "post", url, FORBIDDEN, files=files, form=case),
+    ]
+
+
 def _material(suffix: str = "") -> Callable[[World], str]:
     return lambda w: f"/v1/materials/{w.material['id']}{suffix}"
 
@@ -443,6 +457,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
             json=visit_body(w.county.village2, w.county.town, 3),
         ),
     ],
+    ("post", "/v1/cases/offline-reports"): _offline_report,
     ("get", "/v1/cases"): _listing(
         "/v1/cases", "village2", "origin_unit_id", lambda w: w.case["id"]
     ),
@@ -1105,6 +1120,7 @@ async def test_nobody_reaches_an_object_they_do_not_own(
                     attempt.url,
                     json=None if attempt.files else _body_for(attempt, w),
                     files=attempt.files,
+                    data=attempt.form,
                     # an empty mapping would drop a query written into the URL
                     params=attempt.params or None,
                     headers=w.callers[attempt.caller],

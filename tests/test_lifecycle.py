@@ -360,15 +360,48 @@ async def test_extension_once_and_at_most_thirty_days(
     await act(client, desk.handler_headers, assigned, "extend", body, expect=409)
 
 
-async def test_reply_meets_handling_and_first_resolution(
+async def test_a_reply_waits_for_its_notice_to_be_served_to_meet_the_handling_time(
     desk: Desk, client: httpx.AsyncClient
 ) -> None:
+    """条例 art. 35 counts a written reply given: typing the answer in leaves the handling and
+    first-resolution deadlines open until the reply notice (答复意见书) is served."""
     replied = await desk.to_replied()
     assert replied["status"] == "replied"
-    assert {"handling", "first_resolution"} <= set(kinds(replied, "met"))
     # the petitioner is called back (回访); no acceptance notice was served on this path
-    assert kinds(replied, "open") == ["acceptance_notice", "follow_up"]
+    assert kinds(replied, "open") == [
+        "acceptance_notice",
+        "first_resolution",
+        "follow_up",
+        "handling",
+    ]
     assert "objection" in kinds(replied, "cancelled")
+    issued = await client.post(
+        f"/v1/cases/{replied['id']}/notices", json={"kind": "reply"}, headers=desk.handler_headers
+    )
+    assert issued.status_code == 201, issued.text
+    served_at = datetime.now(UTC)
+    service = {"method": "in_person", "served_at": served_at.isoformat(), "recipient": "王五"}
+    served = await client.post(
+        f"/v1/notices/{issued.json()['id']}/service", json=service, headers=desk.handler_headers
+    )
+    assert served.status_code == 200, served.text
+    case = (await client.get(f"/v1/cases/{replied['id']}", headers=desk.staff)).json()
+    assert {"handling", "first_resolution"} <= set(kinds(case, "met"))
+    handling = next(d for d in case["deadlines"] if d["kind"] == "handling")
+    assert datetime.fromisoformat(handling["closed_at"]) == served_at
+
+
+async def test_a_county_may_meet_the_handling_time_by_the_reply_itself(
+    desk: Desk, client: httpx.AsyncClient, admin: dict[str, str], policy_restore: None
+) -> None:
+    """`notices.reply_met_by_service: false`: the reply action meets them, as before the
+    written notices existed."""
+    policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    policy["notices"]["reply_met_by_service"] = False
+    assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    replied = await desk.to_replied()
+    assert {"handling", "first_resolution"} <= set(kinds(replied, "met"))
+    assert kinds(replied, "open") == ["acceptance_notice", "follow_up"]
 
 
 async def test_close_needs_the_petitioners_feedback(desk: Desk, client: httpx.AsyncClient) -> None:

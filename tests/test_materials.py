@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import uuid
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -375,3 +378,107 @@ async def test_a_large_file_goes_in_pieces_over_a_weak_link_and_resumes(
         where, content=b"x", headers={**piece, "Upload-Offset": str(len(photo))}
     )
     assert done.status_code == 409
+
+
+async def test_an_unfinished_upload_expires_after_the_policys_hours(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    county: County,
+    admin: dict[str, str],
+    policy_restore: None,
+) -> None:
+    """tus expiration: `Upload-Expires` is the policy's `materials.upload_hours` from the last
+    piece; once past, the upload is gone (404) and a new one must be opened."""
+    policy = (await client.get("/v1/policies", headers=admin)).json()["policy"]
+    policy["materials"]["upload_hours"] = 5
+    assert (await client.put("/v1/policies", json=policy, headers=admin)).status_code == 200
+    case = await _case(client, county)
+    grid = await county.headers(client, "grid")
+    tus = {**grid, "Tus-Resumable": "1.0.0"}
+    offered = await client.options(f"/v1/cases/{case['id']}/uploads", headers=tus)
+    assert "expiration" in offered.headers["tus-extension"].split(",")
+    before = datetime.now(UTC)
+    created = await client.post(
+        f"/v1/cases/{case['id']}/uploads", headers={**tus, "Upload-Length": str(len(PDF))}
+    )
+    assert created.status_code == 201, created.text
+    expires = parsedate_to_datetime(created.headers["upload-expires"])
+    assert (
+        timedelta(hours=5) - timedelta(seconds=2)
+        <= expires - before
+        <= timedelta(hours=5, seconds=2)
+    )
+    where = created.headers["location"]
+    piece = {**tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+    first = await client.patch(where, content=PDF[:10], headers=piece)
+    assert first.status_code == 204 and "upload-expires" in first.headers
+    upload_id = where.rsplit("/", 1)[1]
+    state: AppState = app.state.desk
+    async with state.sessionmaker() as session:
+        await session.execute(
+            text("UPDATE material_uploads SET expires_at = now() - interval '1 s' WHERE id = :i"),
+            {"i": upload_id},
+        )
+        await session.commit()
+    assert (await client.head(where, headers=tus)).status_code == 404
+
+
+async def test_an_offline_report_registers_the_case_with_its_files_in_one_go(
+    client: httpx.AsyncClient, county: County
+) -> None:
+    """离线上报: the phone sends the case and the photo and letter it took in one request when
+    the link returns; its retry is the same case; one bad file registers nothing."""
+    grid = await county.headers(client, "grid")
+    title = f"离线上报-{uuid.uuid4().hex[:6]}"
+    photo = jpeg_with_gps("yellow")
+    case_json = json.dumps(letter_body(county, title=title), ensure_ascii=False)
+    files = [
+        ("files", ("村口.jpg", photo, "image/jpeg")),
+        ("files", ("来信.pdf", PDF, "application/pdf")),
+    ]
+    form = {"case": case_json, "kinds": ["photo", "letter"]}
+    key = {**grid, "Idempotency-Key": f"report-{uuid.uuid4().hex}"}
+    sent = await client.post("/v1/cases/offline-reports", data=form, files=files, headers=key)
+    assert sent.status_code == 201, sent.text
+    report = sent.json()
+    case_id = report["case"]["id"]
+    assert report["case"]["title"] == title and report["case"]["number"]
+    got = [(m["filename"], m["kind"], m["content_type"]) for m in report["materials"]]
+    assert got == [
+        ("村口.jpg", "photo", "image/jpeg"),
+        ("来信.pdf", "letter", "application/pdf"),
+    ]
+    photo_kept = report["materials"][0]
+    assert photo_kept["sha256"] != hashlib.sha256(photo).hexdigest()  # EXIF and GPS stripped
+    letter = await client.get(f"/v1/materials/{report['materials'][1]['id']}/content", headers=grid)
+    assert letter.content == PDF
+    # the link dropped before the answer came: the retry is the same case, not a second one
+    again = await client.post("/v1/cases/offline-reports", data=form, files=files, headers=key)
+    assert again.status_code == 201 and again.json()["case"]["id"] == case_id
+    assert again.headers.get("idempotent-replayed") == "true"
+    listed = (await client.get(f"/v1/cases/{case_id}/materials", headers=grid)).json()
+    assert len(listed["items"]) == 2
+
+    # a text file among them: refused (415) naming it, and no case registered
+    other = f"离线上报-{uuid.uuid4().hex[:6]}"
+    bad = [*files, ("files", ("笔记.txt", b"just some words", "text/plain"))]
+    body = {"case": json.dumps(letter_body(county, title=other)), "kinds": []}
+    refused = await client.post("/v1/cases/offline-reports", data=body, files=bad, headers=grid)
+    assert refused.status_code == 415, refused.text
+    assert refused.json()["errors"][0]["pointer"] == "/files/2"
+    found = await client.get("/v1/search/cases", params={"q": other}, headers=grid)
+    assert found.status_code == 200 and found.json()["items"] == []
+    # a case that is not one: 422 pointing into it, nothing registered
+    broken = {"case": json.dumps(letter_body(county, channel="pigeon"))}
+    invalid = await client.post(
+        "/v1/cases/offline-reports", data=broken, files=files[:1], headers=grid
+    )
+    assert invalid.status_code == 422, invalid.text
+    assert invalid.json()["errors"][0]["pointer"] == "/case/channel"
+    # NUL inside the case's text (the guard does not search a form of files): 422, nothing kept
+    nul = {"case": json.dumps(letter_body(county, title="带\u0000空字符"))}
+    refused_nul = await client.post(
+        "/v1/cases/offline-reports", data=nul, files=files[:1], headers=grid
+    )
+    assert refused_nul.status_code == 422, refused_nul.text
+    assert refused_nul.json()["errors"][0]["pointer"] == "/case/title"

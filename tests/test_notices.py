@@ -310,6 +310,9 @@ async def test_a_reply_of_several_departments_is_served_only_after_the_leaders_s
     assert served.status_code == 200, served.text
     done = (await client.get(f"/v1/cases/{case['id']}", headers=staff)).json()
     assert _deadline(done, "notice_approval")["status"] == "met"
+    # the handling time is met by the reply served, not by the answer typed in
+    assert _deadline(after, "handling")["status"] == "open"
+    assert _deadline(done, "handling")["status"] == "met"
 
 
 async def test_the_bulletin_criticises_notices_late_unserved_or_without_proof(

@@ -288,11 +288,16 @@ async def extend(act: Act, body: ExtendBody) -> Changes:
 
 
 async def reply(act: Act, body: ReplyBody) -> Changes:
-    """书面答复: the written answer; meets the handling and first-resolution deadlines."""
+    """书面答复: the written answer. It meets a supervision notice's date; the handling and
+    first-resolution deadlines are met when the reply notice is served (policy
+    `notices.reply_met_by_service`), else here."""
     step = await act.begin()
     step.case.reply_text = body.text
     step.case.replied_at = step.now
-    await step.meet(K.handling, K.first_resolution, K.supervision)
+    if step.policy.notices.reply_met_by_service:
+        await step.meet(K.supervision)
+    else:
+        await step.meet(K.handling, K.first_resolution, K.supervision)
     await step.cancel(frozenset({K.objection}))
     await step.follow_up_due()
     return {}

@@ -32,9 +32,6 @@ from api.models.material import MaterialKind, MaterialUpload
 from api.policies.service import current_policy
 
 TUS_VERSION = "1.0.0"
-# How long an unfinished upload may wait for its next piece (a phone out of coverage for the
-# night comes back the next day).
-UPLOAD_LIFETIME = timedelta(days=2)
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:
@@ -87,7 +84,7 @@ async def create(
         filename=filename[:255],
         kind=kind.value,
         note=note,
-        expires_at=utcnow() + UPLOAD_LIFETIME,
+        expires_at=utcnow() + timedelta(hours=limits.upload_hours),
     )
     MaterialRepository(session).add(upload)
     await session.flush()
@@ -145,9 +142,9 @@ async def append(
     path = _part(store.spool, upload.id)
     await asyncio.to_thread(_write, path, upload.offset, bytes(data))
     upload.offset += len(data)
-    upload.expires_at = utcnow() + UPLOAD_LIFETIME
+    limits = (await current_policy(session)).policy.materials
+    upload.expires_at = utcnow() + timedelta(hours=limits.upload_hours)
     if upload.offset == upload.length:
-        limits = (await current_policy(session)).policy.materials
         whole = await asyncio.to_thread(path.read_bytes)
         prepared = await prepare(store, whole, limits, limit=limits.max_resumable_bytes)
         kind = MaterialKind(upload.kind)

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import Json
 
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
-from api.idempotency.dependencies import IdempotencyKey
+from api.cases.schemas import CaseCreate
+from api.idempotency.dependencies import IdempotencyKey, Once
 from api.kit.boundary import CALLER_ID, DbSession, get_state
 from api.kit.errors import InvalidInput, NotFound, PetitionDeskError
-from api.materials import resumable, service
+from api.materials import offline, resumable, service
 from api.materials.disposition import content_disposition
-from api.materials.schemas import MaterialLink, MaterialList, MaterialRead, WithdrawBody
+from api.materials.schemas import (
+    MaterialLink,
+    MaterialList,
+    MaterialRead,
+    OfflineReportRegistered,
+    WithdrawBody,
+)
 from api.models.material import MaterialKind
 from api.policies.service import current_policy
 
@@ -104,6 +113,59 @@ async def upload_material(
         response.status_code = 200
     _, _case, readable = await service.get(session, material.id, principal)
     return service.to_read(material, readable)
+
+
+@router.post(
+    "/v1/cases/offline-reports",
+    status_code=201,
+    response_model=OfflineReportRegistered,
+    responses={
+        409: {"description": "Not allowed in the case's state (as `POST /v1/cases`)."},
+        413: UPLOAD_ERRORS[413],
+        415: UPLOAD_ERRORS[415],
+        **INVALID,
+    },
+    **needs(Permission.register_cases),
+)
+async def register_offline_report(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    once: Once,
+    case: Annotated[
+        Json[CaseCreate],
+        Form(description="The case, as the JSON body of `POST /v1/cases`."),
+    ],
+    files: Annotated[
+        list[UploadFile],
+        File(description="The report's files (photos, the scanned letter, audio …)."),
+    ],
+    kinds: Annotated[
+        list[MaterialKind] | None,
+        Form(description="What each file is, in the order of `files` (default `other`)."),
+    ] = None,
+) -> JSONResponse:
+    """Register a case with the files of an offline report (离线上报) in one request: what a
+    grid worker's phone took while out of coverage, sent when the link returns. Every file is
+    checked as `POST /v1/cases/{case_id}/materials` checks it (the policy's size, its type by
+    content, image metadata stripped); one refused refuses the whole report and nothing is
+    registered. A retry with the same `Idempotency-Key`, case and files gets the first answer."""
+    policy = (await current_policy(session)).policy.materials
+    given = kinds or []
+    if len(given) > len(files):
+        raise InvalidInput("More kinds than files.", pointer="/kinds")
+    received = [
+        offline.ReportFile(
+            file.filename,
+            given[index] if index < len(given) else MaterialKind.other,
+            await file.read(policy.max_file_bytes + 1),
+        )
+        for index, file in enumerate(files)
+    ]
+
+    async def produce() -> OfflineReportRegistered:
+        return await offline.register_with_files(session, case, received, principal, kept=once.kept)
+
+    return await once(offline.fingerprint_of(case, received), 201, produce)
 
 
 @router.get("/v1/cases/{case_id}/materials", **needs(Permission.read_cases))
@@ -282,7 +344,7 @@ async def upload_options(case_id: uuid.UUID, session: DbSession) -> Response:
         headers={
             **TUS_HEADERS,
             "Tus-Version": resumable.TUS_VERSION,
-            "Tus-Extension": "creation",
+            "Tus-Extension": "creation,expiration",
             "Tus-Max-Size": str(limits.max_resumable_bytes),
         },
     )
@@ -308,16 +370,21 @@ async def create_upload(
 ) -> Response:
     """Open a resumable upload (tus 1.0 creation) for a file too large or a link too weak for
     one request: `Upload-Length` in bytes, `Upload-Metadata` with `filename`, `kind` and `note`
-    (base64, tus's format). Answers its `Location`; send the bytes there with `PATCH`, ask how
-    far it got with `HEAD`. The finished file is checked and attached as `POST
-    /v1/cases/{case_id}/materials` does."""
+    (base64, tus's format). Answers its `Location` and `Upload-Expires` (tus expiration: an
+    upload left without a piece for the policy's `materials.upload_hours` is gone); send the
+    bytes there with `PATCH`, ask how far it got with `HEAD`. The finished file is checked and
+    attached as `POST /v1/cases/{case_id}/materials` does."""
     _tus(request)
     length = _int_header(request, "Upload-Length")
     metadata = resumable.parse_metadata(request.headers.get("upload-metadata"))
     upload = await resumable.create(session, case_id, principal, length, metadata)
     return Response(
         status_code=201,
-        headers={**TUS_HEADERS, "Location": f"/v1/cases/{case_id}/uploads/{upload.id}"},
+        headers={
+            **TUS_HEADERS,
+            "Location": f"/v1/cases/{case_id}/uploads/{upload.id}",
+            "Upload-Expires": format_datetime(upload.expires_at, usegmt=True),
+        },
     )
 
 
@@ -385,4 +452,6 @@ async def upload_piece(
     headers = {**TUS_HEADERS, "Upload-Offset": str(upload.offset)}
     if upload.material_id is not None:
         headers["Material-Location"] = f"/v1/materials/{upload.material_id}"
+    else:
+        headers["Upload-Expires"] = format_datetime(upload.expires_at, usegmt=True)
     return Response(status_code=204, headers=headers)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.cases.schemas import CaseRegistered
 from api.models.material import MaterialKind
 
 
@@ -55,3 +56,12 @@ class MaterialLink(BaseModel):
 
     url: str
     expires_at: datetime
+
+
+class OfflineReportRegistered(BaseModel):
+    """A case registered with the files of an offline report (离线上报), in one transaction."""
+
+    case: CaseRegistered
+    materials: list[MaterialRead] = Field(
+        description="The files attached, in the order sent (a file sent twice is one material)."
+    )

@@ -47,11 +47,20 @@ from api.privacy.service import disclosure
 from api.timeline.repository import CaseEventRepository
 
 K = DeadlineKind
-# The deadline a notice's service meets: the written notice of acceptance or not (条例 art. 32).
+# The deadlines a notice's service meets: the written notice of acceptance or not (条例 art.
+# 32), and the written reply within the handling time (art. 35) where the policy says so.
 MET_BY_SERVICE: dict[NoticeKind, tuple[DeadlineKind, ...]] = {
     NoticeKind.acceptance: (K.acceptance_notice,),
     NoticeKind.rejection: (K.acceptance_notice,),
+    NoticeKind.reply: (K.handling, K.first_resolution),
 }
+
+
+def met_by_service(kind: NoticeKind, policy: NoticePolicy) -> tuple[DeadlineKind, ...]:
+    """The deadlines serving a notice of this kind meets under the county's policy."""
+    if kind is NoticeKind.reply and not policy.reply_met_by_service:
+        return ()
+    return MET_BY_SERVICE.get(kind, ())
 
 
 def _ready(case: Case, kind: NoticeKind) -> bool:
@@ -234,7 +243,7 @@ async def issue(
             policy.template(kind).number, {"county": policy.county, "year": year, "seq": seq}
         )
         version = 1
-    owed = await deadlines.open_of_case(session, case.id, MET_BY_SERVICE.get(kind, ()))
+    owed = await deadlines.open_of_case(session, case.id, met_by_service(kind, policy))
     unit_id = (
         case.assigned_unit_id or case.intake_unit_id
         if kind is NoticeKind.reply
@@ -424,10 +433,11 @@ async def serve(
     if body.proof_material_id is not None:
         notice.proof_ref = await _proof(session, case, body.proof_material_id, "/proof_material_id")
         notice.proof_at = now
+    policy = (await current_policy(session)).policy.notices
     met = await deadlines.close_open(
         session,
         case.id,
-        MET_BY_SERVICE.get(NoticeKind(notice.kind), ()),
+        met_by_service(NoticeKind(notice.kind), policy),
         DeadlineStatus.met,
         served_at,
         principal.id,

@@ -60,6 +60,20 @@ class MaterialsPolicy(StrictModel):
         le=3600,
         description="How long a signed download link is good for.",
     )
+    max_report_files: JsonInt = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="Most files an offline report (a case registered with its files in one "
+        "request) may carry; more are attached to the case after.",
+    )
+    upload_hours: JsonInt = Field(
+        default=48,
+        ge=1,
+        le=720,
+        description="How long an unfinished resumable upload waits for its next piece before "
+        "it expires (a phone on a weak link may resume the next day).",
+    )
 
     @model_validator(mode="after")
     def _resumable_not_smaller(self) -> MaterialsPolicy:

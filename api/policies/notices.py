@@ -130,6 +130,14 @@ class NoticePolicy(StrictModel):
         "working days, a limit chosen to leave the handling time room to serve it.",
     )
 
+    reply_met_by_service: bool = Field(
+        default=True,
+        description="The handling time limit (办理期限, 条例 art. 35: 60 days) and the first "
+        "resolution are met when the reply notice (答复意见书) is served on the petitioner, not "
+        "when the answer is typed in: the regulation counts a written reply given. False "
+        "meets them by the `reply` action, as before the written notices existed.",
+    )
+
     def template(self, kind: NoticeKind) -> NoticeTemplate:
         """The template of `kind`: the county's, else the default."""
         return self.templates.get(kind) or _DEFAULTS[kind]
