@@ -23,7 +23,7 @@ from api.models.case import Case
 from api.privacy.crypto import Vault
 from api.privacy.service import vault_of
 from api.search.reindex import reindex_batch
-from tests.conftest import County, letter_body
+from tests.conftest import County, higher_office, letter_body
 
 pytestmark = pytest.mark.usefixtures("policy_restore")
 
@@ -125,6 +125,31 @@ async def test_numbers_title_content_and_demands_are_found_and_ranked(
     assert in_content["id"] in await _found(client, staff, number)
     [hit] = (await _search(client, staff, f"{number} {word}"))["items"]
     assert hit["id"] == in_content["id"] and "number" in hit["matched"]
+
+
+async def test_a_case_handed_down_is_found_by_the_higher_offices_reference(
+    county: County, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """The desk looks a transferred case up by the number on the higher office's paper
+    (市信交〔2026〕…号), whole or by its serial part."""
+    _, system = await higher_office(client, admin, county.county)
+    serial = uuid.uuid4().hex[:6]
+    reference = f"市信交〔2026〕{serial}号"
+    body = {
+        "kind": "assigned",
+        "reference": reference,
+        "petitioners": [{"name": "钱七", "phone": "13700000011"}],
+        "title": "宅基地纠纷",
+        "content": "邻里宅基地界址争议。",
+    }
+    made = await client.post("/v1/transfers", json=body, headers=system)
+    assert made.status_code == 201, made.text
+    case_id = made.json()["case_id"]
+    staff = await county.headers(client, "county_staff")
+    assert await _found(client, staff, reference) == [case_id]
+    assert case_id in await _found(client, staff, serial)
+    [hit] = (await _search(client, staff, reference))["items"]
+    assert "higher_reference" in hit["matched"], hit
 
 
 async def test_a_case_outside_the_territory_is_never_found(
