@@ -272,14 +272,18 @@ async def _open_steps(
             escalation = await _open_step(
                 session, loaded, writes, deadline, chain, people, policy, step, why, actor_id
             )
-            if announce:
+            escalations.append(escalation)
+        if announce:
+            # After the steps, not between them: the unit of work inserts a run of alerts of
+            # one shape in one statement, and SMS and webhook rows alternating would go one by
+            # one (issue 22: 2 INSERTs a deadline).
+            for deadline, escalation in zip(deadlines, escalations, strict=True):
                 await emit(
                     session,
                     "escalation.created",
                     {"escalation": escalation_payload(escalation), "deadline_id": str(deadline.id)},
                     case_id=deadline.case_id,
                 )
-            escalations.append(escalation)
         await _announce_unanswered(session, unanswered, escalations, deadlines)
     await session.flush()  # the escalations, before the links that name them
     await AckLinkRepository(session).add_many(writes.ack_links)
