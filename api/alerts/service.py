@@ -162,21 +162,32 @@ RATE_COUNTS: Slot[dict[tuple[str, str], int]] = Slot("alerts per recipient and w
 async def prefetch_rate_counts(session: AsyncSession, officials: Iterable[Official]) -> None:
     """Count the recent alerts of these officials' first contacts in one query, so a batch of
     escalations applies the rate limit without a query (and a flush) per recipient."""
-    counts: dict[tuple[str, str], int] = unit_of(session).get(RATE_COUNTS)
+    unit = unit_of(session)
+    counts: dict[tuple[str, str], int] = unit.get(RATE_COUNTS)
+    sms_counts: dict[str, int] = unit.get(SMS_COUNTS)
     keys: set[tuple[AlertChannel, str]] = set()
+    numbers: set[tuple[AlertChannel, str]] = set()
     for official in officials:
         contacts = contacts_of(official)
         if contacts:
             key = (AlertChannel(contacts[0]["channel"]), str(contacts[0]["address"]))
             if (key[0].value, key[1]) not in counts:
                 keys.add(key)
-    if not keys:
+            if key[0] is AlertChannel.sms and key[1] not in sms_counts:
+                numbers.add(key)
+    if not keys and not numbers:
         return
     limits = (await current_policy(session)).policy.alerts
     await session.flush()  # alerts already staged in this transaction count too
-    found = await AlertRepository(session).count_recent_many(keys, utcnow() - limits.window)
-    for (channel, recipient), count in found.items():
+    repo, now = AlertRepository(session), utcnow()
+    for (channel, recipient), count in (
+        await repo.count_recent_many(keys, now - limits.window)
+    ).items():
         counts[(channel.value, recipient)] = count
+    # the SMS cap's own window (`_sms_capped`), else a flush and a count per number
+    capped = await repo.count_recent_many(numbers, now - limits.sms_cap_window)
+    for (_, number), count in capped.items():
+        sms_counts[number] = count
 
 
 SMS_COUNTS: Slot[dict[str, int]] = Slot("SMS per number in the cap window", dict)
