@@ -53,6 +53,7 @@ from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.outbox.service import dispatch_after_commit
 from api.policies.router import router as policies_router
+from api.policies.service import PARSED_POLICY, ParsedPolicy
 from api.prevention.router import router as prevention_router
 from api.privacy import access_log
 from api.privacy.crypto import PII_VAULT, Vault
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ALERT_FAILED: (on_alert_failed, fail_over),
                 PASSWORD_MIN_LENGTH: settings.password_min_length,
                 MATERIAL_STORE: store,
+                PARSED_POLICY: ParsedPolicy(),
             },
         )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)

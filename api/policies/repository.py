@@ -27,6 +27,11 @@ class PolicyRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def version(self) -> int | None:
+        """The stored document's version, if any (without reading the document)."""
+        stmt = select(PolicyDocument.version).where(PolicyDocument.id == CURRENT)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def save(self, document: dict[str, Any], actor_id: uuid.UUID | None) -> PolicyDocument:
         """Replace the document, bumping its version."""
         row = await self.get(for_update=True)
