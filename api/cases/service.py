@@ -40,6 +40,7 @@ from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
 from api.policies.templates import LEVEL_NAMES
+from api.privacy.secrets import issue_secret
 from api.privacy.service import disclosure, identities, seal, vault_of
 from api.sensitive.service import arrival_policy_at
 from api.timeline.changes import mark_new
@@ -235,10 +236,21 @@ def _check_parties(data: Parties, policy: Policy) -> tuple[int, bool]:
     return headcount, collective
 
 
+class Registered(NamedTuple):
+    """A registered case, the deadlines its registration opened, and the petitioner's lookup
+    secret when one was asked for (only its keyed hash is kept)."""
+
+    case: Case
+    opened: list[Deadline]
+    lookup_secret: str | None
+
+
 async def register_case(
-    session: AsyncSession, data: CaseCreate, principal: Principal
-) -> tuple[Case, list[Deadline]]:
-    """Register a petition: number it, and for a visit above its origin summon the officials."""
+    session: AsyncSession, data: CaseCreate, principal: Principal, *, lookup_secret: bool = False
+) -> Registered:
+    """Register a petition: number it, and for a visit above its origin summon the officials.
+    With `lookup_secret` the case is given the petitioner's lookup secret in the same INSERT
+    (an UPDATE after it was a statement of every registration, issue 22)."""
     policy = (await current_policy(session)).policy
     origin_chain, lodged_unit, lodged_level = await _resolve_territory(session, data)
     _check_reach(principal, origin_chain, lodged_unit)
@@ -324,6 +336,7 @@ async def register_case(
         created_at=now,
         updated_at=now,
     )
+    secret = await issue_secret(session, case) if lookup_secret else None
     repo.add(case)
     mark_new(session, case.id)
     try:
@@ -361,7 +374,7 @@ async def register_case(
     opened += await _open_intake_deadlines(session, case, principal, policy, now)
     await emit(session, "case.created", {"case": case_summary(case)}, case_id=case.id)
     count_after_commit(session, CASES_REGISTERED.labels(channel=case.channel.value).inc)
-    return case, opened
+    return Registered(case, opened, secret)
 
 
 class Planned(NamedTuple):

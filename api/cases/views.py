@@ -18,7 +18,6 @@ from api.kit.errors import NotFound
 from api.kit.pagination import Page
 from api.models.case import CONFIDENTIAL_TITLE, Case, CaseUnit
 from api.models.deadline import Deadline
-from api.privacy.secrets import issue_secret
 from api.privacy.service import Disclosure, disclosure, search_pattern, vault_of
 from api.units.schemas import Location
 
@@ -80,8 +79,8 @@ async def register(
     """Register a petition (`register_case`) and answer the new case with the deadlines it
     opened and the petitioner's lookup secret; `kept`: the answer is stored for
     Idempotency-Key replays (numbers masked)."""
-    case, opened = await register_case(session, data, principal)
-    secret = await issue_secret(session, case)
+    case, opened, secret = await register_case(session, data, principal, lookup_secret=True)
+    assert secret is not None
     view = to_read(case, disclosure(session, principal, kept=kept), opened)
     return CaseRegistered(**view.model_dump(), lookup_secret=secret)
 

@@ -80,7 +80,7 @@ async def hand_down(
         higher_due_at=body.due_at,
         wants_result=body.wants_result,
     )
-    case, _ = await register_case(session, data, principal)
+    case, _, _ = await register_case(session, data, principal)
     return _read(case), True
 
 
