@@ -6,16 +6,16 @@ API could reach.
 the same rows: the caller looked up with their login, their unit's subtree, the policy version,
 the origin's ancestry, the repeat and duplicate checks, a real number from
 `case_number_counters`, the case, its timeline, the deadlines it opens with their outbox jobs,
-the webhook subscriptions to `case.created`, the lookup secret's hash, the stat facts and
-counters and the audit entry; a visit adds per official summoned (the origin's chief, and from
+the webhook subscriptions to `case.created`, the stat facts and counters and the audit entry
+(the lookup secret's hash goes in the case's INSERT, as the API's); a visit adds per official summoned (the origin's chief, and from
 21 people the town's deputy, from 50 its chief) the holder of the post, the arrival deadline and
 its jobs, the `summoned` event, the two rate counts, the summons alert and its delivery job. A
 request with an `Idempotency-Key` adds what the API adds: the key's lock, its lookup and the
 stored answer. After the commit, a second short transaction marks the outbox rows dispatched,
 as the API does once it handed them to arq.
 
-Statements, the commit's outbox update included: 19 for a letter, 27 for a visit summoning one
-official, 35 for two, each 3 more with an `Idempotency-Key`: those of the API for the same
+Statements, the commit's outbox update included: 18 for a letter, 26 for a visit summoning one
+official, 34 for two, each 3 more with an `Idempotency-Key`: those of the API for the same
 bodies, in the same order (compared in PostgreSQL's statement log; `tests/statements.py`
 counts the API's).
 
@@ -113,12 +113,12 @@ INSERT_CASE = (
     "lodged_level, petitioners, headcount, is_collective, category, title, content, demands, "
     "received_at, registered_by, intake_unit_id, complained_official_ids, complained_unit_ids, "
     "source, wants_result, skip_level, confidential, confidential_readers, search_tokens, id, "
-    "created_at, updated_at) VALUES ($1::VARCHAR, $2::UUID, $3::case_channel, "
+    "created_at, updated_at, lookup_secret_hash) VALUES ($1::VARCHAR, $2::UUID, $3::case_channel, "
     "$4::case_status, $5::UUID, $6::UUID, $7::lodged_level, $8::JSONB, $9::INTEGER, "
     "$10::BOOLEAN, $11::VARCHAR, $12::VARCHAR, $13::VARCHAR, $14::VARCHAR, "
     "$15::TIMESTAMP WITH TIME ZONE, $16::UUID, $17::UUID, $18::UUID[], $19::UUID[], "
     "$20::case_source, $21::BOOLEAN, $22::BOOLEAN, $23::BOOLEAN, $24::UUID[], $25::TEXT[], "
-    "$26::UUID, $27::TIMESTAMP WITH TIME ZONE, $28::TIMESTAMP WITH TIME ZONE)"
+    "$26::UUID, $27::TIMESTAMP WITH TIME ZONE, $28::TIMESTAMP WITH TIME ZONE, $29::VARCHAR)"
 )
 INSERT_EVENT = (
     "INSERT INTO case_events (id, case_id, at, actor_id, action, client, data) VALUES ($1::UUID, "
@@ -180,10 +180,6 @@ SUBSCRIBERS = (
     "webhook_subscriptions.updated_at FROM webhook_subscriptions WHERE "
     "webhook_subscriptions.active IS true AND webhook_subscriptions.higher_office_id IS NULL "
     "AND webhook_subscriptions.event_types @> $1::JSONB"
-)
-LOOKUP_SECRET = (
-    "UPDATE cases SET lookup_secret_hash=$1::VARCHAR, updated_at=$2::TIMESTAMP WITH TIME ZONE "
-    "WHERE cases.id = $3::UUID"
 )
 KEEP_ANSWER = (
     "INSERT INTO idempotency_records (caller_id, key, fingerprint, status_code, body, "
@@ -494,6 +490,7 @@ async def register(conn: Any, request: Registration, territory: Territory) -> di
             case_id,
             now,
             now,
+            secrets.token_hex(32),  # the lookup secret's keyed hash, in the INSERT as the API
         )
         registered = {
             "number": number,
@@ -530,7 +527,6 @@ async def register(conn: Any, request: Registration, territory: Territory) -> di
         ]
         deadline_ids = await _open_deadlines(conn, tx, case_id, intake)
         await conn.fetch(SUBSCRIBERS, '["case.created"]')
-        await conn.execute(LOOKUP_SECRET, secrets.token_hex(32), datetime.now(UTC), case_id)
         answer = {"id": str(case_id), "number": number}
         if request.key is not None:
             kept_body = body | answer | {"status": "registered", "received_at": now.isoformat()}
