@@ -52,11 +52,11 @@ class Budget:
 BUDGETS = {
     # caller, territory (2), policy, number, case (its lookup secret in the INSERT), event,
     # deadlines, outbox (+ marked after commit), subscriptions, repeat and duplicate checks,
-    # stat facts and counters, audit;
+    # stat facts and counters (a new case's from the rows written, not read back), audit;
     # the subscriber's case.created delivery (its alert, its outbox row flushed apart)
-    "register_letter": Budget(statements=20, round_trips=24),
+    "register_letter": Budget(statements=18, round_trips=22),
     # a letter's and the summons: the chiefs to summon, their alerts and ack links
-    "register_visit": Budget(statements=28, round_trips=32),
+    "register_visit": Budget(statements=26, round_trips=30),
     # caller, territory, case locked, deadlines met and opened, event, stat facts, audit
     "accept": Budget(statements=24, round_trips=28),
     # caller, territory, case, deadlines, handling units, audit

@@ -338,7 +338,7 @@ async def register_case(
     )
     secret = await issue_secret(session, case) if lookup_secret else None
     repo.add(case)
-    mark_new(session, case.id)
+    mark_new(session, case)
     try:
         await session.flush()
     except IntegrityError as exc:  # the same transfer registered at the same moment

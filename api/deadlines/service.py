@@ -16,6 +16,7 @@ from api.models.case import Reader
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official
 from api.outbox.service import schedule
+from api.timeline.changes import mark_opened
 from api.timeline.repository import CaseEventRepository
 from shared.contracts import (
     FlagDue,
@@ -62,6 +63,7 @@ def open_deadline(
         subject=subject,
     )
     DeadlineRepository(session).add(deadline)
+    mark_opened(session, deadline)
     _schedule_checks(session, deadline, reminders)
     return deadline
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.kit.timeutil import local
 from api.kit.uow import UnitOfWork, unit_of
 from api.models.case import Case
+from api.models.deadline import DeadlineKind, DeadlineStatus
 from api.stats.facts import CaseState, difference, facts_of
 from api.stats.repository import CaseRow, CounterKey, StatsRepository
-from api.timeline.changes import CHANGED_CASES, NEW_CASES, mark_changed
+from api.timeline.changes import (
+    CHANGED_CASES,
+    NEW_CASE_ROWS,
+    NEW_CASES,
+    OPENED_DEADLINES,
+    mark_changed,
+)
 from api.units.repository import UnitRepository
 
 
@@ -66,8 +74,18 @@ async def settle(session: AsyncSession) -> int:
     repo = StatsRepository(session)
     counted_before = [case_id for case_id in touched if case_id not in fresh]
     stored = await repo.lock_facts(counted_before) if counted_before else {}
-    cases = await repo.cases(touched)
-    deadlines = await repo.deadline_states(touched)
+    cases: Sequence[Case | CaseRow]
+    written = work.take(NEW_CASE_ROWS)
+    if not counted_before and written.keys() >= set(touched):
+        # Only cases registered here: every row of theirs is one this session wrote
+        # (`open_deadline` is the one way a deadline is made), so nothing is read back.
+        cases = [written[case_id] for case_id in touched]
+        deadlines: dict[uuid.UUID, list[tuple[DeadlineKind, DeadlineStatus]]] = {}
+        for deadline in work.take(OPENED_DEADLINES):
+            if deadline.case_id in written:
+                deadlines.setdefault(deadline.case_id, []).append((deadline.kind, deadline.status))
+    else:
+        cases, deadlines = await repo.cases(touched), await repo.deadline_states(touched)
     units = UnitRepository(session)
     await units.prefetch_ancestry({c.origin_unit_id for c in cases})
     deltas: Counter[CounterKey] = Counter()

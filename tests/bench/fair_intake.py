@@ -7,15 +7,16 @@ the same rows: the caller looked up with their login, their unit's subtree, the 
 the origin's ancestry, the repeat and duplicate checks, a real number from
 `case_number_counters`, the case, its timeline, the deadlines it opens with their outbox jobs,
 the webhook subscriptions to `case.created`, the stat facts and counters and the audit entry
-(the lookup secret's hash goes in the case's INSERT, as the API's); a visit adds per official summoned (the origin's chief, and from
-21 people the town's deputy, from 50 its chief) the holder of the post, the arrival deadline and
-its jobs, the `summoned` event, the two rate counts, the summons alert and its delivery job. A
-request with an `Idempotency-Key` adds what the API adds: the key's lock, its lookup and the
-stored answer. After the commit, a second short transaction marks the outbox rows dispatched,
-as the API does once it handed them to arq.
+(the lookup secret's hash goes in the case's INSERT, and the new case's figures are counted
+from what was written, as the API does); a visit adds per official summoned (the origin's
+chief, and from 21 people the town's deputy, from 50 its chief) the holder of the post, the
+arrival deadline and its jobs, the `summoned` event, the two rate counts, the summons alert
+and its delivery job. A request with an `Idempotency-Key` adds what the API adds: the key's
+lock, its lookup and the stored answer. After the commit, a second short transaction marks the
+outbox rows dispatched, as the API does once it handed them to arq.
 
-Statements, the commit's outbox update included: 18 for a letter, 26 for a visit summoning one
-official, 34 for two, each 3 more with an `Idempotency-Key`: those of the API for the same
+Statements, the commit's outbox update included: 16 for a letter, 24 for a visit summoning one
+official, 32 for two, each 3 more with an `Idempotency-Key`: those of the API for the same
 bodies, in the same order (compared in PostgreSQL's statement log; `tests/statements.py`
 counts the API's).
 
@@ -185,16 +186,6 @@ KEEP_ANSWER = (
     "INSERT INTO idempotency_records (caller_id, key, fingerprint, status_code, body, "
     "created_at) VALUES ($1::UUID, $2::VARCHAR, $3::VARCHAR, $4::INTEGER, $5::JSONB, "
     "$6::TIMESTAMP WITH TIME ZONE)"
-)
-STAT_CASE = (
-    "SELECT cases.id, cases.origin_unit_id, cases.received_at, cases.status, cases.channel, "
-    "cases.category, cases.lodged_level, cases.skip_level, cases.repeat_of_id, "
-    "cases.is_collective, cases.satisfied, cases.outcome, cases.reviewed_at FROM cases "
-    "WHERE cases.id IN ($1::UUID)"
-)
-STAT_DEADLINES = (
-    "SELECT deadlines.case_id, deadlines.kind, deadlines.status FROM deadlines "
-    "WHERE deadlines.case_id IN ($1::UUID)"
 )
 INSERT_FACTS = "INSERT INTO case_stat_facts (case_id, facts) VALUES ($1::UUID, $2::JSONB)"
 ADD_COUNTERS = (
@@ -540,8 +531,6 @@ async def register(conn: Any, request: Registration, territory: Territory) -> di
                 _dumps(kept_body),
                 datetime.now(UTC),
             )
-        await conn.fetch(STAT_CASE, case_id)
-        await conn.fetch(STAT_DEADLINES, case_id)
         keys = [
             "cases",
             f"category:{body['category']}",
