@@ -57,8 +57,9 @@ from shared.jobs import (
 Handler = Callable[[AsyncSession, Any, AppState], Awaitable[BaseModel]]
 
 
-async def _flag_due(session: AsyncSession, _body: FlagDue, _state: AppState) -> FlagDueReport:
-    return await misses.flag_due(session)
+async def _flag_due(session: AsyncSession, _body: FlagDue, state: AppState) -> FlagDueReport:
+    with state.clock_first.flagging():
+        return await misses.flag_due(session)
 
 
 async def _start(
