@@ -29,6 +29,8 @@ from api.models.material import MaterialKind
 from api.policies.service import current_policy
 
 router = APIRouter(tags=["materials"])
+# The most files any policy lets an offline report carry (`materials.max_report_files` ≤ it).
+MAX_REPORT_FILES = 100
 UnsupportedType = service.UnsupportedType
 
 
@@ -137,11 +139,18 @@ async def register_offline_report(
     ],
     files: Annotated[
         list[UploadFile],
-        File(description="The report's files (photos, the scanned letter, audio …)."),
+        File(
+            description="The report's files (photos, the scanned letter, audio …), up to the "
+            "policy's `materials.max_report_files`.",
+            max_length=MAX_REPORT_FILES,
+        ),
     ],
     kinds: Annotated[
         list[MaterialKind] | None,
-        Form(description="What each file is, in the order of `files` (default `other`)."),
+        Form(
+            description="What each file is, in the order of `files` (default `other`).",
+            max_length=MAX_REPORT_FILES,
+        ),
     ] = None,
 ) -> JSONResponse:
     """Register a case with the files of an offline report (离线上报) in one request: what a
