@@ -98,7 +98,7 @@ async def count_earlier_cases(sessionmaker: async_sessionmaker[AsyncSession]) ->
 
 
 # The routes that take files (their bodies may be up to MAX_UPLOAD_BYTES, binary).
-UPLOAD_PATHS = re.compile(r"/v1/cases/([^/]+/(materials|uploads(/[^/]+)?)|offline-reports)")
+UPLOAD_PATHS = re.compile(r"/v1/(cases/[^/]+/(materials|uploads(/[^/]+)?)|offline-reports)")
 
 
 def commit_hooks() -> CommitHooks:

@@ -369,7 +369,7 @@ def _offline_report(w: World) -> list[Attempt]:
     origin outside the caller's territory is 422 and a role without `register_cases` 403."""
     case = {"case": json.dumps(visit_body(w.county.village2, w.county.town, 3))}
     files = {"files": ("x.pdf", MATERIAL_PDF + b"report", "application/pdf")}
-    url = "/v1/cases/offline-reports"
+    url = "/v1/offline-reports"
     return [
         Attempt("sibling", "post", url, INVALID, files=files, form=case),
         Attempt("viewer", "post", url, FORBIDDEN, files=files, form=case),
@@ -457,7 +457,7 @@ MATRIX: dict[tuple[str, str], Probe] = {
             json=visit_body(w.county.village2, w.county.town, 3),
         ),
     ],
-    ("post", "/v1/cases/offline-reports"): _offline_report,
+    ("post", "/v1/offline-reports"): _offline_report,
     ("get", "/v1/cases"): _listing(
         "/v1/cases", "village2", "origin_unit_id", lambda w: w.case["id"]
     ),

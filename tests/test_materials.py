@@ -438,7 +438,7 @@ async def test_an_offline_report_registers_the_case_with_its_files_in_one_go(
     ]
     form = {"case": case_json, "kinds": ["photo", "letter"]}
     key = {**grid, "Idempotency-Key": f"report-{uuid.uuid4().hex}"}
-    sent = await client.post("/v1/cases/offline-reports", data=form, files=files, headers=key)
+    sent = await client.post("/v1/offline-reports", data=form, files=files, headers=key)
     assert sent.status_code == 201, sent.text
     report = sent.json()
     case_id = report["case"]["id"]
@@ -453,7 +453,7 @@ async def test_an_offline_report_registers_the_case_with_its_files_in_one_go(
     letter = await client.get(f"/v1/materials/{report['materials'][1]['id']}/content", headers=grid)
     assert letter.content == PDF
     # the link dropped before the answer came: the retry is the same case, not a second one
-    again = await client.post("/v1/cases/offline-reports", data=form, files=files, headers=key)
+    again = await client.post("/v1/offline-reports", data=form, files=files, headers=key)
     assert again.status_code == 201 and again.json()["case"]["id"] == case_id
     assert again.headers.get("idempotent-replayed") == "true"
     listed = (await client.get(f"/v1/cases/{case_id}/materials", headers=grid)).json()
@@ -463,7 +463,7 @@ async def test_an_offline_report_registers_the_case_with_its_files_in_one_go(
     other = f"离线上报-{uuid.uuid4().hex[:6]}"
     bad = [*files, ("files", ("笔记.txt", b"just some words", "text/plain"))]
     body = {"case": json.dumps(letter_body(county, title=other)), "kinds": []}
-    refused = await client.post("/v1/cases/offline-reports", data=body, files=bad, headers=grid)
+    refused = await client.post("/v1/offline-reports", data=body, files=bad, headers=grid)
     assert refused.status_code == 415, refused.text
     assert refused.json()["errors"][0]["pointer"] == "/files/2"
     found = await client.get("/v1/search/cases", params={"q": other}, headers=grid)
@@ -471,14 +471,14 @@ async def test_an_offline_report_registers_the_case_with_its_files_in_one_go(
     # a case that is not one: 422 pointing into it, nothing registered
     broken = {"case": json.dumps(letter_body(county, channel="pigeon"))}
     invalid = await client.post(
-        "/v1/cases/offline-reports", data=broken, files=files[:1], headers=grid
+        "/v1/offline-reports", data=broken, files=files[:1], headers=grid
     )
     assert invalid.status_code == 422, invalid.text
     assert invalid.json()["errors"][0]["pointer"] == "/case/channel"
     # NUL inside the case's text (the guard does not search a form of files): 422, nothing kept
     nul = {"case": json.dumps(letter_body(county, title="带\u0000空字符"))}
     refused_nul = await client.post(
-        "/v1/cases/offline-reports", data=nul, files=files[:1], headers=grid
+        "/v1/offline-reports", data=nul, files=files[:1], headers=grid
     )
     assert refused_nul.status_code == 422, refused_nul.text
     assert refused_nul.json()["errors"][0]["pointer"] == "/case/title"

@@ -118,7 +118,7 @@ async def upload_material(
 
 
 @router.post(
-    "/v1/cases/offline-reports",
+    "/v1/offline-reports",
     status_code=201,
     response_model=OfflineReportRegistered,
     responses={
