@@ -470,15 +470,11 @@ async def test_an_offline_report_registers_the_case_with_its_files_in_one_go(
     assert found.status_code == 200 and found.json()["items"] == []
     # a case that is not one: 422 pointing into it, nothing registered
     broken = {"case": json.dumps(letter_body(county, channel="pigeon"))}
-    invalid = await client.post(
-        "/v1/offline-reports", data=broken, files=files[:1], headers=grid
-    )
+    invalid = await client.post("/v1/offline-reports", data=broken, files=files[:1], headers=grid)
     assert invalid.status_code == 422, invalid.text
     assert invalid.json()["errors"][0]["pointer"] == "/case/channel"
     # NUL inside the case's text (the guard does not search a form of files): 422, nothing kept
     nul = {"case": json.dumps(letter_body(county, title="带\u0000空字符"))}
-    refused_nul = await client.post(
-        "/v1/offline-reports", data=nul, files=files[:1], headers=grid
-    )
+    refused_nul = await client.post("/v1/offline-reports", data=nul, files=files[:1], headers=grid)
     assert refused_nul.status_code == 422, refused_nul.text
     assert refused_nul.json()["errors"][0]["pointer"] == "/case/title"
