@@ -620,9 +620,7 @@ async def _send_summons(
     )
 
 
-async def _readable_in_full(
-    session: AsyncSession, case_id: uuid.UUID, principal: Principal
-) -> Case:
+async def readable_in_full(session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> Case:
     """The case, when the caller may read its content: 404 outside their reach (or about
     them), 403 for a confidential case they may only see exists."""
     case = await CaseRepository(session).get_in_reach(case_id, principal)
@@ -640,7 +638,7 @@ async def timeline(
     session: AsyncSession, case_id: uuid.UUID, principal: Principal
 ) -> list[CaseEventRead]:
     """The case's events, oldest first; a confidential case's only for those who read it."""
-    await _readable_in_full(session, case_id, principal)
+    await readable_in_full(session, case_id, principal)
     events = await CaseEventRepository(session).for_case(case_id)
     return [CaseEventRead.model_validate(e, from_attributes=True) for e in events]
 
@@ -730,6 +728,6 @@ async def follow_ups(
 ) -> list[FollowUpRead]:
     """The case's calls back to the petitioner, or 404 (also outside the territory); a
     confidential case's only for those who read it."""
-    await _readable_in_full(session, case_id, principal)
+    await readable_in_full(session, case_id, principal)
     calls = await FollowUpRepository(session).of_case(case_id)
     return [FollowUpRead.model_validate(c, from_attributes=True) for c in calls]

@@ -27,15 +27,14 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
-from api.cases.repository import CaseRepository
 from api.cases.search_tokens import query_of, similarity_tokens
+from api.cases.service import readable_in_full
 from api.kit.db import utcnow
-from api.kit.errors import Forbidden, NotFound
 from api.kit.tokens import runs
 from api.models.case import Case
 from api.policies.search import SearchPolicy
 from api.policies.service import current_policy
-from api.privacy.service import CONFIDENTIAL_ROLES, disclosure, vault_of
+from api.privacy.service import CONFIDENTIAL_ROLES, vault_of
 from api.search.repository import SearchRepository
 from api.search.schemas import SearchHit, SearchPage, SearchQuery, SimilarCase, SimilarDraft
 
@@ -169,14 +168,7 @@ async def similar_to_case(
 ) -> list[SimilarCase]:
     """Likely repeats of a registered case's matter: 404 out of reach, 403 for a confidential
     case whose content the caller may not read (its likely repeats would tell its matter)."""
-    case = await CaseRepository(session).get_in_reach(case_id, principal)
-    if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
-    if not disclosure(session, principal).reads_content(case):
-        raise Forbidden(
-            "The case is confidential (保密): its content is for petition staff and the leaders "
-            "named on it."
-        )
+    case = await readable_in_full(session, case_id, principal)
     policy = (await current_policy(session)).policy.search
     return await _similar(
         session,
