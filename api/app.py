@@ -51,7 +51,7 @@ from api.materials.storage import MATERIAL_STORE, store_from_settings
 from api.notices.router import router as notices_router
 from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
-from api.outbox.service import dispatch_after_commit
+from api.outbox.service import DispatchAfterCommit
 from api.policies.router import router as policies_router
 from api.policies.service import PARSED_POLICY, ParsedPolicy
 from api.prevention.router import router as prevention_router
@@ -101,13 +101,13 @@ async def count_earlier_cases(sessionmaker: async_sessionmaker[AsyncSession]) ->
 UPLOAD_PATHS = re.compile(r"/v1/(cases/[^/]+/(materials|uploads(/[^/]+)?)|offline-reports)")
 
 
-def commit_hooks() -> CommitHooks:
+def commit_hooks(dispatch: DispatchAfterCommit) -> CommitHooks:
     """What the rooms want done around every commit of the request boundary, in order:
     before it the dashboard's figures settled and the request audited; after it the data
     version bumped (ETags), the recorded jobs handed to arq."""
     return CommitHooks(
         before_commit=[settle_before_commit, record_success_before_commit],
-        after_commit=[bump_if_changed, dispatch_after_commit],
+        after_commit=[bump_if_changed, dispatch],
         on_refusal=[record_refusal],
     )
 
@@ -139,12 +139,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
         arq = ArqRedis(pool, default_queue_name=settings.arq_queue)
+        dispatch = DispatchAfterCommit(sessionmaker)
         app.state.desk = AppState(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
             arq=arq,
-            hooks=commit_hooks(),
+            hooks=commit_hooks(dispatch),
         )
         async with sessionmaker() as session:
             created = await ensure_admin(session, settings.admin_password)
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             backfill.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await backfill  # before the engine it uses is disposed
+            await dispatch.close()
             await arq.aclose()
             await pool.aclose()
             await engine.dispose()

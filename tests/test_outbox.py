@@ -14,19 +14,25 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.models.outbox import OutboxMessage
-from api.outbox.service import relay_undispatched
+from api.outbox.service import DispatchAfterCommit, relay_undispatched
 from api.sweeps.service import SWEPT_MARK, sweep
 from shared.contracts import flag_due_job_id, flag_due_tick
 from shared.jobs import DELIVER_ALERT, FLAG_DUE
 from shared.settings import Settings
-from tests.conftest import ADMIN_PASSWORD, County, visit_body
+from tests.conftest import ADMIN_PASSWORD, County, letter_body, visit_body
+from tests.statements import counting
 
 ARQ_JOB_PREFIX = "arq:job:"
 
 
+def _dispatch(app: FastAPI) -> DispatchAfterCommit:
+    return next(h for h in app.state.desk.hooks.after_commit if isinstance(h, DispatchAfterCommit))
+
+
 async def _rows_for(app: FastAPI, job_ids: set[str]) -> list[OutboxMessage]:
     """Outbox rows of the case's deadlines and alerts (a deadline's row names it in its args;
-    deadlines due in the same tick share one job id)."""
+    deadlines due in the same tick share one job id), once the rows enqueued are marked."""
+    await _dispatch(app).flush()
     async with app.state.desk.sessionmaker() as session:
         rows = (await session.execute(select(OutboxMessage))).scalars().all()
     found = []
@@ -78,6 +84,39 @@ async def test_jobs_reach_redis_after_commit(
     arq = app.state.desk.arq
     for row in rows:
         assert await _in_redis(arq, row), row.job_id
+
+
+async def test_many_requests_rows_are_marked_dispatched_in_one_statement(
+    county: County, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Enqueued at once, marked together later: no request pays a transaction of its own for
+    the mark (issue 22), and nothing enqueued is left unmarked."""
+    dispatch = _dispatch(app)
+    await dispatch.flush()
+    delay, dispatch.delay = dispatch.delay, 3600.0
+    try:
+        staff = await county.headers(client, "town_staff")
+        cases = [
+            (await client.post("/v1/cases", json=letter_body(county), headers=staff)).json()
+            for _ in range(3)
+        ]
+        job_ids = {d["id"] for c in cases for d in c["deadlines"]}
+        async with app.state.desk.sessionmaker() as session:
+            rows = (await session.execute(select(OutboxMessage))).scalars().all()
+        mine = [r for r in rows if r.payload["args"] and str(r.payload["args"][0]) in job_ids]
+        assert {str(r.payload["args"][0]) for r in mine} == job_ids and len(job_ids) == 6
+        assert all(r.dispatched_at is None for r in mine)  # in Redis, not yet marked
+        arq = app.state.desk.arq
+        for row in mine:
+            assert await _in_redis(arq, row), row.job_id
+        async with counting(app.state.desk.engine) as tally:
+            await dispatch.flush()
+        assert len(tally.statements) == 1 and tally.transactions == 1, tally
+    finally:
+        dispatch.delay = delay
+    async with app.state.desk.sessionmaker() as session:
+        marked = [await session.get(OutboxMessage, r.id) for r in mine]
+    assert all(r is not None and r.dispatched_at is not None for r in marked)
 
 
 async def test_redis_down_loses_nothing(

@@ -35,6 +35,7 @@ async def current_principal(
         raise Unauthorized("A bearer token is required.")
     official: Official | None
     login_id: uuid.UUID | None = None
+    subtree: frozenset[uuid.UUID] | None = None
     if is_service_token(credentials.credentials):
         official = await service_account(session, credentials.credentials)
         if official is None:
@@ -44,7 +45,8 @@ async def current_principal(
         if claims is None:
             raise Unauthorized("The bearer token is invalid or expired.")
         login_id = claims.login_id
-        official = await TokenRepository(session).official_in_login(claims.official_id, login_id)
+        found = await TokenRepository(session).caller_of_login(claims.official_id, login_id)
+        official, subtree = found if found is not None else (None, None)
     if official is None or not official.active:
         raise Unauthorized("This login has ended, or its account is not active; log in again.")
     setattr(request.state, CALLER_ID, official.id)
@@ -56,6 +58,8 @@ async def current_principal(
     await rate.hit(str(official.id))
     if official.role is Role.admin:
         reach = None
+    elif subtree is not None:
+        reach = subtree
     elif official.unit_id is not None:
         reach = await UnitRepository(session).subtree_ids(official.unit_id)
     else:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.models.outbox import OutboxMessage
@@ -46,7 +46,11 @@ class OutboxRepository:
         if ids:
             await self.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.dispatched_at.is_(None))
+                .where(
+                    # one array parameter: one prepared statement whatever the count
+                    OutboxMessage.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid))),
+                    OutboxMessage.dispatched_at.is_(None),
+                )
                 .values(dispatched_at=at)
             )
 

@@ -35,6 +35,7 @@ from shared.settings import to_asyncpg_url
 from tests.bench import fair_intake
 
 pool: Any = None
+marks: fair_intake.DispatchMarks | None = None
 territory = fair_intake.Territory.from_env(os.environ)
 
 
@@ -46,14 +47,16 @@ def _dsn() -> str:
 @asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
     """Open the pool (the API's size: 10 kept, 10 more on demand) and create the table."""
-    global pool
+    global pool, marks
     pool = await asyncpg.create_pool(_dsn(), min_size=10, max_size=20)
+    marks = fair_intake.DispatchMarks(pool)
     async with pool.acquire() as conn:
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS bare_cases (id uuid PRIMARY KEY, title text NOT NULL, "
             "body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
         )
     yield
+    await marks.flush()
     await pool.close()
 
 
@@ -85,9 +88,9 @@ async def register_fair(request: Request) -> Response:
         ip=request.client.host if request.client else None,
         path=request.url.path,
     )
-    assert pool is not None
+    assert pool is not None and marks is not None
     async with pool.acquire() as conn:
-        answer = await fair_intake.register(conn, registration, territory)
+        answer = await fair_intake.register(conn, registration, territory, marks)
     if answer is None:
         return JSONResponse({"detail": "Idempotency-Key in use"}, status_code=409)
     return JSONResponse(answer, status_code=201)
