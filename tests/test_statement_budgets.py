@@ -52,24 +52,24 @@ class Budget:
 # The outbox rows a request recorded are marked dispatched after it, many requests' rows in
 # one UPDATE of the hook's own (not counted here: `test_outbox` counts it), not in a second
 # transaction of every request. "caller" is one statement: the official of the login with
-# their unit's subtree.
+# their unit's subtree. A transaction's outbox rows are one INSERT, written as it commits.
 BUDGETS = {
     # caller, the origin's ancestry, policy, number, case (its lookup secret in the INSERT), event,
-    # deadlines, outbox, subscriptions, repeat and duplicate checks,
+    # deadlines, outbox (all of its jobs), subscriptions, repeat and duplicate checks,
     # stat facts and counters (a new case's from the rows written, not read back), audit;
-    # the subscriber's case.created delivery (its alert, its outbox row flushed apart)
-    "register_letter": Budget(statements=16, round_trips=18),
+    # the subscriber's case.created delivery (its alert)
+    "register_letter": Budget(statements=15, round_trips=17),
     # a letter's and the summons: the chiefs to summon, their alerts and ack links
-    "register_visit": Budget(statements=24, round_trips=26),
+    "register_visit": Budget(statements=21, round_trips=23),
     # caller, ancestry, case locked, deadlines met and opened, event, stat facts, audit
-    "accept": Budget(statements=22, round_trips=24),
+    "accept": Budget(statements=21, round_trips=23),
     # caller, case, deadlines, handling units, audit
     "read_case": Budget(statements=5, round_trips=7),
     # the dashboard's poll of a subtree's figures: caller, unit, two counter reads
     "summary": Budget(statements=4, round_trips=6),
     # the chain, per request: a flag-due tick (one UPDATE … RETURNING of up to FLAG_BATCH, the
     # timeline, facts, events in bulk; up to INLINE_ESCALATIONS escalated inline)
-    "flag_due": Budget(statements=25, round_trips=27),
+    "flag_due": Budget(statements=24, round_trips=26),
     # a chunk of up to START_BATCH chains started
     "start_chunk": Budget(statements=20, round_trips=22),
     # a batch of up to REPORT_BATCH delivery outcomes

@@ -62,6 +62,12 @@ def _note_statement(state: ORMExecuteState) -> None:
             unit_of(state.session).data_changed = True
 
 
+@event.listens_for(TrackedSession, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    for write in unit_of(session).take_before_commit():
+        write(session)
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)

@@ -67,6 +67,7 @@ class UnitOfWork:
     refused_with: int | None = None
     _slots: dict[Slot[Any], Any] = field(default_factory=dict)
     _after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    _before_commit: list[Callable[[Session], object]] = field(default_factory=list)
 
     def get(self, slot: Slot[T]) -> T:
         """The slot's value in this transaction (made empty on first use)."""
@@ -97,6 +98,18 @@ class UnitOfWork:
         """Have `action` run once the transaction has committed, never if it rolls back (a
         note in Redis or a metric must not claim work the database did not keep)."""
         self._after_commit.append(action)
+
+    def before_commit(self, write: Callable[[Session], object]) -> None:
+        """Have `write` run in the transaction just before it commits, whoever commits it (the
+        request boundary, a script, a test): rows a room collected during the transaction go
+        in one statement (the outbox's jobs), not one ORM flush each. `write` gets the
+        synchronous session (it runs inside SQLAlchemy's commit) and may execute statements."""
+        self._before_commit.append(write)
+
+    def take_before_commit(self) -> list[Callable[[Session], object]]:
+        """The writes left for the commit, leaving none."""
+        writes, self._before_commit = self._before_commit, []
+        return writes
 
     def take_after_commit(self) -> list[Callable[[], Awaitable[object]]]:
         """The actions left for after the commit, leaving none."""

@@ -5,9 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from api.models.outbox import OutboxMessage
 
@@ -18,9 +31,12 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, message: OutboxMessage) -> None:
-        """Record a message in the current transaction."""
-        self.session.add(message)
+    @staticmethod
+    def insert_now(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert outbox rows in one statement, from inside the synchronous commit (the unit
+        of work's before-commit writes): Core, not ORM objects, as nothing reads them back in
+        the transaction."""
+        session.connection().execute(insert(OutboxMessage), list(rows))
 
     async def claim_undispatched(self, older_than: datetime, limit: int) -> Sequence[OutboxMessage]:
         """Undispatched messages created before `older_than`, locked for this transaction."""
