@@ -17,7 +17,6 @@ from api.kit.uow import Slot, unit_of
 from api.models.case import CaseEvent
 from api.timeline.changes import mark_changed
 
-
 STAGED_EVENTS: Slot[list[dict[str, Any]]] = Slot("timeline events to write at commit", list)
 
 
