@@ -110,10 +110,16 @@ class AppState:
     clock_first: ClockFirst = field(default_factory=ClockFirst)
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     """The running app's resources."""
     state: AppState = request.app.state.desk
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    """The running app's resources, as a dependency (async: FastAPI runs a plain `def`
+    dependency in its thread pool, a thread hop on every request for an attribute read)."""
+    return state_of(request)
 
 
 async def commit(state: AppState, session: AsyncSession) -> None:
@@ -145,7 +151,7 @@ async def rollback(session: AsyncSession) -> None:
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: commit when the handler succeeds, roll back when it raises
     (unless the error says its changes stand, e.g. a login revoked on a stolen token)."""
-    state = get_state(request)
+    state = state_of(request)
     async with state.sessionmaker() as session:
         unit_of(session).request = request
         try:
@@ -184,7 +190,7 @@ async def _record_refusal(state: AppState, request: Request, status: int) -> Non
 async def bulk_work_slot(request: Request) -> AsyncIterator[None]:
     """Wait for the clock to finish flagging a burst, then for one of the few slots heavy
     batch work may hold at a time (before the request's session takes a connection)."""
-    state = get_state(request)
+    state = state_of(request)
     await state.clock_first.wait_turn()
     async with state.bulk_slots:
         yield

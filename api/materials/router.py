@@ -14,7 +14,7 @@ from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.cases.schemas import CaseCreate
 from api.idempotency.dependencies import IdempotencyKey, Once
-from api.kit.boundary import CALLER_ID, DbSession, get_state
+from api.kit.boundary import CALLER_ID, DbSession, state_of
 from api.kit.errors import InvalidInput, NotFound, PetitionDeskError
 from api.materials import offline, resumable, service
 from api.materials.disposition import content_disposition
@@ -244,7 +244,7 @@ async def link_material(
     the S3 backend, else `/v1/material-links/{token}` of this API. Issuing it is audited, and
     so is each download through an API link."""
     policy = (await current_policy(session)).policy.materials
-    settings = get_state(request).settings
+    settings = state_of(request).settings
     url, expires = await service.link(
         session, material_id, principal, policy, settings.jwt_secret, settings.public_base_url
     )
@@ -261,7 +261,7 @@ async def follow_material_link(
 ) -> StreamingResponse:
     """Download through a signed link (no bearer token: the link is the credential, good for
     minutes, naming the official it was issued to, who the audit records)."""
-    settings = get_state(request).settings
+    settings = state_of(request).settings
     found = service.read_link_token(settings.jwt_secret, token)
     if found is None:
         raise NotFound("This link is unknown or has expired.")
