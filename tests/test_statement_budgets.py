@@ -60,8 +60,9 @@ BUDGETS = {
     # stat facts and counters (a new case's from the rows written, not read back), audit;
     # the subscriber's case.created delivery (its alert)
     "register_letter": Budget(statements=15, round_trips=17),
-    # a letter's and the summons: the chiefs to summon, their alerts and ack links
-    "register_visit": Budget(statements=20, round_trips=22),
+    # a letter's and the summons: the chiefs to summon, their recent alerts (the rate limit's
+    # and the SMS cap's windows in one count), their alerts
+    "register_visit": Budget(statements=19, round_trips=21),
     # caller, ancestry, case locked, deadlines met and opened, event, stat facts, audit
     "accept": Budget(statements=21, round_trips=23),
     # caller, case, deadlines, handling units, audit
@@ -70,9 +71,9 @@ BUDGETS = {
     "summary": Budget(statements=4, round_trips=6),
     # the chain, per request: a flag-due tick (one UPDATE … RETURNING of up to FLAG_BATCH, the
     # timeline, facts, events in bulk; up to INLINE_ESCALATIONS escalated inline)
-    "flag_due": Budget(statements=24, round_trips=26),
+    "flag_due": Budget(statements=23, round_trips=25),
     # a chunk of up to START_BATCH chains started
-    "start_chunk": Budget(statements=20, round_trips=22),
+    "start_chunk": Budget(statements=19, round_trips=21),
     # a batch of up to REPORT_BATCH delivery outcomes
     "report_batch": Budget(statements=2, round_trips=4),
 }

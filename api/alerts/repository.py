@@ -44,25 +44,41 @@ class AlertRepository:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def count_recent_many(
-        self, keys: Collection[tuple[AlertChannel, str]], since: datetime
-    ) -> dict[tuple[AlertChannel, str], int]:
-        """`count_recent` for many (channel, recipient) pairs in one query; absent pairs are 0."""
-        if not keys:
-            return {}
+    async def count_recent_in_two_windows(
+        self,
+        keys: Collection[tuple[AlertChannel, str]],
+        since: datetime,
+        numbers: Collection[tuple[AlertChannel, str]],
+        numbers_since: datetime,
+    ) -> tuple[dict[tuple[AlertChannel, str], int], dict[tuple[AlertChannel, str], int]]:
+        """`count_recent` of many (channel, recipient) pairs in one query: of `keys` since
+        `since` and of `numbers` since `numbers_since` (the rate limit's window and the SMS
+        cap's); absent pairs are 0."""
+        pairs = set(keys) | set(numbers)
+        if not pairs:
+            return {}, {}
         stmt = (
-            select(Alert.channel, Alert.recipient, func.count())
+            select(
+                Alert.channel,
+                Alert.recipient,
+                func.count().filter(Alert.created_at >= since),
+                func.count().filter(Alert.created_at >= numbers_since),
+            )
             .where(
-                tuple_(Alert.channel, Alert.recipient).in_(list(keys)),
-                Alert.created_at >= since,
+                tuple_(Alert.channel, Alert.recipient).in_(list(pairs)),
+                Alert.created_at >= min(since, numbers_since),
                 Alert.status != AlertStatus.bundled,
             )
             .group_by(Alert.channel, Alert.recipient)
         )
         counts = {key: 0 for key in keys}
-        for channel, recipient, count in await self.session.execute(stmt):
-            counts[(channel, recipient)] = int(count)
-        return counts
+        capped = {key: 0 for key in numbers}
+        for channel, recipient, in_window, in_cap_window in await self.session.execute(stmt):
+            if (channel, recipient) in counts:
+                counts[(channel, recipient)] = int(in_window)
+            if (channel, recipient) in capped:
+                capped[(channel, recipient)] = int(in_cap_window)
+        return counts, capped
 
     async def lock_many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Alert]:
         """These alerts, locked in id order (two batches cannot deadlock)."""

@@ -180,12 +180,12 @@ async def prefetch_rate_counts(session: AsyncSession, officials: Iterable[Offici
     limits = (await current_policy(session)).policy.alerts
     await session.flush()  # alerts already staged in this transaction count too
     repo, now = AlertRepository(session), utcnow()
-    for (channel, recipient), count in (
-        await repo.count_recent_many(keys, now - limits.window)
-    ).items():
+    # and the SMS cap's own window (`_sms_capped`), else a flush and a count per number
+    in_window, capped = await repo.count_recent_in_two_windows(
+        keys, now - limits.window, numbers, now - limits.sms_cap_window
+    )
+    for (channel, recipient), count in in_window.items():
         counts[(channel.value, recipient)] = count
-    # the SMS cap's own window (`_sms_capped`), else a flush and a count per number
-    capped = await repo.count_recent_many(numbers, now - limits.sms_cap_window)
     for (_, number), count in capped.items():
         sms_counts[number] = count
 

@@ -11,7 +11,7 @@ from typing import NamedTuple, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.alerts.service import alert_official
+from api.alerts.service import alert_official, prefetch_rate_counts
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
 from api.calendar.service import due_after_days, due_after_working_days
@@ -553,6 +553,7 @@ async def _summon(
     )
     opened: list[Deadline] = []
     units = UnitRepository(session)
+    duties: list[tuple[Unit, Role, timedelta, Official | None]] = []
     for unit, role, span in _arrival_duties(case, origin_chain, lodged_unit, policy):
         if (unit.id, role.value) in already:
             continue
@@ -561,6 +562,10 @@ async def _summon(
             if not case.complained_official_ids and not case.complained_unit_ids
             else await stand_in(session, case, await units.ancestry(unit.id), role)
         )
+        duties.append((unit, role, span, official))
+    # the rate limit's and the SMS cap's counts of every official summoned, in one query
+    await prefetch_rate_counts(session, [o for *_, o in duties if o is not None])
+    for unit, role, span, official in duties:
         deadline = deadlines.open_deadline(
             session,
             case_id=case.id,
