@@ -30,6 +30,7 @@ from api.cases.router import router as cases_router
 from api.dashboard.router import router as dashboard_router
 from api.deadlines.router import router as deadlines_router
 from api.decisions.router import router as decisions_router
+from api.docs.router import router as docs_router
 from api.escalations.router import router as escalations_router
 from api.escalations.service import fail_over
 from api.events.router import router as webhooks_router
@@ -173,6 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # served by `api.docs` from the app's own files (FastAPI's load from a public CDN)
+        docs_url=None,
+        redoc_url=None,
     )
     install_handlers(app)
     if settings.cors_origins:
@@ -219,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prevention_router,
         assessment_router,
         dashboard_router,
+        docs_router,
         webhooks_router,
         inbound_router,
         internal_router,

@@ -1,0 +1,42 @@
+"""A fixed set of static files served with a strong ETag: the pages' scripts and styles (the
+dashboard's own, the documentation's from its package). A fixed list, so no request path ever
+reaches the file system."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi.responses import Response
+
+from api.kit.errors import NotFound
+
+
+@lru_cache(maxsize=64)
+def _load(path: Path, mtime_ns: int) -> tuple[bytes, str]:
+    """The file's bytes and strong ETag (keyed by mtime, so an edited file is read again)."""
+    body = path.read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class FixedFiles:
+    """The files of one directory that may be served, each with its media type."""
+
+    def __init__(self, directory: Path, files: Mapping[str, str], *, what: str) -> None:
+        self.directory = directory
+        self.files = dict(files)
+        self.what = what
+
+    def serve(self, name: str, if_none_match: str | None) -> Response:
+        """The file (or 304 when the client holds it; 404 for a name not in the list).
+        Revalidated on every load (cheap: a 304), so a deploy shows on the next reload."""
+        if name not in self.files:
+            raise NotFound(f"No {self.what} file {name!r}.")
+        path = self.directory / name
+        body, etag = _load(path, path.stat().st_mtime_ns)
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=self.files[name], headers=headers)
