@@ -346,7 +346,13 @@ async def answer_and_close(
 async def miss_now(
     app: FastAPI, client: httpx.AsyncClient, worker: dict[str, str], deadline_id: str
 ) -> None:
-    """Move a deadline's due time a second into the past and let the worker's check flag it."""
+    """Move a deadline's due time a second into the past and let the worker's check flag it,
+    and start its chain as the worker would.
+
+    The tests share one database: deadlines other tests left past due are flagged in the same
+    tick, and when they are more than `INLINE_ESCALATIONS` the chains go to the worker in
+    chunks, which no worker runs here. Starting this deadline's chain is what that chunk would
+    do, and nothing when it started inline (a chain starts once, whoever asks twice)."""
     async with app.state.desk.sessionmaker() as session:
         await session.execute(
             update(Deadline)
@@ -356,6 +362,10 @@ async def miss_now(
         await session.commit()
     await flag_due(client, worker)
     assert await status_of(app, deadline_id) == "missed"
+    started = await client.post(
+        "/v1/internal/escalations/start", json={"deadline_ids": [deadline_id]}, headers=worker
+    )
+    assert started.status_code == 200, started.text
 
 
 async def flag_due(client: httpx.AsyncClient, worker: dict[str, str]) -> int:
