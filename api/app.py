@@ -125,12 +125,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("JWT_SECRET is not set: tokens will not survive a restart")
             settings.jwt_secret = secrets.token_urlsafe(32)
         vault = Vault.from_settings(settings)  # no keys, no start: never store numbers in clear
+        public_base_url = settings.require_public_base_url()  # no links to 127.0.0.1 in SMS
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         store = store_from_settings(settings)
         sessionmaker = create_sessionmaker(
             engine,
             {
-                PUBLIC_BASE_URL: settings.public_base_url,
+                PUBLIC_BASE_URL: public_base_url,
                 PII_VAULT: vault,
                 ALERT_FAILED: (on_alert_failed, fail_over),
                 PASSWORD_MIN_LENGTH: settings.password_min_length,

@@ -10,7 +10,8 @@ with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TO
 `ADMIN_PASSWORD`, `PII_KEYS` and `PII_HASH_KEY` come from the environment when set, else from
 ``.data/secrets.json`` (generated on the first run, mode 0600), so tokens, the printed admin
 password and the encrypted petitioners' numbers stay valid across restarts.  Values in
-``.env`` count as set in the environment.  `PORT` (default 8000) is the API's port.
+``.env`` count as set in the environment.  `PORT` (default 8000) is the API's port, and
+`PUBLIC_BASE_URL` (the base of the links in SMS) follows it unless set.
 
 Ctrl-C (or SIGTERM) stops the API, the worker and the embedded servers; if the API or the
 worker dies by itself, the rest is stopped too and the exit status is non-zero.
@@ -129,6 +130,10 @@ def child_environment(
         API_URL=f"http://127.0.0.1:{port}",
         PYTHONUNBUFFERED="1",
     )
+    # The acknowledgement links in SMS follow the port, unless the links must name another
+    # address (a phone on the LAN reaching this machine): then PUBLIC_BASE_URL is set.
+    if not env.get("PUBLIC_BASE_URL"):
+        env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     return env
 
 
@@ -266,6 +271,7 @@ def run() -> int:
             "  Petition Desk is running\n"
             f"    API:       {api_url}\n"
             f"    API docs:  {api_url}/docs\n"
+            f"    SMS links: {env['PUBLIC_BASE_URL']}/a/…\n"
             f"    Log in:    user {ADMIN_USER!r}, password {secret_values['ADMIN_PASSWORD']!r}\n"
             "  Ctrl-C stops everything\n",
             flush=True,

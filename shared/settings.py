@@ -37,8 +37,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="Where the worker reaches the API."
     )
     public_base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Where officials' phones reach the API (one-click acknowledgement links).",
+        default="",
+        description="Where officials' phones reach the API, e.g. https://xf.example.gov.cn: the "
+        "base of the one-click acknowledgement links in every SMS. Required: the API does not "
+        "start without it (the links are made in requests the worker drives, so they cannot "
+        "follow a request's Host); `make run` sets it from PORT.",
     )
     inbound_sms_token: str = Field(
         default="",
@@ -189,6 +192,29 @@ class Settings(BaseSettings):
     @classmethod
     def _asyncpg(cls, value: str) -> str:
         return to_asyncpg_url(value)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_BASE_URL must be an http:// or https:// URL")
+        return value
+
+    def require_public_base_url(self) -> str:
+        """`public_base_url`, or a `MissingSetting` saying why the API cannot start without
+        it."""
+        if not self.public_base_url:
+            raise MissingSetting(
+                "PUBLIC_BASE_URL is not set: it is where officials' phones reach the API, the "
+                "base of the acknowledgement link in every SMS (e.g. https://xf.example.gov.cn). "
+                "`make run` sets it from PORT; a deployment must set it."
+            )
+        return self.public_base_url
+
+
+class MissingSetting(RuntimeError):
+    """A setting the API cannot start without is not set."""
 
 
 @lru_cache

@@ -160,7 +160,14 @@ def test_the_example_overlay_builds_into_valid_resources() -> None:
     }
     assert keys <= SETTINGS, keys - SETTINGS
     # what production must set (README: Required in production)
-    assert {"DATABASE_URL", "REDIS_URL", "JWT_SECRET", "WORKER_TOKEN", "PII_KEYS"} <= keys
+    assert {
+        "PUBLIC_BASE_URL",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "JWT_SECRET",
+        "WORKER_TOKEN",
+        "PII_KEYS",
+    } <= keys
 
 
 def test_processes_probes_resources_and_disruption_budgets_fit_together() -> None:
@@ -257,3 +264,5 @@ def test_compose_file_follows_the_compose_specification() -> None:
     assert "api:8000" in (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     for name in compose["x-app"]["environment"]:
         assert name in SETTINGS, name
+    # the links in SMS name the public address, never the proxy's or 127.0.0.1:8000
+    assert ":?" in compose["x-app"]["environment"]["PUBLIC_BASE_URL"]

@@ -81,6 +81,7 @@ def stack(services: Services, database_url: str, tmp_path_factory: Any) -> Itera
         "DATABASE_URL": database_url,
         "REDIS_URL": services.redis_url,
         "API_URL": f"http://127.0.0.1:{port}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "JWT_SECRET": "jwt-secret-for-e2e-0123456789abcdef",
         "WORKER_TOKEN": WORKER_TOKEN,
         "PII_KEYS": PII_KEYS,

@@ -267,6 +267,7 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "REDIS_URL": services.redis_url,
         "API_URL": f"http://127.0.0.1:{port}",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "JWT_SECRET": "bench-jwt-secret-0123456789abcdef0123",
         "WORKER_TOKEN": "bench-worker-token",
         "PII_KEYS": Fernet.generate_key().decode(),

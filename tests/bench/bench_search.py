@@ -350,6 +350,7 @@ def main() -> None:
     env = os.environ | {
         "DATABASE_URL": database_url,
         "REDIS_URL": services.redis_url,
+        "PUBLIC_BASE_URL": base,
         "JWT_SECRET": "bench-jwt-secret-0123456789abcdef0123",
         "WORKER_TOKEN": "bench-worker-token",
         "PII_KEYS": Fernet.generate_key().decode(),

@@ -84,7 +84,11 @@ class Stack:
         api = Api(
             name=f"api{n}",
             argv=api_command(port, "--no-access-log"),
-            env=self.env | {"API_URL": f"http://127.0.0.1:{port}"},
+            env=self.env
+            | {
+                "API_URL": f"http://127.0.0.1:{port}",
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            },
             log=self.logs / f"api{n}.log",
             port=port,
         )

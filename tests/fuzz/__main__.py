@@ -154,6 +154,7 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "REDIS_URL": services.redis_url,
         "API_URL": api_url,
+        "PUBLIC_BASE_URL": api_url,
         "JWT_SECRET": "fuzz-jwt-secret-0123456789abcdef0123",
         "WORKER_TOKEN": WORKER_TOKEN,
         "METRICS_TOKEN": METRICS_TOKEN,
