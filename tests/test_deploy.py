@@ -12,6 +12,7 @@ the overlay is checked by applying its few changes here, then validating the res
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,22 +72,50 @@ def _pointer(doc: Any, path: str) -> tuple[Any, str | int]:
     return doc, parts[-1]
 
 
-def _build_overlay(kustomization: Path) -> list[Resource]:
-    """The overlay's resources with its images, replicas, namespace and JSON patches applied:
-    the subset of kustomize the example overlay uses (anything else it uses fails here)."""
+def _env_keys(path: Path) -> list[str]:
+    return [
+        line.split("=", 1)[0]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+
+
+def _build(kustomization: Path) -> list[Resource]:
+    """What `kubectl apply -k` would apply: the resources (a folder built by its own
+    kustomization first), a Secret per secretGenerator (its keys from the `.env.example`
+    template beside the ignored file), then this level's images, replicas, JSON patches and
+    namespace. The subset of kustomize these manifests use: anything else fails here."""
     spec = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
     known = {
-        "apiVersion", "kind", "namespace", "resources", "images", "replicas",
+        "apiVersion", "kind", "namespace", "resources", "images", "replicas", "labels",
         "secretGenerator", "generatorOptions", "patches",
     }  # fmt: skip
     assert set(spec) <= known, f"kustomize features this test does not apply: {set(spec) - known}"
-    built = copy.deepcopy(_resources(kustomization))
+    built: list[Resource] = []
+    for entry in spec.get("resources", []):
+        target = (kustomization.parent / entry).resolve()
+        if target.is_dir():
+            built += _build(target / "kustomization.yaml")
+        else:
+            built += copy.deepcopy(_documents(target))
+    for generator in spec.get("secretGenerator", []):
+        # a fixed name: the Deployments and the Job refer to it by that name
+        assert spec.get("generatorOptions", {}).get("disableNameSuffixHash"), kustomization
+        template = (kustomization.parent / generator["envs"][0]).with_suffix(".env.example")
+        built.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": generator["name"]},
+                "type": "Opaque",
+                "stringData": dict.fromkeys(_env_keys(template), "x"),
+            }
+        )
     by_name = {(r["kind"], r["metadata"]["name"]): r for r in built}
     for image in spec.get("images", []):
         hits = 0
         for resource in built:
-            pod = resource.get("spec", {}).get("template", {}).get("spec", {})
-            for container in pod.get("containers", []):
+            for container in _containers(resource):
                 if container["image"].split(":")[0] == image["name"]:
                     container["image"] = f"{image['newName']}:{image['newTag']}"
                     hits += 1
@@ -99,10 +128,17 @@ def _build_overlay(kustomization: Path) -> list[Resource]:
             assert op["op"] == "replace", op
             parent, key = _pointer(target, op["path"])
             parent[key] = op["value"]
-    for resource in built:
-        if resource["kind"] != "Namespace":
-            resource["metadata"]["namespace"] = spec["namespace"]
+    if "namespace" in spec:
+        for resource in built:
+            if resource["kind"] != "Namespace":
+                resource["metadata"]["namespace"] = spec["namespace"]
     return built
+
+
+def _containers(resource: Resource) -> list[dict[str, Any]]:
+    pod = resource.get("spec", {}).get("template", {}).get("spec", {})
+    containers: list[dict[str, Any]] = pod.get("containers", [])
+    return containers
 
 
 def test_every_manifest_validates_against_the_kubernetes_schemas() -> None:
@@ -131,6 +167,8 @@ def test_every_kustomization_lists_files_that_exist() -> None:
         "base",
         "migrate",
         "overlays/example",
+        "overlays/example/migrate",
+        "overlays/example/setup",
     }
     for kustomization in KUSTOMIZATIONS:
         assert _resources(kustomization), kustomization
@@ -138,7 +176,7 @@ def test_every_kustomization_lists_files_that_exist() -> None:
 
 def test_the_example_overlay_builds_into_valid_resources() -> None:
     overlay = K8S / "overlays" / "example" / "kustomization.yaml"
-    built = _build_overlay(overlay)
+    built = _build(overlay)
     for resource in built:
         _validate(resource)
     kinds = sorted(r["kind"] for r in built)
@@ -149,17 +187,12 @@ def test_the_example_overlay_builds_into_valid_resources() -> None:
         "Namespace",
         "PodDisruptionBudget",
         "PodDisruptionBudget",
+        "Secret",
         "Service",
     ]
-    spec = yaml.safe_load(overlay.read_text(encoding="utf-8"))
-    template = (overlay.parent / spec["secretGenerator"][0]["envs"][0]).with_suffix(".env.example")
-    keys = {
-        line.split("=", 1)[0]
-        for line in template.read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#")
-    }
+    keys = set(_env_keys(K8S / "overlays" / "example" / "setup" / "secrets.env.example"))
     assert keys <= SETTINGS, keys - SETTINGS
-    # what production must set (README: Required in production)
+    # what production must set (README: Required in production), and an SMS provider
     assert {
         "PUBLIC_BASE_URL",
         "DATABASE_URL",
@@ -167,7 +200,48 @@ def test_the_example_overlay_builds_into_valid_resources() -> None:
         "JWT_SECRET",
         "WORKER_TOKEN",
         "PII_KEYS",
+        "PII_HASH_KEY",
+        "SMS_PROVIDER",
     } <= keys
+
+
+def test_the_readme_install_steps_run_in_an_order_that_works() -> None:
+    """The README's `kubectl apply -k` steps walked in order over the manifests (no cluster
+    here): every namespace and Secret a step uses exists by then (made by an earlier step, a
+    namespace possibly by the same one), and every container runs the overlay's image."""
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Kubernetes", 1)[1].split("\n## ", 1)[0]
+    steps = re.findall(r"kubectl (?:-n (\S+) )?apply -k ([^\s`]+)", section)
+    assert [path for _, path in steps] == [
+        "deploy/k8s/overlays/example/setup",
+        "deploy/k8s/overlays/example/migrate",
+        "deploy/k8s/overlays/example",
+    ]
+    overlay = yaml.safe_load((K8S / "overlays/example/kustomization.yaml").read_text("utf-8"))
+    image = overlay["images"][0]
+    wanted = f"{image['newName']}:{image['newTag']}"
+    namespaces: set[str] = set()
+    secrets: set[tuple[str, str]] = set()
+    for flag, path in steps:
+        built = _build(DEPLOY.parent / path / "kustomization.yaml")
+        made = {r["metadata"]["name"] for r in built if r["kind"] == "Namespace"}
+        for resource in built:
+            if resource["kind"] == "Namespace":
+                continue
+            namespace = resource["metadata"].get("namespace") or flag
+            where = f"{path}: {resource['kind']} {resource['metadata']['name']}"
+            assert namespace in namespaces | made, f"{where}: no namespace {namespace!r} yet"
+            for container in _containers(resource):
+                assert container["image"] == wanted, f"{where}: image {container['image']}"
+                for source in container.get("envFrom", []):
+                    name = source["secretRef"]["name"]
+                    assert (namespace, name) in secrets, f"{where}: no Secret {name!r} yet"
+        namespaces |= made
+        secrets |= {
+            (r["metadata"]["namespace"], r["metadata"]["name"])
+            for r in built
+            if r["kind"] == "Secret"
+        }
 
 
 def test_processes_probes_resources_and_disruption_budgets_fit_together() -> None:

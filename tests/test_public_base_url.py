@@ -44,7 +44,9 @@ def test_make_run_follows_the_port_unless_it_is_set(monkeypatch: pytest.MonkeyPa
 
 def test_every_deploy_file_sets_it() -> None:
     deploy = ROOT / "deploy"
-    secrets = (deploy / "k8s/overlays/example/secrets.env.example").read_text(encoding="utf-8")
+    secrets = (deploy / "k8s/overlays/example/setup/secrets.env.example").read_text(
+        encoding="utf-8"
+    )
     assert any(line.startswith("PUBLIC_BASE_URL=https://") for line in secrets.splitlines())
     compose = (deploy / "compose.yaml").read_text(encoding="utf-8")
     assert "PUBLIC_BASE_URL: ${PUBLIC_BASE_URL:?" in compose
