@@ -25,6 +25,35 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# The requests the clock and the probes make every few seconds: a line each at INFO buried the
+# lines a person looks for (the SMS sent, an escalation). Answered well, they log at DEBUG.
+ROUTINE_PATHS = frozenset(
+    {
+        "/v1/internal/sweep",
+        "/v1/internal/deadlines/flag-due",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
+)
+
+
+class RoutineAtDebug(logging.Filter):
+    """Turns the access-log line of a routine request (`ROUTINE_PATHS`) that succeeded into a
+    DEBUG line: shown only when the log level is DEBUG. A failed one stays as it was."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Lower, and drop unless DEBUG is on; keep every other record as it is."""
+        args = record.args
+        if not (isinstance(args, tuple) and len(args) >= 5):
+            return True  # not uvicorn's access line (client, method, path, version, status)
+        path, status = str(args[2]).split("?", 1)[0], args[4]
+        if path not in ROUTINE_PATHS or not isinstance(status, int) or status >= 400:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time (UTC, RFC 3339), level, logger, message, request id, and
     the traceback when there is one."""
@@ -58,3 +87,6 @@ def configure(level: str, fmt: str) -> None:
         logger = logging.getLogger(name)
         if logger.handlers:
             logger.handlers = [handler]
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RoutineAtDebug) for f in access.filters):
+        access.addFilter(RoutineAtDebug())

@@ -258,3 +258,35 @@ async def test_the_worker_heartbeat_says_alive_only_while_it_beats(tmp_path: Pat
     assert alive.main(["--file", str(beat), "--max-age", "300"]) == 0
     alive.stop_beating(beat)
     assert not beat.exists()
+
+
+def test_the_clocks_and_probes_requests_log_at_debug_failures_as_they_were() -> None:
+    """Issue 23: the sweep every 2 s (and the probes) buried the SMS lines at INFO."""
+    saved = {name: logging.getLogger(name).handlers[:] for name in ("", *logs.FOREIGN_LOGGERS)}
+    saved_level = logging.getLogger().level
+    access = logging.getLogger("uvicorn.access")
+    saved_filters = access.filters[:]
+    stream = io.StringIO()
+    try:
+        logs.configure("INFO", "text")
+        logging.getLogger().handlers[0].stream = stream  # type: ignore[attr-defined]
+        line = '%s - "%s %s HTTP/%s" %d'
+        access.info(line, "127.0.0.1:1", "POST", "/v1/internal/sweep", "1.1", 200)
+        access.info(line, "127.0.0.1:1", "GET", "/readyz?x=1", "1.1", 200)
+        access.info(line, "127.0.0.1:1", "POST", "/v1/internal/sweep", "1.1", 503)
+        access.info(line, "127.0.0.1:1", "POST", "/v1/cases", "1.1", 201)
+        shown = stream.getvalue()
+        assert '"POST /v1/internal/sweep HTTP/1.1" 200' not in shown
+        assert "/readyz" not in shown
+        assert '"POST /v1/internal/sweep HTTP/1.1" 503' in shown
+        assert '"POST /v1/cases HTTP/1.1" 201' in shown
+        logging.getLogger().setLevel(logging.DEBUG)
+        access.info(line, "127.0.0.1:1", "POST", "/v1/internal/sweep", "1.1", 200)
+        assert 'DEBUG uvicorn.access [-] 127.0.0.1:1 - "POST /v1/internal/sweep' in (
+            stream.getvalue()
+        )
+    finally:
+        for name, handlers in saved.items():
+            logging.getLogger(name).handlers = handlers
+        logging.getLogger().setLevel(saved_level)
+        access.filters = saved_filters
