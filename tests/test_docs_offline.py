@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api.docs.router import DOC_FILES
+from api.docs.router import DOC_FILES, problem_types
+from api.kit.errors import PetitionDeskError
 
 BASE = "http://test"  # the conftest client's own address
 URL = re.compile(r"https?://[^\s\"'<>)]+")
@@ -97,3 +99,30 @@ async def test_nothing_else_is_reachable_under_the_documentation_files(
         resp = await client.get(f"/docs/static/{name}")
         assert resp.status_code == 404, name
         assert resp.headers["content-type"] == "application/problem+json"
+
+
+async def test_every_problem_type_resolves_to_a_page_the_service_serves(
+    client: httpx.AsyncClient,
+) -> None:
+    """Issue 23: a problem's `type` (a reference relative to the request) names a page here
+    that explains it; an unknown one is 404."""
+    answered = await client.get(f"/v1/cases/{uuid.uuid4()}")  # a real refusal: 401
+    problem = answered.json()
+    assert answered.status_code == 401 and problem["type"] == "/problems/unauthorized"
+    types = problem_types()
+    assert {"unauthorized", "not-found", "validation", "conflict", "internal"} <= set(types)
+    for slug, cls in types.items():
+        error = cls.__new__(cls)
+        PetitionDeskError.__init__(error, "x")  # some subclasses take more; the type is the same
+        url = urljoin(f"{BASE}/v1/cases/x", error.to_problem("/v1/cases/x")["type"])
+        assert url == f"{BASE}/problems/{slug}"
+        page = await client.get(url)
+        assert page.status_code == 200, slug
+        assert page.headers["content-type"].startswith("text/html")
+        assert cls.title in page.text and str(cls.status) in page.text
+        assert URL.findall(page.text) == []
+    index = await client.get("/problems")
+    assert all(f"/problems/{slug}" in index.text for slug in types)
+    unknown = await client.get("/problems/no-such-problem")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"

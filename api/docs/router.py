@@ -1,4 +1,5 @@
-"""`/docs` and `/redoc`: the API's documentation pages, Swagger UI and ReDoc, served from the
+"""`/docs` and `/redoc`: the API's documentation pages (and `/problems/{slug}`, the page each
+problem's `type` names), Swagger UI and ReDoc, served from the
 app's own files so they work on a government intranet with no way out (FastAPI's defaults
 load them from a public CDN, and ReDoc its fonts from Google).
 
@@ -9,6 +10,7 @@ no address outside the service. They stay out of the OpenAPI contract, like any 
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import HTMLResponse, Response
 
+from api.kit.errors import PROBLEM_BASE, NotFound, PetitionDeskError
 from api.kit.static import FixedFiles
 
 ASSETS = "/docs/static"
@@ -77,6 +80,63 @@ async def redoc(request: Request) -> HTMLResponse:
         redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
         with_google_fonts=False,
     )
+
+
+# What the base class's docstring cannot say for its own type.
+ABOUT = {
+    "internal": "The service failed on its side; nothing of the request was kept. Retry later; "
+    "the log has the details under the answer's X-Request-ID.",
+}
+
+
+def problem_types() -> dict[str, type[PetitionDeskError]]:
+    """Every problem type the service answers with, by its slug (the first class to name it)."""
+    found: dict[str, type[PetitionDeskError]] = {}
+    pending: list[type[PetitionDeskError]] = [PetitionDeskError]
+    while pending:
+        cls = pending.pop(0)
+        found.setdefault(cls.slug, cls)
+        pending += cls.__subclasses__()
+    return found
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang=zh><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)}</title><body style='font-family:sans-serif;margin:2em'>"
+        f"{body}</body></html>"
+    )
+
+
+@router.get("/problems")
+async def problem_index() -> HTMLResponse:
+    """Every problem type of the API's errors (问题类型), each linking to its page."""
+    items = "".join(
+        f"<li><a href='{PROBLEM_BASE}{escape(slug)}'>{escape(cls.title)}</a> ({cls.status})</li>"
+        for slug, cls in sorted(problem_types().items(), key=lambda kv: kv[1].status)
+    )
+    return _page("Problem types 错误类型", f"<h1>Problem types 错误类型</h1><ul>{items}</ul>")
+
+
+@router.get(PROBLEM_BASE + "{slug}")
+async def problem_page(slug: str) -> HTMLResponse:
+    """The page a problem's `type` names: what the error means and what to do."""
+    cls = problem_types().get(slug)
+    if cls is None:
+        raise NotFound(f"No problem type {slug!r}.")
+    about = ABOUT.get(slug) or " ".join((cls.__doc__ or cls.title).split())
+    body = (
+        f"<h1>{escape(cls.title)}</h1><p>HTTP {cls.status} · <code>{escape(slug)}</code></p>"
+        f"<p>{escape(about)}</p>"
+        "<p>The answer is <code>application/problem+json</code> (RFC 9457): <code>title</code> "
+        "names this type, <code>detail</code> says what happened to this request, "
+        "<code>instance</code> is its path, and <code>errors</code> (when present) points at "
+        "each field refused. 返回内容为 problem+json：detail 说明本次请求的具体问题，errors "
+        "指出被拒绝的字段。</p>"
+        f"<p><a href='{PROBLEM_BASE.rstrip('/')}'>All problem types 全部错误类型</a></p>"
+    )
+    return _page(f"{cls.title} — Petition Desk", body)
 
 
 @router.get(ASSETS + "/{name}")

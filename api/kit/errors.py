@@ -18,7 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://petition-desk.example/problems/"
+# A relative reference (RFC 9457 §3.1.1), resolved against the request's URL: the page this
+# service serves to explain the problem type (`api.docs`), wherever it is deployed.
+PROBLEM_BASE = "/problems/"
 
 
 class PetitionDeskError(Exception):
