@@ -24,7 +24,7 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse, Response
 
 from api.kit.errors import PROBLEM_BASE, NotFound, PetitionDeskError
-from api.kit.static import FixedFiles
+from api.kit.static import FixedFiles, plain_page
 
 ASSETS = "/docs/static"
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"
@@ -100,15 +100,6 @@ def problem_types() -> dict[str, type[PetitionDeskError]]:
     return found
 
 
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><html lang=zh><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{escape(title)}</title><body style='font-family:sans-serif;margin:2em'>"
-        f"{body}</body></html>"
-    )
-
-
 @router.get("/problems")
 async def problem_index() -> HTMLResponse:
     """Every problem type of the API's errors (问题类型), each linking to its page."""
@@ -116,11 +107,11 @@ async def problem_index() -> HTMLResponse:
         f"<li><a href='{PROBLEM_BASE}{escape(slug)}'>{escape(cls.title)}</a> ({cls.status})</li>"
         for slug, cls in sorted(problem_types().items(), key=lambda kv: kv[1].status)
     )
-    return _page("Problem types 错误类型", f"<h1>Problem types 错误类型</h1><ul>{items}</ul>")
+    return plain_page("Problem types 错误类型", f"<h1>Problem types 错误类型</h1><ul>{items}</ul>")
 
 
 @router.get(PROBLEM_BASE + "{slug}")
-async def problem_page(slug: str) -> HTMLResponse:
+async def problemplain_page(slug: str) -> HTMLResponse:
     """The page a problem's `type` names: what the error means and what to do."""
     cls = problem_types().get(slug)
     if cls is None:
@@ -136,7 +127,7 @@ async def problem_page(slug: str) -> HTMLResponse:
         "指出被拒绝的字段。</p>"
         f"<p><a href='{PROBLEM_BASE.rstrip('/')}'>All problem types 全部错误类型</a></p>"
     )
-    return _page(f"{cls.title} — Petition Desk", body)
+    return plain_page(f"{cls.title} — Petition Desk", body)
 
 
 @router.get(ASSETS + "/{name}")

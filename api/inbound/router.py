@@ -15,6 +15,7 @@ from api.escalations.service import acknowledge_by_link, acknowledge_by_sms
 from api.inbound.schemas import AliyunSmsUp, GenericSmsReply, InboundResult, TencentSmsReply
 from api.kit.boundary import AppState, DbSession, get_state
 from api.kit.errors import Unauthorized
+from api.kit.static import plain_page
 
 router = APIRouter(tags=["inbound"])
 
@@ -22,12 +23,7 @@ ALIYUN_BATCH = TypeAdapter(list[AliyunSmsUp])
 
 
 def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><html lang=zh><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{escape(title)}</title><body style='font-family:sans-serif;margin:2em'>"
-        f"<h2>{escape(title)}</h2>{body}</body></html>"
-    )
+    return plain_page(title, f"<h2>{escape(title)}</h2>{body}")
 
 
 @router.get("/a/{token}", response_class=HTMLResponse)

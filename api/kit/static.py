@@ -7,11 +7,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from api.kit.errors import NotFound
+
+
+def plain_page(title: str, body: str) -> HTMLResponse:
+    """A small page the service renders itself (an acknowledgement, a problem type): Chinese
+    first, fit for a phone, nothing loaded from elsewhere. `body` is HTML, escaped by the
+    caller; the title is escaped here."""
+    return HTMLResponse(
+        "<!doctype html><html lang=zh><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)}</title><body style='font-family:sans-serif;margin:2em'>"
+        f"{body}</body></html>"
+    )
 
 
 @lru_cache(maxsize=64)
