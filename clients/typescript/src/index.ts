@@ -5,7 +5,7 @@
  */
 import createClient, { type Client, type Middleware } from "openapi-fetch";
 
-import type { components, paths } from "../../../artifacts/client-ts/schema.d.ts";
+import type { components, paths } from "../../../artifacts/client-ts/schema.js";
 
 export type { components, paths };
 /** The API's schemas by name, e.g. `Schemas["CaseCreate"]`. */
