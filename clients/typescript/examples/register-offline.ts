@@ -131,7 +131,8 @@ async function main(): Promise<void> {
     origin_unit_id: required("PD_ORIGIN_UNIT_ID"),
     lodged_level: "village",
     petitioners: [{ name: "张三", phone: "13800000000", is_representative: true }],
-    category: process.env["PD_CATEGORY"] ?? "wages",
+    // A code of the category vocabulary (api/categories): 拖欠工资.
+    category: process.env["PD_CATEGORY"] ?? "labour.wages",
     title: "工地拖欠工资",
     content: "某工地拖欠十二名工人三个月工资，多次讨要未果。",
     demands: "尽快支付拖欠工资",
