@@ -103,13 +103,34 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# Pydantic writes a bound inside `anyOf` (an optional `JsonInt` with `ge=`) under its own
+# argument names, which JSON Schema does not know: clients and fuzzers would see no bound.
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def standard_bounds(node: Any) -> Any:
+    """Rename pydantic's `ge`/`le`/`gt`/`lt` to JSON Schema's keywords in every numeric
+    schema under `node` (in place), and return it."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for ours, standard in _BOUNDS.items():
+                if ours in node:
+                    node.setdefault(standard, node.pop(ours))
+        for value in node.values():
+            standard_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            standard_bounds(value)
+    return node
+
+
 def install(app: FastAPI) -> None:
     """Make `app.openapi()` answer the documented contract."""
     build: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(build())
+            app.openapi_schema = standard_bounds(document_errors(build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
