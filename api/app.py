@@ -33,6 +33,7 @@ from api.dashboard.router import router as dashboard_router
 from api.deadlines.router import router as deadlines_router
 from api.decisions.router import router as decisions_router
 from api.docs.router import router as docs_router
+from api.docs.tags import DESCRIPTION, TAGS
 from api.escalations.router import router as escalations_router
 from api.escalations.service import fail_over
 from api.events.router import router as webhooks_router
@@ -73,14 +74,6 @@ from shared import logs
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("api")
-
-DESCRIPTION = """
-Case and escalation service for citizen petition work (信访) in a county.
-
-All `/v1` endpoints need a bearer token from `POST /v1/auth/token`. Errors are RFC 9457
-`application/problem+json`. Timestamps are RFC 3339 with offset; day arithmetic is done in
-Asia/Shanghai. `/v1/internal/*` is for the worker only.
-"""
 
 
 async def count_earlier_cases(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -177,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Petition Desk",
         version="0.1.0",
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         # served by `api.docs` from the app's own files (FastAPI's load from a public CDN)
         docs_url=None,

@@ -61,6 +61,24 @@ def test_every_error_answer_is_documented_as_a_problem(app: FastAPI) -> None:
                     assert content["schema"] == problem, (method, path, status)
 
 
+def test_every_group_of_operations_is_described_in_chinese_and_english(app: FastAPI) -> None:
+    """The headings of /docs and of generated clients: each tag an operation carries has a
+    description with Chinese and English text, and so has the API itself."""
+    schema = app.openapi()
+    described = {t["name"]: t.get("description", "") for t in schema.get("tags", [])}
+    used = {
+        tag
+        for item in schema["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for tag in op.get("tags", [])
+    }
+    assert used <= described.keys(), used - described.keys()
+    for text in [*described.values(), schema["info"]["description"]]:
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in text), text
+        assert sum(ch.isascii() and ch.isalpha() for ch in text) > 10, text
+
+
 def test_every_bound_is_a_json_schema_keyword(app: FastAPI) -> None:
     """An optional integer's bounds (`headcount` 1…100000) reach clients and the fuzzer as
     `minimum`/`maximum`, not pydantic's own `ge`/`le`, which JSON Schema ignores."""
