@@ -3,6 +3,7 @@ decides when it prefers neither; one catalogue holds every message; login takes 
 
 from __future__ import annotations
 
+import ast
 import string
 import uuid
 from collections.abc import AsyncIterator
@@ -235,6 +236,28 @@ def test_every_message_in_the_code_has_its_chinese_and_nothing_stale() -> None:
     with (LOCALES / "messages.pot").open("rb") as pot:
         template = {m.id for m in read_po(pot) if m.id}
     assert template == set(in_code), "messages.pot is stale: run `make messages`"
+
+
+def test_every_message_is_given_its_placeholders() -> None:
+    """A template's placeholders are exactly the values its `Message(...)` passes (a literal
+    brace is doubled): else the English would fail at render time, not at the raise."""
+    wrong = []
+    for path in (ROOT / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("Message", "Text")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                continue
+            names = {name for name, _, _ in _fields(node.args[0].value)}
+            given = {keyword.arg for keyword in node.keywords}
+            if names != given:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}: {names} != {given}")
+    assert wrong == []
 
 
 def test_no_compiled_catalogue_is_committed() -> None:
