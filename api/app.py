@@ -27,6 +27,8 @@ from api.auth.router import router as auth_router
 from api.bulletin.router import router as bulletin_router
 from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
+from api.categories.router import router as categories_router
+from api.categories.service import KEPT_VOCABULARY, KeptVocabulary
 from api.dashboard.router import router as dashboard_router
 from api.deadlines.router import router as deadlines_router
 from api.decisions.router import router as decisions_router
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 PASSWORD_MIN_LENGTH: settings.password_min_length,
                 MATERIAL_STORE: store,
                 PARSED_POLICY: ParsedPolicy(),
+                KEPT_VOCABULARY: KeptVocabulary(),
             },
         )
         pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
@@ -215,6 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policies_router,
         calendar_router,
         higher_offices_router,
+        categories_router,
         transfers_router,
         reports_router,
         screening_router,

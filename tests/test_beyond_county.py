@@ -508,7 +508,7 @@ async def test_the_desk_corrects_a_registration_with_a_reason(
     events = (await client.get(f"{url}/timeline", headers=staff)).json()
     [event] = [e for e in events if e["action"] == "corrected"]
     assert event["data"]["reason"] == "登记有误"
-    assert event["data"]["changes"]["category"] == {"before": "wages", "after": "land"}
+    assert event["data"]["changes"]["category"] == {"before": "labour.wages", "after": "land"}
     for bad, pointer in [
         ({"reason": "r", "title": "电话13812345678"}, "/title"),
         ({"reason": "r", "content": None}, "/content"),

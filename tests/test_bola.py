@@ -522,6 +522,14 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ("patch", "/v1/higher-offices/{office_id}"): _admin_only(
         "patch", lambda w: f"/v1/higher-offices/{uuid.uuid4()}", {"active": False}
     ),
+    # the category vocabulary is the install's too: read by every official, changed by admins
+    ("get", "/v1/categories"): _no_ids("the install's vocabulary, read by every official"),
+    ("get", "/v1/categories/{code}"): _no_ids("the install's vocabulary"),
+    ("put", "/v1/categories/{code}"): _admin_only(
+        "put",
+        lambda w: "/v1/categories/land.bola",
+        {"name": "越权", "name_en": "Probe", "active": False},
+    ),
     ("post", "/v1/transfers"): _office_only(
         "post",
         lambda w: "/v1/transfers",

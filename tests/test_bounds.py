@@ -310,7 +310,7 @@ def _screening_item(world: World) -> dict[str, Any]:
     county = world.county
     return {
         "unit_id": county.village2["id"],
-        "category": "land_acquisition",
+        "category": "land.acquisition",
         "title": "边界纠纷",
         "description": "两户村民因承包地边界发生争执。",
         "people": [{"name": "王五"}],

@@ -191,7 +191,7 @@ async def test_bulletin_names_every_figure_praise_and_criticism(
     assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
     head, blocks = _csv_blocks(resp.content)
     assert head[0] == b["title"]
-    assert list(blocks) == ["各单位指标", "表扬", "批评"]
+    assert list(blocks) == ["各单位指标", "信访事项分类", "表扬", "批评"]
     header, *rows = blocks["各单位指标"]
     assert header[:2] == ["排名", "单位"] and "按期办结率" in header
     col = {name: header.index(name) for name in header}
@@ -223,7 +223,7 @@ async def test_bulletin_names_every_figure_praise_and_criticism(
     assert resp.headers["content-type"] == XLSX
     assert ".xlsx" in resp.headers["content-disposition"]
     book = load_workbook(io.BytesIO(resp.content))
-    assert book.sheetnames == ["各单位指标", "表扬", "批评"]
+    assert book.sheetnames == ["各单位指标", "信访事项分类", "表扬", "批评"]
     sheet = book["各单位指标"]
     assert sheet["A1"].value == b["title"]
     values = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]

@@ -202,6 +202,7 @@ async def test_the_petitioner_looks_up_progress_with_number_and_secret(
     assert resp.status_code == 200, resp.text
     progress = resp.json()
     assert progress["status"] == "registered" and progress["status_name"] == "已登记"
+    assert (progress["category"], progress["category_name"]) == ("labour.wages", "拖欠工资")
     assert [s["step"] for s in progress["steps"]] == ["registered"]
     assert progress["due_name"] == "受理告知"
 

@@ -174,7 +174,7 @@ async def test_repeat_petition_is_linked_and_filterable(
     assert again["repeat_of_id"] == first["id"]
     assert again["is_repeat"] is True
     other_matter = await desk.register(
-        petitioners=[{"name": "王五", "phone": phone}], category="wages"
+        petitioners=[{"name": "王五", "phone": phone}], category="labour.wages"
     )
     assert other_matter["repeat_of_id"] is None
     repeats = await client.get(
@@ -193,12 +193,12 @@ async def test_grid_report_and_desk_registration_same_day_flag_possible_duplicat
     body = letter(
         desk.county,
         channel="grid",
-        category="demolition",
+        category="urban.demolition",
         lodged_unit_id=None,
         lodged_level="village",
     )
     field = (await client.post("/v1/cases", json=body, headers=grid)).json()
-    desk_case = await desk.register(channel="visit", category="demolition")
+    desk_case = await desk.register(channel="visit", category="urban.demolition")
     assert desk_case["possible_duplicate_of_id"] == field["id"]
     verdict = await act(client, desk.staff, desk_case, "resolve_duplicate", {"is_duplicate": True})
     assert verdict["status"] == "closed" and verdict["outcome"] == "duplicate"

@@ -61,6 +61,28 @@ def test_every_error_answer_is_documented_as_a_problem(app: FastAPI) -> None:
                     assert content["schema"] == problem, (method, path, status)
 
 
+def test_every_bound_is_a_json_schema_keyword(app: FastAPI) -> None:
+    """An optional integer's bounds (`headcount` 1…100000) reach clients and the fuzzer as
+    `minimum`/`maximum`, not pydantic's own `ge`/`le`, which JSON Schema ignores."""
+    found: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("integer", "number"):
+                found.extend(f"{where}.{k}" for k in ("ge", "le", "gt", "lt") if k in node)
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for n, value in enumerate(node):
+                walk(value, f"{where}[{n}]")
+
+    schema = app.openapi()
+    walk(schema, "")
+    assert found == []
+    headcount = schema["components"]["schemas"]["CaseCreate"]["properties"]["headcount"]
+    assert {"type": "integer", "minimum": 1, "maximum": 100000} in headcount["anyOf"]
+
+
 async def test_dates_are_only_read_as_yyyy_mm_dd(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

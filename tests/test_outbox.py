@@ -186,7 +186,7 @@ async def test_backdated_deadline_checks_still_reach_redis(
         "origin_unit_id": county.village2["id"],
         "lodged_level": "county",
         "petitioners": [{"name": "孙七"}],
-        "category": "wages",
+        "category": "labour.wages",
         "title": "旧信",
         "content": "二十天前收到的来信。",
         "received_at": (datetime.now(UTC) - timedelta(days=20)).isoformat(),

@@ -108,6 +108,7 @@ async def _ids(client: httpx.AsyncClient, admin: dict[str, str], county: County)
         "appointment_id": made["/v1/reception/appointments"],
         "office_id": office["id"],
         "key": "poll",
+        "code": "land.acquisition",
         "transfer_case_id": transfer.json()["case_id"],
         "material_id": material.json()["id"],
         "token": link.json()["url"].rsplit("/", 1)[-1],

@@ -199,8 +199,8 @@ async def test_exact_search_by_id_number_and_phone(
     assert await found(staff, phone=other_phone) == []
     # both filters: one petitioner with both numbers (here they belong to two people)
     assert await found(staff, id_number=id_number, phone=phone) == []
-    assert await found(staff, id_number=id_number, category="land_acquisition") == [case["id"]]
-    assert await found(staff, id_number=id_number, category="wages") == []
+    assert await found(staff, id_number=id_number, category="land.acquisition") == [case["id"]]
+    assert await found(staff, id_number=id_number, category="labour.wages") == []
 
     elsewhere = await make_county(client, admin)
     assert await found(await elsewhere.headers(client, "county_staff"), id_number=id_number) == []

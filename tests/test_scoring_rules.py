@@ -452,7 +452,7 @@ async def test_screened_disputes_without_a_plan_or_measures_cost_1_each_up_to_3(
     async def screened(**fields: Any) -> dict[str, Any]:
         body = {
             "unit_id": county.village2["id"],
-            "category": "land_acquisition",
+            "category": "land.acquisition",
             "title": f"杨庄村土地承包纠纷-{uuid.uuid4().hex[:4]}",
             "risk_level": "medium",
             "owner_leader_id": county.officials["town_deputy"]["id"],

@@ -29,7 +29,7 @@ def _item_body(county: County, **fields: Any) -> dict[str, Any]:
     """A medium-risk land dispute in village2, owned by the town's deputy."""
     return {
         "unit_id": county.village2["id"],
-        "category": "land_acquisition",
+        "category": "land.acquisition",
         "title": f"杨庄村土地承包纠纷-{uuid.uuid4().hex[:4]}",
         "description": "两户村民因承包地边界发生争执。",
         "people": [{"name": "王五", "note": "承包户"}, {"name": "赵四"}],

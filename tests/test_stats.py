@@ -81,7 +81,7 @@ async def test_every_figure_matches_the_seeded_cases(
                 channel="letter",
                 lodged_unit_id=None,
                 lodged_level="city",
-                category="wages",
+                category="labour.wages",
                 headcount=1,
             ),
             headers=staff,
@@ -124,7 +124,7 @@ async def test_every_figure_matches_the_seeded_cases(
     figures = await _summary(client, desk, county.county)
     assert figures["cases"] == 4
     assert figures["by_channel"] == {"letter": 1, "online": 1, "visit": 2}
-    assert figures["by_category"] == {"environment": 1, "land_acquisition": 2, "wages": 1}
+    assert figures["by_category"] == {"environment": 1, "land.acquisition": 2, "labour.wages": 1}
     assert figures["by_lodged_level"] == {"city": 1, "town": 3}
     assert figures["by_status"] == {"accepted": 1, "closed": 1, "registered": 2}
     assert figures["collective"] == 0

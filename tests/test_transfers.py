@@ -110,6 +110,7 @@ async def test_the_same_transfer_twice_is_one_case_that_owes_an_owner_leader(
     )
     # lodged with the office, the origin the token's county until the desk corrects it
     assert case["origin_unit_id"] == county.county["id"] and case["category"] == "unclassified"
+    assert case["category_text"] is None
     kinds = {d["kind"]: d for d in case["deadlines"]}
     assert "owner_leader" in kinds  # 要结果: 逐件落实领导包案 (第二篇 (四).3)
     assert datetime.fromisoformat(kinds["national_report"]["due_at"]) == due

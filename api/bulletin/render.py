@@ -131,8 +131,8 @@ def _clock(at: datetime) -> str:
 
 
 def tables(bulletin: MonthlyBulletin) -> list[Table]:
-    """The three blocks of the bulletin as printed: figures per unit (ranked, then the
-    unit's own total), praise, criticism."""
+    """The blocks of the bulletin as printed: figures per unit (ranked, then the unit's own
+    total), the month's cases by category, praise, criticism."""
     figures = Table(
         "各单位指标",
         (
@@ -152,6 +152,16 @@ def tables(bulletin: MonthlyBulletin) -> list[Table]:
         ),
         [_figure_row(item.rank, item.unit.name, item.summary) for item in bulletin.units]
         + [_figure_row(None, f"{bulletin.unit.name}(合计)", bulletin.totals)],
+    )
+    categories = Table(
+        "信访事项分类",
+        (
+            Column("大类", 14),
+            Column("类别", 18),
+            Column("件数", 8),
+            Column("占比", 8, percent=True),
+        ),
+        [[c.group, c.name, c.cases, c.share] for c in bulletin.categories],
     )
     praise = Table(
         "表扬",
@@ -241,7 +251,7 @@ def tables(bulletin: MonthlyBulletin) -> list[Table]:
         ),
         [[n, *row] for n, row in enumerate(rows, start=1)],
     )
-    return [figures, praise, criticism]
+    return [figures, categories, praise, criticism]
 
 
 def _text(value: Value, column: Column) -> str:

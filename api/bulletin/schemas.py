@@ -123,6 +123,16 @@ class Criticism(BaseModel):
     vetoes: list[VetoEntry]
 
 
+class CategoryCount(BaseModel):
+    """Cases of one class received in the month (按信访事项分类)."""
+
+    code: str
+    name: str = Field(description="Its Chinese name (征地补偿 …).")
+    group: str = Field(description="The Chinese name of its top-level class (大类).")
+    cases: int
+    share: float = Field(description="Its part of the month's cases (0–1).")
+
+
 class MonthlyBulletin(BaseModel):
     """`GET /v1/reports/monthly`: the monthly bulletin (每月通报) of a unit."""
 
@@ -137,6 +147,9 @@ class MonthlyBulletin(BaseModel):
     totals: Figures = Field(description="The unit's own figures (its whole subtree).")
     units: list[UnitFigures] = Field(
         description="Each child unit's figures for the cases received in the month, ranked."
+    )
+    categories: list[CategoryCount] = Field(
+        description="The month's cases by category, in the vocabulary's order, with names."
     )
     praise: list[PraiseEntry]
     criticism: Criticism

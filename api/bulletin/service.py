@@ -20,6 +20,7 @@ from api.auth.principal import Principal
 from api.bulletin.repository import BulletinRepository, Miss
 from api.bulletin.schemas import (
     BulletinQuery,
+    CategoryCount,
     Criticism,
     MissedArrival,
     MissedSettlement,
@@ -30,6 +31,7 @@ from api.bulletin.schemas import (
     VetoEntry,
 )
 from api.cases.repository import CaseRepository
+from api.categories.service import vocabulary
 from api.kit.db import utcnow
 from api.kit.timeutil import CHINA, add_months, local
 from api.policies.schemas import BulletinPolicy
@@ -117,6 +119,28 @@ def _overdue(miss: Miss, end: datetime, now: datetime) -> OverdueCase:
     )
 
 
+async def _by_category(
+    session: AsyncSession, counts: dict[str, int], total: int
+) -> list[CategoryCount]:
+    """The month's counts by category in the vocabulary's order, named in Chinese."""
+    known = (await vocabulary(session)).classes
+    listed = [c for c in known if counts.get(c)] + sorted(c for c in counts if c not in known)
+    rows = []
+    for code in listed:
+        read = known.get(code)
+        top = known.get(read.parent) if read is not None and read.parent else read
+        rows.append(
+            CategoryCount(
+                code=code,
+                name=read.name if read is not None else code,
+                group=top.name if top is not None else code,
+                cases=counts[code],
+                share=round(counts[code] / total, 4) if total else 0.0,
+            )
+        )
+    return rows
+
+
 async def monthly(
     session: AsyncSession, query: BulletinQuery, principal: Principal
 ) -> MonthlyBulletin:
@@ -199,6 +223,7 @@ async def monthly(
         is not None
     ]
     return MonthlyBulletin(
+        categories=await _by_category(session, totals.by_category, totals.cases),
         title=rule.title.format(unit=unit.name, year=first.year, month=first.month),
         month=f"{first:%Y-%m}",
         unit=UnitRef(id=unit.id, name=unit.name, level=unit.level.value, parent_id=unit.parent_id),

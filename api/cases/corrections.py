@@ -34,6 +34,7 @@ from api.cases.service import (
     _skipped,
     _summon,
 )
+from api.categories.service import accepted_code, check_text
 from api.deadlines import service as deadlines
 from api.deadlines.repository import DeadlineRepository
 from api.escalations import misses
@@ -54,7 +55,7 @@ from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
 
 # The registration's own words, corrected as they are.
-TEXT_FIELDS = ("title", "content", "reasons", "demands", "category")
+TEXT_FIELDS = ("title", "content", "reasons", "demands", "category", "category_text")
 # What every registration has: corrected, never emptied.
 REQUIRED = (
     "title",
@@ -125,6 +126,14 @@ async def correct(
     now = utcnow()
 
     # Everything checked first: a refusal leaves the case as it was.
+    if "category" in given and given["category"] != case.category:
+        await accepted_code(session, given["category"], "/category")
+    if "category" in given or "category_text" in given:
+        check_text(
+            given.get("category", case.category),
+            given.get("category_text", case.category_text),
+            "/category_text",
+        )
     origin_chain, lodged_unit = await _territory(session, case, body, principal)
     received_at = _received(case, body, now)
     parties = (

@@ -160,6 +160,13 @@ class CaseRepository:
             stmt = stmt.where(
                 Case.repeat_of_id.is_not(None) if query.is_repeat else Case.repeat_of_id.is_(None)
             )
+        if query.category is not None:
+            stmt = stmt.where(
+                or_(
+                    Case.category == query.category,
+                    Case.category.startswith(query.category + ".", autoescape=True),
+                )
+            )
         if petitioner is not None:
             stmt = stmt.where(Case.petitioners.contains([petitioner]))
         if query.received_from is not None:

@@ -61,7 +61,18 @@ class CaseCreate(BaseModel):
     is_collective: StrictBool | None = Field(
         default=None, description="Derived from headcount; if given it must agree."
     )
-    category: str = Field(min_length=1, max_length=64)
+    category: str = Field(
+        min_length=1,
+        max_length=64,
+        description="A code of the category vocabulary (`GET /v1/categories`), e.g. "
+        "`land.acquisition` (征地补偿) or a top-level class such as `land`.",
+    )
+    category_text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The matter in the desk's own words: required with `other`.",
+    )
     title: str = Field(
         min_length=1,
         max_length=200,
@@ -154,7 +165,18 @@ class CaseCorrection(BaseModel):
     content: str | None = Field(default=None, min_length=1, max_length=20000)
     reasons: str | None = Field(default=None, max_length=20000)
     demands: str | None = Field(default=None, max_length=20000)
-    category: str | None = Field(default=None, min_length=1, max_length=64)
+    category: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="A code of the category vocabulary (`GET /v1/categories`).",
+    )
+    category_text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The matter in the desk's own words (with `other`).",
+    )
     location: Location | None = None
     origin_unit_id: uuid.UUID | None = Field(
         default=None,
@@ -220,7 +242,8 @@ class CaseRead(BaseModel):
     petitioners: list[PetitionerRead]
     headcount: int
     is_collective: bool
-    category: str
+    category: str = Field(description="Its code in the vocabulary (`GET /v1/categories`).")
+    category_text: str | None = Field(description="The desk's words (with `other`).")
     title: str
     content: str
     reasons: str | None
@@ -331,7 +354,15 @@ class CaseQuery(ListQuery):
     """Filters of `GET /v1/cases`; each one given must match."""
 
     custom_filters: ClassVar[frozenset[str]] = frozenset(
-        {"is_repeat", "id_number", "phone", "received_from", "received_to", "overdue"}
+        {
+            "is_repeat",
+            "id_number",
+            "phone",
+            "received_from",
+            "received_to",
+            "overdue",
+            "category",
+        }
     )
 
     status: CaseStatus | None = None
@@ -362,7 +393,11 @@ class CaseQuery(ListQuery):
         default=None,
         description="Cases carrying this leader's instruction (领导批示案件台账).",
     )
-    category: str | None = None
+    category: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Cases of this class; a top-level code (`land`) takes the classes under it.",
+    )
     is_repeat: bool | None = None
     id_number: str | None = Field(
         default=None,

@@ -20,6 +20,7 @@ from api.cases.repository import ArrivalRepository, CaseRepository, OnsiteDutyRe
 from api.cases.schemas import ArrivalCreate, ArrivalRead, CaseCreate, CaseEventRead, FollowUpRead
 from api.cases.search_tokens import case_tokens
 from api.cases.steps import K, Step, named_official, staff_of
+from api.categories.service import accepted_code, check_text
 from api.deadlines import service as deadlines
 from api.deadlines.repository import DeadlineRepository
 from api.escalations import misses
@@ -289,6 +290,8 @@ async def register_case(
     origin_chain, lodged_unit, lodged_level = await _resolve_territory(session, data)
     _check_reach(principal, origin_chain, lodged_unit)
     headcount, collective = _check_parties(data, policy)
+    await accepted_code(session, data.category, "/category")
+    check_text(data.category, data.category_text, "/category_text")
     await _check_source(session, data, principal)
     await check_named(
         session,
@@ -333,6 +336,7 @@ async def register_case(
         headcount=headcount,
         is_collective=collective,
         category=data.category,
+        category_text=data.category_text,
         title=data.title,
         content=data.content,
         reasons=data.reasons,

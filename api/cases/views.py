@@ -34,6 +34,7 @@ WITHHELD: dict[str, object] = {
     "content": "",
     "reasons": None,
     "demands": None,
+    "category_text": None,
     "notice_text": None,
     "plan": None,
     "reply_text": None,

@@ -104,6 +104,27 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# Pydantic writes a bound inside `anyOf` (an optional `JsonInt` with `ge=`) under its own
+# argument names, which JSON Schema does not know: clients and fuzzers would see no bound.
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def standard_bounds(node: Any) -> Any:
+    """Rename pydantic's `ge`/`le`/`gt`/`lt` to JSON Schema's keywords in every numeric
+    schema under `node` (in place), and return it."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for ours, standard in _BOUNDS.items():
+                if ours in node:
+                    node.setdefault(standard, node.pop(ours))
+        for value in node.values():
+            standard_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            standard_bounds(value)
+    return node
+
+
 def install(app: FastAPI, schemas: Sequence[type[BaseModel]] = ()) -> None:
     """Make `app.openapi()` answer the documented contract; `schemas` are models a route's
     `openapi_extra` names by `$ref` (FastAPI lists only those its parameters use)."""
@@ -118,7 +139,7 @@ def install(app: FastAPI, schemas: Sequence[type[BaseModel]] = ()) -> None:
                     ref_template="#/components/schemas/{model}"
                 )
             schema["components"]["schemas"] = dict(sorted(components.items()))
-            app.openapi_schema = document_errors(schema)
+            app.openapi_schema = standard_bounds(document_errors(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -39,7 +39,8 @@ class CaseProgress(BaseModel):
 
     number: str
     title: str
-    category: str
+    category: str = Field(description="Its code in the category vocabulary.")
+    category_name: str = Field(description="What the matter is, in Chinese (征地补偿 …).")
     status: CaseStatus
     status_name: str = Field(description="The state in Chinese (办理中, 已答复 …).")
     received_at: datetime

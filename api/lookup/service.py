@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.principal import Principal
 from api.auth.throttle import LoginThrottle
 from api.cases.repository import CaseRepository
+from api.categories.service import vocabulary
 from api.deadlines.repository import DeadlineRepository
 from api.kit.errors import NotFound
 from api.kit.i18n import Message
@@ -128,6 +129,7 @@ async def _progress(session: AsyncSession, repo: LookupRepository, case: Case) -
         number=case.number,
         title=case.title,
         category=case.category,
+        category_name=(await vocabulary(session)).name(case.category),
         status=case.status,
         status_name=STATUS_NAMES[case.status.value],
         received_at=case.received_at,

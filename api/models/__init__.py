@@ -5,6 +5,7 @@ from api.models.alert import Alert
 from api.models.audit import AuditEntry
 from api.models.calendar import CalendarOverride
 from api.models.case import Arrival, Case, CaseEvent, CaseNumberCounter, CaseUnit
+from api.models.category import Category
 from api.models.deadline import Deadline
 from api.models.decision import DecisionAssessment, DecisionCase
 from api.models.escalation import Escalation
@@ -43,6 +44,7 @@ __all__ = [
     "CaseFacts",
     "CaseNumberCounter",
     "CaseUnit",
+    "Category",
     "Deadline",
     "DecisionAssessment",
     "DecisionCase",

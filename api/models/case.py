@@ -133,7 +133,10 @@ class Case(RecordModel):
     petitioners: Mapped[list[dict[str, Any]]]
     headcount: Mapped[int] = mapped_column(Integer)
     is_collective: Mapped[bool]
-    category: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64), ForeignKey("categories.code"))
+    category_text: Mapped[str | None] = mapped_column(
+        String(200), doc="The desk's own words where the code is `other` (or a transfer's)."
+    )
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
     reasons: Mapped[str | None] = mapped_column(Text)

@@ -39,7 +39,10 @@ class ScreeningItem(RecordModel):
     __tablename__ = "screening_items"
 
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
-    category: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64), ForeignKey("categories.code"))
+    category_text: Mapped[str | None] = mapped_column(
+        String(200), doc="The desk's own words where the code is `other` (or a transfer's)."
+    )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     people: Mapped[list[dict[str, Any]]] = mapped_column(default=list)

@@ -18,7 +18,11 @@ class ReportItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
-    category: str | None = Field(default=None, max_length=64)
+    category: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A code of the category vocabulary (`GET /v1/categories`).",
+    )
     detail: str | None = Field(default=None, max_length=5000)
 
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
+from api.categories.service import accepted_code
 from api.deadlines import service as deadlines
 from api.escalations import misses
 from api.kit.db import utcnow
@@ -117,6 +118,9 @@ async def submit(
             ),
             pointer="/period_day",
         )
+    for i, item in enumerate(body.items):
+        if item.category is not None:
+            await accepted_code(session, item.category, f"/items/{i}/category")
     repo = ReportRepository(session)
     if await repo.get_for(principal.id, period) is not None:
         raise Conflict(Message("A report for {period} was already filed.", period=period))

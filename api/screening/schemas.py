@@ -45,7 +45,16 @@ class ScreeningItemCreate(BaseModel):
         description="Where the dispute is, in the caller's territory; default the caller's unit.",
     )
     category: str = Field(
-        min_length=1, max_length=64, description="E.g. land_acquisition, wages, forestry."
+        min_length=1,
+        max_length=64,
+        description="A code of the category vocabulary (`GET /v1/categories`), e.g. "
+        "`land.acquisition`, `labour.wages`, `forestry.hill_dispute`.",
+    )
+    category_text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The matter in the screener's own words: required with `other`.",
     )
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=20000)
@@ -134,6 +143,7 @@ class ScreeningItemRead(BaseModel):
     id: uuid.UUID
     unit_id: uuid.UUID
     category: str
+    category_text: str | None
     title: str
     description: str | None
     people: list[InvolvedPerson]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.alerts.service import alert_official
 from api.auth.principal import Principal
 from api.cases.repository import CaseRepository
+from api.categories.service import accepted_code, check_text
 from api.deadlines import service as deadlines
 from api.escalations import misses
 from api.kit.db import utcnow
@@ -201,6 +202,8 @@ async def create_item(
     if unit_id is None:
         raise InvalidInput(Message("Give the unit where the dispute is."), pointer="/unit_id")
     unit = await named_unit(session, unit_id, principal)
+    await accepted_code(session, body.category, "/category")
+    check_text(body.category, body.category_text, "/category_text")
     owner = await leader_over(
         session, body.owner_leader_id, unit, principal, policy.screening.leader_roles, OWNER
     )
@@ -219,6 +222,7 @@ async def create_item(
         id=uuid.uuid4(),
         unit_id=unit.id,
         category=body.category,
+        category_text=body.category_text,
         title=body.title,
         description=body.description,
         people=[p.model_dump(mode="json") for p in body.people],

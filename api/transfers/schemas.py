@@ -52,8 +52,10 @@ class TransferCreate(BaseModel):
         default=None,
         min_length=1,
         max_length=64,
-        description="The office's category; without one the case is `unclassified` until the "
-        "desk classifies it.",
+        description="The office's category: a code of the county's vocabulary "
+        "(`GET /v1/categories`) files the case under it; anything else, or none, files it as "
+        "`unclassified` with the office's words in `category_text` until the desk classifies "
+        "it.",
     )
     title: str = Field(
         min_length=1,

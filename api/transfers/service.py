@@ -12,6 +12,7 @@ from api.cases.actions import action_of
 from api.cases.repository import CaseRepository
 from api.cases.schemas import CaseCreate, RehandleBody, SuperviseBody
 from api.cases.service import register_case
+from api.categories.service import filed_under
 from api.higher_offices.service import named_office
 from api.kit.errors import Forbidden, NotFound
 from api.kit.i18n import Message
@@ -20,9 +21,6 @@ from api.transfers.schemas import TransferCreate, TransferKind, TransferRead
 
 RETURN = action_of("return_for_rehandling", RehandleBody)
 SUPERVISE = action_of("supervise", SuperviseBody)
-
-# What a case handed down without a category is filed under until the desk classifies it.
-UNCLASSIFIED = "unclassified"
 
 
 def _office_of(principal: Principal) -> tuple[uuid.UUID, uuid.UUID]:
@@ -66,13 +64,15 @@ async def hand_down(
                 Message("Transfer {reference!r} does not exist.", reference=body.reference)
             )
         return _read(case), False
+    category, category_text = await filed_under(session, body.category)
     data = CaseCreate(
         channel=body.channel,
         origin_unit_id=body.origin_unit_id or home,
         lodged_level=LodgedLevel(office.level.value),
         petitioners=body.petitioners,
         headcount=body.headcount,
-        category=body.category or UNCLASSIFIED,
+        category=category,
+        category_text=category_text,
         title=body.title,
         content=body.content,
         reasons=body.reasons,

@@ -49,16 +49,16 @@ TOWNS, AREAS_PER_TOWN, VILLAGES_PER_AREA = 20, 2, 5
 # Proportions: a county petition office's year, roughly (seed 002's figures where it has them)
 CHANNELS = [("visit", 35), ("letter", 20), ("phone", 15), ("online", 25), ("grid", 5)]
 CATEGORIES = [
-    ("land_acquisition", 22),
-    ("demolition", 10),
-    ("wages", 14),
-    ("social_security", 10),
+    ("land.acquisition", 22),
+    ("urban.demolition", 10),
+    ("labour.wages", 14),
+    ("labour.social_security", 10),
     ("environment", 8),
-    ("urban_management", 9),
-    ("law_enforcement", 9),
-    ("education", 6),
-    ("health", 5),
-    ("other", 7),
+    ("urban.planning", 9),
+    ("public_security.law_enforcement", 9),
+    ("education_health.education", 6),
+    ("education_health.medical", 5),
+    ("rural.subsidy", 7),
 ]
 STATUSES = [
     ("registered", 3),

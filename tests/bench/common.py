@@ -34,16 +34,16 @@ UVICORN_ARGS = ["--log-level", "warning", "--no-access-log"]
 
 # Letters and visits as a town's petition office registers them (proportions of bench_dashboard).
 CATEGORIES = [
-    "land_acquisition",
-    "demolition",
-    "wages",
-    "social_security",
+    "land.acquisition",
+    "urban.demolition",
+    "labour.wages",
+    "labour.social_security",
     "environment",
-    "urban_management",
-    "law_enforcement",
-    "education",
-    "health",
-    "other",
+    "urban.planning",
+    "public_security.law_enforcement",
+    "education_health.education",
+    "education_health.medical",
+    "rural.subsidy",
 ]
 TOPICS = ["征地补偿款未兑现", "拖欠农民工工资", "养老保险待遇", "污水排放扰民", "宅基地纠纷"]
 

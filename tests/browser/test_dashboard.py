@@ -55,7 +55,7 @@ class Seeded:
             "origin_unit_id": self.county.village["id"],
             "lodged_unit_id": self.county.town["id"],
             "petitioners": [{"name": f"信访人{n}", "phone": f"137{n:08d}"}],
-            "category": "land_acquisition",
+            "category": "land.acquisition",
             "title": f"第{n}件：征地补偿款未兑现",
             "content": f"第{n}件：村民反映征地补偿款至今未发放。",
         }
@@ -292,7 +292,7 @@ async def test_dashboard_shows_the_seeded_county_and_follows_a_new_case(
             "lodged_level": "national",
             "petitioners": [{"name": "进京信访人"}],
             "headcount": 6,
-            "category": "land_acquisition",
+            "category": "land.acquisition",
             "title": "进京反映征地补偿",
             "content": "反映征地补偿款至今未发放。",
         }

@@ -206,7 +206,7 @@ def visit(scenario: Scenario, n: int) -> dict[str, Any]:
         "lodged_unit_id": str(scenario.town),
         "petitioners": [{"name": "张三", "phone": "13800000001", "is_representative": True}],
         "headcount": 3,
-        "category": "land_acquisition",
+        "category": "land.acquisition",
         "title": "征地补偿款未兑现",
         "content": "村民反映征地补偿款至今未发放。",
     }

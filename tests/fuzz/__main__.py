@@ -59,7 +59,7 @@ async def prepare(api_url: str) -> Fixtures:
             "origin_unit_id": county.village["id"],
             "lodged_unit_id": county.town["id"],
             "petitioners": [{"name": "来信人", "phone": "13800000001"}],
-            "category": "land_acquisition",
+            "category": "land.acquisition",
             "title": "征地补偿款未兑现",
             "content": "补偿款至今未发放。",
         }
