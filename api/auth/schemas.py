@@ -35,11 +35,9 @@ class LoginForm(BaseModel):
     client_secret: str = ""
 
 
-class LoginJson(BaseModel):
-    """The same login as a JSON body, for apps that speak JSON only."""
-
-    username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=200)
+class LoginJson(LoginForm):
+    """The same login as a JSON body, for apps that speak JSON only: `{"username",
+    "password"}` is enough (the grant's other fields as in the form, accepted and ignored)."""
 
 
 class RefreshRequest(BaseModel):
