@@ -10,6 +10,7 @@
 #   make lint      ruff check, ruff format --check, mypy, lint-imports (the layers of ARCHITECTURE.md)
 #   make format    ruff format + ruff check --fix
 #   make openapi   regenerate openapi.yaml
+#   make messages  extract the errors' message ids into api/locales/messages.pot, update the zh_Hans .po
 #   make client-ts   TypeScript client generated from openapi.yaml into artifacts/client-ts/, example checked by tsc
 #   make fonts     install the CJK font of the written notices (npm package, checked by hash)
 #   make migrate   alembic upgrade head (same database as `make run`)
@@ -39,7 +40,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run fonts test test-browser test-faults test-fuzz lint format openapi migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search client-ts
+.PHONY: help venv .venv run fonts test test-browser test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -100,6 +101,14 @@ format: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m api.openapi_dump
+
+# The one message catalogue (api/kit/i18n.py): ids from the code, then the Chinese .po updated
+# (new ids empty, vanished ones obsolete: tests/test_i18n.py fails until they are translated).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-default-keywords -k Message -k N_ \
+		--add-location=file --sort-output --project=petition-desk -o api/locales/messages.pot api
+	$(VENV)/bin/pybabel update -i api/locales/messages.pot -d api/locales -D messages -l zh_Hans \
+		--ignore-obsolete
 
 # clients/typescript: openapi-typescript writes the types of openapi.yaml to artifacts/client-ts/
 # and tsc checks them with the client and its example (strict), so a contract change that breaks

@@ -22,8 +22,8 @@ from api.assessment.router import router as assessment_router
 from api.audit.router import router as audit_router
 from api.audit.service import record_refusal, record_success_before_commit
 from api.auth.passwords import PASSWORD_MIN_LENGTH
+from api.auth.router import LOGIN_SCHEMAS, service_tokens_router
 from api.auth.router import router as auth_router
-from api.auth.router import service_tokens_router
 from api.bulletin.router import router as bulletin_router
 from api.calendar.router import router as calendar_router
 from api.cases.router import router as cases_router
@@ -46,6 +46,7 @@ from api.kit import openapi_errors
 from api.kit.boundary import AppState, CommitHooks
 from api.kit.db import create_engine, create_sessionmaker
 from api.kit.errors import install_handlers
+from api.kit.i18n import load_catalogues
 from api.kit.middleware import Guard, RequestContext
 from api.kit.polling import Revalidation, bump_if_changed
 from api.kit.uow import PUBLIC_BASE_URL
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure(settings.log_level, settings.log_format)
         access_log.install()
+        load_catalogues()  # the errors' Chinese, read now rather than at the first error
         if not settings.jwt_secret:
             log.warning("JWT_SECRET is not set: tokens will not survive a restart")
             settings.jwt_secret = secrets.token_urlsafe(32)
@@ -176,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    install_handlers(app)
+    install_handlers(app, settings.default_language)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -190,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         upload_paths=UPLOAD_PATHS,
         max_upload_bytes=settings.max_upload_bytes,
+        default_language=settings.default_language,
     )
     app.add_middleware(RequestContext)  # outermost: ids and timings cover every answer
     for router in (
@@ -228,7 +231,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         internal_router,
     ):
         app.include_router(router)
-    openapi_errors.install(app)
+    openapi_errors.install(app, LOGIN_SCHEMAS)
     return app
 
 

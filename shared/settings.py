@@ -187,6 +187,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Browser origins allowed to call the API (CORS); none by default.",
     )
+    default_language: Literal["zh", "en"] = Field(
+        default="zh",
+        description="Language of error answers (problem+json title, detail and field errors) "
+        "when the request's Accept-Language prefers neither zh nor en: zh (Simplified Chinese) "
+        "or en.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -85,6 +85,9 @@ def settings(services: Services, database_url: str) -> Settings:
         metrics_token=METRICS_TOKEN,
         requests_per_minute=1_000_000,  # the suite is one busy caller; limits tested apart
         materials_dir=str(ROOT / ".data" / "test" / "materials"),
+        # Tests read the English of errors; production answers in Chinese by default
+        # (tests/test_i18n.py checks both, and the default).
+        default_language="en",
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from api.docs.router import DOC_FILES, problem_types
 from api.kit.errors import PetitionDeskError
+from api.kit.i18n import Message
 
 BASE = "http://test"  # the conftest client's own address
 URL = re.compile(r"https?://[^\s\"'<>)]+")
@@ -113,7 +114,9 @@ async def test_every_problem_type_resolves_to_a_page_the_service_serves(
     assert {"unauthorized", "not-found", "validation", "conflict", "internal"} <= set(types)
     for slug, cls in types.items():
         error = cls.__new__(cls)
-        PetitionDeskError.__init__(error, "x")  # some subclasses take more; the type is the same
+        PetitionDeskError.__init__(
+            error, Message("x")
+        )  # some subclasses take more; the type is the same
         url = urljoin(f"{BASE}/v1/cases/x", error.to_problem("/v1/cases/x")["type"])
         assert url == f"{BASE}/problems/{slug}"
         page = await client.get(url)

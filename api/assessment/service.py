@@ -40,6 +40,7 @@ from api.calendar.service import load_calendar
 from api.cases.repository import CaseRepository
 from api.kit.db import utcnow
 from api.kit.errors import InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.timeutil import CHINA, local, local_today, start_of_local_day
 from api.models.case import LodgedLevel
 from api.models.deadline import DeadlineStatus
@@ -101,7 +102,7 @@ async def _scope(
         return principal.reach
     units = UnitRepository(session)
     if not principal.reaches(unit_id) or await units.get(unit_id) is None:
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(Message("Unit {unit_id} does not exist.", unit_id=unit_id))
     return await units.subtree_ids(unit_id)
 
 
@@ -451,7 +452,10 @@ def _table(scoring: ScoringPolicy, key: str | None) -> ScoreTable:
         if table.key == key:
             return table
     known = ", ".join(t.key for t in scoring.tables)
-    raise InvalidInput(f"The policy has no score table {key!r} (it has {known}).", pointer="/table")
+    raise InvalidInput(
+        Message("The policy has no score table {key!r} (it has {known}).", key=key, known=known),
+        pointer="/table",
+    )
 
 
 def _hide_cases(units: list[UnitScore], about: set[uuid.UUID]) -> None:

@@ -18,6 +18,7 @@ from api.auth.service import is_service_token, service_account
 from api.auth.throttle import RequestRate
 from api.kit.boundary import CALLER_ID, AppState, DbSession, get_state
 from api.kit.errors import Forbidden, Unauthorized
+from api.kit.i18n import Message
 from api.models.official import Official, Role
 from api.units.repository import UnitRepository
 
@@ -32,23 +33,25 @@ async def current_principal(
 ) -> Principal:
     """The official whose valid access token came with the request."""
     if credentials is None:
-        raise Unauthorized("A bearer token is required.")
+        raise Unauthorized(Message("A bearer token is required."))
     official: Official | None
     login_id: uuid.UUID | None = None
     subtree: frozenset[uuid.UUID] | None = None
     if is_service_token(credentials.credentials):
         official = await service_account(session, credentials.credentials)
         if official is None:
-            raise Unauthorized("The service token is invalid, expired or revoked.")
+            raise Unauthorized(Message("The service token is invalid, expired or revoked."))
     else:
         claims = read_token(credentials.credentials, state.settings.jwt_secret)
         if claims is None:
-            raise Unauthorized("The bearer token is invalid or expired.")
+            raise Unauthorized(Message("The bearer token is invalid or expired."))
         login_id = claims.login_id
         found = await TokenRepository(session).caller_of_login(claims.official_id, login_id)
         official, subtree = found if found is not None else (None, None)
     if official is None or not official.active:
-        raise Unauthorized("This login has ended, or its account is not active; log in again.")
+        raise Unauthorized(
+            Message("This login has ended, or its account is not active; log in again.")
+        )
     setattr(request.state, CALLER_ID, official.id)
     rate = RequestRate(
         redis=state.arq,
@@ -83,7 +86,13 @@ def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal
 
     async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.can(permission):
-            raise Forbidden(f"Role {principal.role.value} may not {permission.value}.")
+            raise Forbidden(
+                Message(
+                    "Role {role} may not {permission}.",
+                    role=principal.role.value,
+                    permission=permission.value,
+                )
+            )
         return principal
 
     return check
@@ -109,7 +118,7 @@ async def worker_caller(
         or not expected
         or not hmac.compare_digest(credentials.credentials.encode(), expected.encode())
     ):
-        raise Unauthorized("Internal endpoint: worker token required.")
+        raise Unauthorized(Message("Internal endpoint: worker token required."))
 
 
 WorkerCaller = Depends(worker_caller)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from api.kit.errors import InvalidInput
+from api.kit.i18n import Message
 from api.kit.uow import Resource, unit_of
 
 PASSWORD_MIN_LENGTH: Resource[int] = Resource("shortest password")
@@ -34,12 +35,15 @@ def check_password(
     """Refuse (422, naming the field) a password shorter than `min_length`, the user name
     itself, or a commonly used one."""
     if len(password) < min_length:
-        raise InvalidInput(f"A password needs at least {min_length} characters.", pointer=pointer)
+        raise InvalidInput(
+            Message("A password needs at least {min_length} characters.", min_length=min_length),
+            pointer=pointer,
+        )
     lowered = password.strip().lower()
     if username and lowered == username.strip().lower():
-        raise InvalidInput("A password may not be the user name.", pointer=pointer)
+        raise InvalidInput(Message("A password may not be the user name."), pointer=pointer)
     if lowered in _common():
         raise InvalidInput(
-            "This password is among the most commonly used ones; choose another.",
+            Message("This password is among the most commonly used ones; choose another."),
             pointer=pointer,
         )

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from api.auth import service
 from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.auth.schemas import (
     LoginForm,
+    LoginJson,
     Me,
     PasswordChange,
     RefreshRequest,
@@ -24,6 +27,8 @@ from api.auth.schemas import (
 )
 from api.auth.throttle import LoginThrottle
 from api.kit.boundary import AppState, DbSession, get_state
+from api.kit.errors import BadRequest, UnsupportedMediaType
+from api.kit.i18n import Message
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 service_tokens_router = APIRouter(prefix="/v1/service-tokens", tags=["auth"])
@@ -36,21 +41,80 @@ def _lifetimes(state: AppState) -> service.Lifetimes:
     )
 
 
-@router.post("/token")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+JSON_TYPE = "application/json"
+
+# One operation, two bodies: FastAPI describes one body per route, so the contract says it
+# here (the app lists `LOGIN_SCHEMAS` among the contract's schemas).
+LOGIN_SCHEMAS = (LoginForm, LoginJson)
+LOGIN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM_TYPES[0]: {"schema": {"$ref": "#/components/schemas/LoginForm"}},
+            JSON_TYPE: {"schema": {"$ref": "#/components/schemas/LoginJson"}},
+        },
+    }
+}
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def _checked(model: type[Body], data: object) -> Body:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # as FastAPI reports a body it parsed itself: each field's pointer inside the body
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        ) from exc
+
+
+async def credentials(request: Request) -> LoginForm | LoginJson:
+    """The login's body: an OAuth2 form (as Swagger UI and OAuth2 clients send it) or JSON
+    `{"username", "password"}`; any other `Content-Type` is 415."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type == JSON_TYPE:
+        try:
+            data = await request.json()
+        except ValueError as exc:
+            raise BadRequest(Message("The body is not valid JSON.")) from exc
+        return _checked(LoginJson, data)
+    if media_type in FORM_TYPES:
+        form = await request.form()
+        # an empty field is a missing one, as FastAPI reads any form
+        fields = {key: value for key, value in form.items() if value != ""}
+        return _checked(LoginForm, fields)
+    raise UnsupportedMediaType(
+        Message(
+            "Send the login as application/x-www-form-urlencoded or application/json, "
+            "not {media_type}.",
+            media_type=media_type or Message("no Content-Type"),
+        )
+    )
+
+
+@router.post(
+    "/token",
+    openapi_extra=LOGIN_BODY,
+    responses={415: {"description": "The body is neither a form nor JSON."}},
+)
 async def token(
     request: Request,
-    form: Annotated[LoginForm, Form()],
+    body: Annotated[LoginForm | LoginJson, Depends(credentials)],
     session: DbSession,
     state: Annotated[AppState, Depends(get_state)],
 ) -> TokenResponse:
-    """Exchange a user name and password (form-encoded) for an access token and a refresh
-    token. After repeated failures the user name (or the address) is locked for a while: 429
-    with `Retry-After`."""
+    """Exchange a user name and password for an access token and a refresh token: an OAuth2
+    password form (`application/x-www-form-urlencoded`) or JSON `{"username", "password"}`,
+    the same login and the same errors either way. After repeated failures the user name (or
+    the address) is locked for a while: 429 with `Retry-After`."""
     throttle = LoginThrottle.from_settings(state.arq, state.settings)
     return await service.login(
         session,
-        form.username,
-        form.password,
+        body.username,
+        body.password,
         address=request.client.host if request.client else "unknown",
         throttle=throttle,
         secret=state.settings.jwt_secret,

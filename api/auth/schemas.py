@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.auth.permissions import Permission
+from api.kit.i18n import Message
 from api.models.official import Role
 from shared.jsontypes import IsoDateTime
 
@@ -32,6 +33,11 @@ class LoginForm(BaseModel):
     scope: str = ""
     client_id: str = ""
     client_secret: str = ""
+
+
+class LoginJson(LoginForm):
+    """The same login as a JSON body, for apps that speak JSON only: `{"username",
+    "password"}` is enough (the grant's other fields as in the form, accepted and ignored)."""
 
 
 class RefreshRequest(BaseModel):
@@ -72,13 +78,15 @@ class ServiceTokenCreate(BaseModel):
     @classmethod
     def _not_admin(cls, role: Role) -> Role:
         if role is Role.admin:
-            raise ValueError("a service token cannot be an admin")
+            raise ValueError(Message("a service token cannot be an admin"))
         return role
 
     @model_validator(mode="after")
     def _office_for_office_role(self) -> ServiceTokenCreate:
         if (self.role is Role.higher_office) != (self.higher_office_id is not None):
-            raise ValueError("higher_office_id is given with role higher_office, and only then")
+            raise ValueError(
+                Message("higher_office_id is given with role higher_office, and only then")
+            )
         return self
 
 

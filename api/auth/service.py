@@ -33,6 +33,7 @@ from api.auth.security import (
 from api.auth.throttle import LoginThrottle
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from api.kit.i18n import Message
 from api.kit.uow import unit_of
 from api.models.official import Official
 from api.models.token import Login, RefreshToken, ServiceToken
@@ -100,7 +101,7 @@ async def login(
     right = await asyncio.to_thread(verify_password, stored or dummy_hash(), password)
     if official is None or stored is None or not right:
         await throttle.failed(username, address)
-        raise Unauthorized("Wrong user name or password.")
+        raise Unauthorized(Message("Wrong user name or password."))
     await throttle.succeeded(username, address)
     login = Login(id=uuid.uuid4(), official_id=official.id, client=(client or "")[:300] or None)
     TokenRepository(session).add_login(login)
@@ -116,15 +117,19 @@ async def refresh(
     stored = await repo.refresh_by_hash(token_digest(token))
     now = utcnow()
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
-        raise Unauthorized("The refresh token is invalid or expired; log in again.")
+        raise Unauthorized(Message("The refresh token is invalid or expired; log in again."))
     if stored.used_at is not None:
         await revoke_logins(session, stored.official_id, "refresh_reused", only=stored.family_id)
-        refused = Unauthorized("The refresh token was already used; this login is revoked.")
+        refused = Unauthorized(
+            Message("The refresh token was already used; this login is revoked.")
+        )
         refused.keep_changes = True
         raise refused
     official = await repo.official_in_login(stored.official_id, stored.family_id)
     if official is None or not official.active:
-        raise Unauthorized("This login has ended (or its account is not active); log in again.")
+        raise Unauthorized(
+            Message("This login has ended (or its account is not active); log in again.")
+        )
     stored.used_at = now
     return await _pair(session, official, secret, lifetimes, stored.family_id)
 
@@ -152,7 +157,7 @@ async def revoke_logins(
 async def logout(session: AsyncSession, principal: Principal) -> None:
     """End the caller's own login (a service token has none: an admin revokes it)."""
     if principal.login_id is None:
-        raise Conflict("A service token has no login to end; an admin revokes the token.")
+        raise Conflict(Message("A service token has no login to end; an admin revokes the token."))
     await revoke_logins(session, principal.id, "logout", only=principal.login_id)
 
 
@@ -163,10 +168,12 @@ async def change_password(
     other login of theirs; the login making the change goes on."""
     official = await OfficialRepository(session).get(principal.id)
     if principal.login_id is None or official is None or official.password_hash is None:
-        raise Conflict("This account has no password (a service token's); nothing to change.")
+        raise Conflict(
+            Message("This account has no password (a service token's); nothing to change.")
+        )
     right = await asyncio.to_thread(verify_password, official.password_hash, body.current_password)
     if not right:
-        raise InvalidInput("The current password is wrong.", pointer="/current_password")
+        raise InvalidInput(Message("The current password is wrong."), pointer="/current_password")
     check_password(
         body.new_password, official.username, min_length(session), pointer="/new_password"
     )
@@ -183,21 +190,33 @@ async def create_service_token(
     the creator holds (403 otherwise: the secret is handed to the creator)."""
     now = utcnow()
     if not now < body.expires_at <= now + MAX_SERVICE_TOKEN_LIFETIME:
-        raise InvalidInput("Expiry must be in the future and within a year.", pointer="/expires_at")
+        raise InvalidInput(
+            Message("Expiry must be in the future and within a year."), pointer="/expires_at"
+        )
     unit = await UnitRepository(session).get(body.unit_id)
     if unit is None or not creator.reaches(unit.id):
-        raise InvalidInput(f"Unit {body.unit_id} does not exist.", pointer="/unit_id")
+        raise InvalidInput(
+            Message("Unit {unit_id} does not exist.", unit_id=body.unit_id), pointer="/unit_id"
+        )
     if body.higher_office_id is not None and not await TokenRepository(session).office_active(
         body.higher_office_id
     ):
         raise InvalidInput(
-            f"Higher office {body.higher_office_id} does not exist.", pointer="/higher_office_id"
+            Message(
+                "Higher office {higher_office_id} does not exist.",
+                higher_office_id=body.higher_office_id,
+            ),
+            pointer="/higher_office_id",
         )
     if not may_grant(creator.role, body.role, credential=True):
         missing = ", ".join(sorted(GRANTS[body.role] - GRANTS[creator.role]))
         raise Forbidden(
-            f"A {body.role.value} token would hold permissions you lack ({missing}); "
-            "only an admin may issue it."
+            Message(
+                "A {role} token would hold permissions you lack ({missing}); only an "
+                "admin may issue it.",
+                role=body.role.value,
+                missing=missing,
+            )
         )
     account = Official(
         id=uuid.uuid4(),
@@ -257,7 +276,7 @@ async def revoke_service_token(
     row = await TokenRepository(session).service(token_id)
     account = await OfficialRepository(session).get(row.official_id) if row else None
     if row is None or account is None or not principal.reaches(account.unit_id):
-        raise NotFound(f"Service token {token_id} does not exist.")
+        raise NotFound(Message("Service token {token_id} does not exist.", token_id=token_id))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     account.active = False

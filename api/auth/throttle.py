@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.kit.errors import TooManyRequests
+from api.kit.i18n import Message
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class LoginThrottle:
             log.warning("login throttle: Redis unreachable; not counting", exc_info=True)
             return
         raise TooManyRequests(
-            "Too many failed logins; try again later.", retry_after=max(int(ttl), 1)
+            Message("Too many failed logins; try again later."), retry_after=max(int(ttl), 1)
         )
 
     async def failed(self, username: str, address: str) -> None:
@@ -127,6 +128,9 @@ class RequestRate:
             return
         if int(count) > self.per_minute:
             raise TooManyRequests(
-                f"More than {self.per_minute} requests a minute; slow down.",
+                Message(
+                    "More than {per_minute} requests a minute; slow down.",
+                    per_minute=self.per_minute,
+                ),
                 retry_after=max(1, 60 - int(time.time()) % 60),
             )

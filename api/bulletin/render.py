@@ -18,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from api.bulletin.schemas import MonthlyBulletin
 from api.kit.errors import NotAcceptable
+from api.kit.i18n import Message
 from api.kit.timeutil import local
 from api.policies.templates import ROLE_NAMES
 from api.stats.schemas import Figures
@@ -84,7 +85,8 @@ def negotiate(accept: str | None) -> str:
             best, best_quality = offer, quality
     if best is None:
         raise NotAcceptable(
-            f"The bulletin is offered as {', '.join(OFFERED)}.", available=list(OFFERED)
+            Message("The bulletin is offered as {names}.", names=", ".join(OFFERED)),
+            available=list(OFFERED),
         )
     return best
 

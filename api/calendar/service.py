@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.calendar.repository import CalendarRepository
 from api.calendar.schemas import CalendarDay, DaySource, OverrideWrite
 from api.kit.errors import InvalidInput, NotFound, PetitionDeskError
+from api.kit.i18n import N_, Message
 from api.kit.timeutil import end_of_local_day, local
 from api.models.calendar import CalendarOverride
 
@@ -39,12 +40,16 @@ class UnknownYear(PetitionDeskError):
 
     status = 422
     slug = "calendar-unknown-year"
-    title = "Year not in the working-day calendar"
+    title = N_("Year not in the working-day calendar")
 
     def __init__(self, day: date) -> None:
         super().__init__(
-            f"The holiday arrangement of {day.year} is not known: {day.isoformat()} needs an "
-            "override or a newer holiday library.",
+            Message(
+                "The holiday arrangement of {day_year} is not known: {value} needs an "
+                "override or a newer holiday library.",
+                day_year=day.year,
+                value=day.isoformat(),
+            ),
             day=day.isoformat(),
         )
         self.day = day
@@ -177,16 +182,16 @@ def due_after_days(start: datetime, n: int) -> datetime:
     return end_of_local_day(add_calendar_days(_local_day(start), n))
 
 
-def _range_error(name: str, detail: str) -> InvalidInput:
+def _range_error(name: str, detail: Message) -> InvalidInput:
     return InvalidInput(detail, errors=[{"in": "query", "name": name, "detail": detail}])
 
 
 async def list_days(session: AsyncSession, start: date, end: date) -> list[CalendarDay]:
     """Every date from `start` to `end` (both included, at most 400) with its verdict."""
     if end < start:
-        raise _range_error("to", "`to` must not be before `from`.")
+        raise _range_error("to", Message("`to` must not be before `from`."))
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise _range_error("to", f"At most {MAX_RANGE_DAYS} days per request.")
+        raise _range_error("to", Message("At most {days} days per request.", days=MAX_RANGE_DAYS))
     rows = {row.day: row for row in await CalendarRepository(session).in_range(start, end)}
     calendar = WorkCalendar({day: row.is_workday for day, row in rows.items()})
     days: list[CalendarDay] = []
@@ -224,4 +229,4 @@ async def set_override(
 async def remove_override(session: AsyncSession, day: date) -> None:
     """Drop the override of a date, so the library decides it again; 404 when there is none."""
     if not await CalendarRepository(session).delete(day):
-        raise NotFound(f"No calendar override for {day.isoformat()}.")
+        raise NotFound(Message("No calendar override for {value}.", value=day.isoformat()))

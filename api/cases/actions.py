@@ -43,6 +43,7 @@ from api.cases.workflow import Act, Changes
 from api.events.schemas import EventType
 from api.events.service import case_summary, emit, tell_office
 from api.kit.errors import Conflict, Forbidden, NotFound
+from api.kit.i18n import Message
 from api.models.case import Case, CaseStatus
 from api.timeline.repository import CaseEventRepository
 
@@ -73,7 +74,11 @@ class CaseAction(Generic[B]):
         status = case.status
         if status not in self.transition.sources:
             raise Conflict(
-                f"A case in state {status.value!r} cannot be {self.name!r}-ed.",
+                Message(
+                    "A case in state {status!r} cannot be {name!r}-ed.",
+                    status=status.value,
+                    name=self.name,
+                ),
                 current_status=status.value,
                 allowed_actions=allowed_actions(status),
             )
@@ -81,7 +86,11 @@ class CaseAction(Generic[B]):
             return
         office = principal.higher_office_id
         if not (self.transition.by_office and office and office == case.higher_office_id):
-            raise Forbidden(f"Role {principal.role.value} may not {self.name} a case.")
+            raise Forbidden(
+                Message(
+                    "Role {role} may not {name} a case.", role=principal.role.value, name=self.name
+                )
+            )
 
     async def perform(
         self, session: AsyncSession, case_id: uuid.UUID, body: B, principal: Principal
@@ -94,7 +103,7 @@ class CaseAction(Generic[B]):
         """
         case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=True)
         if case is None:
-            raise NotFound(f"Case {case_id} does not exist.")
+            raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
         before = case.status
         act = Act(session, case, principal, self.check)
         data = await self.handler(act, body)

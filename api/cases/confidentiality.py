@@ -22,6 +22,7 @@ from api.cases.schemas import ConfidentialityWrite
 from api.deadlines.service import open_of_case as open_deadlines
 from api.kit.db import utcnow
 from api.kit.errors import InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.models.case import Case
 from api.models.deadline import DeadlineKind
 from api.models.official import Official, Role
@@ -37,8 +38,11 @@ def refuse_complained(case: Case, official: Official, pointer: str) -> None:
     handle, own or lead it."""
     if case.complains_about(official.id, official.unit_id):
         raise InvalidInput(
-            f"Official {official.id} is complained about in this petition (被反映人): they may "
-            "not handle, own or lead it, nor learn of it.",
+            Message(
+                "Official {official_id} is complained about in this petition (被反映人): "
+                "they may not handle, own or lead it, nor learn of it.",
+                official_id=official.id,
+            ),
             pointer=pointer,
         )
 
@@ -47,7 +51,10 @@ def refuse_complained_unit(case: Case, unit: Unit, pointer: str) -> None:
     """422 when the unit is one the case complains about: it may not handle the case."""
     if unit.id in case.complained_unit_ids:
         raise InvalidInput(
-            f"Unit {unit.id} is complained about in this petition: it may not handle it.",
+            Message(
+                "Unit {unit_id} is complained about in this petition: it may not handle it.",
+                unit_id=unit.id,
+            ),
             pointer=pointer,
         )
 
@@ -76,19 +83,25 @@ async def check_named(
             official = officials.get(official_id)
             if official is None or not visible(official.unit_id):
                 raise InvalidInput(
-                    f"Official {official_id} does not exist.", pointer=f"/{field}/{i}"
+                    Message("Official {official_id} does not exist.", official_id=official_id),
+                    pointer=f"/{field}/{i}",
                 )
     units = await UnitRepository(session).get_many(set(complained_units))
     for i, unit_id in enumerate(complained_units):
         if unit_id not in units or not visible(unit_id):
             raise InvalidInput(
-                f"Unit {unit_id} does not exist.", pointer=f"/complained_unit_ids/{i}"
+                Message("Unit {unit_id} does not exist.", unit_id=unit_id),
+                pointer=f"/complained_unit_ids/{i}",
             )
     for i, reader_id in enumerate(readers):
         reader = officials[reader_id]
         if reader_id in complained_officials or reader.unit_id in complained_units:
             raise InvalidInput(
-                f"Official {reader_id} is complained about in this petition and may not read it.",
+                Message(
+                    "Official {reader_id} is complained about in this petition and may not "
+                    "read it.",
+                    reader_id=reader_id,
+                ),
                 pointer=f"/confidential_readers/{i}",
             )
 
@@ -117,7 +130,7 @@ async def set_confidentiality(
     complained about is refused: reassign the case first."""
     case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=True)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     await check_named(
         session,
         principal,
@@ -132,13 +145,18 @@ async def set_confidentiality(
     for official in named.values():
         if official.id in complained or official.unit_id in body.complained_unit_ids:
             raise InvalidInput(
-                f"Official {official.id} leads, handles or owns the case: assign it to someone "
-                "else before naming them as complained about.",
+                Message(
+                    "Official {official_id} leads, handles or owns the case: assign it to "
+                    "someone else before naming them as complained about.",
+                    official_id=official.id,
+                ),
                 pointer="/complained_official_ids",
             )
     if case.assigned_unit_id in body.complained_unit_ids:
         raise InvalidInput(
-            "The unit handling the case cannot be complained about: assign it elsewhere first.",
+            Message(
+                "The unit handling the case cannot be complained about: assign it elsewhere first."
+            ),
             pointer="/complained_unit_ids",
         )
     case.complained_official_ids = list(body.complained_official_ids)

@@ -41,6 +41,7 @@ from api.escalations import misses
 from api.events.service import case_summary, emit
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.models.case import DONE_STATUSES, Case, Channel, LodgedLevel
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Role
@@ -112,15 +113,15 @@ async def correct(
     (409); bad input changes nothing (422)."""
     case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=True)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     if case.status in DONE_STATUSES:
-        raise Conflict("A closed case is not corrected.", current_status=case.status.value)
+        raise Conflict(Message("A closed case is not corrected."), current_status=case.status.value)
     given = body.model_dump(exclude_unset=True, exclude={"reason"})
     if not given:
-        raise InvalidInput("Give at least one field to correct.", pointer="/reason")
+        raise InvalidInput(Message("Give at least one field to correct."), pointer="/reason")
     for name in REQUIRED:
         if name in given and given[name] is None:
-            raise InvalidInput(f"{name} cannot be emptied.", pointer=f"/{name}")
+            raise InvalidInput(Message("{name} cannot be emptied.", name=name), pointer=f"/{name}")
     policy = (await current_policy(session)).policy
     now = utcnow()
 
@@ -265,7 +266,7 @@ async def _territory(
     chain, lodged, _ = await _resolve_territory(session, where)
     if chain[-1].id != case.county_id:
         raise InvalidInput(
-            "The origin is in another county than the case.", pointer="/origin_unit_id"
+            Message("The origin is in another county than the case."), pointer="/origin_unit_id"
         )
     _check_reach(principal, chain, lodged)
     return chain, lodged
@@ -277,9 +278,11 @@ def _received(case: Case, body: CaseCorrection, now: datetime) -> datetime:
         return case.received_at
     received_at = body.received_at.astimezone(UTC)
     if received_at > now + RECEIVED_AT_SKEW:
-        raise InvalidInput("received_at is in the future.", pointer="/received_at")
+        raise InvalidInput(Message("received_at is in the future."), pointer="/received_at")
     if received_at > case.created_at + RECEIVED_AT_SKEW:
-        raise InvalidInput("received_at is after the case was registered.", pointer="/received_at")
+        raise InvalidInput(
+            Message("received_at is after the case was registered."), pointer="/received_at"
+        )
     return received_at
 
 

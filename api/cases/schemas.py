@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from api.deadlines.schemas import DeadlineRead
+from api.kit.i18n import Message
 from api.kit.pagination import ListQuery
 from api.models.case import (
     CaseSource,
@@ -32,7 +33,7 @@ _MOBILE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 def no_numbers_in_title(value: str) -> str:
     """The title, refused when it holds an ID-card or mobile number (it goes out in SMS)."""
     if _ID_NUMBER_IN_TEXT.search(value) or _MOBILE_IN_TEXT.search(value):
-        raise ValueError("no ID-card or phone numbers in the title (it goes out in SMS)")
+        raise ValueError(Message("no ID-card or phone numbers in the title (it goes out in SMS)"))
     return value
 
 
@@ -529,9 +530,11 @@ class FollowUpBody(BaseModel):
     @model_validator(mode="after")
     def _satisfied_iff_reached(self) -> Self:
         if self.reached and self.satisfied is None:
-            raise ValueError("a petitioner reached is satisfied or not: give `satisfied`")
+            raise ValueError(Message("a petitioner reached is satisfied or not: give `satisfied`"))
         if not self.reached and self.satisfied is not None:
-            raise ValueError("a petitioner not reached gave no opinion: leave `satisfied` out")
+            raise ValueError(
+                Message("a petitioner not reached gave no opinion: leave `satisfied` out")
+            )
         return self
 
 

@@ -30,6 +30,7 @@ from api.follow_ups.repository import FollowUpRepository
 from api.higher_offices.service import named_office
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.metrics import CASES_REGISTERED, count_after_commit
 from api.kit.timeutil import CHINA, add_months, end_of_local_day, local, local_clock, within_text
 from api.models.case import Arrival, Case, CaseSource, CaseStatus, Channel, LodgedLevel
@@ -100,33 +101,47 @@ async def _resolve_territory(
     await units.prefetch_ancestry(named)  # both chains in one query
     origin_chain = await units.ancestry(data.origin_unit_id)
     if not origin_chain:
-        raise InvalidInput(f"Unit {data.origin_unit_id} does not exist.", pointer="/origin_unit_id")
+        raise InvalidInput(
+            Message("Unit {origin_unit_id} does not exist.", origin_unit_id=data.origin_unit_id),
+            pointer="/origin_unit_id",
+        )
     if origin_chain[0].level is UnitLevel.department:
         raise InvalidInput(
-            "The origin must be a territorial unit, not a department.", pointer="/origin_unit_id"
+            Message("The origin must be a territorial unit, not a department."),
+            pointer="/origin_unit_id",
         )
     if origin_chain[-1].level is not UnitLevel.county:
-        raise InvalidInput("The origin unit is not inside a county.", pointer="/origin_unit_id")
+        raise InvalidInput(
+            Message("The origin unit is not inside a county."), pointer="/origin_unit_id"
+        )
 
     if data.lodged_unit_id is None:
         if data.lodged_level is None:
             raise InvalidInput(
-                "Give lodged_unit_id or lodged_level: where the petitioners went.",
+                Message("Give lodged_unit_id or lodged_level: where the petitioners went."),
                 pointer="/lodged_level",
             )
         return origin_chain, None, data.lodged_level
 
     lodged_chain = await units.ancestry(data.lodged_unit_id)
     if not lodged_chain:
-        raise InvalidInput(f"Unit {data.lodged_unit_id} does not exist.", pointer="/lodged_unit_id")
+        raise InvalidInput(
+            Message("Unit {lodged_unit_id} does not exist.", lodged_unit_id=data.lodged_unit_id),
+            pointer="/lodged_unit_id",
+        )
     if lodged_chain[-1].id != origin_chain[-1].id:
         raise InvalidInput(
-            "The lodged unit is in another county than the origin.", pointer="/lodged_unit_id"
+            Message("The lodged unit is in another county than the origin."),
+            pointer="/lodged_unit_id",
         )
     level = _lodged_level_of(lodged_chain[0], lodged_chain)
     if data.lodged_level is not None and data.lodged_level is not level:
         raise InvalidInput(
-            f"lodged_level {data.lodged_level.value} contradicts the lodged unit ({level.value}).",
+            Message(
+                "lodged_level {lodged_level} contradicts the lodged unit ({level}).",
+                lodged_level=data.lodged_level.value,
+                level=level.value,
+            ),
             pointer="/lodged_level",
         )
     return origin_chain, lodged_chain[0], level
@@ -139,7 +154,7 @@ def _check_reach(principal: Principal, origin_chain: list[Unit], lodged_unit: Un
         or (lodged_unit is not None and principal.reaches(lodged_unit.id))
     ):
         raise InvalidInput(
-            "Neither the origin nor the place lodged is in your territory.",
+            Message("Neither the origin nor the place lodged is in your territory."),
             pointer="/origin_unit_id",
         )
 
@@ -159,12 +174,14 @@ async def _instructing_leader(
 ) -> None:
     """A leader's instruction names a chief or deputy the caller may look up, and its words."""
     if data.instructed_by is None:
-        raise InvalidInput("Name the leader who instructed it.", pointer="/instructed_by")
+        raise InvalidInput(Message("Name the leader who instructed it."), pointer="/instructed_by")
     if data.instruction is None:
-        raise InvalidInput("Give the instruction's words.", pointer="/instruction")
+        raise InvalidInput(Message("Give the instruction's words."), pointer="/instruction")
     leader = await named_official(session, data.instructed_by, "/instructed_by", principal)
     if leader.role not in (Role.chief, Role.deputy):
-        raise InvalidInput("An instruction is a chief's or deputy's.", pointer="/instructed_by")
+        raise InvalidInput(
+            Message("An instruction is a chief's or deputy's."), pointer="/instructed_by"
+        )
 
 
 async def _check_source(session: AsyncSession, data: CaseCreate, principal: Principal) -> None:
@@ -181,20 +198,22 @@ async def _check_source(session: AsyncSession, data: CaseCreate, principal: Prin
         given = next((name for name, value in instructed.items() if value is not None), None)
         if given is not None:
             raise InvalidInput(
-                "Only a case from a leader's instruction names the leader and the instruction "
-                "(later ones: the `instruct` action).",
+                Message(
+                    "Only a case from a leader's instruction names the leader and the "
+                    "instruction (later ones: the `instruct` action)."
+                ),
                 pointer=f"/{given}",
             )
     if data.source in (CaseSource.own, CaseSource.leader_instruction):
         given = next((name for name, value in higher.items() if value is not None), None)
         if given is not None:
             raise InvalidInput(
-                "Only a case transferred or assigned by a higher office names one.",
+                Message("Only a case transferred or assigned by a higher office names one."),
                 pointer=f"/{given}",
             )
         if data.wants_result:
             raise InvalidInput(
-                "Only a case handed down by a higher office wants its result back.",
+                Message("Only a case handed down by a higher office wants its result back."),
                 pointer="/wants_result",
             )
         if data.source is CaseSource.leader_instruction:
@@ -202,15 +221,20 @@ async def _check_source(session: AsyncSession, data: CaseCreate, principal: Prin
         return
     if data.higher_office_id is None:
         raise InvalidInput(
-            "Name the higher office that handed it down.", pointer="/higher_office_id"
+            Message("Name the higher office that handed it down."), pointer="/higher_office_id"
         )
     if data.higher_reference is None:
-        raise InvalidInput("Give the office's reference number.", pointer="/higher_reference")
+        raise InvalidInput(
+            Message("Give the office's reference number."), pointer="/higher_reference"
+        )
     await named_office(session, data.higher_office_id, "/higher_office_id")
     if await CaseRepository(session).by_reference(data.higher_office_id, data.higher_reference):
         raise Conflict(
-            f"The office's {data.higher_reference!r} is registered already: one case per "
-            "reference number."
+            Message(
+                "The office's {higher_reference!r} is registered already: one case per "
+                "reference number.",
+                higher_reference=data.higher_reference,
+            )
         )
 
 
@@ -218,20 +242,30 @@ def _check_parties(data: Parties, policy: Policy) -> tuple[int, bool]:
     representatives = sum(p.is_representative for p in data.petitioners)
     if representatives > policy.max_representatives:
         raise InvalidInput(
-            f"At most {policy.max_representatives} representatives may speak for a visit "
-            f"({representatives} given).",
+            Message(
+                "At most {max_representatives} representatives may speak for a visit "
+                "({representatives} given).",
+                max_representatives=policy.max_representatives,
+                representatives=representatives,
+            ),
             pointer="/petitioners",
         )
     headcount = data.headcount if data.headcount is not None else len(data.petitioners)
     if headcount < len(data.petitioners):
         raise InvalidInput(
-            "headcount is lower than the number of petitioners listed.", pointer="/headcount"
+            Message("headcount is lower than the number of petitioners listed."),
+            pointer="/headcount",
         )
     collective = headcount >= policy.collective_headcount
     if data.is_collective is not None and data.is_collective != collective:
         raise InvalidInput(
-            f"is_collective={data.is_collective} contradicts headcount {headcount} "
-            f"(collective from {policy.collective_headcount}).",
+            Message(
+                "is_collective={is_collective} contradicts headcount {headcount} "
+                "(collective from {collective_headcount}).",
+                is_collective=data.is_collective,
+                headcount=headcount,
+                collective_headcount=policy.collective_headcount,
+            ),
             pointer="/is_collective",
         )
     return headcount, collective
@@ -269,7 +303,7 @@ async def register_case(
     now = utcnow()
     received_at = data.received_at.astimezone(UTC) if data.received_at else now
     if received_at > now + RECEIVED_AT_SKEW:
-        raise InvalidInput("received_at is in the future.", pointer="/received_at")
+        raise InvalidInput(Message("received_at is in the future."), pointer="/received_at")
 
     county = origin_chain[-1]
     repo = CaseRepository(session)
@@ -349,8 +383,11 @@ async def register_case(
         if "uq_cases_higher_office_reference" not in str(exc.orig):
             raise
         raise Conflict(
-            f"The office's {data.higher_reference!r} is registered already: one case per "
-            "reference number."
+            Message(
+                "The office's {higher_reference!r} is registered already: one case per "
+                "reference number.",
+                higher_reference=data.higher_reference,
+            )
         ) from exc
     CaseEventRepository(session).record(
         case.id,
@@ -634,11 +671,13 @@ async def readable_in_full(session: AsyncSession, case_id: uuid.UUID, principal:
     them), 403 for a confidential case they may only see exists."""
     case = await CaseRepository(session).get_in_reach(case_id, principal)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     if not disclosure(session, principal).reads_content(case):
         raise Forbidden(
-            "The case is confidential (保密): its content is for petition staff and the leaders "
-            "named on it."
+            Message(
+                "The case is confidential (保密): its content is for petition staff and "
+                "the leaders named on it."
+            )
         )
     return case
 
@@ -661,12 +700,16 @@ async def record_arrival(
     """
     case = await CaseRepository(session).get_in_reach(case_id, principal)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     if case.status is CaseStatus.archived:
-        raise Conflict("The case is archived and read-only.", current_status=case.status.value)
+        raise Conflict(
+            Message("The case is archived and read-only."), current_status=case.status.value
+        )
     official_id = data.official_id or principal.id
     if official_id != principal.id and not principal.can(Permission.record_others_arrival):
-        raise Forbidden("Only petition staff and leaders may record someone else's arrival.")
+        raise Forbidden(
+            Message("Only petition staff and leaders may record someone else's arrival.")
+        )
     await named_official(session, official_id, "/official_id", principal)
 
     now = utcnow()

@@ -15,6 +15,7 @@ from api.cases.repository import OnsiteDutyRepository
 from api.deadlines import service as deadlines
 from api.escalations import misses
 from api.kit.errors import InvalidInput
+from api.kit.i18n import Message
 from api.models.case import Case
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
@@ -160,7 +161,10 @@ async def named_official(
         if units is not None and official.unit_id not in units:
             official = None
     if official is None or not official.active:
-        raise InvalidInput(f"Official {official_id} does not exist.", pointer=pointer)
+        raise InvalidInput(
+            Message("Official {official_id} does not exist.", official_id=official_id),
+            pointer=pointer,
+        )
     return official
 
 

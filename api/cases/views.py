@@ -15,6 +15,7 @@ from api.cases.service import register_case
 from api.deadlines import service as deadlines
 from api.deadlines.repository import DeadlineRepository
 from api.kit.errors import NotFound
+from api.kit.i18n import Message
 from api.kit.pagination import Page
 from api.models.case import CONFIDENTIAL_TITLE, Case, CaseUnit
 from api.models.deadline import Deadline
@@ -90,7 +91,7 @@ async def get_case(session: AsyncSession, case_id: uuid.UUID, principal: Princip
     """The case with its deadlines and handling units, or 404 (also outside the territory)."""
     case = await CaseRepository(session).get_in_reach(case_id, principal)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     return await view(session, case, principal)
 
 

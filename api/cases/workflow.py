@@ -46,6 +46,7 @@ from api.deadlines import service as deadlines
 from api.follow_ups.repository import FollowUpRepository
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput
+from api.kit.i18n import Message
 from api.kit.timeutil import local_clock
 from api.models.case import Case, CaseStatus, Outcome, RedirectTarget
 from api.models.deadline import DeadlineKind
@@ -148,7 +149,9 @@ async def _assignee(act: Act, body: AssignBody | ReassignBody) -> tuple[Step, _A
     leader = await named_official(session, body.leader_id, "/leader_id", principal)
     handler = await named_official(session, body.handler_id, "/handler_id", principal)
     if handler.unit_id != unit.id:
-        raise InvalidInput("The handler must belong to the assigned unit.", pointer="/handler_id")
+        raise InvalidInput(
+            Message("The handler must belong to the assigned unit."), pointer="/handler_id"
+        )
     step = await act.begin()
     refuse_complained_unit(step.case, unit, "/unit_id")
     refuse_complained(step.case, leader, "/leader_id")
@@ -228,7 +231,7 @@ async def object_to_assignment(act: Act, body: ObjectBody) -> Changes:
     session, case = step.session, step.case
     window = await deadlines.open_of_case(session, case.id, (K.objection,))
     if not window:
-        raise Conflict("The objection window of this assignment has closed.")
+        raise Conflict(Message("The objection window of this assignment has closed."))
     await step.meet(K.objection)
     desk = await staff_of(session, case.intake_unit_id)
     due = due_after_days(step.now, step.policy.deadlines.transfer_days)
@@ -245,7 +248,7 @@ async def add_department(act: Act, body: UnitBody) -> Changes:
     step = await act.begin()
     refuse_complained_unit(step.case, unit, "/unit_id")
     if unit.id == step.case.assigned_unit_id:
-        raise InvalidInput("This unit already leads the case.", pointer="/unit_id")
+        raise InvalidInput(Message("This unit already leads the case."), pointer="/unit_id")
     await CaseUnitRepository(step.session).add_contributor(step.case.id, unit.id)
     return {"unit_id": str(unit.id)}
 
@@ -255,7 +258,8 @@ async def set_owner_leader(act: Act, body: OfficialBody) -> Changes:
     leader = await named_official(act.session, body.official_id, "/official_id", act.principal)
     if leader.role not in (Role.chief, Role.deputy, Role.dept_head):
         raise InvalidInput(
-            "The owning leader must be a chief, deputy or department head.", pointer="/official_id"
+            Message("The owning leader must be a chief, deputy or department head."),
+            pointer="/official_id",
         )
     step = await act.begin()
     refuse_complained(step.case, leader, "/official_id")
@@ -269,16 +273,20 @@ async def extend(act: Act, body: ExtendBody) -> Changes:
     """延期: the one extension of the handling time (approver and reason required)."""
     approver = await named_official(act.session, body.approver_id, "/approver_id", act.principal)
     if approver.role not in (Role.chief, Role.deputy):
-        raise InvalidInput("The approver must be a chief or deputy.", pointer="/approver_id")
+        raise InvalidInput(
+            Message("The approver must be a chief or deputy."), pointer="/approver_id"
+        )
     step = await act.begin()
     limit = step.policy.deadlines.extension_max_days
     if body.days > limit:
-        raise InvalidInput(f"An extension is at most {limit} days.", pointer="/days")
+        raise InvalidInput(
+            Message("An extension is at most {limit} days.", limit=limit), pointer="/days"
+        )
     if step.case.extended_days is not None:
-        raise Conflict("The handling time was already extended once.")
+        raise Conflict(Message("The handling time was already extended once."))
     handling = await deadlines.open_of_case(step.session, step.case.id, (K.handling,))
     if not handling:
-        raise Conflict("There is no open handling deadline to extend.")
+        raise Conflict(Message("There is no open handling deadline to extend."))
     for deadline in handling:
         deadline.due_at = deadline.due_at + timedelta(days=body.days)
         # The pending due-time check and reminders find the new time and wait for it.
@@ -310,7 +318,7 @@ async def supervise(act: Act, body: SuperviseBody) -> Changes:
     step = await act.begin()
     case = step.case
     if body.due_at <= step.now:
-        raise InvalidInput("A supervision notice sets a date to come.", pointer="/due_at")
+        raise InvalidInput(Message("A supervision notice sets a date to come."), pointer="/due_at")
     owner = (
         await OfficialRepository(step.session).get(case.handler_id) if case.handler_id else None
     ) or await staff_of(step.session, case.intake_unit_id)
@@ -332,7 +340,7 @@ async def return_for_rehandling(act: Act, body: RehandleBody) -> Changes:
     step = await act.begin()
     case = step.case
     if case.assigned_unit_id is None:
-        raise Conflict("The case was never assigned: there is no handling to send back.")
+        raise Conflict(Message("The case was never assigned: there is no handling to send back."))
     handler = (
         await OfficialRepository(step.session).get(case.handler_id) if case.handler_id else None
     )
@@ -362,7 +370,7 @@ async def close(act: Act, body: CloseBody) -> Changes:
     step = await act.begin()
     if step.case.satisfied is None:
         raise Conflict(
-            "Record the petitioner's feedback before closing.",
+            Message("Record the petitioner's feedback before closing."),
             current_status=step.case.status.value,
         )
     step.case.outcome = Outcome(body.outcome)
@@ -372,9 +380,11 @@ async def close(act: Act, body: CloseBody) -> Changes:
     return {"outcome": body.outcome, "note": body.note}
 
 
-def _within(since: datetime | None, days: int, now: datetime, what: str) -> None:
+def _within(since: datetime | None, days: int, now: datetime, what: Message) -> None:
     if since is None or now > since + timedelta(days=days):
-        raise Conflict(f"The {days}-day window to request a {what} has passed.")
+        raise Conflict(
+            Message("The {days}-day window to request a {what} has passed.", days=days, what=what)
+        )
 
 
 async def _reviewing_office(session: AsyncSession, case: Case) -> tuple[Official | None, uuid.UUID]:
@@ -394,8 +404,8 @@ async def request_review(act: Act, body: ReasonBody) -> Changes:
     step = await act.begin()
     d = step.policy.deadlines
     if step.case.outcome not in (None, Outcome.resolved, Outcome.stabilized):
-        raise Conflict("Only an answered case can be reviewed.")
-    _within(step.case.replied_at, d.review_request_days, step.now, "review")
+        raise Conflict(Message("Only an answered case can be reviewed."))
+    _within(step.case.replied_at, d.review_request_days, step.now, Message("review"))
     office, unit_id = await _reviewing_office(step.session, step.case)
     await step.open(K.review, office, unit_id, due_after_days(step.now, d.review_answer_days))
     step.case.outcome, step.case.closed_at = None, None
@@ -415,7 +425,7 @@ async def request_re_review(act: Act, body: ReasonBody) -> Changes:
     """复核 requested within the window after the review."""
     step = await act.begin()
     d = step.policy.deadlines
-    _within(step.case.reviewed_at, d.re_review_request_days, step.now, "re-review")
+    _within(step.case.reviewed_at, d.re_review_request_days, step.now, Message("re-review"))
     office, unit_id = await _reviewing_office(step.session, step.case)
     chain = await UnitRepository(step.session).ancestry(unit_id)
     if len(chain) > 1:  # one level further up than the review
@@ -449,7 +459,7 @@ async def sign_off(act: Act, body: NoteBody) -> Changes:
     leader, principal = step.case.instructed_by, step.principal
     if leader is not None and leader != principal.id and principal.reach is not None:
         # 谁批示谁签字: the leader who instructed the case signs it off.
-        raise Forbidden("The leader who instructed this case (批示) signs it off.")
+        raise Forbidden(Message("The leader who instructed this case (批示) signs it off."))
     step.case.archived_at = step.now
     return {"note": body.note}
 
@@ -459,7 +469,7 @@ async def resolve_duplicate(act: Act, body: DuplicateBody) -> Changes:
     step = await act.begin()
     other = step.case.possible_duplicate_of_id
     if other is None:
-        raise Conflict("The case is not flagged as a possible duplicate.")
+        raise Conflict(Message("The case is not flagged as a possible duplicate."))
     step.case.possible_duplicate_of_id = None
     if body.is_duplicate:
         step.case.status = CaseStatus.closed

@@ -19,6 +19,7 @@ from api.categories.repository import CategoryRepository
 from api.categories.schemas import CategoryPut, CategoryRead
 from api.categories.vocabulary import OTHER, UNCLASSIFIED
 from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.uow import Resource, Slot, unit_of
 from api.models.category import Category
 
@@ -121,7 +122,9 @@ async def accepted_code(session: AsyncSession, code: str, pointer: str) -> str:
     if (await vocabulary(session, fresh=True)).accepts(code):
         return code
     raise InvalidInput(
-        f"Unknown or retired category {code!r}: GET /v1/categories lists the codes.",
+        Message(
+            "Unknown or retired category {code!r}: GET /v1/categories lists the codes.", code=code
+        ),
         pointer=pointer,
     )
 
@@ -130,7 +133,7 @@ def check_text(code: str, text: str | None, pointer: str) -> None:
     """`category_text` belongs with `other` (the desk's own words), and `other` needs it."""
     if code == OTHER and not (text and text.strip()):
         raise InvalidInput(
-            "Category 'other' needs category_text: what the matter is.", pointer=pointer
+            Message("Category 'other' needs category_text: what the matter is."), pointer=pointer
         )
 
 
@@ -154,13 +157,21 @@ async def put(session: AsyncSession, code: str, body: CategoryPut) -> tuple[Cate
             top = await repo.get(parent)
             if top is None:
                 raise InvalidInput(
-                    f"Category {code!r} belongs under {parent!r}, which does not exist.",
+                    Message(
+                        "Category {code!r} belongs under {parent!r}, which does not exist.",
+                        code=code,
+                        parent=parent,
+                    ),
                     pointer="/code",
                 )
         found = Category(code=code, parent=parent)
         repo.add(found)
     elif not body.active and code in SYSTEM_CODES:
-        raise Conflict(f"Category {code!r} is where the service files cases; it stays active.")
+        raise Conflict(
+            Message(
+                "Category {code!r} is where the service files cases; it stays active.", code=code
+            )
+        )
     found.name = body.name
     found.name_en = body.name_en
     found.position = body.position
@@ -187,5 +198,5 @@ async def get(session: AsyncSession, code: str) -> CategoryRead:
     if found is None:
         found = (await vocabulary(session, fresh=True)).classes.get(code)
     if found is None:
-        raise NotFound(f"Category {code!r} does not exist.")
+        raise NotFound(Message("Category {code!r} does not exist.", code=code))
     return found

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import Response
 
 from api.kit.errors import NotFound
+from api.kit.i18n import Message
 from api.kit.static import FixedFiles
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -29,7 +30,7 @@ FILES = {
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 
-PAGE_FILES = FixedFiles(STATIC, FILES, what="dashboard")
+PAGE_FILES = FixedFiles(STATIC, FILES, what=Message("dashboard"))
 
 
 @router.get("/dashboard")
@@ -47,5 +48,5 @@ async def dashboard_asset(
 ) -> Response:
     """One of the page's script and style files; anything else is 404."""
     if name == "index.html":  # the page has its own address
-        raise NotFound(f"No dashboard file {name!r}.")
+        raise NotFound(Message("No dashboard file {name!r}.", name=name))
     return PAGE_FILES.serve(name, if_none_match)

@@ -34,6 +34,7 @@ from api.decisions.schemas import (
 from api.escalations import misses
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.timeutil import end_of_local_day, local, local_days, local_today
 from api.models.case import Case
 from api.models.deadline import DeadlineKind, DeadlineStatus
@@ -164,11 +165,11 @@ async def update(
     """Change a draft; an assessed or decided one is 409. A new planned day or responsible
     leader replaces the assessment deadline."""
     decision = await _in_reach(session, decision_id, principal, for_update=True)
-    _expect(decision, DecisionStatus.draft, "Only a draft may be changed")
+    _expect(decision, DecisionStatus.draft, Message("Only a draft may be changed"))
     given = body.model_fields_set
     for name in REQUIRED_FIELDS:
         if name in given and getattr(body, name) is None:
-            raise InvalidInput(f"{name} may not be null.", pointer=f"/{name}")
+            raise InvalidInput(Message("{name} may not be null.", name=name), pointer=f"/{name}")
     old_owner, old_planned = decision.owner_leader_id, decision.planned_on
     if given & {"unit_id", "owner_leader_id"}:
         owner_id = body.owner_leader_id or decision.owner_leader_id
@@ -211,40 +212,50 @@ async def assess(
     level (an assessor may only raise it, with a reason). A high risk alerts the responsible
     leader at once, in the same transaction."""
     decision = await _in_reach(session, decision_id, principal, for_update=True)
-    _expect(decision, DecisionStatus.draft, "Only a draft is assessed")
+    _expect(decision, DecisionStatus.draft, Message("Only a draft is assessed"))
     findings = {**decision.findings, **_stored(body.findings)}
     plan = body.response_plan or decision.response_plan
     errors = [
         {
             "pointer": f"/findings/{d.value}",
-            "detail": f"The {d.value} finding ({DIMENSION_NAMES[d]}) is missing.",
+            "detail": Message(
+                "The {dimension} finding ({name}) is missing.",
+                dimension=d.value,
+                name=DIMENSION_NAMES[d],
+            ),
         }
         for d in Dimension
         if d.value not in findings
     ]
     if not plan:
         errors.append(
-            {"pointer": "/response_plan", "detail": "The response plan (应对预案) is missing."}
+            {
+                "pointer": "/response_plan",
+                "detail": Message("The response plan (应对预案) is missing."),
+            }
         )
     if errors:
         raise InvalidInput(
-            "An assessment needs all four findings and a response plan.", errors=errors
+            Message("An assessment needs all four findings and a response plan."), errors=errors
         )
     rule = policy.decisions.level_for(Verdict(findings[d.value]["verdict"]) for d in Dimension)
     level = body.risk_level or rule
     if RISK_ORDER[level] < RISK_ORDER[rule]:
         raise InvalidInput(
-            f"The findings make this a {rule.value} risk; the level may be raised, never lowered.",
+            Message(
+                "The findings make this a {rule} risk; the level may be raised, never lowered.",
+                rule=rule.value,
+            ),
             pointer="/risk_level",
         )
     if level != rule and not body.level_reason:
         raise InvalidInput(
-            f"Raising the level above the rule's {rule.value} needs a reason.",
+            Message("Raising the level above the rule's {rule} needs a reason.", rule=rule.value),
             pointer="/level_reason",
         )
     if level == rule and body.level_reason:
         raise InvalidInput(
-            "A reason is given only for a level raised above the rule's.",
+            Message("A reason is given only for a level raised above the rule's."),
             pointer="/level_reason",
         )
     now = utcnow()
@@ -272,14 +283,18 @@ async def decide(
     """评估结论: a conclusion the risk level allows (a high risk is never simply
     implemented); 409 before the assessment or after a conclusion."""
     decision = await _in_reach(session, decision_id, principal, for_update=True)
-    _expect(decision, DecisionStatus.assessed, "A conclusion follows the assessment")
+    _expect(decision, DecisionStatus.assessed, Message("A conclusion follows the assessment"))
     assert decision.risk_level is not None  # every assessed decision has its level
     level = RiskLevel(decision.risk_level)
     if not policy.decisions.allows(level, body.conclusion):
         allowed = [c.value for c in policy.decisions.allowed_conclusions[level]]
         raise InvalidInput(
-            f"A {level.value}-risk decision may not be concluded {body.conclusion.value}; "
-            f"allowed: {', '.join(allowed)}.",
+            Message(
+                "A {level}-risk decision may not be concluded {conclusion}; allowed: {names}.",
+                level=level.value,
+                conclusion=body.conclusion.value,
+                names=", ".join(allowed),
+            ),
             pointer="/conclusion",
             allowed_conclusions=allowed,
         )
@@ -299,10 +314,16 @@ async def link_case(
     decision = await _in_reach(session, decision_id, principal, for_update=True)
     case = await CaseRepository(session).get_in_reach(body.case_id, principal)
     if case is None:
-        raise InvalidInput(f"Case {body.case_id} does not exist.", pointer="/case_id")
+        raise InvalidInput(
+            Message("Case {case_id} does not exist.", case_id=body.case_id), pointer="/case_id"
+        )
     now = utcnow()
     if not await DecisionRepository(session).link_case(decision.id, case.id, principal.id, now):
-        raise Conflict(f"Case {case.number} is already linked to this decision.")
+        raise Conflict(
+            Message(
+                "Case {case_number} is already linked to this decision.", case_number=case.number
+            )
+        )
     decision.updated_at = now
     CaseEventRepository(session).record(
         case.id,
@@ -407,10 +428,15 @@ def _open_assessment_deadline(
     decision.deadline_id, decision.assessment_due_at = deadline.id, due_at
 
 
-def _expect(decision: DecisionAssessment, status: DecisionStatus, what: str) -> None:
+def _expect(decision: DecisionAssessment, status: DecisionStatus, what: Message) -> None:
     if decision.status != status:
         raise Conflict(
-            f"{what}; this assessment is {decision.status}.", decision_status=decision.status
+            Message(
+                "{what}; this assessment is {decision_status}.",
+                what=what,
+                decision_status=decision.status,
+            ),
+            decision_status=decision.status,
         )
 
 
@@ -421,7 +447,7 @@ async def _in_reach(
         decision_id, principal.reach, for_update=for_update
     )
     if decision is None:
-        raise NotFound(f"Decision {decision_id} does not exist.")
+        raise NotFound(Message("Decision {decision_id} does not exist.", decision_id=decision_id))
     return decision
 
 

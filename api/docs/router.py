@@ -24,6 +24,7 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse, Response
 
 from api.kit.errors import PROBLEM_BASE, NotFound, PetitionDeskError
+from api.kit.i18n import Message
 from api.kit.static import FixedFiles, plain_page
 
 ASSETS = "/docs/static"
@@ -37,7 +38,7 @@ DOC_FILES = FixedFiles(
         "redoc.standalone.js": "text/javascript; charset=utf-8",
         "favicon.png": "image/png",
     },
-    what="documentation",
+    what=Message("documentation"),
 )
 
 router = APIRouter(tags=["docs"], include_in_schema=False)
@@ -115,7 +116,7 @@ async def problemplain_page(slug: str) -> HTMLResponse:
     """The page a problem's `type` names: what the error means and what to do."""
     cls = problem_types().get(slug)
     if cls is None:
-        raise NotFound(f"No problem type {slug!r}.")
+        raise NotFound(Message("No problem type {slug!r}.", slug=slug))
     about = ABOUT.get(slug) or " ".join((cls.__doc__ or cls.title).split())
     body = (
         f"<h1>{escape(cls.title)}</h1><p>HTTP {cls.status} · <code>{escape(slug)}</code></p>"

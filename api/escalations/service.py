@@ -19,6 +19,7 @@ from api.escalations.schemas import EscalationQuery, EscalationRead
 from api.events.service import emit, subscribed
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.metrics import ESCALATIONS, ESCALATIONS_UNANSWERED, count_after_commit
 from api.kit.timeutil import local_clock, remaining_text
 from api.kit.uow import PUBLIC_BASE_URL, unit_of
@@ -165,7 +166,7 @@ async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float)
     """
     deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
     if deadline is None:
-        raise NotFound(f"Deadline {deadline_id} does not exist.")
+        raise NotFound(Message("Deadline {deadline_id} does not exist.", deadline_id=deadline_id))
     remind_at = deadline.starts_at + (deadline.due_at - deadline.starts_at) * fraction
     marker = f"reminded:{fraction:g}"
     if deadline.status is not DeadlineStatus.open or marker in deadline.flags:
@@ -431,7 +432,7 @@ async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> E
     """The worker's call when a step's delay has passed: open it unless the chain stopped."""
     deadline = await DeadlineRepository(session).get(deadline_id, for_update=True)
     if deadline is None:
-        raise NotFound(f"Deadline {deadline_id} does not exist.")
+        raise NotFound(Message("Deadline {deadline_id} does not exist.", deadline_id=deadline_id))
     repo = EscalationRepository(session)
     existing = await repo.for_deadline(deadline_id)
     if any(e.status is EscalationStatus.acknowledged for e in existing):
@@ -457,7 +458,9 @@ async def escalate_manually(
     """Jump a chain to a later step now (手动升级), e.g. when a leader must know at once."""
     current = await EscalationRepository(session).get(escalation_id, visible_to=visible_to)
     if current is None:
-        raise NotFound(f"Escalation {escalation_id} does not exist.")
+        raise NotFound(
+            Message("Escalation {escalation_id} does not exist.", escalation_id=escalation_id)
+        )
     deadline = await DeadlineRepository(session).get(current.deadline_id, for_update=True)
     assert deadline is not None
     existing = await EscalationRepository(session).for_deadline(deadline.id)
@@ -465,7 +468,12 @@ async def escalate_manually(
     last = len(policy.escalation.chain(deadline.kind.value)) - 1
     highest = max(e.step for e in existing)
     if not highest < step <= last:
-        raise InvalidInput(f"Choose a step after {highest} and at most {last}.", pointer="/step")
+        raise InvalidInput(
+            Message(
+                "Choose a step after {highest} and at most {last}.", highest=highest, last=last
+            ),
+            pointer="/step",
+        )
     [escalation] = await _open_steps(session, [deadline], policy, step, "manual", principal_id)
     return escalation
 
@@ -483,10 +491,12 @@ async def acknowledge(
         escalation_id, for_update=True, visible_to=visible_to
     )
     if escalation is None:
-        raise NotFound(f"Escalation {escalation_id} does not exist.")
+        raise NotFound(
+            Message("Escalation {escalation_id} does not exist.", escalation_id=escalation_id)
+        )
     if escalation.status is EscalationStatus.acknowledged:
         raise Conflict(
-            "The escalation is already acknowledged.",
+            Message("The escalation is already acknowledged."),
             current_status=escalation.status.value,
             acknowledged_by=str(escalation.acknowledged_by),
         )
@@ -556,7 +566,9 @@ async def renotify(
     and come back after the same interval."""
     escalation = await EscalationRepository(session).get(escalation_id, for_update=True)
     if escalation is None:
-        raise NotFound(f"Escalation {escalation_id} does not exist.")
+        raise NotFound(
+            Message("Escalation {escalation_id} does not exist.", escalation_id=escalation_id)
+        )
     deadline = await _unresolved(session, escalation)
     policy = (await current_policy(session)).policy
     if deadline is None or policy.escalation.renotify_after is None:
@@ -610,11 +622,11 @@ async def acknowledge_by_link(session: AsyncSession, token: str) -> Escalation:
     """Acknowledge through a link: works once, until it expires, without logging in."""
     link = await AckLinkRepository(session).get(token_digest(token))
     if link is None:
-        raise NotFound("This acknowledgement link is not valid.")
+        raise NotFound(Message("This acknowledgement link is not valid."))
     if link.used_at is not None:
-        raise Conflict("This acknowledgement link was already used.")
+        raise Conflict(Message("This acknowledgement link was already used."))
     if link.expires_at < utcnow():
-        raise Conflict("This acknowledgement link has expired; acknowledge in the app.")
+        raise Conflict(Message("This acknowledgement link has expired; acknowledge in the app."))
     link.used_at = utcnow()
     escalation = await EscalationRepository(session).get(link.escalation_id)
     assert escalation is not None

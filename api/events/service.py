@@ -13,6 +13,7 @@ from api.events.repository import ACTIVE_SUBSCRIPTIONS, SubscriptionRepository
 from api.events.schemas import OFFICE_EVENTS, EventType, SubscriptionCreate, SubscriptionQuery
 from api.kit.db import utcnow
 from api.kit.errors import InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.uow import unit_of
 from api.models.alert import Alert
 from api.models.subscription import WebhookSubscription
@@ -91,23 +92,30 @@ async def create_subscription(
         try:
             check_public_url(body.url)
         except ValueError as exc:
-            raise InvalidInput(str(exc), pointer="/url") from exc
+            raise InvalidInput(
+                Message("The address is not allowed: {reason}", reason=str(exc)), pointer="/url"
+            ) from exc
     office_events = set(body.event_types) & OFFICE_EVENTS
     if body.higher_office_id is None and office_events:
         raise InvalidInput(
-            "transfer.* events go only to an endpoint bound to the office that handed the "
-            "case down (higher_office_id).",
+            Message(
+                "transfer.* events go only to an endpoint bound to the office that "
+                "handed the case down (higher_office_id)."
+            ),
             pointer="/event_types",
         )
     if body.higher_office_id is not None:
         if office_events != set(body.event_types):
             raise InvalidInput(
-                "An endpoint bound to a higher office receives only transfer.* events.",
+                Message("An endpoint bound to a higher office receives only transfer.* events."),
                 pointer="/event_types",
             )
         if not await SubscriptionRepository(session).office_active(body.higher_office_id):
             raise InvalidInput(
-                f"Higher office {body.higher_office_id} does not exist.",
+                Message(
+                    "Higher office {higher_office_id} does not exist.",
+                    higher_office_id=body.higher_office_id,
+                ),
                 pointer="/higher_office_id",
             )
     subscription = WebhookSubscription(
@@ -129,7 +137,12 @@ async def disable(session: AsyncSession, subscription_id: uuid.UUID, reason: str
     """Stop delivering to a subscription (410 Gone from the receiver, or an admin)."""
     subscription = await SubscriptionRepository(session).get(subscription_id)
     if subscription is None:
-        raise NotFound(f"Webhook subscription {subscription_id} does not exist.")
+        raise NotFound(
+            Message(
+                "Webhook subscription {subscription_id} does not exist.",
+                subscription_id=subscription_id,
+            )
+        )
     subscription.active = False
     subscription.disabled_reason = reason
     unit_of(session).forget(ACTIVE_SUBSCRIPTIONS)
@@ -150,7 +163,12 @@ async def get_subscription(
     """The subscription, or 404."""
     subscription = await SubscriptionRepository(session).get(subscription_id)
     if subscription is None:
-        raise NotFound(f"Webhook subscription {subscription_id} does not exist.")
+        raise NotFound(
+            Message(
+                "Webhook subscription {subscription_id} does not exist.",
+                subscription_id=subscription_id,
+            )
+        )
     return subscription
 
 

@@ -15,6 +15,7 @@ from api.health.repository import HealthRepository
 from api.health.service import PipelineHealth, pipeline_health, schema_check
 from api.kit.boundary import AppState, get_state
 from api.kit.errors import NotFound, Unauthorized
+from api.kit.i18n import Message
 from api.kit.metrics import (
     PIPELINE_ALERT_AGE,
     PIPELINE_LAST_SWEEP,
@@ -87,12 +88,12 @@ async def scraper(
 ) -> None:
     """Admit only Prometheus, by the metrics token (none configured: no metrics at all)."""
     if credentials is None:
-        raise Unauthorized("The metrics token is required.")
+        raise Unauthorized(Message("The metrics token is required."))
     expected = state.settings.metrics_token
     if not expected:
-        raise NotFound("Metrics are off: set METRICS_TOKEN to scrape them.")
+        raise NotFound(Message("Metrics are off: set METRICS_TOKEN to scrape them."))
     if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise Unauthorized("The metrics token is required.")
+        raise Unauthorized(Message("The metrics token is required."))
 
 
 @router.get(

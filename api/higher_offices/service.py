@@ -15,6 +15,7 @@ from api.higher_offices.schemas import (
 )
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.models.higher_office import HigherOffice
 
 
@@ -22,13 +23,13 @@ async def create(session: AsyncSession, body: HigherOfficeCreate) -> HigherOffic
     """Register an office; its code is unique (409 when taken)."""
     repo = HigherOfficeRepository(session)
     if await repo.by_code(body.code) is not None:
-        raise Conflict(f"Code {body.code!r} is taken.")
+        raise Conflict(Message("Code {code!r} is taken.", code=body.code))
     office = HigherOffice(id=uuid.uuid4(), name=body.name, level=body.level, code=body.code)
     repo.add(office)
     try:
         await session.flush()
     except IntegrityError as exc:  # registered at the same moment
-        raise Conflict(f"Code {body.code!r} is taken.") from exc
+        raise Conflict(Message("Code {code!r} is taken.", code=body.code)) from exc
     return office
 
 
@@ -36,7 +37,7 @@ async def get(session: AsyncSession, office_id: uuid.UUID) -> HigherOffice:
     """The office, or 404."""
     office = await HigherOfficeRepository(session).get(office_id)
     if office is None:
-        raise NotFound(f"Higher office {office_id} does not exist.")
+        raise NotFound(Message("Higher office {office_id} does not exist.", office_id=office_id))
     return office
 
 
@@ -65,5 +66,8 @@ async def named_office(session: AsyncSession, office_id: uuid.UUID, pointer: str
     """An active office named in a request body; otherwise 422."""
     office = await HigherOfficeRepository(session).get(office_id)
     if office is None or not office.active:
-        raise InvalidInput(f"Higher office {office_id} does not exist.", pointer=pointer)
+        raise InvalidInput(
+            Message("Higher office {office_id} does not exist.", office_id=office_id),
+            pointer=pointer,
+        )
     return office

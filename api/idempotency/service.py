@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.idempotency.repository import IdempotencyRepository
 from api.kit.errors import Conflict, InvalidInput
+from api.kit.i18n import Message
 from api.models.idempotency import IdempotencyRecord
 
 
@@ -54,15 +55,21 @@ async def run_once(
     repo = IdempotencyRepository(session)
     if not await repo.try_lock(caller_id, key):
         raise Conflict(
-            "A request with this Idempotency-Key is still being processed; retry later.",
+            Message("A request with this Idempotency-Key is still being processed; retry later."),
             header="Idempotency-Key",
         )
     stored = await repo.get(caller_id, key)
     if stored is not None:
         if stored.fingerprint != request_fingerprint:
             raise InvalidInput(
-                "This Idempotency-Key was used for a different request.",
-                errors=[{"in": "header", "name": "Idempotency-Key", "detail": "reused"}],
+                Message("This Idempotency-Key was used for a different request."),
+                errors=[
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "detail": Message("This key was used for a different request."),
+                    }
+                ],
             )
         return IdempotentResult(stored.status_code, stored.body, replayed=True)
     result = await produce()

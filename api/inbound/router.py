@@ -15,6 +15,7 @@ from api.escalations.service import acknowledge_by_link, acknowledge_by_sms
 from api.inbound.schemas import AliyunSmsUp, GenericSmsReply, InboundResult, TencentSmsReply
 from api.kit.boundary import AppState, DbSession, get_state
 from api.kit.errors import Unauthorized
+from api.kit.i18n import Message
 from api.kit.static import plain_page
 
 router = APIRouter(tags=["inbound"])
@@ -51,7 +52,7 @@ async def ack_link(token: str, session: DbSession) -> HTMLResponse:
 def _check_token(state: AppState, token: str) -> None:
     expected = state.settings.inbound_sms_token
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized("Unknown inbound token.")
+        raise Unauthorized(Message("Unknown inbound token."))
 
 
 @router.post("/v1/inbound/sms/{provider}")

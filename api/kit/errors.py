@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.kit.i18n import CONTENT_LANGUAGE, EN, N_, ZH, Message, negotiate, translate
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +30,38 @@ class PetitionDeskError(Exception):
 
     status = 500
     slug = "internal"
-    title = "Internal error"
+    title = N_("Internal error")
     # The refusal is itself something to keep (a login revoked): commit, do not roll back.
     keep_changes = False
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(self, detail: Message | None = None, **extensions: Any) -> None:
+        self.detail = detail or Message(self.title)
+        super().__init__(str(self.detail))
         self.extensions = extensions
         self.headers: dict[str, str] = {}
 
-    def to_problem(self, instance: str) -> dict[str, Any]:
-        """The RFC 9457 problem document for this error."""
+    def to_problem(self, instance: str, language: str = EN) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error, its texts in `language` (a `Message`
+        anywhere in the extensions too, such as each field's `detail` in `errors`)."""
         return {
             "type": PROBLEM_BASE + self.slug,
-            "title": self.title,
+            "title": translate(self.title, language),
             "status": self.status,
-            "detail": self.detail,
+            "detail": self.detail.render(language),
             "instance": instance,
-            **self.extensions,
+            **{key: rendered(value, language) for key, value in self.extensions.items()},
         }
+
+
+def rendered(value: Any, language: str) -> Any:
+    """`value` with every `Message` in it (inside lists and dicts too) put into `language`."""
+    if isinstance(value, Message):
+        return value.render(language)
+    if isinstance(value, list):
+        return [rendered(item, language) for item in value]
+    if isinstance(value, dict):
+        return {key: rendered(item, language) for key, item in value.items()}
+    return value
 
 
 class BadRequest(PetitionDeskError):
@@ -55,7 +69,7 @@ class BadRequest(PetitionDeskError):
 
     status = 400
     slug = "bad-request"
-    title = "Bad request"
+    title = N_("Bad request")
 
 
 class Unauthorized(PetitionDeskError):
@@ -63,9 +77,9 @@ class Unauthorized(PetitionDeskError):
 
     status = 401
     slug = "unauthorized"
-    title = "Authentication required"
+    title = N_("Authentication required")
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+    def __init__(self, detail: Message | None = None, **extensions: Any) -> None:
         super().__init__(detail, **extensions)
         self.headers = {"WWW-Authenticate": "Bearer"}
 
@@ -75,7 +89,7 @@ class Forbidden(PetitionDeskError):
 
     status = 403
     slug = "forbidden"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class NotFound(PetitionDeskError):
@@ -83,7 +97,7 @@ class NotFound(PetitionDeskError):
 
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class NotAcceptable(PetitionDeskError):
@@ -91,7 +105,7 @@ class NotAcceptable(PetitionDeskError):
 
     status = 406
     slug = "not-acceptable"
-    title = "Not acceptable"
+    title = N_("Not acceptable")
 
 
 class Conflict(PetitionDeskError):
@@ -99,7 +113,7 @@ class Conflict(PetitionDeskError):
 
     status = 409
     slug = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class InvalidInput(PetitionDeskError):
@@ -107,9 +121,9 @@ class InvalidInput(PetitionDeskError):
 
     status = 422
     slug = "validation"
-    title = "Invalid input"
+    title = N_("Invalid input")
 
-    def __init__(self, detail: str, *, pointer: str | None = None, **extensions: Any) -> None:
+    def __init__(self, detail: Message, *, pointer: str | None = None, **extensions: Any) -> None:
         errors = extensions.pop("errors", None)
         if errors is None and pointer is not None:
             errors = [{"pointer": pointer, "detail": detail}]
@@ -121,7 +135,16 @@ class PayloadTooLarge(PetitionDeskError):
 
     status = 413
     slug = "too-large"
-    title = "Request body too large"
+    title = N_("Request body too large")
+
+
+class UnsupportedMediaType(PetitionDeskError):
+    """The body is of a media type the operation does not take: a file by what its bytes are
+    (the policy lists the types allowed), any other body by its `Content-Type`."""
+
+    status = 415
+    slug = "unsupported-media-type"
+    title = N_("Unsupported media type")
 
 
 class TooManyRequests(PetitionDeskError):
@@ -129,9 +152,9 @@ class TooManyRequests(PetitionDeskError):
 
     status = 429
     slug = "too-many-requests"
-    title = "Too many requests"
+    title = N_("Too many requests")
 
-    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+    def __init__(self, detail: Message, *, retry_after: int, **extensions: Any) -> None:
         super().__init__(detail, retry_after=retry_after, **extensions)
         self.headers = {"Retry-After": str(retry_after)}
 
@@ -141,7 +164,7 @@ class ServiceUnavailable(PetitionDeskError):
 
     status = 503
     slug = "unavailable"
-    title = "Service unavailable"
+    title = N_("Service unavailable")
 
 
 def json_pointer(loc: Sequence[int | str]) -> str:
@@ -150,12 +173,124 @@ def json_pointer(loc: Sequence[int | str]) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+# What pydantic says of a field, by its error `type`, with the placeholders of the error's
+# `ctx`: the catalogue's message ids. English answers keep pydantic's own sentence (it says
+# "1 character" and "2 characters"); an unknown type keeps it in every language.
+FIELD_MESSAGES: Final[Mapping[str, str]] = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "string_unicode": N_(
+        "Input should be a valid string, unable to parse raw data as a unicode string"
+    ),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "int_parsing_size": N_("Unable to parse input string as an integer, exceeded maximum size"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "finite_number": N_("Input should be a finite number"),
+    "decimal_type": N_("Decimal input should be an integer, float, string or Decimal object"),
+    "decimal_parsing": N_("Input should be a valid decimal"),
+    "decimal_max_digits": N_("Decimal input should have no more than {max_digits} digits in total"),
+    "decimal_max_places": N_(
+        "Decimal input should have no more than {decimal_places} decimal places"
+    ),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "multiple_of": N_("Input should be a multiple of {multiple_of}"),
+    "too_short": N_("{field_type} should have at least {min_length} items, not {actual_length}"),
+    "too_long": N_("{field_type} should have at most {max_length} items, not {actual_length}"),
+    "enum": N_("Input should be {expected}"),
+    "literal_error": N_("Input should be {expected}"),
+    "uuid_type": N_("UUID input should be a string, bytes or UUID object"),
+    "uuid_parsing": N_("Input should be a valid UUID, {error}"),
+    "uuid_version": N_("UUID version {expected_version} expected"),
+    "date_type": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD, {error}"),
+    "date_from_datetime_parsing": N_("Input should be a valid date or datetime, {error}"),
+    "date_from_datetime_inexact": N_(
+        "Datetimes provided to dates should have zero time - e.g. be exact dates"
+    ),
+    "date_past": N_("Date should be in the past"),
+    "date_future": N_("Date should be in the future"),
+    "datetime_type": N_("Input should be a valid datetime"),
+    "datetime_parsing": N_("Input should be a valid datetime, {error}"),
+    "datetime_from_date_parsing": N_("Input should be a valid datetime or date, {error}"),
+    "datetime_past": N_("Input should be in the past"),
+    "datetime_future": N_("Input should be in the future"),
+    "timezone_aware": N_("Input should have timezone info"),
+    "timezone_naive": N_("Input should not have timezone info"),
+    "time_type": N_("Input should be a valid time"),
+    "time_parsing": N_("Input should be in a valid time format, {error}"),
+    "time_delta_type": N_("Input should be a valid timedelta"),
+    "time_delta_parsing": N_("Input should be a valid timedelta, {error}"),
+    "list_type": N_("Input should be a valid list"),
+    "tuple_type": N_("Input should be a valid tuple"),
+    "set_type": N_("Input should be a valid set"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+    "model_attributes_type": N_(
+        "Input should be a valid dictionary or object to extract fields from"
+    ),
+    "dataclass_type": N_("Input should be a dictionary or an instance of {class_name}"),
+    "json_invalid": N_("Invalid JSON: {error}"),
+    "json_type": N_("JSON input should be string, bytes or bytearray"),
+    "none_required": N_("Input should be None"),
+    "bytes_type": N_("Input should be a valid bytes"),
+    "bytes_too_short": N_("Data should have at least {min_length} bytes"),
+    "bytes_too_long": N_("Data should have at most {max_length} bytes"),
+    "url_type": N_("URL input should be a string or URL"),
+    "url_parsing": N_("Input should be a valid URL, {error}"),
+    "url_scheme": N_("URL scheme should be {expected_schemes}"),
+    "url_too_long": N_("URL should have at most {max_length} characters"),
+    "value_error": N_("Value error, {error}"),
+    "assertion_error": N_("Assertion failed, {error}"),
+    "union_tag_invalid": N_(
+        "Input tag '{tag}' found using {discriminator} does not match any of the expected "
+        "tags: {expected_tags}"
+    ),
+    "union_tag_not_found": N_("Unable to extract tag using discriminator {discriminator}"),
+    "frozen_field": N_("Field is frozen"),
+    "frozen_instance": N_("Instance is frozen"),
+    "is_instance_of": N_("Input should be an instance of {class}"),
+    "callable_type": N_("Input should be callable"),
+}
+
+
+def field_message(error: Mapping[str, Any], language: str) -> str:
+    """What pydantic said of one field, in `language` (see `FIELD_MESSAGES`). A validator's
+    `ValueError(Message(...))` is rendered in the language."""
+    english = str(error.get("msg") or "invalid")
+    ctx = dict(error.get("ctx") or {})
+    cause = ctx.get("error")
+    own = cause.args[0] if isinstance(cause, Exception) and cause.args else None
+    if isinstance(own, Message):
+        ctx["error"] = own.render(language)
+    template = FIELD_MESSAGES.get(str(error.get("type")))
+    if language == EN or template is None:
+        return english
+    if language == ZH and isinstance(ctx.get("expected"), str):
+        ctx["expected"] = ctx["expected"].replace(", ", "、").replace(" or ", " 或 ")
+    try:
+        return translate(template, language).format(**{k: str(v) for k, v in ctx.items()})
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
+def _validation_errors(exc: RequestValidationError, language: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for err in exc.errors():
         loc = list(err.get("loc", ()))
         where = str(loc[0]) if loc else "body"
-        entry: dict[str, Any] = {"detail": err.get("msg", "invalid"), "type": err.get("type")}
+        entry: dict[str, Any] = {"detail": field_message(err, language), "type": err.get("type")}
         if where == "body":
             entry["pointer"] = json_pointer(loc[1:])
         else:
@@ -165,10 +300,25 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def language_of(headers: Mapping[str, str], default: str) -> str:
+    """The language of an error's answer: the one `Accept-Language` prefers, else `default`."""
+    return negotiate(headers.get("accept-language"), default)
+
+
+def language_headers(language: str) -> dict[str, str]:
+    """The headers of an answer in `language`, which depends on the request's preference."""
+    return {"Content-Language": CONTENT_LANGUAGE[language], "Vary": "Accept-Language"}
+
+
 def _problem(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    status: int, body: dict[str, Any], language: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(
+        body,
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers={**(headers or {}), **language_headers(language)},
+    )
 
 
 def allowed_methods(request: Request) -> str:
@@ -190,6 +340,20 @@ def allowed_methods(request: Request) -> str:
 UNAVAILABLE_SQLSTATES = ("08", "57P", "53")
 RETRY_AFTER_UNAVAILABLE = 5  # seconds: a PostgreSQL failover or restart takes about that
 
+# The titles Starlette gives the errors it raises itself (an unknown path, a method the path
+# does not serve), for the catalogue.
+HTTP_TITLES: Final = (
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Acceptable"),
+    N_("Unsupported Media Type"),
+    N_("Unprocessable Content"),
+    N_("Internal Server Error"),
+)
+
 
 def dependency_down(exc: BaseException) -> bool:
     """Whether the error says PostgreSQL (or the network to it) is away, so the request may
@@ -203,57 +367,71 @@ def dependency_down(exc: BaseException) -> bool:
     return False
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Register the problem+json rendering for every error the app can produce."""
+def install_handlers(app: FastAPI, default_language: str = ZH) -> None:
+    """Register the problem+json rendering for every error the app can produce, in the
+    language the request prefers (`default_language` when it prefers none of ours)."""
+
+    def language(request: Request) -> str:
+        return language_of(request.headers, default_language)
 
     async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PetitionDeskError)
-        return _problem(exc.status, exc.to_problem(request.url.path), exc.headers)
+        lang = language(request)
+        return _problem(exc.status, exc.to_problem(request.url.path, lang), lang, exc.headers)
 
     async def on_pydantic(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ValidationError)
+        lang = language(request)
         errors = [
             {
                 "pointer": json_pointer(list(e.get("loc", ()))),
-                "detail": e.get("msg"),
+                "detail": field_message(e, lang),
                 "type": e.get("type"),
             }
             for e in exc.errors()
         ]
-        problem = InvalidInput("The request body is invalid.", errors=errors)
-        return _problem(422, problem.to_problem(request.url.path))
+        problem = InvalidInput(Message("The request body is invalid."), errors=errors)
+        return _problem(422, problem.to_problem(request.url.path, lang), lang)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problem = InvalidInput("The request has invalid fields.", errors=_validation_errors(exc))
-        return _problem(422, problem.to_problem(request.url.path))
+        lang = language(request)
+        problem = InvalidInput(
+            Message("The request has invalid fields."), errors=_validation_errors(exc, lang)
+        )
+        return _problem(422, problem.to_problem(request.url.path, lang), lang)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        lang = language(request)
         body = {
             "type": "about:blank",
-            "title": str(exc.detail),
+            "title": translate(str(exc.detail), lang),
             "status": exc.status_code,
             "instance": request.url.path,
         }
         headers = dict(exc.headers or {})
         if exc.status_code == 405 and (allowed := allowed_methods(request)):
             headers["Allow"] = allowed  # else a route outside the contract: Starlette's own
-        return _problem(exc.status_code, body, headers)
+        return _problem(exc.status_code, body, lang, headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _problem(500, PetitionDeskError().to_problem(request.url.path))
+        lang = language(request)
+        return _problem(500, PetitionDeskError().to_problem(request.url.path, lang), lang)
 
     async def on_dependency(request: Request, exc: Exception) -> JSONResponse:
         if not dependency_down(exc):
             return await on_unexpected(request, exc)
         log.warning("%s %s: a dependency is unreachable: %r", request.method, request.url.path, exc)
+        lang = language(request)
         problem = ServiceUnavailable(
-            "The database cannot be reached right now; nothing was saved. Try again shortly."
+            Message(
+                "The database cannot be reached right now; nothing was saved. Try again shortly."
+            )
         )
         headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
-        return _problem(503, problem.to_problem(request.url.path), headers)
+        return _problem(503, problem.to_problem(request.url.path, lang), lang, headers)
 
     app.add_exception_handler(PetitionDeskError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)

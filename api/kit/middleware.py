@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.kit.errors import PROBLEM_JSON, InvalidInput, PayloadTooLarge
+from api.kit.errors import PROBLEM_JSON, InvalidInput, PayloadTooLarge, language_headers
+from api.kit.i18n import ZH, negotiate
+from api.kit.i18n import Message as Text
 from api.kit.metrics import REQUEST_DURATION, UNMATCHED
 from shared import tracing
 
@@ -45,14 +48,18 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-def _problem(limit: int, path: str) -> bytes:
-    error = PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
-    return json.dumps(error.to_problem(path)).encode()
+def _problem(limit: int, path: str, language: str) -> bytes:
+    error = PayloadTooLarge(
+        Text("The request body is over the limit of {limit} bytes.", limit=limit)
+    )
+    return json.dumps(error.to_problem(path, language)).encode()
 
 
-def _nul_problem(where: str, path: str) -> bytes:
-    error = InvalidInput("Text may not contain the NUL character (U+0000).", errors=[{"in": where}])
-    return json.dumps(error.to_problem(path)).encode()
+def _nul_problem(where: str, path: str, language: str) -> bytes:
+    error = InvalidInput(
+        Text("Text may not contain the NUL character (U+0000)."), errors=[{"in": where}]
+    )
+    return json.dumps(error.to_problem(path, language)).encode()
 
 
 # Bodies of files: their bytes may hold anything, NUL included.
@@ -75,11 +82,13 @@ class Guard:
         max_body_bytes: int,
         upload_paths: re.Pattern[str] | None = None,
         max_upload_bytes: int | None = None,
+        default_language: str = ZH,
     ) -> None:
         self.app = app
         self.limit = max_body_bytes
         self.upload_paths = upload_paths
         self.upload_limit = max(max_upload_bytes or max_body_bytes, max_body_bytes)
+        self.default_language = default_language
 
     def _is_upload(self, path: str, headers: dict[bytes, bytes]) -> bool:
         return (
@@ -95,17 +104,19 @@ class Guard:
             return
         path: str = scope["path"]
         if _NUL_IN_URL.search(scope.get("raw_path") or b"") or "\x00" in path:
-            await self._refuse(send, path, 422, _nul_problem("path", path))
+            await self._refuse(send, scope, 422, lambda lang: _nul_problem("path", path, lang))
             return
         if _NUL_IN_URL.search(scope.get("query_string", b"")):
-            await self._refuse(send, path, 422, _nul_problem("query", path))
+            await self._refuse(send, scope, 422, lambda lang: _nul_problem("query", path, lang))
             return
         headers = dict(scope.get("headers", []))
         upload = self._is_upload(path, headers)
         limit = self.upload_limit if upload else self.limit
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, path, PayloadTooLarge.status, _problem(limit, path))
+            await self._refuse(
+                send, scope, PayloadTooLarge.status, lambda lang: _problem(limit, path, lang)
+            )
             return
         if scope.get("method") in ("POST", "PUT", "PATCH"):
             # Read the body here, up to the limit (a chunked one declares no length), look at
@@ -119,7 +130,12 @@ class Guard:
                     break
                 size += len(message.get("body", b""))
                 if size > limit:
-                    await self._refuse(send, path, PayloadTooLarge.status, _problem(limit, path))
+                    await self._refuse(
+                        send,
+                        scope,
+                        PayloadTooLarge.status,
+                        lambda lang: _problem(limit, path, lang),
+                    )
                     return
                 if not message.get("more_body", False):
                     break
@@ -132,7 +148,7 @@ class Guard:
                 _NUL_IN_URL if headers.get(b"content-type", b"").startswith(FORM) else _NUL_IN_JSON
             )
             if not upload and nul.search(body):
-                await self._refuse(send, path, 422, _nul_problem("body", path))
+                await self._refuse(send, scope, 422, lambda lang: _nul_problem("body", path, lang))
                 return
             del body
             receive = _replay(buffered, receive)
@@ -149,7 +165,12 @@ class Guard:
 
         await self.app(scope, receive, secured)
 
-    async def _refuse(self, send: Send, path: str, status: int, body: bytes) -> None:
+    async def _refuse(
+        self, send: Send, scope: Scope, status: int, problem: Callable[[str], bytes]
+    ) -> None:
+        given = next((v for k, v in scope["headers"] if k == b"accept-language"), b"")
+        language = negotiate(given.decode("latin-1"), self.default_language)
+        body = problem(language)
         await send(
             {
                 "type": "http.response.start",
@@ -157,6 +178,10 @@ class Guard:
                 "headers": [
                     (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
+                    *(
+                        (k.lower().encode(), v.encode())
+                        for k, v in language_headers(language).items()
+                    ),
                     *SECURITY_HEADERS,
                 ],
             }

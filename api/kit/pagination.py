@@ -11,6 +11,7 @@ from sqlalchemy import Select, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kit.errors import BadRequest
+from api.kit.i18n import Message
 from shared.jsontypes import IsoDateTime
 
 T = TypeVar("T")
@@ -60,7 +61,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         return _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(hex=hex_id)
     except (ValueError, OverflowError) as exc:
-        raise BadRequest("The cursor is not valid.", parameter="cursor") from exc
+        raise BadRequest(Message("The cursor is not valid."), parameter="cursor") from exc
 
 
 async def fetch_page(

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi.responses import HTMLResponse, Response
 
 from api.kit.errors import NotFound
+from api.kit.i18n import Message
 
 
 def plain_page(title: str, body: str) -> HTMLResponse:
@@ -37,7 +38,7 @@ def _load(path: Path, mtime_ns: int) -> tuple[bytes, str]:
 class FixedFiles:
     """The files of one directory that may be served, each with its media type."""
 
-    def __init__(self, directory: Path, files: Mapping[str, str], *, what: str) -> None:
+    def __init__(self, directory: Path, files: Mapping[str, str], *, what: Message) -> None:
         self.directory = directory
         self.files = dict(files)
         self.what = what
@@ -46,7 +47,7 @@ class FixedFiles:
         """The file (or 304 when the client holds it; 404 for a name not in the list).
         Revalidated on every load (cheap: a 304), so a deploy shows on the next reload."""
         if name not in self.files:
-            raise NotFound(f"No {self.what} file {name!r}.")
+            raise NotFound(Message("No {what} file {name!r}.", what=self.what, name=name))
         path = self.directory / name
         body, etag = _load(path, path.stat().st_mtime_ns)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}

@@ -14,6 +14,7 @@ from api.cases.repository import CaseRepository
 from api.categories.service import vocabulary
 from api.deadlines.repository import DeadlineRepository
 from api.kit.errors import NotFound
+from api.kit.i18n import Message
 from api.lookup.repository import LookupRepository
 from api.lookup.schemas import CaseProgress, LookupRequest, LookupSecret, ProgressStep
 from api.models.case import Case
@@ -66,7 +67,7 @@ async def reissue(session: AsyncSession, case_id: uuid.UUID, principal: Principa
     """A new secret for a petitioner who lost theirs (the desk hands it over in person)."""
     case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=True)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     secret = await issue_secret(session, case)
     CaseEventRepository(session).record(
         case.id, "lookup_secret_reissued", actor_id=principal.id, client=principal.client
@@ -101,7 +102,7 @@ async def lookup(
     )
     if case is None:
         await throttle.failed(guesser, address)
-        raise NotFound("No case has this number and lookup secret.")
+        raise NotFound(Message("No case has this number and lookup secret."))
     return await _progress(session, repo, case)
 
 

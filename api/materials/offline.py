@@ -13,6 +13,7 @@ from api.auth.principal import Principal
 from api.cases import views
 from api.cases.schemas import CaseCreate
 from api.kit.errors import InvalidInput, PetitionDeskError
+from api.kit.i18n import Message
 from api.materials.schemas import OfflineReportRegistered
 from api.materials.service import Prepared, Upload, attach, get, prepare, store_of, to_read
 from api.models.material import MaterialKind
@@ -49,7 +50,9 @@ def _text_without_nul(value: object, pointer: str) -> None:
     files may hold anything); PostgreSQL's text cannot hold it."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise InvalidInput("Text may not contain the NUL character (U+0000).", pointer=pointer)
+            raise InvalidInput(
+                Message("Text may not contain the NUL character (U+0000)."), pointer=pointer
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             _text_without_nul(item, f"{pointer}/{key}")
@@ -60,7 +63,7 @@ def _text_without_nul(value: object, pointer: str) -> None:
 
 def _at(index: int, exc: PetitionDeskError) -> PetitionDeskError:
     """The error of one file, saying which."""
-    exc.detail = f"File {index + 1}: {exc.detail}"
+    exc.detail = Message("File {number}: {detail}", number=index + 1, detail=exc.detail)
     if "errors" not in exc.extensions:
         exc.extensions["errors"] = [{"pointer": f"/files/{index}", "detail": exc.detail}]
     return exc
@@ -80,11 +83,16 @@ async def register_with_files(
     _text_without_nul(case.model_dump(), "/case")
     policy = (await current_policy(session)).policy.materials
     if not files:
-        raise InvalidInput("An offline report carries at least one file.", pointer="/files")
+        raise InvalidInput(
+            Message("An offline report carries at least one file."), pointer="/files"
+        )
     if len(files) > policy.max_report_files:
         raise InvalidInput(
-            f"An offline report carries at most {policy.max_report_files} files "
-            "(policy `materials.max_report_files`); attach the rest to the case after.",
+            Message(
+                "An offline report carries at most {max_report_files} files (policy "
+                "`materials.max_report_files`); attach the rest to the case after.",
+                max_report_files=policy.max_report_files,
+            ),
             pointer="/files",
         )
     store = store_of(session)

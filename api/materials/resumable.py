@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.principal import Principal
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from api.kit.i18n import Message
 from api.kit.uow import unit_of
 from api.materials.repository import MaterialRepository
 from api.materials.service import Upload, attach, check_writable, prepare, store_of
@@ -45,7 +46,8 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             found[key] = base64.b64decode(value, validate=True).decode() if value else ""
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise InvalidInput(
-                f"Upload-Metadata {key!r} is not base64 of UTF-8 text.", pointer="/Upload-Metadata"
+                Message("Upload-Metadata {key!r} is not base64 of UTF-8 text.", key=key),
+                pointer="/Upload-Metadata",
             ) from exc
     return found
 
@@ -66,15 +68,24 @@ async def create(
     try:
         kind = MaterialKind(metadata.get("kind", MaterialKind.other.value))
     except ValueError as exc:
-        raise InvalidInput("Unknown kind in Upload-Metadata.", pointer="/Upload-Metadata") from exc
+        raise InvalidInput(
+            Message("Unknown kind in Upload-Metadata."), pointer="/Upload-Metadata"
+        ) from exc
     filename = metadata.get("filename") or "file"
     note = metadata.get("note") or None
     await check_writable(session, case_id, principal, Upload(filename, kind, note))
     limits = (await current_policy(session)).policy.materials
     if length <= 0:
-        raise InvalidInput("Upload-Length must be a positive number.", pointer="/Upload-Length")
+        raise InvalidInput(
+            Message("Upload-Length must be a positive number."), pointer="/Upload-Length"
+        )
     if length > limits.max_resumable_bytes:
-        raise PayloadTooLarge(f"The file is over the limit of {limits.max_resumable_bytes} bytes.")
+        raise PayloadTooLarge(
+            Message(
+                "The file is over the limit of {max_resumable_bytes} bytes.",
+                max_resumable_bytes=limits.max_resumable_bytes,
+            )
+        )
     upload = MaterialUpload(
         id=uuid.uuid4(),
         case_id=case_id,
@@ -97,7 +108,7 @@ async def status(
     """The uploader's own upload on this case (404 for anyone else's, or once expired)."""
     upload = await MaterialRepository(session).upload(upload_id, principal.id)
     if upload is None or upload.case_id != case_id or upload.expires_at <= utcnow():
-        raise NotFound(f"Upload {upload_id} does not exist.")
+        raise NotFound(Message("Upload {upload_id} does not exist.", upload_id=upload_id))
     return upload
 
 
@@ -124,12 +135,16 @@ async def append(
     repo = MaterialRepository(session)
     upload = await repo.upload(upload_id, principal.id, for_update=True)
     if upload is None or upload.case_id != case_id or upload.expires_at <= utcnow():
-        raise NotFound(f"Upload {upload_id} does not exist.")
+        raise NotFound(Message("Upload {upload_id} does not exist.", upload_id=upload_id))
     if upload.material_id is not None:
-        raise Conflict("The upload is complete.", offset=upload.offset)
+        raise Conflict(Message("The upload is complete."), offset=upload.offset)
     if offset != upload.offset:
         raise Conflict(
-            f"Upload-Offset {offset} is not where the upload stands ({upload.offset}).",
+            Message(
+                "Upload-Offset {offset} is not where the upload stands ({offset2}).",
+                offset=offset,
+                offset2=upload.offset,
+            ),
             offset=upload.offset,
         )
     room = upload.length - upload.offset
@@ -137,7 +152,9 @@ async def append(
     async for chunk in body:
         data += chunk
         if len(data) > room:
-            raise PayloadTooLarge(f"More bytes than the {upload.length} announced.")
+            raise PayloadTooLarge(
+                Message("More bytes than the {length} announced.", length=upload.length)
+            )
     store = store_of(session)
     path = _part(store.spool, upload.id)
     await asyncio.to_thread(_write, path, upload.offset, bytes(data))

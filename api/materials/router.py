@@ -16,6 +16,7 @@ from api.cases.schemas import CaseCreate
 from api.idempotency.dependencies import IdempotencyKey, Once
 from api.kit.boundary import CALLER_ID, DbSession, state_of
 from api.kit.errors import InvalidInput, NotFound, PetitionDeskError
+from api.kit.i18n import N_, Message
 from api.materials import offline, resumable, service
 from api.materials.disposition import content_disposition
 from api.materials.schemas import (
@@ -39,7 +40,7 @@ class TusVersionMismatch(PetitionDeskError):
 
     status = 412
     slug = "precondition-failed"
-    title = "Precondition failed"
+    title = N_("Precondition failed")
 
 
 INVALID: dict[int | str, dict[str, Any]] = {
@@ -161,7 +162,7 @@ async def register_offline_report(
     policy = (await current_policy(session)).policy.materials
     given = kinds or []
     if len(given) > len(files):
-        raise InvalidInput("More kinds than files.", pointer="/kinds")
+        raise InvalidInput(Message("More kinds than files."), pointer="/kinds")
     received = [
         offline.ReportFile(
             file.filename,
@@ -264,7 +265,7 @@ async def follow_material_link(
     settings = state_of(request).settings
     found = service.read_link_token(settings.jwt_secret, token)
     if found is None:
-        raise NotFound("This link is unknown or has expired.")
+        raise NotFound(Message("This link is unknown or has expired."))
     material_id, official_id = found
     setattr(request.state, CALLER_ID, official_id)
     return _stream(await service.download_by_link(session, material_id))
@@ -325,7 +326,9 @@ def _tus_route(*headers: Any, body: dict[str, Any] | None = None) -> dict[str, A
 
 def _tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != resumable.TUS_VERSION:
-        mismatch = TusVersionMismatch("This server speaks tus 1.0.0 (Tus-Resumable: 1.0.0).")
+        mismatch = TusVersionMismatch(
+            Message("This server speaks tus 1.0.0 (Tus-Resumable: 1.0.0).")
+        )
         mismatch.headers["Tus-Version"] = resumable.TUS_VERSION
         raise mismatch
 
@@ -333,7 +336,9 @@ def _tus(request: Request) -> None:
 def _int_header(request: Request, name: str) -> int:
     value = request.headers.get(name, "")
     if not value.isdigit():
-        raise InvalidInput(f"{name} must be a non-negative integer.", pointer=f"/{name}")
+        raise InvalidInput(
+            Message("{name} must be a non-negative integer.", name=name), pointer=f"/{name}"
+        )
     return int(value)
 
 
@@ -454,7 +459,7 @@ async def upload_piece(
     _tus(request)
     offset = _int_header(request, "Upload-Offset")
     if request.headers.get("content-type") != "application/offset+octet-stream":
-        raise UnsupportedType("A piece is sent as application/offset+octet-stream.")
+        raise UnsupportedType(Message("A piece is sent as application/offset+octet-stream."))
     upload = await resumable.append(
         session, case_id, upload_id, principal, offset, request.stream()
     )

@@ -32,7 +32,9 @@ from api.kit.errors import (
     NotFound,
     PayloadTooLarge,
     PetitionDeskError,
+    UnsupportedMediaType,
 )
+from api.kit.i18n import N_, Message
 from api.kit.uow import unit_of
 from api.materials import content
 from api.materials.disposition import safe_name
@@ -51,15 +53,11 @@ class Gone(PetitionDeskError):
 
     status = 410
     slug = "gone"
-    title = "Gone"
+    title = N_("Gone")
 
 
-class UnsupportedType(PetitionDeskError):
+class UnsupportedType(UnsupportedMediaType):
     """The content is of a type the policy does not accept (by its bytes, not its name)."""
-
-    status = 415
-    slug = "unsupported-media-type"
-    title = "Unsupported media type"
 
 
 def store_of(session: AsyncSession) -> BlobStore:
@@ -108,7 +106,7 @@ async def _case(
 ) -> Case:
     case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=for_update)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     return case
 
 
@@ -131,7 +129,7 @@ async def get(
     """The material, its case and whether the reader reads its content; 404 out of reach."""
     found = await MaterialRepository(session).readable(material_id, principal)
     if found is None:
-        raise NotFound(f"Material {material_id} does not exist.")
+        raise NotFound(Message("Material {material_id} does not exist.", material_id=material_id))
     material, case = found
     return material, case, _reads(session, principal, case)
 
@@ -152,11 +150,19 @@ async def _servable(
     material, _case, readable = await get(session, material_id, principal)
     if not readable:
         raise Forbidden(
-            "The case is confidential (保密): its files are read by petition staff and the "
-            "leaders named on it only."
+            Message(
+                "The case is confidential (保密): its files are read by petition staff and "
+                "the leaders named on it only."
+            )
         )
     if material.withdrawn:
-        raise Gone(f"Material {material_id} was withdrawn: {material.withdrawn_reason}")
+        raise Gone(
+            Message(
+                "Material {material_id} was withdrawn: {withdrawn_reason}",
+                material_id=material_id,
+                withdrawn_reason=material.withdrawn_reason,
+            )
+        )
     return material
 
 
@@ -175,7 +181,12 @@ async def thumbnail(
     """The image's thumbnail (a small JPEG); 404 when it has none."""
     material = await _servable(session, material_id, principal)
     if material.thumbnail_sha256 is None:
-        raise NotFound(f"Material {material_id} has no thumbnail (it is not an image).")
+        raise NotFound(
+            Message(
+                "Material {material_id} has no thumbnail (it is not an image).",
+                material_id=material_id,
+            )
+        )
     stem = material.filename.rsplit(".", 1)[0]
     return Download(
         store_of(session).open(material.thumbnail_sha256),
@@ -259,7 +270,9 @@ class Upload:
 
 def _writable(case: Case) -> None:
     if case.archived_at is not None or case.status == CaseStatus.archived:
-        raise Conflict(f"Case {case.id} is archived: its materials are read-only.")
+        raise Conflict(
+            Message("Case {case_id} is archived: its materials are read-only.", case_id=case.id)
+        )
 
 
 async def check_writable(
@@ -270,12 +283,15 @@ async def check_writable(
     case = await _case(session, case_id, principal)
     _writable(case)
     if upload.note is not None and "\x00" in upload.note:
-        raise InvalidInput("Text may not contain the NUL character (U+0000).", pointer="/note")
+        raise InvalidInput(
+            Message("Text may not contain the NUL character (U+0000)."), pointer="/note"
+        )
     if upload.event_id is not None and not await MaterialRepository(session).event_of_case(
         upload.event_id, case.id
     ):
         raise InvalidInput(
-            f"Event {upload.event_id} is not one of this case's.", pointer="/event_id"
+            Message("Event {event_id} is not one of this case's.", event_id=upload.event_id),
+            pointer="/event_id",
         )
     return case
 
@@ -297,14 +313,18 @@ async def prepare(
     """Check the content (size against `limit`, type by magic numbers), strip an image's
     metadata, keep it and its thumbnail in the store."""
     if len(data) > limit:
-        raise PayloadTooLarge(f"The file is over the limit of {limit} bytes.")
+        raise PayloadTooLarge(Message("The file is over the limit of {limit} bytes.", limit=limit))
     if not data:
-        raise InvalidInput("The file is empty.", pointer="/file")
+        raise InvalidInput(Message("The file is empty."), pointer="/file")
     mime = content.detect_all(data)
     if mime is None or mime not in policy.allowed_types:
         raise UnsupportedType(
-            f"Files of type {mime or 'unknown'} (by their content) are not accepted; the policy "
-            f"allows {', '.join(policy.allowed_types)}."
+            Message(
+                "Files of type {value} (by their content) are not accepted; the policy "
+                "allows {names}.",
+                value=mime or "unknown",
+                names=", ".join(policy.allowed_types),
+            )
         )
     width = height = None
     thumb_sha = None
@@ -345,8 +365,11 @@ async def attach(
     held = await repo.case_bytes(case.id)
     if held + prepared.blob.size > policy.max_case_bytes:
         raise PayloadTooLarge(
-            f"The case's files would hold {held + prepared.blob.size} bytes, over the limit "
-            f"of {policy.max_case_bytes}."
+            Message(
+                "The case's files would hold {held} bytes, over the limit of {max_case_bytes}.",
+                held=held + prepared.blob.size,
+                max_case_bytes=policy.max_case_bytes,
+            )
         )
     material = Material(
         id=uuid.uuid4(),
@@ -396,15 +419,21 @@ async def withdraw(
     case is read-only (409), a material withdrawn already is 409."""
     found = await MaterialRepository(session).readable(material_id, principal, for_update=True)
     if found is None:
-        raise NotFound(f"Material {material_id} does not exist.")
+        raise NotFound(Message("Material {material_id} does not exist.", material_id=material_id))
     material, case = found
     if material.uploaded_by != principal.id and not principal.can(Permission.desk_cases):
-        raise Forbidden("Only the uploader or the petition office may withdraw a material.")
+        raise Forbidden(
+            Message("Only the uploader or the petition office may withdraw a material.")
+        )
     _writable(case)
     if material.withdrawn:
-        raise Conflict(f"Material {material_id} was already withdrawn.")
+        raise Conflict(
+            Message("Material {material_id} was already withdrawn.", material_id=material_id)
+        )
     if "\x00" in reason:
-        raise InvalidInput("Text may not contain the NUL character (U+0000).", pointer="/reason")
+        raise InvalidInput(
+            Message("Text may not contain the NUL character (U+0000)."), pointer="/reason"
+        )
     material.withdrawn_at = utcnow()
     material.withdrawn_by = principal.id
     material.withdrawn_reason = reason
@@ -428,9 +457,15 @@ async def download_by_link(session: AsyncSession, material_id: uuid.UUID) -> Dow
     withdrawn since."""
     material = await MaterialRepository(session).get(material_id)
     if material is None:
-        raise NotFound(f"Material {material_id} does not exist.")
+        raise NotFound(Message("Material {material_id} does not exist.", material_id=material_id))
     if material.withdrawn:
-        raise Gone(f"Material {material_id} was withdrawn: {material.withdrawn_reason}")
+        raise Gone(
+            Message(
+                "Material {material_id} was withdrawn: {withdrawn_reason}",
+                material_id=material_id,
+                withdrawn_reason=material.withdrawn_reason,
+            )
+        )
     return Download(
         store_of(session).open(material.sha256),
         material.filename,

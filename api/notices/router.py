@@ -14,6 +14,7 @@ from api.auth.dependencies import CurrentPrincipal, needs
 from api.auth.permissions import Permission
 from api.kit.boundary import AppState, DbSession, get_state
 from api.kit.errors import ServiceUnavailable
+from api.kit.i18n import Message
 from api.kit.pagination import Page
 from api.materials.disposition import content_disposition
 from api.notices import render, service
@@ -40,7 +41,9 @@ async def notice_font(state: Annotated[AppState, Depends(get_state)]) -> Path:
     try:
         return await asyncio.to_thread(ensure_font, font_dir(state.settings.font_dir))
     except FontUnavailable as exc:
-        raise ServiceUnavailable(f"The notices' font is not installed: {exc}") from exc
+        raise ServiceUnavailable(
+            Message("The notices' font is not installed: {exc}", exc=exc)
+        ) from exc
 
 
 Font = Annotated[Path, Depends(notice_font)]

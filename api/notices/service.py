@@ -22,6 +22,7 @@ from api.cases.steps import staff_of
 from api.deadlines import service as deadlines
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.timeutil import local
 from api.materials.repository import MaterialRepository
 from api.materials.service import Prepared, Upload, attach, store_of
@@ -173,7 +174,10 @@ async def _proof(session: AsyncSession, case: Case, material_id: uuid.UUID, poin
     """A material of the case, not withdrawn, as the proof of a service (422 otherwise)."""
     material = await MaterialRepository(session).get(material_id)
     if material is None or material.case_id != case.id or material.withdrawn:
-        raise InvalidInput(f"Material {material_id} is not one of this case's.", pointer=pointer)
+        raise InvalidInput(
+            Message("Material {material_id} is not one of this case's.", material_id=material_id),
+            pointer=pointer,
+        )
     return str(material.id)
 
 
@@ -195,7 +199,7 @@ async def _case(
     """The case in the caller's reach whose content they may read (404 otherwise)."""
     case = await CaseRepository(session).get_in_reach(case_id, principal, for_update=for_update)
     if case is None or not disclosure(session, principal).reads_content(case):
-        raise NotFound(f"Case {case_id} does not exist.")
+        raise NotFound(Message("Case {case_id} does not exist.", case_id=case_id))
     return case
 
 
@@ -204,11 +208,11 @@ async def _notice(
 ) -> tuple[Notice, Case]:
     notice = await NoticeRepository(session).get(notice_id, for_update=for_update)
     if notice is None:
-        raise NotFound(f"Notice {notice_id} does not exist.")
+        raise NotFound(Message("Notice {notice_id} does not exist.", notice_id=notice_id))
     try:
         case = await _case(session, notice.case_id, principal, for_update=for_update)
     except NotFound:
-        raise NotFound(f"Notice {notice_id} does not exist.") from None
+        raise NotFound(Message("Notice {notice_id} does not exist.", notice_id=notice_id)) from None
     return notice, case
 
 
@@ -220,14 +224,26 @@ async def issue(
     case = await _case(session, case_id, principal, for_update=True)
     kind = body.kind
     if not principal.can(_permission(kind)):
-        raise Forbidden(f"Role {principal.role.value} may not issue a {kind.value} notice.")
+        raise Forbidden(
+            Message(
+                "Role {role} may not issue a {kind} notice.",
+                role=principal.role.value,
+                kind=kind.value,
+            )
+        )
     if not _ready(case, kind):
         raise Conflict(
-            f"A case in state {case.status.value!r} has no {kind.value} notice to give.",
+            Message(
+                "A case in state {case_status!r} has no {kind} notice to give.",
+                case_status=case.status.value,
+                kind=kind.value,
+            ),
             current_status=case.status.value,
         )
     if body.expect_dispute and kind is not NoticeKind.reply:
-        raise InvalidInput("Only a reply is expected to be disputed.", pointer="/expect_dispute")
+        raise InvalidInput(
+            Message("Only a reply is expected to be disputed."), pointer="/expect_dispute"
+        )
     read = await current_policy(session)
     policy, now = read.policy.notices, utcnow()
     notices = NoticeRepository(session)
@@ -372,9 +388,9 @@ async def approve(session: AsyncSession, notice_id: uuid.UUID, principal: Princi
     """The leader in charge (or the case's owner leader) signs off a reply (审签)."""
     notice, case = await _notice(session, notice_id, principal, for_update=True)
     if not notice.needs_approval or notice.approved_at is not None:
-        raise Conflict("This notice awaits no sign-off.")
+        raise Conflict(Message("This notice awaits no sign-off."))
     if principal.id not in (case.leader_id, case.owner_leader_id):
-        raise Forbidden("The leader in charge of the case signs its reply off.")
+        raise Forbidden(Message("The leader in charge of the case signs its reply off."))
     now = utcnow()
     notice.approved_at, notice.approved_by = now, principal.id
     await deadlines.close_open(
@@ -410,23 +426,26 @@ async def serve(
     """Record the notice's service; the deadline it answers is met when it was served."""
     notice, case = await _notice(session, notice_id, principal, for_update=True)
     if not principal.can(_permission(NoticeKind(notice.kind))):
-        raise Forbidden(f"Role {principal.role.value} may not serve this notice.")
+        raise Forbidden(
+            Message("Role {role} may not serve this notice.", role=principal.role.value)
+        )
     now = utcnow()
     if body.method is ServiceMethod.post and not body.tracking_number:
         raise InvalidInput(
-            "A notice sent by post has its tracking number.", pointer="/tracking_number"
+            Message("A notice sent by post has its tracking number."), pointer="/tracking_number"
         )
     served_at = body.served_at
     if served_at > now or served_at < notice.issued_at:
         raise InvalidInput(
-            "A notice is served after it was issued and not in the future.", pointer="/served_at"
+            Message("A notice is served after it was issued and not in the future."),
+            pointer="/served_at",
         )
     if notice.served_at is not None:
-        raise Conflict("This notice was already served.")
+        raise Conflict(Message("This notice was already served."))
     if notice.superseded_at is not None:
-        raise Conflict("A later version of this notice was issued: serve that one.")
+        raise Conflict(Message("A later version of this notice was issued: serve that one."))
     if notice.needs_approval and notice.approved_at is None:
-        raise Conflict("The leader in charge has not signed this reply off yet (审签).")
+        raise Conflict(Message("The leader in charge has not signed this reply off yet (审签)."))
     notice.served_at, notice.served_by = served_at, principal.id
     notice.service_method, notice.recipient = body.method.value, body.recipient
     notice.tracking_number, notice.witness = body.tracking_number, body.witness
@@ -465,9 +484,11 @@ async def prove(
     """Record the proof of a served notice: the signed receipt (送达回证) or opinion."""
     notice, case = await _notice(session, notice_id, principal, for_update=True)
     if not principal.can(_permission(NoticeKind(notice.kind))):
-        raise Forbidden(f"Role {principal.role.value} may not record this notice's proof.")
+        raise Forbidden(
+            Message("Role {role} may not record this notice's proof.", role=principal.role.value)
+        )
     if notice.served_at is None:
-        raise Conflict("Record the notice's service first.")
+        raise Conflict(Message("Record the notice's service first."))
     now = utcnow()
     notice.proof_ref = await _proof(session, case, body.proof_material_id, "/proof_material_id")
     notice.proof_at = now

@@ -18,6 +18,7 @@ from api.auth.principal import Principal
 from api.auth.security import hash_password
 from api.auth.service import revoke_logins
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.models.official import Official, Role
 from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
@@ -73,18 +74,18 @@ async def get_official(
         if units is not None and official.unit_id not in units:
             official = None
     if official is None:
-        raise NotFound(f"Official {official_id} does not exist.")
+        raise NotFound(Message("Official {official_id} does not exist.", official_id=official_id))
     return official
 
 
 def _may_appoint(principal: Principal, role: Role) -> None:
     if role is Role.higher_office:
         raise InvalidInput(
-            "A higher office speaks through a service token bound to it, not an official.",
+            Message("A higher office speaks through a service token bound to it, not an official."),
             pointer="/role",
         )
     if not may_grant(principal.role, role, credential=False):
-        raise Forbidden(f"Only an admin may make an official {role.value}.")
+        raise Forbidden(Message("Only an admin may make an official {role}.", role=role.value))
 
 
 def _may_set_password(principal: Principal, role: Role) -> None:
@@ -93,8 +94,11 @@ def _may_set_password(principal: Principal, role: Role) -> None:
     # in as a petition officer and read what their own role may not).
     if not may_grant(principal.role, role, credential=True):
         raise Forbidden(
-            f"Only an official holding every permission of a {role.value} (an admin) may set "
-            "their password; they set it themselves afterwards."
+            Message(
+                "Only an official holding every permission of a {role} (an admin) may "
+                "set their password; they set it themselves afterwards.",
+                role=role.value,
+            )
         )
 
 
@@ -106,9 +110,14 @@ async def managed_official(
     only an admin manages an admin or an it_admin, the caller included)."""
     official = await OfficialRepository(session).get(official_id)
     if official is None or not principal.reaches(official.unit_id):
-        raise NotFound(f"Official {official_id} does not exist.")
+        raise NotFound(Message("Official {official_id} does not exist.", official_id=official_id))
     if not may_grant(principal.role, official.role, credential=False):
-        raise Forbidden(f"Only an admin may manage an official who is {official.role.value}.")
+        raise Forbidden(
+            Message(
+                "Only an admin may manage an official who is {official_role}.",
+                official_role=official.role.value,
+            )
+        )
     return official
 
 
@@ -121,7 +130,7 @@ async def create_official(
     _may_appoint(principal, data.role)
     if (data.username is None) != (data.password is None):
         raise InvalidInput(
-            "username and password go together.",
+            Message("username and password go together."),
             pointer="/password" if data.username else "/username",
         )
     if data.password is not None:
@@ -129,7 +138,7 @@ async def create_official(
         check_password(data.password, data.username, min_length(session))
     repo = OfficialRepository(session)
     if data.username and await repo.get_by_username(data.username):
-        raise Conflict(f"User name {data.username!r} is taken.")
+        raise Conflict(Message("User name {username!r} is taken.", username=data.username))
     official = Official(
         name=data.name,
         phone=data.phone,
@@ -143,7 +152,7 @@ async def create_official(
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent registration took the name
-        raise Conflict(f"User name {data.username!r} is taken.") from exc
+        raise Conflict(Message("User name {username!r} is taken.", username=data.username)) from exc
     return official
 
 
@@ -157,7 +166,9 @@ async def update_official(
         await named_unit(session, data.unit_id, principal)
     if data.role is not None:
         if official.role is Role.higher_office:
-            raise InvalidInput("A higher office's account keeps its role.", pointer="/role")
+            raise InvalidInput(
+                Message("A higher office's account keeps its role."), pointer="/role"
+            )
         _may_appoint(principal, data.role)
     if data.password is not None:
         _may_set_password(principal, data.role or official.role)
@@ -240,12 +251,20 @@ async def leader_over(
     territory (one outside it is unknown: 422 as if there were none)."""
     official = await OfficialRepository(session).get(official_id)
     if official is None or not official.active or not principal.reaches(official.unit_id):
-        raise InvalidInput(f"Official {official_id} does not exist.", pointer=pointer)
+        raise InvalidInput(
+            Message("Official {official_id} does not exist.", official_id=official_id),
+            pointer=pointer,
+        )
     line = {u.id for u in await UnitRepository(session).ancestry(unit.id)}
     if official.role not in roles or official.unit_id not in line:
         allowed = ", ".join(r.value for r in roles)
         raise InvalidInput(
-            f"{official.name} is not a leader ({allowed}) of {unit.name} or a unit above it.",
+            Message(
+                "{official_name} is not a leader ({allowed}) of {unit_name} or a unit above it.",
+                official_name=official.name,
+                allowed=allowed,
+                unit_name=unit.name,
+            ),
             pointer=pointer,
         )
     return official

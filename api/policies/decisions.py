@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from api.kit.i18n import Message
 from api.models.decision import Conclusion, RiskLevel, Verdict
 from api.policies.base import StrictModel
 from shared.jsontypes import Distinct, JsonInt
@@ -71,14 +72,18 @@ class DecisionPolicy(StrictModel):
     @model_validator(mode="after")
     def _coherent(self) -> DecisionPolicy:
         if self.medium_if_concerns > self.high_if_concerns:
-            raise ValueError("medium_if_concerns may not exceed high_if_concerns")
+            raise ValueError(Message("medium_if_concerns may not exceed high_if_concerns"))
         if set(self.allowed_conclusions) != set(RiskLevel):
-            raise ValueError("allowed_conclusions names every risk level: high, medium, low")
+            raise ValueError(
+                Message("allowed_conclusions names every risk level: high, medium, low")
+            )
         for level, conclusions in self.allowed_conclusions.items():
             if not conclusions:
-                raise ValueError(f"risk level {level.value} allows no conclusion")
+                raise ValueError(
+                    Message("risk level {level} allows no conclusion", level=level.value)
+                )
         if Conclusion.implement in self.allowed_conclusions[RiskLevel.high]:
-            raise ValueError("a high-risk decision may not be concluded `implement`")
+            raise ValueError(Message("a high-risk decision may not be concluded `implement`"))
         return self
 
     def level_for(self, verdicts: Iterable[Verdict]) -> RiskLevel:

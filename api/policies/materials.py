@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from api.kit.i18n import Message
 from api.policies.base import StrictModel
 from shared.jsontypes import Distinct, JsonInt
 
@@ -78,5 +79,5 @@ class MaterialsPolicy(StrictModel):
     @model_validator(mode="after")
     def _resumable_not_smaller(self) -> MaterialsPolicy:
         if self.max_resumable_bytes < self.max_file_bytes:
-            raise ValueError("max_resumable_bytes must be at least max_file_bytes")
+            raise ValueError(Message("max_resumable_bytes must be at least max_file_bytes"))
         return self

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from api.kit.i18n import Message
 from api.models.notice import NoticeKind
 from api.policies.base import StrictModel
 from api.policies.templates import (
@@ -39,7 +40,7 @@ class NoticeTemplate(StrictModel):
     def _known_placeholders(self) -> NoticeTemplate:
         check_fields(self.number, NOTICE_NUMBER_FIELDS)
         if "seq" not in placeholders(self.number):
-            raise ValueError("a notice number must contain {seq}")
+            raise ValueError(Message("a notice number must contain {{seq}}"))
         check_fields(self.body, NOTICE_FIELDS)
         check_fields(self.title, frozenset())
         return self

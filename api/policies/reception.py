@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, model_validator
 
+from api.kit.i18n import Message
 from api.models.unit import UnitLevel
 from api.policies.base import StrictModel
 from shared.jsontypes import IsoDuration, JsonInt
@@ -30,7 +31,7 @@ class ReceptionDays(StrictModel):
     @model_validator(mode="after")
     def _distinct_weekdays(self) -> ReceptionDays:
         if len(set(self.weekdays)) != len(self.weekdays):
-            raise ValueError("weekdays must not repeat")
+            raise ValueError(Message("weekdays must not repeat"))
         return self
 
 
@@ -79,7 +80,7 @@ class ReceptionPolicy(StrictModel):
     def _one_rule_per_level(self) -> ReceptionPolicy:
         levels = [d.unit_level for d in self.days]
         if len(levels) != len(set(levels)):
-            raise ValueError("one reception-day rule per unit level")
+            raise ValueError(Message("one reception-day rule per unit level"))
         return self
 
     def days_for(self, level: UnitLevel) -> ReceptionDays | None:

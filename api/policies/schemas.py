@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.kit.i18n import Message
 from api.models.case import Channel, LodgedLevel
 from api.models.official import Role
 from api.models.unit import UnitLevel
@@ -122,8 +123,10 @@ class ArrivalPolicy(StrictModel):
         below = {LodgedLevel.village, LodgedLevel.area, LodgedLevel.town} & set(self.concerned)
         if below:
             raise ValueError(
-                "arrival.concerned is for visits at the county or above, not "
-                + ", ".join(sorted(level.value for level in below))
+                Message(
+                    "arrival.concerned is for visits at the county or above, not {names}",
+                    names=", ".join(sorted(level.value for level in below)),
+                )
             )
         return self
 
@@ -329,7 +332,7 @@ class IntakePolicy(StrictModel):
     def _above_the_town(self) -> IntakePolicy:
         low = {LodgedLevel.village, LodgedLevel.area, LodgedLevel.town} & set(self.skip_levels)
         if low:
-            raise ValueError("intake.skip_levels are the county and above")
+            raise ValueError(Message("intake.skip_levels are the county and above"))
         return self
 
 
@@ -546,7 +549,7 @@ class VetoPolicy(StrictModel):
     def _unique_keys(self) -> VetoPolicy:
         keys = [r.key for r in self.rules]
         if len(keys) != len(set(keys)):
-            raise ValueError("veto rule keys must be unique")
+            raise ValueError(Message("veto rule keys must be unique"))
         return self
 
 
@@ -604,7 +607,9 @@ class BulletinPolicy(StrictModel):
     def _known_placeholders(self) -> BulletinPolicy:
         unknown = placeholders(self.title) - BULLETIN_TITLE_FIELDS
         if unknown:
-            raise ValueError(f"bulletin title: unknown placeholders {sorted(unknown)}")
+            raise ValueError(
+                Message("bulletin title: unknown placeholders {unknown}", unknown=sorted(unknown))
+            )
         return self
 
 

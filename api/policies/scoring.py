@@ -12,6 +12,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import Field, StrictBool, StrictFloat, model_validator
 
+from api.kit.i18n import Message
 from api.models.case import CaseSource, Channel, LodgedLevel
 from api.models.deadline import DeadlineKind
 from api.models.official import Role
@@ -180,11 +181,19 @@ class ScoreRule(StrictModel):
     def _fields_of_the_event(self) -> ScoreRule:
         if self.event in DEADLINE_EVENTS:
             if not self.deadline_kinds:
-                raise ValueError(f"a {self.event.value} rule names its deadline_kinds")
+                raise ValueError(
+                    Message("a {event} rule names its deadline_kinds", event=self.event.value)
+                )
         elif self.deadline_kinds or self.roles:
-            raise ValueError(f"deadline_kinds and roles are for deadline rules, not {self.event}")
+            raise ValueError(
+                Message(
+                    "deadline_kinds and roles are for deadline rules, not {event}", event=self.event
+                )
+            )
         if self.event in CASELESS_EVENTS and self.cases is not None:
-            raise ValueError(f"{self.event.value} is no case's: it takes no cases filter")
+            raise ValueError(
+                Message("{event} is no case's: it takes no cases filter", event=self.event.value)
+            )
         return self
 
     def counts_deadline(self, kind: DeadlineKind, role: str, case: CaseTraits | None) -> bool:
@@ -680,20 +689,26 @@ class ScoringPolicy(StrictModel):
     def _consistent(self) -> ScoringPolicy:
         tables = [t.key for t in self.tables]
         if len(tables) != len(set(tables)):
-            raise ValueError("score table keys must be unique")
+            raise ValueError(Message("score table keys must be unique"))
         keys = [s.key for s in self.sections]
         if len(keys) != len(set(keys)):
-            raise ValueError("score section keys must be unique")
+            raise ValueError(Message("score section keys must be unique"))
         orphans = sorted({s.table for s in self.sections} - set(tables))
         if orphans:
-            raise ValueError(f"score sections name unknown tables: {', '.join(orphans)}")
+            raise ValueError(
+                Message("score sections name unknown tables: {names}", names=", ".join(orphans))
+            )
         rules = [r.key for r in self.rules]
         twice = sorted({k for k in rules if rules.count(k) > 1})
         if twice:
-            raise ValueError(f"score rule keys must be unique: {', '.join(twice)}")
+            raise ValueError(
+                Message("score rule keys must be unique: {names}", names=", ".join(twice))
+            )
         unknown = sorted({r.section for r in self.rules} - set(keys))
         if unknown:
-            raise ValueError(f"score rules name unknown sections: {', '.join(unknown)}")
+            raise ValueError(
+                Message("score rules name unknown sections: {names}", names=", ".join(unknown))
+            )
         return self
 
     def table_of(self, section: str) -> str:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictFloat, model_validator
 
+from api.kit.i18n import Message
 from api.models.official import Role
 from api.models.unit import UnitLevel
 from api.policies.base import StrictModel
@@ -30,7 +31,7 @@ class ResolutionDaysByRisk(StrictModel):
     @model_validator(mode="after")
     def _higher_risk_sooner(self) -> ResolutionDaysByRisk:
         if not self.high <= self.medium <= self.low:
-            raise ValueError("a higher risk must not get a longer time limit")
+            raise ValueError(Message("a higher risk must not get a longer time limit"))
         return self
 
 

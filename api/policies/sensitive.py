@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, model_validator
 
+from api.kit.i18n import Message
 from api.policies.base import StrictModel
 from shared.jsontypes import IsoDate, IsoDuration, JsonInt
 
@@ -89,7 +90,9 @@ class SensitivePeriod(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> SensitivePeriod:
         if self.starts_on > self.ends_on:
-            raise ValueError(f"period {self.key}: starts_on must not be after ends_on")
+            raise ValueError(
+                Message("period {key}: starts_on must not be after ends_on", key=self.key)
+            )
         return self
 
     @property
@@ -126,18 +129,26 @@ class SensitivePolicy(StrictModel):
     def _consistent(self) -> SensitivePolicy:
         keys = [p.key for p in self.periods]
         if len(keys) != len(set(keys)):
-            raise ValueError("sensitive period keys must be unique")
+            raise ValueError(Message("sensitive period keys must be unique"))
         for period in self.periods:
             if period.days > self.max_days:
                 raise ValueError(
-                    f"period {period.key}: {period.days} days is longer than max_days "
-                    f"({self.max_days})"
+                    Message(
+                        "period {key}: {days} days is longer than max_days ({max_days})",
+                        key=period.key,
+                        days=period.days,
+                        max_days=self.max_days,
+                    )
                 )
         ordered = sorted(self.periods, key=lambda p: p.starts_on)
         for before, after in pairwise(ordered):
             if after.starts_on <= before.ends_on:
                 raise ValueError(
-                    f"periods {before.key} and {after.key} overlap: make them one window"
+                    Message(
+                        "periods {key} and {key2} overlap: make them one window",
+                        key=before.key,
+                        key2=after.key,
+                    )
                 )
         return self
 
@@ -158,8 +169,11 @@ class SensitivePolicy(StrictModel):
             longer = period.arrival.longer_than(chief, staff, leader)
             if longer:
                 raise ValueError(
-                    f"period {period.key}: arrival {', '.join(longer)} longer than the normal "
-                    "arrival time"
+                    Message(
+                        "period {key}: arrival {names} longer than the normal arrival time",
+                        key=period.key,
+                        names=", ".join(longer),
+                    )
                 )
 
     def at(self, day: date) -> SensitivePeriod | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from api.kit.i18n import Message
 from api.models.official import Role
 
 ROLE_NAMES: dict[str, str] = {
@@ -132,7 +133,11 @@ def check_fields(template: str, allowed: frozenset[str]) -> None:
     unknown = placeholders(template) - allowed
     if unknown:
         raise ValueError(
-            f"unknown placeholders {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            Message(
+                "unknown placeholders {unknown}; allowed: {names}",
+                unknown=sorted(unknown),
+                names=", ".join(sorted(allowed)),
+            )
         )
 
 
@@ -143,7 +148,7 @@ def placeholders(template: str) -> set[str]:
         if field is None:
             continue
         if not field.isidentifier() or spec or conversion:
-            raise ValueError(f"placeholder {{{field}}} must be a plain name")
+            raise ValueError(Message("placeholder {{{field}}} must be a plain name", field=field))
         names.add(field)
     return names
 
@@ -153,7 +158,13 @@ def check_template(name: str, template: str) -> None:
     unknown = placeholders(template) - FIELDS[name]
     if unknown:
         allowed = ", ".join(sorted(FIELDS[name]))
-        raise ValueError(f"unknown placeholders {sorted(unknown)}; allowed: {allowed}")
+        raise ValueError(
+            Message(
+                "unknown placeholders {unknown}; allowed: {allowed}",
+                unknown=sorted(unknown),
+                allowed=allowed,
+            )
+        )
 
 
 def render(template: str, fields: Mapping[str, object]) -> str:

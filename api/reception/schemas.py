@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.kit.i18n import Message
 from api.kit.pagination import ListQuery
 from api.models.case import LodgedLevel
 from api.models.deadline import DeadlineStatus
@@ -66,7 +67,7 @@ class RosterQuery(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.from_ and self.to and self.from_ > self.to:
-            raise ValueError("`from` must not be after `to`")
+            raise ValueError(Message("`from` must not be after `to`"))
         return self
 
 
@@ -192,7 +193,7 @@ class FieldVisitCreate(BaseModel):
     @model_validator(mode="after")
     def _distinct_cases(self) -> Self:
         if len(set(self.case_ids)) != len(self.case_ids):
-            raise ValueError("case_ids must not repeat")
+            raise ValueError(Message("case_ids must not repeat"))
         return self
 
 

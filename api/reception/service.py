@@ -16,6 +16,7 @@ from api.cases.repository import CaseRepository
 from api.deadlines import service as deadlines
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.timeutil import (
     end_of_local_day,
     local,
@@ -108,7 +109,12 @@ async def _leader_of(
         or official.role not in LEADER_ROLES
     ):
         raise InvalidInput(
-            f"Official {official_id} is not a chief or deputy of {unit.name}.", pointer=pointer
+            Message(
+                "Official {official_id} is not a chief or deputy of {unit_name}.",
+                official_id=official_id,
+                unit_name=unit.name,
+            ),
+            pointer=pointer,
         )
     return official
 
@@ -119,9 +125,13 @@ async def _case_in_reach(
     """A case named in a body, in the caller's territory and not archived; else 422."""
     case = await CaseRepository(session).get_in_reach(case_id, principal)
     if case is None:
-        raise InvalidInput(f"Case {case_id} does not exist.", pointer=pointer)
+        raise InvalidInput(
+            Message("Case {case_id} does not exist.", case_id=case_id), pointer=pointer
+        )
     if case.status is CaseStatus.archived:
-        raise InvalidInput(f"Case {case_id} is archived and read-only.", pointer=pointer)
+        raise InvalidInput(
+            Message("Case {case_id} is archived and read-only.", case_id=case_id), pointer=pointer
+        )
     return case
 
 
@@ -158,7 +168,7 @@ async def add_roster_entry(
     day."""
     unit = await named_unit(session, body.unit_id, principal)
     if body.day < local_today():
-        raise InvalidInput("The roster is set for today or later.", pointer="/day")
+        raise InvalidInput(Message("The roster is set for today or later."), pointer="/day")
     await _leader_of(session, body.official_id, unit, "/official_id")
     entry = await ReceptionRepository(session).insert_roster_entry(
         {
@@ -171,7 +181,13 @@ async def add_roster_entry(
         }
     )
     if entry is None:
-        raise Conflict(f"{unit.name} has a leader on duty on {body.day} already.")
+        raise Conflict(
+            Message(
+                "{unit_name} has a leader on duty on {day} already.",
+                unit_name=unit.name,
+                day=body.day,
+            )
+        )
     return (await _roster_views(session, [entry]))[0]
 
 
@@ -182,9 +198,9 @@ async def remove_roster_entry(
     repo = ReceptionRepository(session)
     entry = await repo.roster_entry(entry_id)
     if entry is None or not principal.reaches(entry.unit_id):
-        raise NotFound(f"Roster entry {entry_id} does not exist.")
+        raise NotFound(Message("Roster entry {entry_id} does not exist.", entry_id=entry_id))
     if entry.day <= local_today():
-        raise Conflict("Only a future day of the roster can be removed.")
+        raise Conflict(Message("Only a future day of the roster can be removed."))
     await repo.delete_roster_entry(entry)
 
 
@@ -194,11 +210,13 @@ async def roster(session: AsyncSession, query: RosterQuery, principal: Principal
     last = query.to or first + timedelta(days=ROSTER_DEFAULT_DAYS)
     if first > last:
         raise InvalidInput(
-            "`to` must not be before `from`.",
-            errors=[{"in": "query", "name": "to", "detail": "`to` must not be before `from`."}],
+            Message("`to` must not be before `from`."),
+            errors=[
+                {"in": "query", "name": "to", "detail": Message("`to` must not be before `from`.")}
+            ],
         )
     if (last - first).days + 1 > RosterQuery.max_days:
-        detail = f"At most {RosterQuery.max_days} days per request."
+        detail = Message("At most {days} days per request.", days=RosterQuery.max_days)
         raise InvalidInput(detail, errors=[{"in": "query", "name": "to", "detail": detail}])
     units = principal.reach
     if query.unit_id is not None:
@@ -217,19 +235,22 @@ async def generate_roster(
     rule = policy.reception.days_for(unit.level)
     if rule is None:
         raise InvalidInput(
-            f"Units of level {unit.level.value} owe no reception days (policy).",
+            Message(
+                "Units of level {unit_level} owe no reception days (policy).",
+                unit_level=unit.level.value,
+            ),
             pointer="/unit_id",
         )
     first, last = month_span(body.month)
     today = local_today()
     if last < today:
-        raise InvalidInput("The month is over.", pointer="/month")
+        raise InvalidInput(Message("The month is over."), pointer="/month")
     first = max(first, today)
     repo = ReceptionRepository(session)
     leaders = list(await repo.leaders_of(unit.id))
     if not leaders:
         raise InvalidInput(
-            f"{unit.name} has no chief or deputy to put on duty.",
+            Message("{unit_name} has no chief or deputy to put on duty.", unit_name=unit.name),
             pointer="/unit_id",
         )
     work = await load_calendar(session, first, last)
@@ -319,7 +340,7 @@ async def schedule_appointment(
         refuse_complained(case, leader, "/leader_id")
     now = utcnow()
     if body.at <= now:
-        raise InvalidInput("An appointment is made for a time to come.", pointer="/at")
+        raise InvalidInput(Message("An appointment is made for a time to come."), pointer="/at")
     subject = f"约访{body.petitioner_name}({local_clock(body.at)},{body.place})"
     if case is not None:
         subject += f",{case.number}"
@@ -372,7 +393,9 @@ async def get_appointment(
     repo = ReceptionRepository(session)
     appointment = await repo.appointment(appointment_id, principal.reach)
     if appointment is None:
-        raise NotFound(f"Appointment {appointment_id} does not exist.")
+        raise NotFound(
+            Message("Appointment {appointment_id} does not exist.", appointment_id=appointment_id)
+        )
     return _appointment_view(appointment, await repo.deadline(appointment.deadline_id))
 
 
@@ -393,7 +416,9 @@ async def _open_appointment(
     repo = ReceptionRepository(session)
     appointment = await repo.appointment(appointment_id, principal.reach, for_update=True)
     if appointment is None:
-        raise NotFound(f"Appointment {appointment_id} does not exist.")
+        raise NotFound(
+            Message("Appointment {appointment_id} does not exist.", appointment_id=appointment_id)
+        )
     return appointment, await repo.deadline(appointment.deadline_id, for_update=True)
 
 
@@ -402,7 +427,10 @@ def _still_scheduled(appointment: Appointment, deadline: Deadline, now: datetime
     if status is AppointmentStatus.scheduled and now > deadline.due_at:
         status = AppointmentStatus.missed  # the worker flags it within a second
     if status is not AppointmentStatus.scheduled:
-        raise Conflict(f"The appointment is {status.value}.", current_status=status.value)
+        raise Conflict(
+            Message("The appointment is {status}.", status=status.value),
+            current_status=status.value,
+        )
 
 
 async def _may_hold(session: AsyncSession, appointment: Appointment, principal: Principal) -> None:
@@ -414,7 +442,9 @@ async def _may_hold(session: AsyncSession, appointment: Appointment, principal: 
     leader = await OfficialRepository(session).get(appointment.leader_id)
     if principal.role is Role.chief and leader is not None and leader.role is Role.deputy:
         return
-    raise Forbidden("Only the appointed leader or a leader above them records the meeting.")
+    raise Forbidden(
+        Message("Only the appointed leader or a leader above them records the meeting.")
+    )
 
 
 async def hold_appointment(
@@ -491,7 +521,7 @@ async def _visiting_leader(
 ) -> Official:
     """Who made the visit: the caller; an admin names the leader."""
     if official_id is not None and official_id != principal.id and principal.reach is not None:
-        raise Forbidden("A leader records their own field visits (带案下访).")
+        raise Forbidden(Message("A leader records their own field visits (带案下访)."))
     official = await OfficialRepository(session).get(official_id or principal.id)
     if (
         official is None
@@ -500,7 +530,7 @@ async def _visiting_leader(
         or official.role not in LEADER_ROLES
     ):
         raise InvalidInput(
-            "Field visits are made by a chief or deputy; name the leader who went.",
+            Message("Field visits are made by a chief or deputy; name the leader who went."),
             pointer="/official_id",
         )
     return official
@@ -514,7 +544,7 @@ async def record_field_visit(
     official = await _visiting_leader(session, body.official_id, principal)
     assert official.unit_id is not None
     if body.day > local_today():
-        raise InvalidInput("A field visit is recorded once made.", pointer="/day")
+        raise InvalidInput(Message("A field visit is recorded once made."), pointer="/day")
     cases = [
         await _case_in_reach(session, case_id, f"/case_ids/{i}", principal)
         for i, case_id in enumerate(body.case_ids)
@@ -631,12 +661,13 @@ async def field_visit_progress(
     unit_id = query.unit_id or principal.unit_id
     if unit_id is None:
         raise InvalidInput(
-            "Give the unit.", errors=[{"in": "query", "name": "unit_id", "detail": "required"}]
+            Message("Give the unit."),
+            errors=[{"in": "query", "name": "unit_id", "detail": Message("Field required")}],
         )
     units = UnitRepository(session)
     unit = await units.get(unit_id)
     if unit is None or not principal.reaches(unit.id):
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(Message("Unit {unit_id} does not exist.", unit_id=unit_id))
     month = query.month or local_today().strftime("%Y-%m")
     first, last = month_span(month)
     repo = ReceptionRepository(session)

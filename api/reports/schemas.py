@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from api.kit.i18n import Message
 from api.kit.pagination import ListQuery
 from shared.jsontypes import IsoDate
 
@@ -62,9 +63,9 @@ class ReportCreate(BaseModel):
     @model_validator(mode="after")
     def _zero_means_empty(self) -> ReportCreate:
         if self.zero and self.items:
-            raise ValueError("a zero report lists no items")
+            raise ValueError(Message("a zero report lists no items"))
         if not self.zero and not self.items and not self.content:
-            raise ValueError("a non-zero report needs items or content")
+            raise ValueError(Message("a non-zero report needs items or content"))
         return self
 
 

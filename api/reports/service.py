@@ -14,6 +14,7 @@ from api.deadlines import service as deadlines
 from api.escalations import misses
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput
+from api.kit.i18n import Message
 from api.kit.timeutil import end_of_local_day, local
 from api.models.deadline import DeadlineKind, DeadlineStatus
 from api.models.report import SituationReport
@@ -100,7 +101,7 @@ async def submit(
     """File the caller's report for a report day (default: today on a daily report day of a
     sensitive period, else the month's next report day); meets that day's report deadline."""
     if principal.role not in policy.reports.roles or principal.unit_id is None:
-        raise Forbidden("Only the officers who owe situation reports file them.")
+        raise Forbidden(Message("Only the officers who owe situation reports file them."))
     now = utcnow()
     today = local(now).date()
     period = body.period_day or default_report_day(today, policy)
@@ -110,7 +111,11 @@ async def submit(
     daily_day = period <= today and daily_report_period(policy, period) is not None
     if period > upcoming or not (month_day or daily_day):
         raise InvalidInput(
-            f"{period} is not a report day up to the current period ({upcoming}).",
+            Message(
+                "{period} is not a report day up to the current period ({upcoming}).",
+                period=period,
+                upcoming=upcoming,
+            ),
             pointer="/period_day",
         )
     for i, item in enumerate(body.items):
@@ -118,7 +123,7 @@ async def submit(
             await accepted_code(session, item.category, f"/items/{i}/category")
     repo = ReportRepository(session)
     if await repo.get_for(principal.id, period) is not None:
-        raise Conflict(f"A report for {period} was already filed.")
+        raise Conflict(Message("A report for {period} was already filed.", period=period))
     due_at = end_of_local_day(period)
     on_time = now <= due_at
     deadline = await repo.deadline_for(principal.id, due_at)

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from api.kit.db import utcnow
+from api.kit.i18n import Message
 from api.kit.pagination import ListQuery
 from api.models.screening import DisputeRisk, ScreeningStatus
 from api.stats.schemas import Rate
@@ -89,7 +90,7 @@ class ScreeningItemCreate(BaseModel):
     @model_validator(mode="after")
     def _both_coordinates(self) -> ScreeningItemCreate:
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
+            raise ValueError(Message("give both lat and lon, or neither"))
         return self
 
 
@@ -208,9 +209,11 @@ class ScreeningRoundCreate(BaseModel):
     @model_validator(mode="after")
     def _zero_means_empty(self) -> ScreeningRoundCreate:
         if self.zero and self.item_ids:
-            raise ValueError("a zero round lists no items")
+            raise ValueError(Message("a zero round lists no items"))
         if not self.zero and not self.item_ids and not self.note:
-            raise ValueError("a round that found something lists items or says it in a note")
+            raise ValueError(
+                Message("a round that found something lists items or says it in a note")
+            )
         return self
 
 

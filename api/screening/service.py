@@ -18,6 +18,7 @@ from api.deadlines import service as deadlines
 from api.escalations import misses
 from api.kit.db import utcnow
 from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.timeutil import CHINA, end_of_local_day, local, local_clock, local_days, month_span
 from api.models.case import CaseStatus
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
@@ -130,26 +131,31 @@ async def submit_round(
     cfg = policy.screening
     unit = await UnitRepository(session).get(principal.unit_id) if principal.unit_id else None
     if principal.role not in cfg.round_roles or unit is None or unit.level not in cfg.round_levels:
-        raise Forbidden("Only the officials who owe a weekly screening round file one.")
+        raise Forbidden(Message("Only the officials who owe a weekly screening round file one."))
     now = utcnow()
     this_week = week_of(local(now).date())
     week = body.week or this_week
     if week.weekday() != 0:
-        raise InvalidInput(f"{week} is not a Monday (周一).", pointer="/week")
+        raise InvalidInput(Message("{week} is not a Monday (周一).", week=week), pointer="/week")
     if week > this_week:
-        raise InvalidInput(f"The week of {week} has not begun.", pointer="/week")
+        raise InvalidInput(Message("The week of {week} has not begun.", week=week), pointer="/week")
     repo = ScreeningRepository(session)
     found = await repo.ids_in_reach(body.item_ids, principal.reach)
     for index, item_id in enumerate(body.item_ids):
         if item_id not in found:
-            raise InvalidInput(f"Item {item_id} does not exist.", pointer=f"/item_ids/{index}")
+            raise InvalidInput(
+                Message("Item {item_id} does not exist.", item_id=item_id),
+                pointer=f"/item_ids/{index}",
+            )
     await repo.lock_round_deadlines()
     if await repo.get_round(principal.id, week) is not None:
-        raise Conflict(f"The round for the week of {week} was already filed.")
+        raise Conflict(Message("The round for the week of {week} was already filed.", week=week))
     deadline = await repo.round_deadline(principal.id, week_start(week))
     if deadline is None:
         if week != this_week:
-            raise InvalidInput(f"No round was owed for the week of {week}.", pointer="/week")
+            raise InvalidInput(
+                Message("No round was owed for the week of {week}.", week=week), pointer="/week"
+            )
         official = await OfficialRepository(session).get(principal.id)
         assert official is not None
         deadline = _open_round_deadline(session, official, week, policy)
@@ -194,7 +200,7 @@ async def create_item(
     `screening` deadline; a high risk alerts the leader at once (same transaction)."""
     unit_id = body.unit_id or principal.unit_id
     if unit_id is None:
-        raise InvalidInput("Give the unit where the dispute is.", pointer="/unit_id")
+        raise InvalidInput(Message("Give the unit where the dispute is."), pointer="/unit_id")
     unit = await named_unit(session, unit_id, principal)
     await accepted_code(session, body.category, "/category")
     check_text(body.category, body.category_text, "/category_text")
@@ -205,7 +211,7 @@ async def create_item(
     today = local(now).date()
     screened_on = body.screened_on or today
     if screened_on > today:
-        raise InvalidInput("The screening day is after today.", pointer="/screened_on")
+        raise InvalidInput(Message("The screening day is after today."), pointer="/screened_on")
     if body.due_at is not None:
         _in_future(body.due_at, now)
         due_at = body.due_at
@@ -265,11 +271,11 @@ async def update_item(
     """Change an open entry's plan, measures, risk level, owner or time limit (see
     `ScreeningItemUpdate` for what follows each change)."""
     item = await _item(session, item_id, principal, for_update=True)
-    _expect_open(item, "Only an open item can be changed")
+    _expect_open(item, Message("Only an open item can be changed"))
     given = body.model_fields_set
     for name in ("risk_level", "owner_leader_id", "due_at"):
         if name in given and getattr(body, name) is None:
-            raise InvalidInput(f"{name} may not be null.", pointer=f"/{name}")
+            raise InvalidInput(Message("{name} may not be null.", name=name), pointer=f"/{name}")
     unit = await UnitRepository(session).get(item.unit_id)
     assert unit is not None  # foreign key
     now = utcnow()
@@ -314,7 +320,7 @@ async def resolve_item(
     """化解: the dispute is resolved; the owner's deadline is met (or, past due before the
     worker came by, flagged missed without escalating)."""
     item = await _item(session, item_id, principal, for_update=True)
-    _expect_open(item, "Only an open item can be resolved")
+    _expect_open(item, Message("Only an open item can be resolved"))
     now = utcnow()
     await misses.settle(session, item.deadline_id, DeadlineStatus.met, now, principal.id)
     item.status = ScreeningStatus.resolved.value
@@ -331,12 +337,16 @@ async def convert_item(
     """转为信访事项: the dispute became a registered case, whose own deadlines take over; the
     owner's deadline is cancelled and the case's timeline records `screening_converted`."""
     item = await _item(session, item_id, principal, for_update=True)
-    _expect_open(item, "Only an open item can be converted")
+    _expect_open(item, Message("Only an open item can be converted"))
     case = await CaseRepository(session).get_in_reach(body.case_id, principal)
     if case is None:
-        raise InvalidInput(f"Case {body.case_id} does not exist.", pointer="/case_id")
+        raise InvalidInput(
+            Message("Case {case_id} does not exist.", case_id=body.case_id), pointer="/case_id"
+        )
     if case.status is CaseStatus.archived:
-        raise Conflict("The case is archived and read-only.", current_status=case.status.value)
+        raise Conflict(
+            Message("The case is archived and read-only."), current_status=case.status.value
+        )
     now = utcnow()
     await misses.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
     item.status = ScreeningStatus.converted.value
@@ -366,7 +376,7 @@ async def close_item(
     """销号: the entry needs no resolving after all (not true, or gone by itself); the
     owner's deadline is cancelled. Closed entries count neither way in the resolution rate."""
     item = await _item(session, item_id, principal, for_update=True)
-    _expect_open(item, "Only an open item can be closed")
+    _expect_open(item, Message("Only an open item can be closed"))
     now = utcnow()
     await misses.settle(session, item.deadline_id, DeadlineStatus.cancelled, now, principal.id)
     item.status = ScreeningStatus.closed.value
@@ -385,11 +395,11 @@ async def rollup(
     """每月一汇总: a unit's subtree and each unit directly below it, for a local month."""
     unit_id = query.unit_id or principal.unit_id
     if unit_id is None:
-        raise InvalidInput("Give the unit whose roll-up you want.", pointer="/unit_id")
+        raise InvalidInput(Message("Give the unit whose roll-up you want."), pointer="/unit_id")
     units = UnitRepository(session)
     unit = await units.get(unit_id)
     if unit is None or not principal.reaches(unit.id):
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(Message("Unit {unit_id} does not exist.", unit_id=unit_id))
     now = utcnow()
     month = query.month or f"{local(now):%Y-%m}"
     first, last = month_span(month)
@@ -528,18 +538,21 @@ async def _item(
         item_id, principal.reach, for_update=for_update
     )
     if item is None:
-        raise NotFound(f"Screening item {item_id} does not exist.")
+        raise NotFound(Message("Screening item {item_id} does not exist.", item_id=item_id))
     return item
 
 
-def _expect_open(item: ScreeningItem, what: str) -> None:
+def _expect_open(item: ScreeningItem, what: Message) -> None:
     if item.status != ScreeningStatus.open:
-        raise Conflict(f"{what}; this one is {item.status}.", item_status=item.status)
+        raise Conflict(
+            Message("{what}; this one is {item_status}.", what=what, item_status=item.status),
+            item_status=item.status,
+        )
 
 
 def _in_future(due_at: datetime, now: datetime) -> None:
     if due_at <= now:
-        raise InvalidInput("The time limit must lie in the future.", pointer="/due_at")
+        raise InvalidInput(Message("The time limit must lie in the future."), pointer="/due_at")
 
 
 async def _official(session: AsyncSession, official_id: uuid.UUID) -> Official:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from api.kit.errors import InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.timeutil import local, local_days, local_today
 from api.models.case import LodgedLevel
 from api.models.deadline import DeadlineKind, DeadlineStatus
@@ -210,13 +211,13 @@ async def figures_of(
     an unknown period or a unit out of reach is 404."""
     period = policy.sensitive_periods.get(key)
     if period is None:
-        raise NotFound(f"Sensitive period {key} does not exist.")
+        raise NotFound(Message("Sensitive period {key} does not exist.", key=key))
     unit_id = unit_id or principal.unit_id
     if unit_id is None:
-        raise InvalidInput("Give the unit whose figures you want.", pointer="/unit_id")
+        raise InvalidInput(Message("Give the unit whose figures you want."), pointer="/unit_id")
     unit = await get_unit(session, unit_id)
     if not principal.reaches(unit.id):
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(Message("Unit {unit_id} does not exist.", unit_id=unit_id))
     unit_ids = await UnitRepository(session).subtree_ids(unit.id)
     return SensitivePeriodFigures(
         unit_id=unit.id,

@@ -8,6 +8,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.kit.i18n import Message
 from shared.jsontypes import IsoDate
 
 
@@ -126,5 +127,5 @@ class PeriodQuery(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.from_ and self.to and self.from_ > self.to:
-            raise ValueError("`from` must not be after `to`")
+            raise ValueError(Message("`from` must not be after `to`"))
         return self

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.principal import Principal
 from api.kit.db import utcnow
 from api.kit.errors import InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.kit.timeutil import local
 from api.models.case import Channel
 from api.models.unit import Unit
@@ -72,14 +73,14 @@ async def scope(
     """The unit (in the caller's reach; default their own) and the local days of a query."""
     unit_id = query.unit_id or principal.unit_id
     if unit_id is None:
-        raise InvalidInput("Give the unit whose figures you want.", pointer="/unit_id")
+        raise InvalidInput(Message("Give the unit whose figures you want."), pointer="/unit_id")
     unit = await get_unit(session, unit_id)
     if not principal.reaches(unit.id):
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(Message("Unit {unit_id} does not exist.", unit_id=unit_id))
     last = query.to or local(utcnow()).date()
     first = query.from_ or last.replace(month=1, day=1)
     if first > last:
-        raise InvalidInput("`from` must not be after `to`.", pointer="/from")
+        raise InvalidInput(Message("`from` must not be after `to`."), pointer="/from")
     return unit, first, last
 
 

@@ -15,6 +15,7 @@ from api.cases.service import register_case
 from api.categories.service import filed_under
 from api.higher_offices.service import named_office
 from api.kit.errors import Forbidden, NotFound
+from api.kit.i18n import Message
 from api.models.case import Case, CaseSource, LodgedLevel
 from api.transfers.schemas import TransferCreate, TransferKind, TransferRead
 
@@ -25,7 +26,7 @@ SUPERVISE = action_of("supervise", SuperviseBody)
 def _office_of(principal: Principal) -> tuple[uuid.UUID, uuid.UUID]:
     """The office the token speaks for, and the unit its cases come down to."""
     if principal.higher_office_id is None or principal.unit_id is None:
-        raise Forbidden("Only a higher office's token hands cases down.")
+        raise Forbidden(Message("Only a higher office's token hands cases down."))
     return principal.higher_office_id, principal.unit_id
 
 
@@ -59,7 +60,9 @@ async def hand_down(
     if existing is not None:
         case = await repo.get(existing)
         if case is None:  # pragma: no cover - the lock holds the row's reference
-            raise NotFound(f"Transfer {body.reference!r} does not exist.")
+            raise NotFound(
+                Message("Transfer {reference!r} does not exist.", reference=body.reference)
+            )
         return _read(case), False
     category, category_text = await filed_under(session, body.category)
     data = CaseCreate(
@@ -91,7 +94,7 @@ async def get_transfer(
     office_id, _ = _office_of(principal)
     case = await CaseRepository(session).get(case_id)
     if case is None or case.higher_office_id != office_id:
-        raise NotFound(f"Transfer {case_id} does not exist.")
+        raise NotFound(Message("Transfer {case_id} does not exist.", case_id=case_id))
     return _read(case)
 
 
@@ -117,4 +120,4 @@ async def _handed_down(session: AsyncSession, case_id: uuid.UUID, principal: Pri
     office_id, _ = _office_of(principal)
     case = await CaseRepository(session).get(case_id)
     if case is None or case.higher_office_id != office_id:
-        raise NotFound(f"Transfer {case_id} does not exist.")
+        raise NotFound(Message("Transfer {case_id} does not exist.", case_id=case_id))

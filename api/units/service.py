@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.principal import Principal
 from api.kit.errors import Forbidden, InvalidInput, NotFound
+from api.kit.i18n import Message
 from api.models.unit import Unit, UnitLevel
 from api.units.repository import UnitRepository
 from api.units.schemas import Location, UnitCreate, UnitQuery, UnitRead, UnitUpdate
@@ -59,7 +60,7 @@ async def get_unit(
         if units is not None and unit.id not in units:
             unit = None
     if unit is None:
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(Message("Unit {unit_id} does not exist.", unit_id=unit_id))
     return unit
 
 
@@ -70,7 +71,9 @@ async def named_unit(
     if there were no such unit."""
     unit = await UnitRepository(session).get(unit_id)
     if unit is None or not principal.reaches(unit.id):
-        raise InvalidInput(f"Unit {unit_id} does not exist.", pointer=pointer)
+        raise InvalidInput(
+            Message("Unit {unit_id} does not exist.", unit_id=unit_id), pointer=pointer
+        )
     return unit
 
 
@@ -83,16 +86,22 @@ async def create_unit(session: AsyncSession, data: UnitCreate, principal: Princi
         parent = await repo.get(data.parent_id)
         if parent is None or not principal.reaches(parent.id):
             raise InvalidInput(
-                f"Parent unit {data.parent_id} does not exist.", pointer="/parent_id"
+                Message("Parent unit {parent_id} does not exist.", parent_id=data.parent_id),
+                pointer="/parent_id",
             )
         parent_level = parent.level
     elif principal.reach is not None:
-        raise Forbidden("Only an admin may add a unit without a parent.")
+        raise Forbidden(Message("Only an admin may add a unit without a parent."))
     allowed = ALLOWED_PARENTS[data.level]
     if parent_level not in allowed:
         names = sorted(a.value if a else "none" for a in allowed)
         raise InvalidInput(
-            f"A {data.level.value} must hang under: {', '.join(names)}.", pointer="/parent_id"
+            Message(
+                "A {level} must hang under: {names}.",
+                level=data.level.value,
+                names=", ".join(names),
+            ),
+            pointer="/parent_id",
         )
     unit = Unit(
         name=data.name,
@@ -113,7 +122,7 @@ async def update_unit(
     for a unit above it that they may look up)."""
     unit = await UnitRepository(session).get(unit_id)
     if unit is None or not principal.reaches(unit.id):
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(Message("Unit {unit_id} does not exist.", unit_id=unit_id))
     if data.name is not None:
         unit.name = data.name
     if "location" in data.model_fields_set:
