@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from api.docs.router import DOC_FILES, problem_types
 from api.kit.errors import PetitionDeskError
-from api.kit.i18n import Message
+from api.kit.i18n import Message, translate
 
 BASE = "http://test"  # the conftest client's own address
 URL = re.compile(r"https?://[^\s\"'<>)]+")
@@ -123,6 +123,8 @@ async def test_every_problem_type_resolves_to_a_page_the_service_serves(
         assert page.status_code == 200, slug
         assert page.headers["content-type"].startswith("text/html")
         assert cls.title in page.text and str(cls.status) in page.text
+        assert translate(cls.title, "zh") in page.text  # Chinese first, English too
+        assert translate(cls.title, "zh") != cls.title, slug
         assert URL.findall(page.text) == []
     index = await client.get("/problems")
     assert all(f"/problems/{slug}" in index.text for slug in types)

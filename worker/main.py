@@ -10,6 +10,7 @@ import asyncio
 import functools
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,8 @@ from worker.reporting import AttemptReporter
 
 log = logging.getLogger("worker")
 REPORT_TRIES = 5
+# How long after its start the worker takes an unreachable API for one still starting.
+API_START_GRACE = 60.0
 # A job that must run again at once (a full batch of flags) does so at most this many times in
 # one run before it hands the rest to a retry of itself.
 MAX_RUNS_AT_ONCE = 500
@@ -221,8 +224,21 @@ async def sweep(ctx: dict[str, Any]) -> None:
     try:
         report = await ctx["api"].call(SWEEP, SweepRequest())
     except Exception as exc:
+        started = ctx.get("started_at")
+        if (
+            isinstance(exc, httpx.TransportError)
+            and started is not None
+            and time.monotonic() - started < API_START_GRACE
+        ):
+            # `make run` and a deploy start the worker beside the API: not yet answering is
+            # how every start begins, not a failure to look into (said once, not every 2 s).
+            if not ctx.get("waiting_said"):
+                log.info("sweep: waiting for the API at %s", ctx["settings"].api_url)
+                ctx["waiting_said"] = True
+            return
         log.warning("sweep failed: %s", exc)
         return
+    ctx.pop("started_at", None)  # the API answered: from now on a failure is a failure
     if report.deadlines_missed or report.outbox_relayed or report.alerts_requeued:
         log.info("sweep: %s", report.model_dump())
 
@@ -237,6 +253,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     arq_log.propagate = False
     arq_log.setLevel(settings.log_level)
     ctx["settings"] = settings
+    ctx["started_at"] = time.monotonic()
     ctx["api"] = ApiClient(settings.api_url, settings.worker_token, timeout=job_budget(settings))
     ctx["senders"] = build_senders(settings)
     ctx["send_slots"] = asyncio.Semaphore(settings.worker_send_concurrency)

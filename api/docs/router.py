@@ -24,7 +24,7 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse, Response
 
 from api.kit.errors import PROBLEM_BASE, NotFound, PetitionDeskError
-from api.kit.i18n import Message
+from api.kit.i18n import Message, translate
 from api.kit.static import FixedFiles, plain_page
 
 ASSETS = "/docs/static"
@@ -90,6 +90,12 @@ ABOUT = {
 }
 
 
+def _both(title: str) -> str:
+    """A problem's title in Chinese, then English (the catalogue's)."""
+    chinese = translate(title, "zh")
+    return title if chinese == title else f"{chinese} {title}"
+
+
 def problem_types() -> dict[str, type[PetitionDeskError]]:
     """Every problem type the service answers with, by its slug (the first class to name it)."""
     found: dict[str, type[PetitionDeskError]] = {}
@@ -105,7 +111,8 @@ def problem_types() -> dict[str, type[PetitionDeskError]]:
 async def problem_index() -> HTMLResponse:
     """Every problem type of the API's errors (问题类型), each linking to its page."""
     items = "".join(
-        f"<li><a href='{PROBLEM_BASE}{escape(slug)}'>{escape(cls.title)}</a> ({cls.status})</li>"
+        f"<li><a href='{PROBLEM_BASE}{escape(slug)}'>{escape(_both(cls.title))}</a>"
+        f" ({cls.status})</li>"
         for slug, cls in sorted(problem_types().items(), key=lambda kv: kv[1].status)
     )
     return plain_page("Problem types 错误类型", f"<h1>Problem types 错误类型</h1><ul>{items}</ul>")
@@ -119,7 +126,8 @@ async def problemplain_page(slug: str) -> HTMLResponse:
         raise NotFound(Message("No problem type {slug!r}.", slug=slug))
     about = ABOUT.get(slug) or " ".join((cls.__doc__ or cls.title).split())
     body = (
-        f"<h1>{escape(cls.title)}</h1><p>HTTP {cls.status} · <code>{escape(slug)}</code></p>"
+        f"<h1>{escape(_both(cls.title))}</h1>"
+        f"<p>HTTP {cls.status} · <code>{escape(slug)}</code></p>"
         f"<p>{escape(about)}</p>"
         "<p>The answer is <code>application/problem+json</code> (RFC 9457): <code>title</code> "
         "names this type, <code>detail</code> says what happened to this request, "
@@ -128,7 +136,7 @@ async def problemplain_page(slug: str) -> HTMLResponse:
         "指出被拒绝的字段。</p>"
         f"<p><a href='{PROBLEM_BASE.rstrip('/')}'>All problem types 全部错误类型</a></p>"
     )
-    return plain_page(f"{cls.title} — Petition Desk", body)
+    return plain_page(f"{_both(cls.title)} — Petition Desk", body)
 
 
 @router.get(ASSETS + "/{name}")
