@@ -10,9 +10,9 @@ test), deploy commands. Blocks of other languages (```text, ```ts) are never run
 The service gets this run's PostgreSQL and Redis (`services`) with a fresh database of its own,
 its own arq queue, and the five secrets in the environment (as `.env` or the shell would give
 them), so it writes no `.data/secrets.json`; `PUBLIC_BASE_URL` is left for `make run` to derive
-from the port. The blocks run in a temporary directory holding the service's output as
-`run.log` (the README has the reader `tee` it there), with `PORT` and `ADMIN_PASSWORD` set as
-the README tells the reader."""
+from the port. The blocks run in a temporary directory standing for the repository's folder,
+with the service's output in `artifacts/run.log` (where the README has the reader `tee` it) and
+`PORT` and `ADMIN_PASSWORD` set as the README tells the reader."""
 
 from __future__ import annotations
 
@@ -169,7 +169,8 @@ def service(services: Services, tmp_path: Path) -> Iterator[Service]:
         LOG_LEVEL="INFO",
         LOG_FORMAT="text",
     )
-    log = tmp_path / "run.log"
+    log = tmp_path / "artifacts" / "run.log"
+    log.parent.mkdir()
     proc: subprocess.Popen[bytes] | None = None
     try:
         # make run = make fonts, then devrun
@@ -226,6 +227,10 @@ def test_the_readme_walk_runs_against_make_run(service: Service) -> None:
     sms = [line for line in log.splitlines() if "worker.sms" in line and " SMS " in line]
     assert any("到位通知" in line and "+8613900000001" in line for line in sms), sms
     escalated = [line for line in sms if "到位超时督办" in line]
+    # the village chief's reminders at 50 % and 80 % of the 10 s, naming the deadline once
+    reminders = [line for line in sms if "时限提醒" in line]
+    assert any("到位时限已过" in line for line in reminders), sms
+    assert not any("时限时限" in line for line in sms), sms
     # the SMS lines are easy to find: no library's chatter (the PDF notice's font subsetting)
     assert "fontTools" not in log
     assert escalated and f"http://127.0.0.1:{service.port}/a/" in escalated[0], sms
@@ -250,5 +255,6 @@ def test_the_readme_walk_runs_against_make_run(service: Service) -> None:
         assert bulletin["totals"]["cases"] == 4, bulletin["totals"]
         missed = bulletin["criticism"]["missed_arrivals"]
         assert [m["official_name"] for m in missed] == ["杨村长"], bulletin["criticism"]
-    assert (service.workdir / "bulletin.xlsx").read_bytes()[:2] == b"PK"
-    assert "拖欠工资" in (service.workdir / "bulletin.csv").read_text(encoding="utf-8-sig")
+    saved = service.workdir / "artifacts" / "walk"
+    assert (saved / "bulletin.xlsx").read_bytes()[:2] == b"PK"
+    assert "拖欠工资" in (saved / "bulletin.csv").read_text(encoding="utf-8-sig")
