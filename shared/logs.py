@@ -13,6 +13,9 @@ from shared import tracing
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Loggers that their own CLIs (uvicorn, arq) give handlers before our code runs.
 FOREIGN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "arq")
+# Libraries that say at INFO what only their own developers need: fontTools' subsetter writes
+# some 40 lines for every PDF notice, which buried the SMS lines of the README's walk.
+CHATTY_LOGGERS = ("fontTools",)
 
 
 class RequestIdFilter(logging.Filter):
@@ -87,6 +90,8 @@ def configure(level: str, fmt: str) -> None:
         logger = logging.getLogger(name)
         if logger.handlers:
             logger.handlers = [handler]
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RoutineAtDebug) for f in access.filters):
         access.addFilter(RoutineAtDebug())

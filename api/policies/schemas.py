@@ -359,7 +359,7 @@ ROBOT_MARKDOWN: dict[TemplateName, str] = {
     ),
     "reminder": (
         "**{case_number}**({title})\n\n"
-        "> {deadline_name}时限已过{elapsed},剩余{remaining},将于 **{due_local}** 到期,请抓紧办理。"
+        "> {deadline_name}已过{elapsed},剩余{remaining},将于 **{due_local}** 到期,请抓紧办理。"
     ),
     "deadline_missed": (
         "**{case_number}**({title})\n\n"
@@ -405,7 +405,7 @@ class Templates(StrictModel):
     )
     reminder: str = Field(
         default=(
-            "【时限提醒】{case_number}({title}):{deadline_name}时限已过{elapsed},"
+            "【时限提醒】{case_number}({title}):{deadline_name}已过{elapsed},"
             "剩余{remaining},将于{due_local}到期,请抓紧办理。"
         )
     )
