@@ -87,7 +87,10 @@ async def sweep(
         undone = await OutboxRepository(session).undispatch_waiting(
             now, RERUNNABLE_JOBS, now - RERUN_WINDOW
         )
-        log.warning("sweep: Redis lost its jobs; %d outbox jobs handed out again", undone)
+        if undone:
+            log.warning("sweep: Redis lost its jobs; %d outbox jobs handed out again", undone)
+        else:  # a first start, or an empty Redis that had nothing of ours: nothing to look into
+            log.info("sweep: Redis holds no jobs of ours yet; none were waiting to run")
     relayed = await relay_undispatched(session, arq, outbox_grace)
     stale_before = utcnow() - (timedelta(0) if lost else STALE_ALERT_AFTER)
     stale: list[AlertMessage] = []
