@@ -116,13 +116,14 @@ async def load(
         await _drop_queue(demo)
     finally:
         freezer.stop()
-    by_channel = Counter(c.channel for c in cases)
-    by_category = Counter(c.category for c in cases)
+    registered = [c for c in cases if c.received_at <= now]  # later today: not yet
+    by_channel = Counter(c.channel for c in registered)
+    by_category = Counter(c.category for c in registered)
     return Loaded(
         county_id=desk.units[plan.COUNTY]["id"],
         units=len(desk.units),
         officials=len(desk.people),
-        cases=len(cases),
+        cases=len(registered),
         by_channel=dict(by_channel),
         by_category=dict(by_category),
         seconds=_monotonic() - started,
@@ -292,6 +293,28 @@ async def _case_script(desk: Desk, planned: plan.PlannedCase, rng: random.Random
 
     yield clock() + timedelta(days=fate["close_after_days"], hours=rng.uniform(0, 3))
     await desk.call("POST", f"{path}/close", staff, json={"outcome": fate["outcome"]})
+    if not fate["review"]:
+        return
+
+    yield clock() + timedelta(days=fate["review_after_days"], hours=rng.uniform(0, 3))
+    body = {"reason": "对答复意见不服，请求复查。"}
+    await desk.call("POST", f"{path}/request_review", "county_staff", json=body)
+    yield clock() + timedelta(days=fate["review_days"], hours=rng.uniform(0, 3))
+    body = {"decision": "upheld", "text": "经复查，原答复意见认定事实清楚，维持原答复意见。"}
+    case = await desk.call("POST", f"{path}/review_decision", "county_staff", json=body)
+    yield clock() + timedelta(days=2, hours=rng.uniform(0, 3))
+    follow_up = next(
+        (
+            d
+            for d in case.get("deadlines", [])
+            if d["kind"] == "follow_up" and d["status"] == "open"
+        ),
+        None,
+    )
+    caller = (desk.key_of(follow_up["official_id"]) if follow_up else None) or "county_staff"
+    body = {"method": "phone", "reached": True, "satisfied": False}
+    await desk.call("POST", f"{path}/follow_up", caller, json=body)
+    await desk.call("POST", f"{path}/close", staff, json={"outcome": "stabilized"})
 
 
 async def _serve(desk: Desk, who: str, case: dict[str, Any], kind: str, proof: bool) -> None:

@@ -265,6 +265,10 @@ def _fate(rng: random.Random, case: PlannedCase) -> dict[str, Any]:
         "reached": rng.random() < 0.93,
         "close_after_days": rng.choice((1, 2, 3, 5)),
         "outcome": "resolved" if rng.random() < 0.8 else "stabilized",
+        # 复查: now and then the petitioner asks the office above for a review after the close
+        "review": rng.random() < 0.08,
+        "review_after_days": rng.randrange(3, 12),
+        "review_days": rng.randrange(8, 25),
     }
 
 
