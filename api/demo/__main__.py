@@ -23,9 +23,15 @@ from shared.settings import get_settings
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m api.demo", description=__doc__)
-    parser.add_argument("--until", type=date.fromisoformat, default=None)
-    parser.add_argument("--seed", type=int, default=plan.SEED)
+    parser = argparse.ArgumentParser(
+        prog="python -m api.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--until", type=date.fromisoformat, default=None, help="last day loaded (YYYY-MM-DD)"
+    )
+    parser.add_argument("--seed", type=int, default=plan.SEED, help="another county's year")
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
@@ -42,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{loaded.officials} officials, {loaded.cases} petitions ({channels}), "
         f"{loaded.steps} requests"
     )
+    print("[demo] open /dashboard and log in as 'admin' with ADMIN_PASSWORD")
     return 0
 
 

@@ -34,6 +34,7 @@ from api.app import create_app
 from api.demo import duties, plan
 from api.demo.desk import Desk, Loaded, Script, clock
 from api.kit.timeutil import CHINA, local_today
+from api.sweeps.service import SWEPT_MARK
 from shared.settings import Settings
 
 RECEIPT_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -91,6 +92,7 @@ async def load(
     now = datetime.now(UTC)
     setup_at = datetime.combine(last - timedelta(days=366), time(9), tzinfo=CHINA)
     demo = demo_settings(settings)
+    await _swept_already(demo)
     app = create_app(demo)
     freezer = freezegun.freeze_time(setup_at, real_asyncio=True)
     clock = freezer.start()
@@ -113,9 +115,9 @@ async def load(
                 first = setup_at.date() + timedelta(days=1)
                 scripts.extend(duties.scripts(desk, first, last, seed))
                 await _play(scripts, clock, now)
-        await _drop_queue(demo)
     finally:
         freezer.stop()
+        await _drop_queue(demo)
     registered = [c for c in cases if c.received_at <= now]  # later today: not yet
     by_channel = Counter(c.channel for c in registered)
     by_category = Counter(c.category for c in registered)
@@ -143,6 +145,16 @@ async def _commit_without_waiting(engine: AsyncEngine) -> None:
         cursor.close()
 
     await engine.dispose()  # the connections opened at start-up reconnect with it
+
+
+async def _swept_already(settings: Settings) -> None:
+    """Mark the load's own queue as swept: its first sweep must not take it for a Redis that
+    lost its jobs and hand the other jobs of the database out again into it."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await redis.set(SWEPT_MARK.format(queue=settings.arq_queue), "demo")
+    finally:
+        await redis.aclose()
 
 
 async def _drop_queue(settings: Settings) -> None:
@@ -366,8 +378,8 @@ async def _worker_script(desk: Desk, start: datetime, now: datetime, rng: random
 async def _deliver(desk: Desk) -> None:
     """Report every pending alert delivered, as the worker does after sending it."""
     while True:
-        page = await desk.call(
-            "GET", "/v1/alerts", "admin", params={"status": "pending", "limit": 200}
+        page = await desk.call(  # the county's alerts only, never another county's
+            "GET", "/v1/alerts", "county_staff", params={"status": "pending", "limit": 200}
         )
         items = page["items"]
         if not items:
@@ -381,10 +393,18 @@ async def _deliver(desk: Desk) -> None:
 
 
 async def _acknowledge(desk: Desk, rng: random.Random) -> None:
-    """Most open escalations are acknowledged (收到) by the county's petition office."""
-    page = await desk.call(
-        "GET", "/v1/escalations", "admin", params={"status": "open", "limit": 200}
-    )
-    for escalation in page["items"]:
-        if rng.random() < ACK_SHARE:
-            await desk.call("POST", f"/v1/escalations/{escalation['id']}/ack", "county_staff")
+    """Most open escalations of the county are acknowledged (收到) by one of the officials
+    they went to; those of the duties (rounds, reports, field visits) have no case, so they are
+    found by their recipients, not by the county's reach."""
+    params: dict[str, Any] = {"status": "open", "limit": 200}
+    while True:
+        page = await desk.call("GET", "/v1/escalations", "admin", params=params)
+        for escalation in page["items"]:
+            who = next(
+                (k for k in map(desk.key_of, escalation["recipients"]) if k is not None), None
+            )
+            if who is not None and rng.random() < ACK_SHARE:
+                await desk.call("POST", f"/v1/escalations/{escalation['id']}/ack", who)
+        if not page.get("next_cursor"):
+            return
+        params["cursor"] = page["next_cursor"]

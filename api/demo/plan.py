@@ -26,6 +26,9 @@ TOWNS: dict[str, list[str]] = {
     "青山乡": ["青山村", "石岭村", "松树坪村", "竹园村"],
     "柳林镇": ["柳林村", "杨家庄村", "新建村"],
 }
+# The policy's default handling time (`deadlines.handling_days`, 条例 art. 34): a reply later
+# than this misses it.
+HANDLING_DAYS = 60
 # Family names drawn for officials and petitioners.
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红德福春玉兰海林文"
@@ -56,7 +59,7 @@ CATEGORIES = {
 # land work are busy; the harvest and the holidays are quiet
 MONTHS = {1: 12, 2: 9, 3: 10, 4: 9, 5: 8, 6: 9, 7: 8, 8: 7, 9: 7, 10: 6, 11: 8, 12: 11}
 # where a visit was lodged → weight; above the county is a skip-level petition (越级访)
-VISIT_LEVELS = {"town": 52, "county": 38, "city": 6, "province": 3, "national": 1}
+VISIT_LEVELS = {"town": 72, "county": 18, "city": 6, "province": 3, "national": 1}
 
 TITLES: dict[str, tuple[str, str]] = {
     "land.acquisition": (
@@ -127,6 +130,20 @@ def pick(rng: random.Random, weights: dict[Any, int]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+def allot(rng: random.Random, weights: dict[str, int], n: int) -> list[str]:
+    """`n` keys in proportion to their weights (largest remainders), shuffled: a small year
+    keeps the shares it is drawn to show."""
+    total = sum(weights.values())
+    exact = {key: n * weight / total for key, weight in weights.items()}
+    counts = {key: int(share) for key, share in exact.items()}
+    by_remainder = sorted(exact, key=lambda key: exact[key] - counts[key], reverse=True)
+    for key in by_remainder[: n - sum(counts.values())]:
+        counts[key] += 1
+    keys = [key for key, count in counts.items() for _ in range(count)]
+    rng.shuffle(keys)
+    return keys
+
+
 def person_name(rng: random.Random) -> str:
     """A Chinese name of two or three characters."""
     given = "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
@@ -187,11 +204,11 @@ def plan_cases(rng: random.Random, last: date) -> list[PlannedCase]:
     first = last - timedelta(days=364)
     cases: list[PlannedCase] = []
     earlier: list[PlannedCase] = []
-    for n, day in enumerate(_days(rng, first, last), start=1):
-        channel = pick(rng, CHANNELS)
-        category = pick(rng, CATEGORIES)
-        if day.month in (12, 1) and rng.random() < 0.25:
-            category = "labour.wages"  # the year-end wage arrears
+    days = _days(rng, first, last)
+    channels = allot(rng, CHANNELS, len(days))
+    categories = allot(rng, CATEGORIES, len(days))
+    for n, day in enumerate(days, start=1):
+        channel, category = channels[n - 1], categories[n - 1]
         town = rng.choice(list(TOWNS))
         village = rng.choice(TOWNS[town])
         if channel == "visit":
@@ -199,7 +216,9 @@ def plan_cases(rng: random.Random, last: date) -> list[PlannedCase]:
         elif channel == "grid":
             level = "village"
         else:
-            level = rng.choice(("county", "county", "town"))
+            # a letter, call or online petition to the county from a village under a town
+            # skips the town too (越级, `_skipped` in cases/service.py): most go to the town
+            level = "county" if rng.random() < 0.15 else "town"
         collective = channel == "visit" and rng.random() < 0.12
         headcount = rng.randrange(5, 31) if collective else rng.choice((1, 1, 1, 2, 3))
         title, content = TITLES[category]
@@ -278,4 +297,5 @@ def _reply_days(rng: random.Random, limit: int) -> float:
         return rng.uniform(1, 7)
     if roll < 0.92:
         return rng.uniform(10, limit * 0.9)
-    return rng.uniform(limit * 1.05, limit * 1.5)
+    # past the handling time of the regulation (60 days from acceptance, art. 34): 超期
+    return rng.uniform(HANDLING_DAYS + 3, HANDLING_DAYS + 30)
