@@ -14,6 +14,7 @@
 #   make client-ts   TypeScript client generated from openapi.yaml into artifacts/client-ts/, example checked by tsc
 #   make fonts     install the CJK font of the written notices (npm package, checked by hash)
 #   make migrate   alembic upgrade head (same database as `make run`)
+#   make demo      load a demo county with a year of petition work into that database (once)
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
 #   make reindex-search   recompute every case's search tokens (after migration 0030, or a new PII_HASH_KEY)
 #   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak, bench-search)
@@ -40,7 +41,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run fonts test test-browser test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search client-ts
+.PHONY: help venv .venv run demo fonts test test-browser test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -121,6 +122,9 @@ client-ts:
 
 migrate: $(STAMP)
 	$(PY) -m shared.devrun migrate
+
+demo: $(STAMP)
+	$(PY) -m shared.devrun demo
 
 rotate-pii: $(STAMP)
 	$(PY) -m shared.devrun rotate-pii

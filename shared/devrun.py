@@ -4,6 +4,7 @@
     python -m shared.devrun migrate      # only `alembic upgrade head`
     python -m shared.devrun rotate-pii   # only `python -m api.privacy rotate`
     python -m shared.devrun reindex-search   # only `python -m api.search reindex`
+    python -m shared.devrun demo         # migrate, then load the demo county (`python -m api.demo`)
 
 PostgreSQL and Redis come from `DATABASE_URL` / `REDIS_URL` when set, else they run embedded
 with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TOKEN`,
@@ -308,6 +309,11 @@ AFTER_MIGRATING = {
         ["api.search", "reindex"],
         "reindexing",
     ),
+    "demo": (
+        "loading the demo county (a year of its petition work, about a minute): python -m api.demo",
+        ["api.demo"],
+        "the demo load",
+    ),
 }
 
 
@@ -329,8 +335,18 @@ def migrate(*, then: str | None = None) -> int:
     services: Services | None = None
     try:
         services = start_services(DATA_DIR)
-        env = child_environment(services, load_secrets(DATA_DIR, os.environ), _port())
+        secret_values = load_secrets(DATA_DIR, os.environ)
+        env = child_environment(services, secret_values, _port())
         done = run_migrations(env) and (then is None or after_migrating(env, then))
+        if done and then == "demo":
+            password = secret_values["ADMIN_PASSWORD"]
+            print(
+                "\n"
+                "  The demo county is in the database `make run` uses.\n"
+                "    Start it:  make run, then open /dashboard\n"
+                f"    Log in:    user {ADMIN_USER!r}, password {password!r}\n",
+                flush=True,
+            )
         return 0 if done else 1
     except (_Terminate, KeyboardInterrupt):
         _say("interrupted")
@@ -343,7 +359,8 @@ def migrate(*, then: str | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``run`` (default), ``migrate``, ``rotate-pii`` or ``reindex-search``."""
+    """Entry point: ``run`` (default), ``migrate``, ``rotate-pii``, ``reindex-search`` or
+    ``demo``."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "run"
     if command not in ("run", "migrate", *AFTER_MIGRATING) or len(args) > 1:

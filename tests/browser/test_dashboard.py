@@ -1,7 +1,7 @@
 """The county dashboard in headless Chromium against the real API process: it logs in, shows
 the figures of a seeded county exactly as the stats API computes them, follows a new case by
 polling, and runs under its CSP without a violation. The screenshot goes to
-`artifacts/dashboard.png`."""
+`artifacts/dashboard-seeded.png` (`test_dashboard_demo` takes `artifacts/dashboard.png`)."""
 
 from __future__ import annotations
 
@@ -311,7 +311,7 @@ async def test_dashboard_shows_the_seeded_county_and_follows_a_new_case(
         await expect(row).to_contain_text(visit.json()["number"])
         await expect(row).to_contain_text(f"0 / {len(duty['goers'])}")
 
-        shot = artifacts / "dashboard.png"
+        shot = artifacts / "dashboard-seeded.png"
         await page.screenshot(path=str(shot), full_page=True)
         print(f"dashboard screenshot: {shot}")
         assert problems == []

@@ -37,16 +37,37 @@ const LODGED_LEVELS = {
   national: "进京",
 };
 const UNIT_LEVELS = { county: "县", town: "乡镇", area: "管理区", village: "村", department: "部门" };
-// [key, label, higher is better]
+// [key, label, higher is better, what it measures (shown under the figure and as its tooltip)]
 const RATES = [
-  ["on_time_disposition", "按时处置率", true],
-  ["on_time_completion", "按期办结率", true],
-  ["satisfaction", "满意率", true],
-  ["first_visit_resolution", "初信初访一次办结率", true],
-  ["repeat", "重复访率", false],
-  ["skip_level", "越级访率", false],
-  ["arrival_on_time", "到位及时率", true],
+  ["on_time_disposition", "按时处置率", true,
+    "登记后在处置时限内交办、不予受理或导入法定途径的件数，占已到处置时限件数的比例"],
+  ["on_time_completion", "按期办结率", true,
+    "在办理期限内答复并送达信访人的件数，占已到办理期限件数的比例"],
+  ["satisfaction", "满意率", true, "信访人评价“满意”的件数，占作出评价件数的比例"],
+  ["first_visit_resolution", "初信初访一次办结率", true,
+    "首次信访办结后未再申请复查、未走到终结的件数，占首次信访已办结件数的比例"],
+  ["repeat", "重复访率", false, "同一信访人就同一事项再次信访的件数占信访总量的比例，越低越好"],
+  ["skip_level", "越级访率", false,
+    "越过应受理层级（如未到乡镇直接到县，或到市、到省、进京）的件数占信访总量的比例，越低越好"],
+  ["arrival_on_time", "到位及时率", true,
+    "来访发生后，有关负责人在到位时限内赶到现场的次数，占已到时限到位次数的比例"],
 ];
+// Where a rate's target comes from: the policy in force (GET /v1/policies), else none shown.
+// 按期办结率: the monthly bulletin praises a unit only at or above this; 到位 and 处置 are
+// owed every time (each miss is a deduction in the scores), so their target is all of them.
+const RATE_TARGETS = {
+  on_time_completion: (policy) => policy?.bulletin?.praise_min_on_time_completion,
+  on_time_disposition: () => 1,
+  arrival_on_time: () => 1,
+};
+// Counts that are bad whenever they are not zero.
+const BAD_WHEN_ANY = [
+  "kpi-open-overdue",
+  "kpi-escalations",
+  "kpi-unanswered",
+  "kpi-onsite",
+];
+const OTHER = "其他";
 const REASONS = {
   deadline_missed: "超期未办",
   no_acknowledgement: "逾时未签收",
@@ -76,11 +97,43 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const label = (table, key) => table[key] ?? key;
+/** The Chinese name of a key; an unknown key shows as `fallback` ("其他"), never raw. */
+const label = (table, key, fallback = OTHER) => table[key] ?? fallback;
 
 function formatRate(r) {
   if (!r || r.rate === null || r.rate === undefined) return DASH;
   return `${(r.rate * 100).toFixed(1)}%`;
+}
+
+/** A share (0.8) as a percentage ("80%"), without a trailing ".0". */
+function percent(share) {
+  return `${Number((share * 100).toFixed(1))}%`;
+}
+
+// The category vocabulary's Chinese names (GET /v1/categories), loaded once per login.
+const categories = new Map();
+
+async function loadCategories() {
+  if (categories.size > 0) return;
+  try {
+    const answer = await getJson("v1/categories");
+    for (const item of answer.ok ? answer.data.items || [] : []) {
+      categories.set(item.code, item.name);
+    }
+  } catch (error) {
+    if (error instanceof LoginRequired) throw error;
+  }
+}
+
+const categoryName = (code) => categories.get(code) ?? OTHER;
+
+// The policy in force, for the targets of the rates (null when the caller may not read it).
+let policy = null;
+
+async function loadPolicy() {
+  if (policy) return;
+  const answer = await getJson("v1/policies");
+  policy = answer.ok ? answer.data.policy || null : null;
 }
 
 /** YYYY-MM-DD of a moment in Asia/Shanghai, where the service counts its days. */
@@ -278,16 +331,22 @@ function chart(existing, id) {
   return window.echarts.init($(id), null, { renderer: "canvas" });
 }
 
+/** Rows of counts, named by `labels` (a table of Chinese names, or a function of the key);
+ * a table keeps its order, a function's rows come largest first. */
 function countRows(tbodyParent, counts, labels, keyName) {
   const tbody = tbodyParent.querySelector("tbody");
   if (!counts) {
     tbody.replaceChildren(el("tr", {}, el("td", { class: "muted" }, DASH)));
     return;
   }
-  const keys = [
-    ...Object.keys(labels).filter((k) => k in counts),
-    ...Object.keys(counts).filter((k) => !(k in labels)),
-  ];
+  const named = typeof labels === "function";
+  const name = named ? labels : (k) => label(labels, k);
+  const keys = named
+    ? Object.keys(counts).sort((a, b) => counts[b] - counts[a])
+    : [
+        ...Object.keys(labels).filter((k) => k in counts),
+        ...Object.keys(counts).filter((k) => !(k in labels)),
+      ];
   if (keys.length === 0) {
     tbody.replaceChildren(el("tr", {}, el("td", { class: "muted" }, "无")));
     return;
@@ -297,7 +356,7 @@ function countRows(tbodyParent, counts, labels, keyName) {
       el(
         "tr",
         { [`data-${keyName}`]: k },
-        el("th", {}, label(labels, k)),
+        el("th", {}, name(k)),
         el("td", { class: "num" }, counts[k]),
       ),
     ),
@@ -313,15 +372,23 @@ function renderSummary(summary) {
   $("range").textContent = summary ? `${s.from} 至 ${s.to}` : DASH;
 
   $("rates").replaceChildren(
-    ...RATES.map(([key, name, higherIsBetter]) => {
+    ...RATES.map(([key, name, higherIsBetter, explanation]) => {
       const r = s.rates ? s.rates[key] : null;
       const detail = r ? `${r.numerator} / ${r.denominator}` : DASH;
+      const target = RATE_TARGETS[key]?.(policy);
+      const judged = rateJudgement(r, higherIsBetter, target);
       return el(
         "div",
-        { class: `rate ${higherIsBetter ? "up" : "down"}`, "data-rate": key },
+        { class: `rate ${judged}`, "data-rate": key, "data-judged": judged, title: explanation },
         el("h3", {}, name),
         el("p", { class: "big", "data-part": "rate" }, formatRate(r)),
         el("p", { class: "sub", "data-part": "fraction" }, detail),
+        el(
+          "p",
+          { class: "sub", "data-part": "target" },
+          typeof target === "number" ? `目标 ≥ ${percent(target)}` : higherIsBetter ? "越高越好" : "越低越好",
+        ),
+        el("p", { class: "explain" }, explanation),
       );
     }),
   );
@@ -329,8 +396,31 @@ function renderSummary(summary) {
   countRows($("by-channel"), s.by_channel, CHANNELS, "channel");
   countRows($("by-status"), s.by_status, STATUSES, "status");
   countRows($("by-level"), s.by_lodged_level, LODGED_LEVELS, "level");
-  countRows($("by-category"), s.by_category, {}, "category");
+  countRows($("by-category"), s.by_category, categoryName, "category");
+  judgeCounts();
   renderCharts(s);
+}
+
+/** good, bad or none for a rate: against its target when it has one; a rate that should be
+ * low is good only at zero (every repeat or skip-level petition counts against the unit). */
+function rateJudgement(r, higherIsBetter, target) {
+  if (!r || r.rate === null || r.rate === undefined) return "none";
+  if (!higherIsBetter) return r.rate === 0 ? "good" : "bad";
+  if (typeof target !== "number") return "none";
+  return r.rate >= target ? "good" : "bad";
+}
+
+/** The counts that should be zero: red when not, green when they are. */
+function judgeCounts() {
+  for (const id of BAD_WHEN_ANY) {
+    const node = $(id);
+    const text = node.textContent.trim();
+    const judged = text === DASH || text === "" ? "none" : /^0$/.test(text) ? "good" : "bad";
+    node.closest(".kpi").dataset.judged = judged;
+  }
+  const notices = $("kpi-notices").textContent.trim();
+  $("kpi-notices").closest(".kpi").dataset.judged =
+    notices === DASH ? "none" : /^0 \/ 0$/.test(notices) ? "good" : "bad";
 }
 
 /** Every day of the period (the API lists only days with cases), or the listed ones when the
@@ -448,7 +538,7 @@ function renderVeto(answer, year) {
   const counted = (unit) =>
     unit.counts
       .filter((c) => c.count > 0)
-      .map((c) => `${LODGED_LEVELS[c.lodged_level] || c.lodged_level} ${c.count} 次`)
+      .map((c) => `${label(LODGED_LEVELS, c.lodged_level)} ${c.count} 次`)
       .join("，");
   list.replaceChildren(
     ...vetoed.map((unit) =>
@@ -497,6 +587,7 @@ const ROLES = {
   unit: "单位",
 };
 const MISSING_PARTS = { plan: "化解方案", measures: "稳控措施" };
+const CASE_EVENTS = { return_for_rehandling: "退回重办" };
 // Which drill-downs are open (`table:unit`), kept across the re-renders of the polls.
 const openScores = new Set();
 
@@ -513,13 +604,13 @@ function factText(fact) {
     case "case":
       return `集体访（${label(LODGED_LEVELS, fact.kind)}）${number}，${shanghaiTime(fact.at)}`;
     case "case_event":
-      return `${fact.kind === "return_for_rehandling" ? "退回重办" : fact.kind}${number}，${shanghaiTime(fact.at)}`;
+      return `${label(CASE_EVENTS, fact.kind, "案件事项")}${number}，${shanghaiTime(fact.at)}`;
     case "screening_item":
       return `排查事项缺${label(MISSING_PARTS, fact.kind)}（${(fact.id || "").slice(0, 8)}，${shanghaiTime(fact.at)}登记）`;
     case "roster_day":
       return `接访日 ${shanghaiDay(new Date(fact.at))} 未排值班领导`;
     default:
-      return `${fact.type} ${fact.kind}`;
+      return `其他记录${number}，${shanghaiTime(fact.at)}`;
   }
 }
 
@@ -715,8 +806,12 @@ const PREVENTION_PARTS = {
   do_not_implement: "不实施",
 };
 
-function figureValue(value) {
+// Figures that are shares (0.8), shown as percentages.
+const SHARE_FIGURES = new Set(["resolution_target"]);
+
+function figureValue(value, name = "") {
   if (value === null || value === undefined) return DASH;
+  if (SHARE_FIGURES.has(name) && typeof value === "number") return percent(value);
   if (typeof value === "object" && "numerator" in value) {
     return `${formatRate(value)}（${value.numerator} / ${value.denominator}）`;
   }
@@ -749,7 +844,7 @@ function renderPrevention(answer) {
               "tr",
               { "data-figure": `${key}.${name}` },
               el("th", {}, label(PREVENTION_FIGURES[key] || {}, name)),
-              el("td", {}, figureValue(value)),
+              el("td", {}, figureValue(value, name)),
             ),
           )
         : [el("tr", {}, el("td", { class: "muted" }, "无"))];
@@ -816,6 +911,7 @@ async function poll(force = false) {
       renderEscalations(escalations.data, unanswered.data);
       renderOnsite(onsite.data);
       $("kpi-notices").textContent = `${counted(unserved.data)} / ${counted(unproved.data)}`;
+      judgeCounts();
       renderPrevention(prevention.data);
       renders += 1;
       document.body.dataset.renders = String(renders);
@@ -843,6 +939,8 @@ function showLogin(message = "") {
   clearTimeout(timer);
   clearToken();
   cache.clear();
+  categories.clear();
+  policy = null;
   $("board").hidden = true;
   $("logout").hidden = true;
   $("login").hidden = false;
@@ -857,6 +955,7 @@ async function start() {
   $("logout").hidden = false;
   document.body.dataset.state = "loading";
   try {
+    await Promise.all([loadCategories(), loadPolicy()]);
     const unit = await startingUnit();
     units.stack = unit ? [unit] : [];
     if (unit) {
