@@ -13,6 +13,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from api.categories.vocabulary import OTHER
 from api.demo import plan
 from api.demo.desk import Desk, Script, clock
 from api.kit.timeutil import CHINA, month_days
@@ -85,6 +86,7 @@ async def screening(desk: Desk, town: str, first: date, last: date, rng: random.
             body: dict[str, Any] = {
                 "unit_id": desk.units[village]["id"],
                 "category": category,
+                **({"category_text": title} if category == OTHER else {}),
                 "title": f"{village}{title}",
                 "description": content.format(village=village, town=town),
                 "people_count": rng.randrange(2, 20),

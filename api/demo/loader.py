@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from api.categories.vocabulary import OTHER
 from api.demo import duties, plan
 from api.demo.desk import Desk, Loaded, Script, clock
 from api.kit.timeutil import CHINA, local_today
@@ -233,6 +234,8 @@ async def _case_script(desk: Desk, planned: plan.PlannedCase, rng: random.Random
         "petitioners": planned.petitioners,
         "headcount": planned.headcount,
         "category": planned.category,
+        # `other` carries the desk's own words (the vocabulary asks for them)
+        **({"category_text": planned.title} if planned.category == OTHER else {}),
         "title": planned.title,
         "content": planned.content,
         "received_at": planned.received_at.isoformat(),
