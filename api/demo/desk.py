@@ -73,10 +73,11 @@ class Desk:
         path: str,
         who: str,
         *,
-        expect: int = 200,
+        expect: int | tuple[int, ...] = 200,
         **kwargs: Any,
     ) -> Any:
-        """One request as `who` (or the worker, `who="worker"`); the JSON answer."""
+        """One request as `who` (or the worker, `who="worker"`); the JSON answer. `expect`
+        is the status it must answer, or the statuses it may."""
         if who == "worker":
             headers = {"Authorization": f"Bearer {self.settings.worker_token}"}
         else:
@@ -87,6 +88,6 @@ class Desk:
         return resp.json() if resp.content else None
 
     @staticmethod
-    def check(resp: httpx.Response, expect: int, what: str) -> None:
-        if resp.status_code != expect:
+    def check(resp: httpx.Response, expect: int | tuple[int, ...], what: str) -> None:
+        if resp.status_code not in (expect if isinstance(expect, tuple) else (expect,)):
             raise DemoError(f"{what}: {resp.status_code} {resp.text[:500]}")

@@ -406,8 +406,15 @@ async def _acknowledge(desk: Desk, rng: random.Random) -> None:
             who = next(
                 (k for k in map(desk.key_of, escalation["recipients"]) if k is not None), None
             )
-            if who is not None and rng.random() < ACK_SHARE:
-                await desk.call("POST", f"/v1/escalations/{escalation['id']}/ack", who)
+            if rng.random() >= ACK_SHARE:
+                continue
+            path = f"/v1/escalations/{escalation['id']}/ack"
+            if who is not None:
+                await desk.call("POST", path, who)
+            else:
+                # told nobody of the county by name: the county's petition office takes it,
+                # if it is the county's (another county's answers 404 and stays as it is)
+                await desk.call("POST", path, "county_staff", expect=(200, 403, 404, 409))
         if not page.get("next_cursor"):
             return
         params["cursor"] = page["next_cursor"]
