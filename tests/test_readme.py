@@ -131,6 +131,8 @@ def test_readme_names_only_files_of_the_repository() -> None:
     assert "../" not in text
     named = set(re.findall(r"`([\w.-]+(?:/[\w.-]+)*\.(?:md|yaml|py|example|json|ts))`", text))
     assert {"deploy/README.md", ".env.example", "docs/reference.md"} <= named
+    named |= set(re.findall(r"\]\(([\w./-]+\.(?:png|md))\)", text))  # images and links
+    assert "docs/dashboard.png" in named
     generated = (".data/", "artifacts/")  # made by make run and make client-ts
     missing = [p for p in sorted(named) if not p.startswith(generated) and not (ROOT / p).exists()]
     assert missing == [], f"README.md names files that do not exist: {missing}"
