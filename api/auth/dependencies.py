@@ -59,8 +59,8 @@ async def current_principal(
         per_minute=state.settings.requests_per_minute,
     )
     await rate.hit(str(official.id))
-    if official.role is Role.admin:
-        reach = None
+    if official.role is Role.admin and official.unit_id is None:
+        reach = None  # the deployment's admin; an admin of a unit keeps to its subtree
     elif subtree is not None:
         reach = subtree
     elif official.unit_id is not None:

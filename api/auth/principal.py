@@ -18,12 +18,18 @@ class Principal:
     unit_id: uuid.UUID | None
     client: str | None
     # The units whose matters the official may see and act on: their own unit's subtree
-    # (属地管理). None means everywhere (admins).
+    # (属地管理). None means everywhere (the deployment's admin, who has no unit).
     reach: frozenset[uuid.UUID] | None = frozenset()
     # The login the access token belongs to (None for a service token).
     login_id: uuid.UUID | None = None
     # The higher office a `higher_office` service token speaks for.
     higher_office_id: uuid.UUID | None = None
+
+    @property
+    def deployment_wide(self) -> bool:
+        """Whether the caller reaches the whole deployment (its admin: no unit), rather than
+        one unit's subtree (a county's or a city's admin, everyone else)."""
+        return self.reach is None
 
     def can(self, permission: Permission) -> bool:
         """Whether the official's role grants `permission` (see `GRANTS`)."""

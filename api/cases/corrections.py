@@ -264,7 +264,7 @@ async def _territory(
         return await units.ancestry(case.origin_unit_id), lodged
     where = _Where(body.origin_unit_id, case.lodged_unit_id, case.lodged_level)
     chain, lodged, _ = await _resolve_territory(session, where)
-    if chain[-1].id != case.county_id:
+    if chain[-1].id != case.county_id:  # registration's chain ends at the county
         raise InvalidInput(
             Message("The origin is in another county than the case."), pointer="/origin_unit_id"
         )

@@ -37,7 +37,7 @@ from api.models.case import Arrival, Case, CaseSource, CaseStatus, Channel, Lodg
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
 from api.models.onsite import OnsiteDuty
-from api.models.unit import Unit, UnitLevel
+from api.models.unit import Unit, UnitLevel, county_in
 from api.officials.repository import OfficialRepository
 from api.policies.schemas import Policy
 from api.policies.service import current_policy
@@ -110,10 +110,14 @@ async def _resolve_territory(
             Message("The origin must be a territorial unit, not a department."),
             pointer="/origin_unit_id",
         )
-    if origin_chain[-1].level is not UnitLevel.county:
+    county = county_in(origin_chain)
+    if county is None:
         raise InvalidInput(
             Message("The origin unit is not inside a county."), pointer="/origin_unit_id"
         )
+    # A case is the county's: the levels above it (市, 省) take no part in its chain.
+    above_county = {u.id for u in origin_chain[origin_chain.index(county) + 1 :]}
+    origin_chain = origin_chain[: origin_chain.index(county) + 1]
 
     if data.lodged_unit_id is None:
         if data.lodged_level is None:
@@ -129,7 +133,10 @@ async def _resolve_territory(
             Message("Unit {lodged_unit_id} does not exist.", lodged_unit_id=data.lodged_unit_id),
             pointer="/lodged_unit_id",
         )
-    if lodged_chain[-1].id != origin_chain[-1].id:
+    lodged_county = county_in(lodged_chain)
+    # lodged with the county's own city or province bureau (越级访 to a unit of this tree)
+    lodged_above = lodged_chain[0].id in above_county
+    if not lodged_above and (lodged_county is None or lodged_county.id != county.id):
         raise InvalidInput(
             Message("The lodged unit is in another county than the origin."),
             pointer="/lodged_unit_id",

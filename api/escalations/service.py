@@ -28,6 +28,7 @@ from api.models.case import DONE_STATUSES, Case, Reader
 from api.models.deadline import Deadline, DeadlineStatus
 from api.models.escalation import NOBODY_TO_NOTIFY, UNANSWERED, Escalation, EscalationStatus
 from api.models.official import Official, Role
+from api.models.unit import county_in
 from api.models.unit import Unit
 from api.officials.repository import OfficialRepository
 from api.outbox.service import schedule
@@ -65,6 +66,9 @@ async def _recipients(
 ) -> list[Official]:
     officials = OfficialRepository(session)
     chain = await UnitRepository(session).ancestry(deadline.unit_id)
+    county = county_in(chain)
+    if county is not None:  # a county's miss climbs to its own leaders, not the city's
+        chain = chain[: chain.index(county) + 1]
     found: dict[uuid.UUID, Official] = {}
     case = loaded.cases.get(deadline.case_id) if deadline.case_id else None
 
@@ -94,11 +98,10 @@ async def _recipients(
             for unit in chain[1:]:
                 if keep(await officials.holder_of(unit.id, Role.chief)):
                     break
-        elif who is Recipient.county_petition_office and chain:
-            county = chain[-1].id
+        elif who is Recipient.county_petition_office and county is not None:
             keep(
-                await officials.holder_of(county, Role.petition_staff)
-                or await officials.holder_of(county, Role.chief)
+                await officials.holder_of(county.id, Role.petition_staff)
+                or await officials.holder_of(county.id, Role.chief)
             )
         elif who is Recipient.discipline_office and policy.escalation.discipline_unit_id:
             office = policy.escalation.discipline_unit_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,8 +13,11 @@ from api.kit.db import RecordModel
 
 
 class UnitLevel(enum.StrEnum):
-    """Level of an administered unit: county > town > area > village; departments hang below."""
+    """Level of an administered unit: province > city > county > town > area > village;
+    departments hang below a city, county or town."""
 
+    province = "province"  # 省: its petition bureau (省信访局) administers its cities
+    city = "city"  # 市 (地级市、州): its bureau administers its counties
     county = "county"
     town = "town"
     area = "area"
@@ -22,7 +26,8 @@ class UnitLevel(enum.StrEnum):
 
 
 class Unit(RecordModel):
-    """A county, town (镇/乡/街道), management area (管理区), village (村/居) or department."""
+    """A province, city, county, town (镇/乡/街道), management area (管理区), village (村/居) or
+    department."""
 
     __tablename__ = "units"
 
@@ -33,3 +38,9 @@ class Unit(RecordModel):
     )
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+
+
+def county_in(chain: Sequence[Unit]) -> Unit | None:
+    """The county (县) of a chain up the tree (a unit and its ancestors, nearest first): cases
+    are numbered, received and answered for by their county, whatever stands above it."""
+    return next((u for u in chain if u.level is UnitLevel.county), None)

@@ -86,6 +86,8 @@ def _may_appoint(principal: Principal, role: Role) -> None:
         )
     if not may_grant(principal.role, role, credential=False):
         raise Forbidden(Message("Only an admin may make an official {role}.", role=role.value))
+    if role is Role.admin and not principal.deployment_wide:
+        raise Forbidden(Message("Only the deployment's admin may appoint an admin."))
 
 
 def _may_set_password(principal: Principal, role: Role) -> None:
@@ -118,6 +120,8 @@ async def managed_official(
                 official_role=official.role.value,
             )
         )
+    if official.role is Role.admin and not principal.deployment_wide:
+        raise Forbidden(Message("Only the deployment's admin may manage an admin."))
     return official
 
 

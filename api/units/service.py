@@ -13,13 +13,17 @@ from api.models.unit import Unit, UnitLevel
 from api.units.repository import UnitRepository
 from api.units.schemas import Location, UnitCreate, UnitQuery, UnitRead, UnitUpdate
 
-# Which parent levels each level may hang under (县 > 镇/街道 > 管理区 > 村/居; 部门 under either).
+# Which parent levels each level may hang under (省 > 市 > 县 > 镇/街道 > 管理区 > 村/居; 部门
+# under a city, county or town). A county may stand alone (a one-county deployment) or under a
+# city; a city alone or under a province.
 ALLOWED_PARENTS: dict[UnitLevel, set[UnitLevel | None]] = {
-    UnitLevel.county: {None},
+    UnitLevel.province: {None},
+    UnitLevel.city: {None, UnitLevel.province},
+    UnitLevel.county: {None, UnitLevel.city},
     UnitLevel.town: {UnitLevel.county},
     UnitLevel.area: {UnitLevel.town},
     UnitLevel.village: {UnitLevel.town, UnitLevel.area},
-    UnitLevel.department: {UnitLevel.county, UnitLevel.town},
+    UnitLevel.department: {UnitLevel.city, UnitLevel.county, UnitLevel.town},
 }
 
 
