@@ -152,8 +152,11 @@ class County:
         return await login(client, self.officials[key]["username"], self.passwords[key])
 
 
-async def make_county(client: httpx.AsyncClient, admin: dict[str, str]) -> County:
-    """Create a fresh territory with officials (unique names per call)."""
+async def make_county(
+    client: httpx.AsyncClient, admin: dict[str, str], parent: dict[str, Any] | None = None
+) -> County:
+    """Create a fresh territory with officials (unique names per call), the county on its own
+    or under `parent` (a city)."""
     tag = uuid.uuid4().hex[:6]
 
     async def unit(name: str, level: str, parent: dict[str, Any] | None) -> dict[str, Any]:
@@ -162,7 +165,7 @@ async def make_county(client: httpx.AsyncClient, admin: dict[str, str]) -> Count
         assert resp.status_code == 201, resp.text
         return dict(resp.json())
 
-    county = await unit("城关县", "county", None)
+    county = await unit("城关县", "county", parent)
     town = await unit("东风镇", "town", county)
     area = await unit("北片管理区", "area", town)
     village = await unit("柳树村", "village", area)

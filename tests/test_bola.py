@@ -13,7 +13,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,6 +54,8 @@ TABLES = (
     "officials",
     "service_tokens",
     "policy_documents",
+    "policy_overrides",
+    "policy_changes",
     "calendar_overrides",
     "situation_reports",
     "webhook_subscriptions",
@@ -718,6 +720,28 @@ MATRIX: dict[tuple[str, str], Probe] = {
     ),
     ("get", "/v1/policies"): _no_ids("one policy document for the install"),
     ("put", "/v1/policies"): _admin_only("put", lambda w: "/v1/policies", {}),
+    ("get", "/v1/policies/changes"): _no_ids("the history of the caller's units' policy"),
+    ("get", "/v1/policies/units/{unit_id}"): _read(
+        lambda w: f"/v1/policies/units/{w.county.village2['id']}"
+    ),
+    ("put", "/v1/policies/units/{unit_id}"): lambda w: [
+        *_admin_only(
+            "put", lambda w: f"/v1/policies/units/{w.county.town['id']}", {"max_representatives": 3}
+        )(w),
+        Attempt(
+            "other_county_admin",
+            "put",
+            f"/v1/policies/units/{w.county.town['id']}",
+            NOT_FOUND,
+            json={"max_representatives": 3},
+        ),
+    ],
+    ("delete", "/v1/policies/units/{unit_id}"): lambda w: [
+        *_admin_only("delete", lambda w: f"/v1/policies/units/{w.county.town['id']}")(w),
+        Attempt(
+            "other_county_admin", "delete", f"/v1/policies/units/{w.county.town['id']}", NOT_FOUND
+        ),
+    ],
     ("get", "/v1/calendar"): _no_ids("the public working-day calendar"),
     ("put", "/v1/calendar/{day}"): _admin_only(
         "put", lambda w: "/v1/calendar/2026-10-01", {"is_workday": True}
@@ -1033,6 +1057,22 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
     for key in ("grid", "village_chief", "town_chief", "town_staff"):
         callers[key] = await county.headers(client, key)
     callers["viewer"] = await service_token(client, admin, f"board-{tag}", county.town)
+    # the admin of another county of the deployment (issue 24): refused wherever the sibling
+    # town's staff is refused for want of territory
+    other_county = (
+        await client.post(
+            "/v1/units", json={"name": f"邻县-{tag}", "level": "county"}, headers=admin
+        )
+    ).json()
+    body = {
+        "name": f"other-admin-{tag}",
+        "unit_id": other_county["id"],
+        "role": "admin",
+        "username": f"other-admin-{tag}",
+        "password": f"pw-other-admin-{tag}",
+    }
+    assert (await client.post("/v1/officials", json=body, headers=admin)).status_code == 201
+    callers["other_county_admin"] = await login(client, body["username"], body["password"])
 
     own_case = await client.post(
         "/v1/cases", json=visit_body(sibling_village, sibling_town, 3), headers=callers["sibling"]
@@ -1105,6 +1145,20 @@ async def _world(client: httpx.AsyncClient, admin: dict[str, str], county: Count
     )
 
 
+def _with_other_county_admin(attempts: list[Attempt]) -> list[Attempt]:
+    """The attempts, and each one the sibling town's staff makes that is refused for want of
+    territory (404, 422, or a list without the object) made again by another county's admin,
+    who holds every permission but not this county (404 or 422 either way)."""
+    territorial = NOT_FOUND | INVALID
+    # the sibling's own objects (a body with the first town's ids) are foreign to them too
+    again = [
+        replace(a, caller="other_county_admin", expect=a.expect | territorial)
+        for a in attempts
+        if a.caller == "sibling" and (a.expect & territorial or a.absent is not None)
+    ]
+    return [*attempts, *again]
+
+
 async def test_every_route_has_a_matrix_entry(app: FastAPI) -> None:
     routes = {(method, path) for method, path, _ in operations(app)}
     assert routes - set(MATRIX) == set(), "new routes need a BOLA matrix entry"
@@ -1121,7 +1175,7 @@ async def test_nobody_reaches_an_object_they_do_not_own(
         tried = 0
         for (method, path), probe in MATRIX.items():
             before = await _snapshot(app)
-            for attempt in probe(w):
+            for attempt in _with_other_county_admin(probe(w)):
                 assert attempt.method == method, (method, path, attempt)
                 resp = await client.request(
                     attempt.method,

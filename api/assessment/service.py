@@ -129,7 +129,7 @@ async def veto(
     """Per area, village and department (the levels the veto rules name): collective visits
     of the year by lodged level, each rule's count against its threshold, and the verdict.
     `until` ends the year early: the veto as it stood then (a monthly bulletin's month end)."""
-    read = await current_policy(session)
+    read = await current_policy(session, query.unit_id or principal.unit_id)
     policy = read.policy
     scope = await _scope(session, principal, query.unit_id)
     year, start, end = _year_bounds(query.year)
@@ -475,7 +475,7 @@ async def scores(session: AsyncSession, query: ScoreQuery, principal: Principal)
     """Per unit of the scored levels, in one rule table: each section's maximum less the
     deductions of the table's rules for the year's recorded facts (each rule capped,
     each section floored at zero), the total, and the rank."""
-    read = await current_policy(session)
+    read = await current_policy(session, query.unit_id or principal.unit_id)
     policy = read.policy
     scoring = policy.scoring
     table = _table(scoring, query.table)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit.schemas import AuditQuery
 from api.kit.pagination import fetch_page
 from api.models.audit import AuditEntry
+from api.models.official import Official
 
 
 class AuditRepository:
@@ -20,6 +23,13 @@ class AuditRepository:
         """Stage an entry (written with the request's transaction)."""
         self.session.add(entry)
 
-    async def list(self, query: AuditQuery) -> tuple[list[AuditEntry], str | None]:
-        """A page of entries, newest first."""
-        return await fetch_page(self.session, select(AuditEntry), AuditEntry, query)
+    async def list(
+        self, query: AuditQuery, reach: frozenset[uuid.UUID] | None
+    ) -> tuple[list[AuditEntry], str | None]:
+        """A page of entries, newest first: of the officials of the units in `reach` (None:
+        every entry, the anonymous and the worker's too)."""
+        stmt = select(AuditEntry)
+        if reach is not None:
+            officials = select(Official.id).where(Official.unit_id.in_(list(reach)))
+            stmt = stmt.where(AuditEntry.official_id.in_(officials))
+        return await fetch_page(self.session, stmt, AuditEntry, query)

@@ -18,11 +18,12 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 @router.get("", **needs(Permission.read_audit))
 async def list_audit(
-    session: DbSession, _: CurrentPrincipal, query: Annotated[AuditQuery, Query()]
+    session: DbSession, principal: CurrentPrincipal, query: Annotated[AuditQuery, Query()]
 ) -> Page[AuditRead]:
     """Admins only: who read or changed what, when, from which client and address; newest
-    first. Reading the trail is itself recorded in it."""
-    rows, next_cursor = await service.list_entries(session, query)
+    first. Reading the trail is itself recorded in it. A county's or a city's admin reads
+    what the officials of their territory did; the deployment's admin all of it."""
+    rows, next_cursor = await service.list_entries(session, query, principal)
     return Page(
         items=[AuditRead.model_validate(r, from_attributes=True) for r in rows],
         next_cursor=next_cursor,

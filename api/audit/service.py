@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from api.audit.repository import AuditRepository
 from api.audit.schemas import AuditQuery
+from api.auth.principal import Principal
 from api.kit.boundary import CALLER_ID
 from api.kit.uow import UnitOfWork
 from api.models.audit import AuditEntry
@@ -102,7 +103,8 @@ def record_refusal(session: AsyncSession, request: Request, status: int) -> None
 
 
 async def list_entries(
-    session: AsyncSession, query: AuditQuery
+    session: AsyncSession, query: AuditQuery, principal: Principal
 ) -> tuple[list[AuditEntry], str | None]:
-    """A page of the audit trail."""
-    return await AuditRepository(session).list(query)
+    """A page of the audit trail: all of it for the deployment's admin; for a county's or a
+    city's, what the officials of their territory did."""
+    return await AuditRepository(session).list(query, principal.reach)

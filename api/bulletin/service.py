@@ -158,7 +158,7 @@ async def monthly(
     unit, _, _, totals = await stats.totals(session, period, principal)
     ranked = await stats.by_unit(session, period, principal)
     subtree = await UnitRepository(session).subtree_ids(unit.id)
-    read = await current_policy(session)
+    read = await current_policy(session, unit.id)
     rule = read.policy.bulletin
 
     repo = BulletinRepository(session)

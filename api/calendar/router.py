@@ -37,14 +37,18 @@ async def get_calendar(
 async def put_calendar_override(
     day: IsoDate, body: OverrideWrite, session: DbSession, principal: CurrentPrincipal
 ) -> CalendarDay:
-    """Decide a date by hand (admin), e.g. from a holiday notice the library does not have yet.
+    """Decide a date by hand (the deployment's admin: working days are national), e.g. from a
+    holiday notice the library does not have yet.
 
     Replaces any earlier override of the date. Deadlines already computed keep their due time.
     """
-    return await service.set_override(session, day, body, principal.id)
+    return await service.set_override(session, day, body, principal)
 
 
 @router.delete("/{day}", status_code=204, **needs(Permission.manage_policy))
-async def delete_calendar_override(day: IsoDate, session: DbSession, _: CurrentPrincipal) -> None:
-    """Remove the override of a date (admin), so the holiday library decides it again."""
-    await service.remove_override(session, day)
+async def delete_calendar_override(
+    day: IsoDate, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    """Remove the override of a date (the deployment's admin), so the holiday library
+    decides it again."""
+    await service.remove_override(session, day, principal)

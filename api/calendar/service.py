@@ -7,7 +7,6 @@ computation needs and turn local days into due moments (Asia/Shanghai, end of th
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,9 +14,10 @@ from datetime import date, datetime, timedelta
 import chinese_calendar  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.principal import Principal
 from api.calendar.repository import CalendarRepository
 from api.calendar.schemas import CalendarDay, DaySource, OverrideWrite
-from api.kit.errors import InvalidInput, NotFound, PetitionDeskError
+from api.kit.errors import Forbidden, InvalidInput, NotFound, PetitionDeskError
 from api.kit.i18n import N_, Message
 from api.kit.timeutil import end_of_local_day, local
 from api.models.calendar import CalendarOverride
@@ -215,18 +215,27 @@ def _override_day(row: CalendarOverride) -> CalendarDay:
     )
 
 
+def _national(principal: Principal) -> None:
+    # Working days are the State Council's, the same in every county: one calendar per
+    # deployment, kept by its admin.
+    if not principal.deployment_wide:
+        raise Forbidden(Message("Only the deployment's admin may change the working-day calendar."))
+
+
 async def set_override(
-    session: AsyncSession, day: date, data: OverrideWrite, actor_id: uuid.UUID
+    session: AsyncSession, day: date, data: OverrideWrite, principal: Principal
 ) -> CalendarDay:
-    """Decide a date by hand, replacing any earlier override of it.
+    """Decide a date by hand, replacing any earlier override of it (the deployment's admin).
 
     Deadlines computed before keep their due time; the override applies to later computations.
     """
-    row = await CalendarRepository(session).upsert(day, data.is_workday, data.note, actor_id)
+    _national(principal)
+    row = await CalendarRepository(session).upsert(day, data.is_workday, data.note, principal.id)
     return _override_day(row)
 
 
-async def remove_override(session: AsyncSession, day: date) -> None:
+async def remove_override(session: AsyncSession, day: date, principal: Principal) -> None:
     """Drop the override of a date, so the library decides it again; 404 when there is none."""
+    _national(principal)
     if not await CalendarRepository(session).delete(day):
         raise NotFound(Message("No calendar override for {value}.", value=day.isoformat()))

@@ -122,7 +122,7 @@ async def correct(
     for name in REQUIRED:
         if name in given and given[name] is None:
             raise InvalidInput(Message("{name} cannot be emptied.", name=name), pointer=f"/{name}")
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, case.origin_unit_id)).policy
     now = utcnow()
 
     # Everything checked first: a refusal leaves the case as it was.

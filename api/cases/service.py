@@ -293,8 +293,8 @@ async def register_case(
     """Register a petition: number it, and for a visit above its origin summon the officials.
     With `lookup_secret` the case is given the petitioner's lookup secret in the same INSERT
     (an UPDATE after it was a statement of every registration, issue 22)."""
-    policy = (await current_policy(session)).policy
     origin_chain, lodged_unit, lodged_level = await _resolve_territory(session, data)
+    policy = (await current_policy(session, origin_chain[0].id)).policy
     _check_reach(principal, origin_chain, lodged_unit)
     headcount, collective = _check_parties(data, policy)
     await accepted_code(session, data.category, "/category")

@@ -82,7 +82,7 @@ class Act:
         """Check that the lifecycle allows the action now, and start its step with the policy
         in force and the time."""
         self.check(self.case, self.principal)
-        policy = (await current_policy(self.session)).policy
+        policy = (await current_policy(self.session, self.case.origin_unit_id)).policy
         self.step = Step(self.session, self.case, self.principal, policy, utcnow())
         return self.step
 

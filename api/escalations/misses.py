@@ -17,7 +17,7 @@ from api.events.service import emit, subscribed
 from api.kit.db import utcnow
 from api.kit.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
 from api.models.deadline import Deadline, DeadlineStatus
-from api.policies.service import current_policy
+from api.policies.service import grouped_by_policy, policies_for
 from api.timeline.repository import CaseEventRepository
 from shared.contracts import FlagDueReport
 
@@ -106,7 +106,9 @@ async def record_misses(
                 case_id=deadline.case_id,
             )
     if escalate and deadlines:
-        await escalate_missed(session, deadlines, (await current_policy(session)).policy)
+        policies = await policies_for(session, {d.unit_id for d in deadlines})
+        for policy, group in grouped_by_policy(deadlines, policies, lambda d: d.unit_id):
+            await escalate_missed(session, group, policy)
 
 
 async def flag_overdue(session: AsyncSession, limit: int = FLAG_BATCH) -> int:

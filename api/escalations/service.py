@@ -28,12 +28,11 @@ from api.models.case import DONE_STATUSES, Case, Reader
 from api.models.deadline import Deadline, DeadlineStatus
 from api.models.escalation import NOBODY_TO_NOTIFY, UNANSWERED, Escalation, EscalationStatus
 from api.models.official import Official, Role
-from api.models.unit import county_in
-from api.models.unit import Unit
+from api.models.unit import Unit, county_in
 from api.officials.repository import OfficialRepository
 from api.outbox.service import schedule
 from api.policies.schemas import EscalationStep, Policy, Recipient
-from api.policies.service import current_policy
+from api.policies.service import current_policy, grouped_by_policy, policies_for
 from api.policies.templates import DEADLINE_NAMES, LEVEL_NAMES, ROLE_NAMES
 from api.timeline.repository import CaseEventRepository
 from api.units.repository import UnitRepository
@@ -177,7 +176,7 @@ async def remind(session: AsyncSession, deadline_id: uuid.UUID, fraction: float)
     if utcnow() < remind_at:  # woke early (clock skew): the worker comes back at remind_at
         return ReminderOutcome(status="early", remind_at=remind_at)
     deadline.flags = [*deadline.flags, marker]
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, deadline.unit_id)).policy
     await send_reminder(session, deadline, policy, fraction)
     await session.flush()
     return ReminderOutcome(status="sent", remind_at=remind_at)
@@ -425,8 +424,9 @@ async def start_chains(session: AsyncSession, deadline_ids: Sequence[uuid.UUID])
     started = await EscalationRepository(session).deadlines_with_step([d.id for d in deadlines], 0)
     todo = [d for d in deadlines if d.status is DeadlineStatus.missed and d.id not in started]
     if todo:
-        policy = (await current_policy(session)).policy
-        await _open_steps(session, todo, policy, 0, "deadline_missed")
+        policies = await policies_for(session, {d.unit_id for d in todo})
+        for policy, group in grouped_by_policy(todo, policies, lambda d: d.unit_id):
+            await _open_steps(session, group, policy, 0, "deadline_missed")
         await session.flush()
     return len(todo)
 
@@ -442,7 +442,7 @@ async def advance(session: AsyncSession, deadline_id: uuid.UUID, step: int) -> E
         return EscalationAdvance(status="stopped")
     if any(e.step >= step for e in existing):
         return EscalationAdvance(status="exists")
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, deadline.unit_id)).policy
     last = len(policy.escalation.chain(deadline.kind.value))
     if step > last:
         return EscalationAdvance(status="end")
@@ -467,7 +467,7 @@ async def escalate_manually(
     deadline = await DeadlineRepository(session).get(current.deadline_id, for_update=True)
     assert deadline is not None
     existing = await EscalationRepository(session).for_deadline(deadline.id)
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, deadline.unit_id)).policy
     last = len(policy.escalation.chain(deadline.kind.value)) - 1
     highest = max(e.step for e in existing)
     if not highest < step <= last:
@@ -573,7 +573,7 @@ async def renotify(
             Message("Escalation {escalation_id} does not exist.", escalation_id=escalation_id)
         )
     deadline = await _unresolved(session, escalation)
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, deadline.unit_id if deadline else None)).policy
     if deadline is None or policy.escalation.renotify_after is None:
         return EscalationAdvance(status="end")
     people = [escalation.acknowledged_by] if escalation.acknowledged_by else []

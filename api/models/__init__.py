@@ -17,7 +17,7 @@ from api.models.notice import Notice, NoticeCounter
 from api.models.official import Official
 from api.models.onsite import OnsiteDuty
 from api.models.outbox import OutboxMessage
-from api.models.policy import PolicyDocument
+from api.models.policy import PolicyChange, PolicyDocument, PolicyOverride
 from api.models.reception import (
     Appointment,
     FieldVisit,
@@ -63,7 +63,9 @@ __all__ = [
     "Official",
     "OnsiteDuty",
     "OutboxMessage",
+    "PolicyChange",
     "PolicyDocument",
+    "PolicyOverride",
     "RefreshToken",
     "RosterEntry",
     "ScreeningItem",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
@@ -665,3 +666,49 @@ class PolicyRead(BaseModel):
 
     version: int
     policy: Policy
+
+
+class PolicySource(BaseModel):
+    """A value of a unit's policy set by that unit or one above it (every other value is the
+    deployment's document's, or the built-in default)."""
+
+    pointer: str = Field(description="JSON pointer of the value, e.g. `/arrival/chief`.")
+    unit_id: uuid.UUID
+    unit_name: str
+    level: UnitLevel
+
+
+class UnitPolicyRead(BaseModel):
+    """The policy in force for a unit and where its values come from."""
+
+    unit_id: uuid.UUID
+    version: int = Field(description="The policy's generation (every change bumps it).")
+    policy: Policy = Field(description="The policy in force for the unit's subtree.")
+    override: dict[str, Any] | None = Field(
+        description="What this unit itself sets (a partial document), if anything."
+    )
+    sources: list[PolicySource] = Field(
+        description="Each value set by this unit or a unit above it, and by whom; the nearest "
+        "unit's value wins."
+    )
+    deployment_saved: bool = Field(
+        description="Whether the deployment's document was ever saved (else the other values "
+        "are the built-in defaults)."
+    )
+
+
+class PolicyChangeRead(BaseModel):
+    """One change of the policy (history)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    version: int = Field(description="The generation the change made.")
+    unit_id: uuid.UUID | None = Field(
+        description="The unit whose override changed; null: the deployment's document."
+    )
+    document: dict[str, Any] | None = Field(
+        description="What was set; null when a unit's override was removed."
+    )
+    changed_by: uuid.UUID | None
+    created_at: datetime = Field(description="When.")

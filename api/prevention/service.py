@@ -24,7 +24,7 @@ async def summary(
     `GET /v1/stats/summary`)."""
     unit, first, last = await scope(session, query, principal)
     unit_ids = await UnitRepository(session).subtree_ids(unit.id)
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, unit.id)).policy
     return PreventionSummary(
         unit_id=unit.id,
         from_=first,

@@ -81,7 +81,7 @@ async def generate_roster(
     over the policy's reception days for the unit's level (county: every Tuesday; town: every
     working day) and every day of a sensitive period with all-day reception (全天接访), days
     already set kept. Answers what it made."""
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, body.unit_id)).policy
     return await service.generate_roster(session, body, principal, policy)
 
 
@@ -127,7 +127,7 @@ async def schedule_appointment(
     case's timeline notes it."""
 
     async def produce() -> AppointmentRead:
-        policy = (await current_policy(session)).policy
+        policy = (await current_policy(session, body.unit_id)).policy
         return await service.schedule_appointment(session, body, principal, policy)
 
     return await once(body, 201, produce)
@@ -200,7 +200,7 @@ async def record_field_visit(
     it, and the month's `field_visit` deadline is met once the visits reach the minimum."""
 
     async def produce() -> FieldVisitRead:
-        policy = (await current_policy(session)).policy
+        policy = (await current_policy(session, principal.unit_id)).policy
         return await service.record_field_visit(session, body, principal, policy)
 
     return await once(body, 201, produce)
@@ -224,7 +224,7 @@ async def field_visit_progress(
     """Per leader owing field visits in a unit's subtree (default: the caller's unit): the
     month's visits (default: this month) against the minimum (每月至少两次), and the month's
     deadline."""
-    policy = (await current_policy(session)).policy
+    policy = (await current_policy(session, query.unit_id or principal.unit_id)).policy
     return await service.field_visit_progress(session, query, principal, policy)
 
 

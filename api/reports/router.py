@@ -35,7 +35,7 @@ async def submit_report(
     """File a situation report for a report day; a zero report (零报告) counts as filed."""
 
     async def produce() -> ReportRead:
-        policy = (await current_policy(session)).policy
+        policy = (await current_policy(session, principal.unit_id)).policy
         report = await service.submit(session, body, principal, policy)
         return ReportRead.model_validate(report, from_attributes=True)
 
