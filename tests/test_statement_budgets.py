@@ -92,14 +92,22 @@ async def _counted(app: FastAPI, work: Awaitable[T]) -> tuple[Tally, T]:
 
 
 @pytest.fixture
-async def subscriber(client: httpx.AsyncClient, admin: dict[str, str]) -> AsyncIterator[None]:
-    """A webhook subscriber to every install-wide event while the test counts."""
+async def subscriber(
+    client: httpx.AsyncClient, admin: dict[str, str], county: County
+) -> AsyncIterator[None]:
+    """Webhook subscribers to every event but the offices' while the test counts: the
+    deployment's, and the county's (its events' units are matched up the tree: the chains the
+    request walked anyway, no statement of their own)."""
     events = [e.value for e in EventType if e not in OFFICE_EVENTS]
-    body = {"url": f"http://127.0.0.1:9/{uuid.uuid4().hex}", "event_types": events}
-    made = await client.post("/v1/webhook-subscriptions", json=body, headers=admin)
-    assert made.status_code == 201, made.text
+    made = []
+    for scope in ({}, {"unit_id": county.county["id"]}):
+        body = {"url": f"http://127.0.0.1:9/{uuid.uuid4().hex}", "event_types": events, **scope}
+        resp = await client.post("/v1/webhook-subscriptions", json=body, headers=admin)
+        assert resp.status_code == 201, resp.text
+        made.append(resp.json()["id"])
     yield
-    await client.delete(f"/v1/webhook-subscriptions/{made.json()['id']}", headers=admin)
+    for subscription_id in made:
+        await client.delete(f"/v1/webhook-subscriptions/{subscription_id}", headers=admin)
 
 
 async def test_registration_action_and_reads_keep_their_budgets(

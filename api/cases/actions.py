@@ -125,6 +125,7 @@ class CaseAction(Generic[B]):
             session,
             "case.updated",
             {"case": case_summary(case), "action": self.name, "before": before.value},
+            unit_id=case.origin_unit_id,
             case_id=case.id,
         )
         if case.higher_office_id is not None:

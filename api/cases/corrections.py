@@ -235,6 +235,7 @@ async def correct(
         session,
         "case.updated",
         {"case": case_summary(case), "action": "corrected", "before": case.status.value},
+        unit_id=case.origin_unit_id,
         case_id=case.id,
     )
     await session.flush()

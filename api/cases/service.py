@@ -420,7 +420,13 @@ async def register_case(
                 await _open_onsite_duty(session, case, origin_chain, principal, policy, now)
             )
     opened += await _open_intake_deadlines(session, case, principal, policy, now)
-    await emit(session, "case.created", {"case": case_summary(case)}, case_id=case.id)
+    await emit(
+        session,
+        "case.created",
+        {"case": case_summary(case)},
+        unit_id=case.origin_unit_id,
+        case_id=case.id,
+    )
     count_after_commit(session, CASES_REGISTERED.labels(channel=case.channel.value).inc)
     return Registered(case, opened, secret)
 
@@ -768,6 +774,7 @@ async def record_arrival(
             "arrived_at": now.isoformat(),
             "on_time": on_time,
         },
+        unit_id=case.origin_unit_id,
         case_id=case.id,
     )
     await session.flush()

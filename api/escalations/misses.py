@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deadlines.repository import DeadlineRepository
 from api.deadlines.service import close, to_read
 from api.escalations.service import escalate_missed
-from api.events.service import emit, subscribed
+from api.events.service import emit, prefetch_scopes, subscribed
 from api.kit.db import utcnow
 from api.kit.metrics import DEADLINE_FLAG_LAG, DEADLINES_MISSED, count_after_commit
 from api.models.deadline import Deadline, DeadlineStatus
@@ -98,11 +98,14 @@ async def record_misses(
     await CaseEventRepository(session).record_many(rows)
     _count_missed(session, deadlines)
     if await subscribed(session, "deadline.missed"):
+        # the chains the escalation reads next: walked once, here, for the events' scopes
+        await prefetch_scopes(session, "deadline.missed", {d.unit_id for d in deadlines})
         for deadline in deadlines:
             await emit(
                 session,
                 "deadline.missed",
                 {"deadline": to_read(deadline).model_dump(mode="json")},
+                unit_id=deadline.unit_id,
                 case_id=deadline.case_id,
             )
     if escalate and deadlines:

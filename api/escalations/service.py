@@ -285,6 +285,7 @@ async def _open_steps(
                     session,
                     "escalation.created",
                     {"escalation": escalation_payload(escalation), "deadline_id": str(deadline.id)},
+                    unit_id=deadline.unit_id,
                     case_id=deadline.case_id,
                 )
         await _announce_unanswered(session, unanswered, escalations, deadlines)
@@ -323,6 +324,7 @@ async def _announce_unanswered(
                 "deadline_id": str(deadline.id),
                 "escalation": escalation_payload(escalation),
             },
+            unit_id=deadline.unit_id,
             case_id=deadline.case_id,
         )
 
@@ -513,12 +515,15 @@ async def acknowledge(
             renotify_escalation_job_id(escalation.id, 1),
             defer_until=utcnow() + policy.escalation.renotify_after,
         )
-    await emit(
-        session,
-        "escalation.acknowledged",
-        {"escalation": escalation_payload(escalation)},
-        case_id=escalation.case_id,
-    )
+    if await subscribed(session, "escalation.acknowledged"):
+        deadline = await DeadlineRepository(session).get(escalation.deadline_id)
+        await emit(
+            session,
+            "escalation.acknowledged",
+            {"escalation": escalation_payload(escalation)},
+            unit_id=deadline.unit_id if deadline is not None else None,
+            case_id=escalation.case_id,
+        )
     if escalation.case_id is not None:
         CaseEventRepository(session).record(
             escalation.case_id,
@@ -674,14 +679,15 @@ async def fail_over(session: AsyncSession, alert: Alert, gone: bool) -> None:
     `api.events`."""
     if alert.subscription_id is not None:
         return
+    official = (
+        await OfficialRepository(session).get(alert.official_id) if alert.official_id else None
+    )
     await emit(
         session,
         "alert.failed",
         {"alert": AlertRead.model_validate(alert, from_attributes=True).model_dump(mode="json")},
+        unit_id=official.unit_id if official is not None else None,
         case_id=alert.case_id,
-    )
-    official = (
-        await OfficialRepository(session).get(alert.official_id) if alert.official_id else None
     )
     next_index = (alert.contact_index or 0) + 1
     if official is not None and next_index < len(contacts_of(official)):

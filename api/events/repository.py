@@ -61,7 +61,12 @@ class SubscriptionRepository:
         office = await self.session.get(HigherOffice, office_id)
         return office is not None and office.active
 
-    async def list(self, query: SubscriptionQuery) -> tuple[list[WebhookSubscription], str | None]:
-        """A page of subscriptions."""
+    async def list(
+        self, query: SubscriptionQuery, reach: frozenset[uuid.UUID] | None
+    ) -> tuple[list[WebhookSubscription], str | None]:
+        """A page of the subscriptions scoped to a unit of `reach` (None: every one, the
+        deployment-scoped ones too)."""
         stmt = select(WebhookSubscription)
+        if reach is not None:
+            stmt = stmt.where(WebhookSubscription.unit_id.in_(list(reach)))
         return await fetch_page(self.session, stmt, WebhookSubscription, query)

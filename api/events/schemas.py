@@ -46,6 +46,13 @@ class SubscriptionCreate(BaseModel):
         min_length=1, max_length=len(EventType)
     )
     description: str | None = Field(default=None, max_length=500)
+    unit_id: uuid.UUID | None = Field(
+        default=None,
+        description="The unit whose subtree's events the endpoint receives (a county's system: "
+        "its county; a city's: the city). Required unless the caller is the deployment's "
+        "admin, and inside the caller's territory; omitted by the deployment's admin, the "
+        "endpoint receives every county's events (the deployment scope).",
+    )
     higher_office_id: uuid.UUID | None = Field(
         default=None,
         description="Bind the endpoint to a registered higher office: it then receives only "
@@ -61,6 +68,12 @@ class SubscriptionRead(BaseModel):
     url: str
     event_types: list[EventType]
     description: str | None
+    unit_id: uuid.UUID | None = Field(
+        description="The subtree the endpoint hears: events of this unit and every unit below "
+        "it (a case's by its origin unit, a deadline's and its escalations' by the unit whose "
+        "duty it is, a failed alert's by its official's unit). null: the deployment scope, "
+        "every event of every county (seen only by the deployment's admin)."
+    )
     higher_office_id: uuid.UUID | None
     active: bool
     disabled_reason: str | None

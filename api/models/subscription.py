@@ -22,6 +22,9 @@ class WebhookSubscription(RecordModel):
     active: Mapped[bool] = mapped_column(default=True, index=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officials.id"))
+    # The subtree whose events it hears: the unit and every unit below it. NULL: the deployment
+    # scope, every county's events (only the deployment's admin makes or sees these).
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"), index=True)
     # Bound to a higher office: it hears only of the cases that office handed down (`transfer.*`
     # events); unbound (install-wide), it never hears of those.
     higher_office_id: Mapped[uuid.UUID | None] = mapped_column(
