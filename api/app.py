@@ -69,6 +69,7 @@ from api.search.router import router as search_router
 from api.sensitive.router import router as sensitive_router
 from api.stats.counting import count_uncounted, settle_before_commit
 from api.stats.router import router as stats_router
+from api.timeline.owners import attribute_before_commit
 from api.transfers.router import router as transfers_router
 from api.units.router import router as units_router
 from shared import logs
@@ -100,10 +101,11 @@ UPLOAD_PATHS = re.compile(r"/v1/(cases/[^/]+/(materials|uploads(/[^/]+)?)|offlin
 
 def commit_hooks(dispatch: DispatchAfterCommit) -> CommitHooks:
     """What the rooms want done around every commit of the request boundary, in order:
-    before it the dashboard's figures settled and the request audited; after it the data
-    version bumped (ETags), the recorded jobs handed to arq."""
+    before it the dashboard's figures settled, the counties whose data changed found, and the
+    request audited; after it those counties' data versions bumped (ETags), the recorded jobs
+    handed to arq."""
     return CommitHooks(
-        before_commit=[settle_before_commit, record_success_before_commit],
+        before_commit=[settle_before_commit, attribute_before_commit, record_success_before_commit],
         after_commit=[bump_if_changed, dispatch],
         on_refusal=[record_refusal],
     )

@@ -52,8 +52,9 @@ class Budget:
 # The outbox rows a request recorded are marked dispatched after it, many requests' rows in
 # one UPDATE of the hook's own (not counted here: `test_outbox` counts it), not in a second
 # transaction of every request. "caller" is one statement: the official of the login with
-# their unit's subtree. A transaction's outbox rows are one INSERT, and its timeline events
-# (but the bulk ones of a batch) another, both written as it commits.
+# their unit's subtree and its counties (the data versions its polls compare). A
+# transaction's outbox rows are one INSERT, and its timeline events (but the bulk ones of a
+# batch) another, both written as it commits.
 BUDGETS = {
     # caller, the origin's ancestry, policy, number, case (its lookup secret in the INSERT), event,
     # deadlines, outbox (all of its jobs), subscriptions, repeat and duplicate checks,

@@ -19,6 +19,8 @@ from api.auth.throttle import RequestRate
 from api.kit.boundary import CALLER_ID, AppState, DbSession, get_state
 from api.kit.errors import Forbidden, Unauthorized
 from api.kit.i18n import Message
+from api.kit.polling import note_caller
+from api.kit.uow import unit_of
 from api.models.official import Official, Role
 from api.units.repository import UnitRepository
 
@@ -37,6 +39,7 @@ async def current_principal(
     official: Official | None
     login_id: uuid.UUID | None = None
     subtree: frozenset[uuid.UUID] | None = None
+    counties: frozenset[uuid.UUID] = frozenset()
     if is_service_token(credentials.credentials):
         official = await service_account(session, credentials.credentials)
         if official is None:
@@ -47,7 +50,7 @@ async def current_principal(
             raise Unauthorized(Message("The bearer token is invalid or expired."))
         login_id = claims.login_id
         found = await TokenRepository(session).caller_of_login(claims.official_id, login_id)
-        official, subtree = found if found is not None else (None, None)
+        official, subtree, counties = found if found is not None else (None, None, frozenset())
     if official is None or not official.active:
         raise Unauthorized(
             Message("This login has ended, or its account is not active; log in again.")
@@ -67,6 +70,11 @@ async def current_principal(
         reach = await UnitRepository(session).subtree_ids(official.unit_id)
     else:
         reach = frozenset()
+    # Whose data versions cover the caller's reads and writes: its counties, or everything (the
+    # deployment's admin, a service token, a unit above any county); no statement of its own.
+    watched = counties if reach is not None and counties else None
+    unit_of(session).caller_counties = watched
+    note_caller(request, watched)
     return Principal(
         id=official.id,
         role=official.role,

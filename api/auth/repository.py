@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.models.higher_office import HigherOffice
 from api.models.official import Official
 from api.models.token import Login, RefreshToken, ServiceToken
-from api.models.unit import Unit
+from api.models.unit import Unit, UnitLevel
 
 
 class TokenRepository:
@@ -48,27 +48,42 @@ class TokenRepository:
 
     async def caller_of_login(
         self, official_id: uuid.UUID, login_id: uuid.UUID
-    ) -> tuple[Official, frozenset[uuid.UUID]] | None:
+    ) -> tuple[Official, frozenset[uuid.UUID], frozenset[uuid.UUID]] | None:
         """The official of an access token, if its login still stands, with the ids of their
-        unit's subtree (empty without a unit): one statement, the one every request with an
+        unit's subtree (empty without a unit) and the counties it lies in or holds (their
+        unit's county, or the counties below a city or province: whose data versions their
+        polls compare, `api.kit.polling`): one statement, the one every request with an
         access token pays (issue 22: the subtree was a second round trip of every request)."""
         unit_of_caller = select(Official.unit_id).where(Official.id == official_id)
-        tree = (
-            select(Unit.id)
-            .where(Unit.id == unit_of_caller.scalar_subquery())
-            .cte("reach", recursive=True)
+        start = unit_of_caller.scalar_subquery()
+        tree = select(Unit.id, Unit.level).where(Unit.id == start).cte("reach", recursive=True)
+        tree = tree.union(select(Unit.id, Unit.level).join(tree, Unit.parent_id == tree.c.id))
+        up = (
+            select(Unit.id, Unit.parent_id, Unit.level)
+            .where(Unit.id == start)
+            .cte("up", recursive=True)
         )
-        tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+        up = up.union(
+            select(Unit.id, Unit.parent_id, Unit.level).join(up, Unit.id == up.c.parent_id)
+        )
+        counties = union(
+            select(tree.c.id).where(tree.c.level == UnitLevel.county),
+            select(up.c.id).where(up.c.level == UnitLevel.county),
+        )
         stmt = (
-            select(Official, func.array(select(tree.c.id).scalar_subquery()))
+            select(
+                Official,
+                func.array(select(tree.c.id).scalar_subquery()),
+                func.array(counties.scalar_subquery()),
+            )
             .join(Login, Login.official_id == Official.id)
             .where(Official.id == official_id, Login.id == login_id, Login.revoked_at.is_(None))
         )
         row = (await self.session.execute(stmt)).one_or_none()
         if row is None:
             return None
-        official, reach = row
-        return official, frozenset(reach or ())
+        official, reach, in_counties = row
+        return official, frozenset(reach or ()), frozenset(in_counties or ())
 
     async def revoke_logins(
         self,

@@ -10,6 +10,7 @@ from sqlalchemy import not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deadlines.schemas import DeadlineQuery
+from api.kit.db import ROWS_NOTED, note_rows
 from api.kit.pagination import fetch_page
 from api.models.case import Reader, hidden_case
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
@@ -87,9 +88,12 @@ class DeadlineRepository:
             .where(Deadline.id.in_(claimed))
             .values(status=DeadlineStatus.missed, closed_at=now)
             .returning(Deadline)
-            .execution_options(synchronize_session=False, populate_existing=True)
+            .execution_options(
+                synchronize_session=False, populate_existing=True, **{ROWS_NOTED: True}
+            )
         )
         flagged = (await self.session.execute(stmt)).scalars().all()
+        note_rows(self.session, flagged)  # their counties' ETags change, not everybody's
         return sorted(flagged, key=lambda d: d.due_at)
 
     async def lock_many(self, ids: Collection[uuid.UUID]) -> Sequence[Deadline]:

@@ -11,6 +11,7 @@ it knows no room by name.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -55,12 +56,44 @@ PUBLIC_BASE_URL: Resource[str] = Resource("public base url")
 
 
 @dataclass
+class DataChanges:
+    """Whose data a transaction changed, for the data versions behind ETags
+    (`api.kit.polling`): the counties it wrote, what it wrote whose county is still to be
+    found (cases and units, resolved from the session before the commit), and whether it
+    wrote data no county owns (the directory, the policy, categories …)."""
+
+    counties: set[uuid.UUID] = field(default_factory=set)
+    cases: set[uuid.UUID] = field(default_factory=set)
+    units: set[uuid.UUID] = field(default_factory=set)
+    # A county-owned row whose county nothing names (a bulk statement): the caller's counties
+    # stand for it, everything when the caller has none (the worker, the deployment's admin).
+    unresolved: bool = False
+    everywhere: bool = False
+
+    def counties_to_bump(self, caller: frozenset[uuid.UUID] | None) -> frozenset[uuid.UUID] | None:
+        """The counties whose versions change, None for every version (the install-wide one).
+        `caller`: the counties the caller may write in (None: unknown, or all of them)."""
+        if self.everywhere:
+            return None
+        counties = set(self.counties)
+        if self.cases or self.units or self.unresolved:
+            if not caller:
+                return None
+            counties |= caller  # a caller writes only inside its reach
+        return frozenset(counties) or None
+
+
+@dataclass
 class UnitOfWork:
     """What the current transaction has accumulated; reset when it commits or rolls back."""
 
     resources: Mapping[Resource[Any], Any]
-    # Whether the transaction wrote data clients read (dashboards' ETags must change).
+    # Whether the transaction wrote data clients read (dashboards' ETags must change), and
+    # whose (`DataChanges`; changed data that names nobody is everybody's).
     data_changed: bool = False
+    changes: DataChanges = field(default_factory=DataChanges)
+    # The counties the caller's writes can touch (its reach's): None when unknown or all.
+    caller_counties: frozenset[uuid.UUID] | None = None
     # The request the transaction serves (None in a script), and the status of its refusal
     # when it was refused but its changes are kept.
     request: Request | None = None

@@ -86,6 +86,9 @@ async def settle(session: AsyncSession) -> int:
                 deadlines.setdefault(deadline.case_id, []).append((deadline.kind, deadline.status))
     else:
         cases, deadlines = await repo.cases(touched), await repo.deadline_states(touched)
+    # whose data versions change (ETags per county): the cases read here name their county
+    work.changes.counties.update(c.county_id for c in cases)
+    work.changes.cases.difference_update(c.id for c in cases)
     units = UnitRepository(session)
     await units.prefetch_ancestry({c.origin_unit_id for c in cases})
     deltas: Counter[CounterKey] = Counter()

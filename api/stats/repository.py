@@ -21,6 +21,7 @@ class CaseRow(NamedTuple):
     """The columns of a case the figures read."""
 
     id: uuid.UUID
+    county_id: uuid.UUID
     origin_unit_id: uuid.UUID
     received_at: datetime
     status: CaseStatus
