@@ -21,6 +21,7 @@ from api.alerts.service import ALERT_FAILED
 from api.assessment.router import router as assessment_router
 from api.audit.router import router as audit_router
 from api.audit.service import record_refusal, record_success_before_commit
+from api.auth.dependencies import SUBTREE_CASES_GRANTED
 from api.auth.passwords import PASSWORD_MIN_LENGTH
 from api.auth.router import LOGIN_SCHEMAS, service_tokens_router
 from api.auth.router import router as auth_router
@@ -58,7 +59,7 @@ from api.officials.router import router as officials_router
 from api.officials.service import ADMIN_USERNAME, ensure_admin
 from api.outbox.service import DispatchAfterCommit
 from api.policies.router import router as policies_router
-from api.policies.service import PARSED_POLICY, ParsedPolicy
+from api.policies.service import PARSED_POLICY, ParsedPolicy, bureau_reads_subtree
 from api.prevention.router import router as prevention_router
 from api.privacy import access_log
 from api.privacy.crypto import PII_VAULT, Vault
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 PASSWORD_MIN_LENGTH: settings.password_min_length,
                 MATERIAL_STORE: store,
                 PARSED_POLICY: ParsedPolicy(),
+                SUBTREE_CASES_GRANTED: bureau_reads_subtree,
                 KEPT_VOCABULARY: KeptVocabulary(),
             },
         )

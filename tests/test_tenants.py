@@ -295,3 +295,47 @@ async def test_the_city_bureau_sees_the_sum_of_its_counties(
     assert ranked.status_code == 200, ranked.text
     rows = {r["unit"]["id"]: r["summary"] for r in ranked.json()["items"]}
     assert rows[a.county["id"]]["cases"] == 2 and rows[b.county["id"]]["cases"] == 3
+
+
+async def test_a_city_bureau_reads_its_own_cases_and_a_county_s_only_when_granted(
+    client: httpx.AsyncClient, admin: dict[str, str], city: City
+) -> None:
+    a = city.a
+    staff = await a.headers(client, "town_staff")
+    county_case = await client.post(
+        "/v1/cases", json=visit_body(a.village2, a.town, 3), headers=staff
+    )
+    assert county_case.status_code == 201, county_case.text
+    # petitioners of A's village who went to the city's bureau (越级访)
+    at_the_city = await client.post(
+        "/v1/cases", json=visit_body(a.village2, city.city, 3), headers=staff
+    )
+    assert at_the_city.status_code == 201, at_the_city.text
+    assert at_the_city.json()["lodged_level"] == "city"
+    bureau = {
+        "name": "市信访局干部",
+        "unit_id": city.city["id"],
+        "role": "petition_staff",
+        "username": f"bureau-{uuid.uuid4().hex[:8]}",
+        "password": "bureau-password-long-1",
+    }
+    assert (await client.post("/v1/officials", json=bureau, headers=admin)).status_code == 201
+    reader = await login(client, bureau["username"], bureau["password"])
+    mine = await client.get(f"/v1/cases/{at_the_city.json()['id']}", headers=reader)
+    assert mine.status_code == 200, mine.text
+    theirs = await client.get(f"/v1/cases/{county_case.json()['id']}", headers=reader)
+    assert theirs.status_code == 404
+    listed = await client.get("/v1/cases", params={"limit": 200}, headers=reader)
+    assert county_case.json()["id"] not in {c["id"] for c in listed.json()["items"]}
+    # the city's policy grants its bureau the subtree's cases
+    granted = await client.put(
+        f"/v1/policies/units/{city.city['id']}",
+        json={"bureaus": {"read_subtree_cases": True}},
+        headers=admin,
+    )
+    assert granted.status_code == 200, granted.text
+    try:
+        theirs = await client.get(f"/v1/cases/{county_case.json()['id']}", headers=reader)
+        assert theirs.status_code == 200, theirs.text
+    finally:
+        await client.delete(f"/v1/policies/units/{city.city['id']}", headers=admin)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.permissions import Permission
 from api.auth.principal import Principal
@@ -20,9 +21,15 @@ from api.kit.boundary import CALLER_ID, AppState, DbSession, get_state
 from api.kit.errors import Forbidden, Unauthorized
 from api.kit.i18n import Message
 from api.kit.polling import note_caller
-from api.kit.uow import unit_of
+from api.kit.uow import Resource, unit_of
 from api.models.official import Official, Role
 from api.units.repository import UnitRepository
+
+SUBTREE_CASES_GRANTED: Resource[Callable[[AsyncSession, uuid.UUID], Awaitable[bool]]] = Resource(
+    "whether a bureau's officials read their subtree's cases"
+)
+"""Asks the policy (a layer above) whether the officials of a city's or a province's unit read
+every case of their subtree (`bureaus.read_subtree_cases`); the app gives it."""
 
 bearer = HTTPBearer(auto_error=False, description="Access token from `POST /v1/auth/token`.")
 
@@ -40,6 +47,7 @@ async def current_principal(
     login_id: uuid.UUID | None = None
     subtree: frozenset[uuid.UUID] | None = None
     counties: frozenset[uuid.UUID] = frozenset()
+    bureau_units: frozenset[uuid.UUID] = frozenset()
     if is_service_token(credentials.credentials):
         official = await service_account(session, credentials.credentials)
         if official is None:
@@ -50,7 +58,10 @@ async def current_principal(
             raise Unauthorized(Message("The bearer token is invalid or expired."))
         login_id = claims.login_id
         found = await TokenRepository(session).caller_of_login(claims.official_id, login_id)
-        official, subtree, counties = found if found is not None else (None, None, frozenset())
+        if found is not None:
+            official, subtree, counties, bureau_units = found
+        else:
+            official = None
     if official is None or not official.active:
         raise Unauthorized(
             Message("This login has ended, or its account is not active; log in again.")
@@ -67,9 +78,14 @@ async def current_principal(
     elif subtree is not None:
         reach = subtree
     elif official.unit_id is not None:
-        reach = await UnitRepository(session).subtree_ids(official.unit_id)
+        reach, bureau_units = await UnitRepository(session).subtree_and_bureau(official.unit_id)
     else:
         reach = frozenset()
+    bureau = None
+    if reach is not None and bureau_units and official.unit_id is not None:
+        granted = unit_of(session).resources.get(SUBTREE_CASES_GRANTED)
+        if granted is None or not await granted(session, official.unit_id):
+            bureau = bureau_units
     # Whose data versions cover the caller's reads and writes: its counties, or everything (the
     # deployment's admin, a service token, a unit above any county); no statement of its own.
     watched = counties if reach is not None and counties else None
@@ -83,6 +99,7 @@ async def current_principal(
         reach=reach,
         login_id=login_id,
         higher_office_id=official.higher_office_id,
+        bureau=bureau,
     )
 
 

@@ -24,6 +24,16 @@ class Principal:
     login_id: uuid.UUID | None = None
     # The higher office a `higher_office` service token speaks for.
     higher_office_id: uuid.UUID | None = None
+    # An official of a city's or a province's bureau (市、省信访局) reads the cases of their
+    # own units only (lodged with them, handed down by them), unless the policy grants them
+    # their subtree's (`bureaus.read_subtree_cases`); their figures still cover the subtree.
+    # None: the cases of the whole reach.
+    bureau: frozenset[uuid.UUID] | None = None
+
+    @property
+    def case_reach(self) -> frozenset[uuid.UUID] | None:
+        """The units whose cases the caller reads (None: every case)."""
+        return self.bureau if self.bureau is not None else self.reach
 
     @property
     def deployment_wide(self) -> bool:

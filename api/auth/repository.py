@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,16 @@ from api.models.higher_office import HigherOffice
 from api.models.official import Official
 from api.models.token import Login, RefreshToken, ServiceToken
 from api.models.unit import Unit, UnitLevel
+from api.units.repository import bureau_of
+
+
+class CallerOfLogin(NamedTuple):
+    """The official behind an access token and the units that bound what they reach."""
+
+    official: Official
+    subtree: frozenset[uuid.UUID]
+    counties: frozenset[uuid.UUID]
+    bureau: frozenset[uuid.UUID]
 
 
 class TokenRepository:
@@ -48,12 +59,14 @@ class TokenRepository:
 
     async def caller_of_login(
         self, official_id: uuid.UUID, login_id: uuid.UUID
-    ) -> tuple[Official, frozenset[uuid.UUID], frozenset[uuid.UUID]] | None:
+    ) -> CallerOfLogin | None:
         """The official of an access token, if its login still stands, with the ids of their
         unit's subtree (empty without a unit) and the counties it lies in or holds (their
         unit's county, or the counties below a city or province: whose data versions their
-        polls compare, `api.kit.polling`): one statement, the one every request with an
-        access token pays (issue 22: the subtree was a second round trip of every request)."""
+        polls compare, `api.kit.polling`) and, for a city's or a province's official, the units
+        of their bureau (their own, above the counties: `Principal.bureau`): one statement,
+        the one every request with an access token pays (issue 22: the subtree was a second
+        round trip of every request)."""
         unit_of_caller = select(Official.unit_id).where(Official.id == official_id)
         start = unit_of_caller.scalar_subquery()
         tree = select(Unit.id, Unit.level).where(Unit.id == start).cte("reach", recursive=True)
@@ -75,6 +88,7 @@ class TokenRepository:
                 Official,
                 func.array(select(tree.c.id).scalar_subquery()),
                 func.array(counties.scalar_subquery()),
+                func.array(bureau_of(start).scalar_subquery()),
             )
             .join(Login, Login.official_id == Official.id)
             .where(Official.id == official_id, Login.id == login_id, Login.revoked_at.is_(None))
@@ -82,8 +96,10 @@ class TokenRepository:
         row = (await self.session.execute(stmt)).one_or_none()
         if row is None:
             return None
-        official, reach, in_counties = row
-        return official, frozenset(reach or ()), frozenset(in_counties or ())
+        official, reach, in_counties, bureau = row
+        return CallerOfLogin(
+            official, frozenset(reach or ()), frozenset(in_counties or ()), frozenset(bureau or ())
+        )
 
     async def revoke_logins(
         self,

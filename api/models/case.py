@@ -287,6 +287,9 @@ class Reader(Protocol):
     @property
     def reach(self) -> frozenset[uuid.UUID] | None: ...
 
+    @property
+    def case_reach(self) -> frozenset[uuid.UUID] | None: ...
+
 
 def complains_about(reader: Reader) -> ColumnElement[bool]:
     """Cases that complain about the reader or the reader's unit (被反映人): hidden from them
@@ -298,8 +301,9 @@ def complains_about(reader: Reader) -> ColumnElement[bool]:
 
 
 def readable_by(reader: Reader) -> ColumnElement[bool]:
-    """Cases the reader may see: in their territory and not about them."""
-    return and_(in_reach(reader.reach), not_(complains_about(reader)))
+    """Cases the reader may see: in their territory (a bureau above the counties: its own
+    units', `Principal.case_reach`) and not about them."""
+    return and_(in_reach(reader.case_reach), not_(complains_about(reader)))
 
 
 def hidden_case(

@@ -614,6 +614,19 @@ class BulletinPolicy(StrictModel):
         return self
 
 
+class BureauPolicy(StrictModel):
+    """What the petition bureaus above the counties (市、省信访局) read (属地管理、分级负责:
+    a matter is the county's to handle; 条例 art. 31, seed 002)."""
+
+    read_subtree_cases: StrictBool = Field(
+        default=False,
+        description="Whether the officials of a city's or a province's units read every case "
+        "of their subtree. Default: only the cases of their own units (lodged with them, "
+        "handed down by them); their figures (summary, ranking, veto, scores, bulletin, "
+        "overdue deadlines) cover the whole subtree either way.",
+    )
+
+
 class Policy(StrictModel):
     """The whole policy document (`GET/PUT /v1/policies`)."""
 
@@ -653,6 +666,7 @@ class Policy(StrictModel):
     materials: MaterialsPolicy = Field(default_factory=MaterialsPolicy)
     notices: NoticePolicy = Field(default_factory=NoticePolicy)
     search: SearchPolicy = Field(default_factory=SearchPolicy)
+    bureaus: BureauPolicy = Field(default_factory=BureauPolicy)
 
     @model_validator(mode="after")
     def _periods_only_shorten_arrivals(self) -> Policy:

@@ -189,6 +189,12 @@ def grouped_by_policy(
     return list(groups.values())
 
 
+async def bureau_reads_subtree(session: AsyncSession, unit_id: uuid.UUID) -> bool:
+    """Whether the officials of a city's or a province's unit read every case of its
+    subtree (`bureaus.read_subtree_cases` of that unit's policy)."""
+    return (await current_policy(session, unit_id)).policy.bureaus.read_subtree_cases
+
+
 async def replace_policy(session: AsyncSession, policy: Policy, principal: Principal) -> PolicyRead:
     """Store a new deployment document (the deployment's admin only); sections left out take
     their defaults; every unit's policy must still hold under it (422 naming the unit)."""

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kit.pagination import fetch_page
 from api.kit.uow import Slot, unit_of
-from api.models.unit import Unit
+from api.models.unit import Unit, UnitLevel
 from api.units.schemas import UnitQuery
 
 ANCESTRY: Slot[dict[uuid.UUID, list[Unit]]] = Slot("units up the tree", dict)
 """Each unit's chain up to the root, as walked in this transaction (units do not move while a
 request runs)."""
+
+
+def bureau_of(start: Any) -> Select[Any]:
+    """The units of a city's or a province's bureau starting at `start` (a unit id or a scalar
+    subquery): the unit itself when it is a city or a province, and the units below it that
+    are not inside a county (its departments, a province's cities). Empty for a unit of a
+    county."""
+    above = (UnitLevel.province, UnitLevel.city)
+    walk = (
+        select(Unit.id).where(Unit.id == start, Unit.level.in_(above)).cte("bureau", recursive=True)
+    )
+    walk = walk.union(
+        select(Unit.id)
+        .join(walk, Unit.parent_id == walk.c.id)
+        .where(Unit.level != UnitLevel.county)
+    )
+    return select(walk.c.id)
 
 
 class UnitRepository:
@@ -66,6 +84,20 @@ class UnitRepository:
         tree = select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
         tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
         return frozenset((await self.session.execute(select(tree.c.id))).scalars())
+
+    async def subtree_and_bureau(
+        self, unit_id: uuid.UUID
+    ) -> tuple[frozenset[uuid.UUID], frozenset[uuid.UUID]]:
+        """The unit's subtree, and the units of its bureau when it is a city or a province
+        (itself and what hangs below it outside the counties), in one statement."""
+        tree = select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
+        tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+        stmt = select(
+            func.array(select(tree.c.id).scalar_subquery()),
+            func.array(bureau_of(unit_id).scalar_subquery()),
+        )
+        subtree, units = (await self.session.execute(stmt)).one()
+        return frozenset(subtree or ()), frozenset(units or ())
 
     async def children(self, unit_id: uuid.UUID) -> Sequence[Unit]:
         """The units directly below a unit, by name."""

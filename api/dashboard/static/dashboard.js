@@ -36,7 +36,15 @@ const LODGED_LEVELS = {
   province: "省级",
   national: "进京",
 };
-const UNIT_LEVELS = { county: "县", town: "乡镇", area: "管理区", village: "村", department: "部门" };
+const UNIT_LEVELS = {
+  province: "省",
+  city: "市",
+  county: "县",
+  town: "乡镇",
+  area: "管理区",
+  village: "村",
+  department: "部门",
+};
 // [key, label, higher is better, what it measures (shown under the figure and as its tooltip)]
 const RATES = [
   ["on_time_disposition", "按时处置率", true,
@@ -275,7 +283,8 @@ async function getJson(path, retried = false) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Which unit: ?unit_id=, else the logged-in official's unit, else the first county.
+// Which unit: ?unit_id=, else the logged-in official's unit, else the top of the tree (the
+// province, else the first city, else the first county).
 
 const units = { stack: [], names: new Map() };
 
@@ -285,8 +294,10 @@ async function startingUnit() {
   // the official's (or the service token's) own unit
   const me = await getJson("v1/auth/me");
   if (me.ok && me.data.unit_id) return me.data.unit_id;
-  const counties = await getJson("v1/units?level=county&limit=200");
-  if (counties.ok && counties.data.items.length > 0) return counties.data.items[0].id;
+  for (const level of ["province", "city", "county"]) {
+    const found = await getJson(`v1/units?level=${level}&limit=200`);
+    if (found.ok && found.data.items.length > 0) return found.data.items[0].id;
+  }
   return null;
 }
 
