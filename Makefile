@@ -5,6 +5,7 @@
 #   make test      pytest (PYTEST_ARGS="-k foo -x" to pass options)
 #   make test-browser   the dashboard in headless Chromium (needs Debian's chromium; screenshot in artifacts/)
 #   make test-faults    servers killed and restarted under load: nothing lost, nothing doubled
+#   make test-docs      the README's walkthrough as written, and the TypeScript client against the contract
 #   make test-demo      make demo into a database of its own: the shapes of the dashboard, bulletin, scores
 #   make test-fuzz      schemathesis: every check and the stateful phase against the running API,
 #                       then the bounds property test with more examples (PD_BOUNDS_EXAMPLES)
@@ -42,7 +43,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run demo fonts test test-browser test-demo test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search client-ts
+.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -79,6 +80,11 @@ $(BROWSER_STAMP): $(STAMP)
 
 test-browser: $(BROWSER_STAMP)
 	$(PY) -m pytest -q tests/browser $(PYTEST_ARGS)
+
+# The README walked as written against `make run`'s service, and the TypeScript client built
+# and type-checked against openapi.yaml (about a minute): apart from `make test`.
+test-docs: $(STAMP)
+	$(PY) -m pytest -q tests/docs $(PYTEST_ARGS)
 
 # The demo county's year played through the app (minutes): apart from `make test`.
 test-demo: $(STAMP)

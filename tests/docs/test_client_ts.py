@@ -21,7 +21,7 @@ from shared.embedded import Services
 from tests.conftest import ADMIN_PASSWORD, PII_HASH_KEY, PII_KEYS, WORKER_TOKEN, make_county
 from tests.processes import api_command, free_port, stop, wait_ready
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "clients" / "typescript"
 # What `npm ci` needs and what tsc compiles: the tree is copied, never built in place.
 COPIED = ["package.json", "package-lock.json", ".npmrc", "tsconfig.json", "src", "examples"]

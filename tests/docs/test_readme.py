@@ -35,7 +35,7 @@ from tests.conftest import ADMIN_PASSWORD, PII_HASH_KEY, PII_KEYS, WORKER_TOKEN
 from tests.processes import free_port, tail, wait_ready
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 NOT_RUN = "<!-- not run -->"
 FENCE = re.compile(r"^```(\w*)\s*$")

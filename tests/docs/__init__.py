@@ -1,0 +1,1 @@
+"""The README walked as written, and the TypeScript client against the contract (`make test-docs`)."""
