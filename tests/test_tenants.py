@@ -4,12 +4,14 @@ confined to them, and a policy per subtree."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from api.kit.timeutil import CHINA
+from api.reports.service import current_period
 from tests.conftest import County, arrivals, login, make_county, visit_body
 
 
@@ -339,3 +341,44 @@ async def test_a_city_bureau_reads_its_own_cases_and_a_county_s_only_when_grante
         assert theirs.status_code == 200, theirs.text
     finally:
         await client.delete(f"/v1/policies/units/{city.city['id']}", headers=admin)
+
+
+async def test_the_sweep_opens_report_deadlines_on_each_county_s_own_days(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    city: City,
+    worker_headers: dict[str, str],
+) -> None:
+    officers = {}
+    for key, county in (("a", city.a), ("b", city.b)):
+        body = {
+            "name": f"信息员-{key}",
+            "unit_id": county.village2["id"],
+            "role": "info_officer",
+        }
+        made = await client.post("/v1/officials", json=body, headers=admin)
+        assert made.status_code == 201, made.text
+        officers[key] = made.json()["id"]
+    put = await client.put(
+        f"/v1/policies/units/{city.a.county['id']}",
+        json={"reports": {"days_of_month": [7]}},
+        headers=city.admin_a,
+    )
+    assert put.status_code == 200, put.text
+    try:
+        swept = await client.post("/v1/internal/sweep", headers=worker_headers)
+        assert swept.status_code == 200, swept.text
+    finally:
+        await client.delete(f"/v1/policies/units/{city.a.county['id']}", headers=city.admin_a)
+    today = datetime.now(UTC).astimezone(CHINA).date()
+    for key, days in (("a", [7]), ("b", [15, 30])):
+        rows = (
+            await client.get(
+                "/v1/deadlines",
+                params={"kind": "report", "official_id": officers[key]},
+                headers=admin,
+            )
+        ).json()["items"]
+        assert len(rows) == 1, rows
+        due = datetime.fromisoformat(rows[0]["due_at"]).astimezone(CHINA).date()
+        assert due == current_period(today, days)[1], (key, due)

@@ -177,6 +177,39 @@ async def policies_for(
     return {u: state.effective(state.applicable(await units.ancestry(u))).policy for u in unit_ids}
 
 
+@dataclass(frozen=True)
+class PolicyTerritory:
+    """Where one policy holds: at and below `root` (None: the whole deployment), except at and
+    below the units of `cut` (which override it)."""
+
+    policy: Policy
+    root: uuid.UUID | None
+    cut: frozenset[uuid.UUID]
+
+
+async def policy_territories(session: AsyncSession) -> list[PolicyTerritory]:
+    """The deployment cut into the territories of its policies, for work done for every unit
+    at once (the sweep opening report deadlines): one territory, the whole deployment, where
+    no unit overrides anything."""
+    state = await _state(session)
+    overridden = frozenset(state.overrides)
+    found = [PolicyTerritory(state.deployment.policy, None, overridden)]
+    if not overridden:
+        return found
+    units = UnitRepository(session)
+    await units.prefetch_ancestry(overridden)
+    chains = {u: await units.ancestry(u) for u in overridden}
+    for unit_id, chain in chains.items():
+        below = frozenset(
+            other
+            for other, up in chains.items()
+            if other != unit_id and unit_id in {u.id for u in up}
+        )
+        policy = state.effective(state.applicable(chain)).policy
+        found.append(PolicyTerritory(policy, unit_id, below))
+    return found
+
+
 def grouped_by_policy(
     items: Sequence[T], policies: Mapping[uuid.UUID, Policy], unit_of_item: Callable[[T], uuid.UUID]
 ) -> list[tuple[Policy, list[T]]]:

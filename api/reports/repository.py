@@ -14,6 +14,7 @@ from api.models.deadline import Deadline, DeadlineKind
 from api.models.official import Official, Role
 from api.models.report import SituationReport
 from api.reports.schemas import ReportQuery
+from api.units.repository import subtrees_of
 
 # Any constant shared by every sweeper: only one of them creates report deadlines at a time.
 REPORT_DEADLINES_LOCK = 0x5D_2E_50_07
@@ -51,10 +52,17 @@ class ReportRepository:
         return bool((await self.session.execute(stmt)).scalar_one())
 
     async def officers_without_deadline(
-        self, roles: Collection[Role], day: date, due_at: datetime
+        self,
+        roles: Collection[Role],
+        day: date,
+        due_at: datetime,
+        *,
+        under: uuid.UUID | None = None,
+        cut: Collection[uuid.UUID] = (),
     ) -> Sequence[Official]:
-        """Active officials of `roles` with a unit who have neither a report deadline due at
-        `due_at` nor a report already filed for `day`."""
+        """Active officials of `roles` with a unit (under `under`, not under `cut`: where one
+        policy holds) who have neither a report deadline due at `due_at` nor a report already
+        filed for `day`."""
         has_deadline = exists().where(
             and_(
                 Deadline.official_id == Official.id,
@@ -75,6 +83,10 @@ class ReportRepository:
             ~has_deadline,
             ~has_filed,
         )
+        if under is not None:
+            stmt = stmt.where(Official.unit_id.in_(subtrees_of([under])))
+        if cut:
+            stmt = stmt.where(Official.unit_id.not_in(subtrees_of(cut)))
         return (await self.session.execute(stmt)).scalars().all()
 
     async def deadline_for(self, official_id: uuid.UUID, due_at: datetime) -> Deadline | None:

@@ -19,6 +19,7 @@ from api.kit.timeutil import end_of_local_day, local
 from api.models.deadline import DeadlineKind, DeadlineStatus
 from api.models.report import SituationReport
 from api.policies.schemas import Policy
+from api.policies.service import PolicyTerritory, policy_territories
 from api.reports.repository import ReportRepository
 from api.reports.schemas import ReportCreate, ReportQuery
 from api.sensitive.service import daily_report_period
@@ -49,10 +50,11 @@ def default_report_day(today: date, policy: Policy) -> date:
     return today if daily_report_period(policy, today) is not None else upcoming
 
 
-async def ensure_report_deadlines(session: AsyncSession, policy: Policy) -> int:
+async def ensure_report_deadlines(session: AsyncSession) -> int:
     """Open the current period's report deadline for every officer who owes a report, and,
     on a day of a sensitive period with daily reports, that day's deadline (due at the end of
-    the local day; the same deadline when it is also a report day of the month).
+    the local day; the same deadline when it is also a report day of the month), each by the
+    report days and roles of the policy where the officer is (a county may set its own).
 
     Run by the sweep; one sweeper at a time does it (advisory lock), so no deadline is
     created twice.
@@ -61,25 +63,29 @@ async def ensure_report_deadlines(session: AsyncSession, policy: Policy) -> int:
     if not await repo.try_lock_generation():
         return 0
     today = local(utcnow()).date()
-    previous, upcoming = current_period(today, policy.reports.days_of_month)
-    opened = await _open_report_deadlines(session, policy, previous, upcoming, subject=None)
-    sensitive = daily_report_period(policy, today)
-    if sensitive is not None:
-        subject = f"{sensitive.name}期间每日信访形势报告({today.isoformat()})"
-        yesterday = today - timedelta(days=1)
-        opened += await _open_report_deadlines(session, policy, yesterday, today, subject)
+    opened = 0
+    for where in await policy_territories(session):
+        policy = where.policy
+        previous, upcoming = current_period(today, policy.reports.days_of_month)
+        opened += await _open_report_deadlines(session, where, previous, upcoming, subject=None)
+        sensitive = daily_report_period(policy, today)
+        if sensitive is not None:
+            subject = f"{sensitive.name}期间每日信访形势报告({today.isoformat()})"
+            yesterday = today - timedelta(days=1)
+            opened += await _open_report_deadlines(session, where, yesterday, today, subject)
     return opened
 
 
 async def _open_report_deadlines(
-    session: AsyncSession, policy: Policy, previous: date, day: date, subject: str | None
+    session: AsyncSession, where: PolicyTerritory, previous: date, day: date, subject: str | None
 ) -> int:
     """Open the report deadline due at the end of `day` (counted from the end of `previous`)
-    for every officer who owes one and has neither the deadline nor the report yet (filed
-    before the sweep came by, it needs no deadline)."""
+    for every officer of the territory who owes one and has neither the deadline nor the
+    report yet (filed before the sweep came by, it needs no deadline)."""
+    policy = where.policy
     due_at = end_of_local_day(day)
     officers = await ReportRepository(session).officers_without_deadline(
-        policy.reports.roles, day, due_at
+        policy.reports.roles, day, due_at, under=where.root, cut=where.cut
     )
     for official in officers:
         deadlines.open_duty(

@@ -76,7 +76,7 @@ async def sweep(
     """
     missed = await flag_overdue(session)
     policy = (await current_policy(session)).policy
-    opened = await ensure_report_deadlines(session, policy)
+    opened = await ensure_report_deadlines(session)
     duties = await ensure_round_deadlines(session, policy)
     duties += await ensure_field_visit_deadlines(session, policy)
     lost = await _redis_lost_jobs(session, arq)

@@ -36,6 +36,13 @@ def bureau_of(start: Any) -> Select[Any]:
     return select(walk.c.id)
 
 
+def subtrees_of(roots: Collection[uuid.UUID]) -> Select[Any]:
+    """The ids of the units at and below `roots`, for another query to filter by."""
+    walk = select(Unit.id).where(Unit.id.in_(list(roots))).cte("subtrees", recursive=True)
+    walk = walk.union(select(Unit.id).join(walk, Unit.parent_id == walk.c.id))
+    return select(walk.c.id)
+
+
 class UnitRepository:
     """Reads and writes units."""
 

@@ -1,1 +1,2 @@
-"""The README walked as written, and the TypeScript client against the contract (`make test-docs`)."""
+"""The README walked as written, and the TypeScript client against the contract
+(`make test-docs`)."""
