@@ -382,3 +382,32 @@ async def test_the_sweep_opens_report_deadlines_on_each_county_s_own_days(
         assert len(rows) == 1, rows
         due = datetime.fromisoformat(rows[0]["due_at"]).astimezone(CHINA).date()
         assert due == current_period(today, days)[1], (key, due)
+
+
+async def test_a_county_words_its_own_summons(
+    client: httpx.AsyncClient, admin: dict[str, str], city: City
+) -> None:
+    a, b = city.a, city.b
+    wording = "【城关到位】{case_number}:请于{due_local}前到场({within}内)。"
+    put = await client.put(
+        f"/v1/policies/units/{a.county['id']}",
+        json={"templates": {"summons": wording}},
+        headers=city.admin_a,
+    )
+    assert put.status_code == 200, put.text
+    try:
+        texts = {}
+        for key, county in (("a", a), ("b", b)):
+            staff = await county.headers(client, "town_staff")
+            case = await client.post(
+                "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+            )
+            assert case.status_code == 201, case.text
+            alerts = await client.get(
+                "/v1/alerts", params={"case_id": case.json()["id"]}, headers=admin
+            )
+            texts[key] = [x["text"] for x in alerts.json()["items"] if x["purpose"] == "summons"]
+        assert texts["a"] and all(t.startswith("【城关到位】") for t in texts["a"])
+        assert texts["b"] and all(t.startswith("【到位通知】") for t in texts["b"])
+    finally:
+        await client.delete(f"/v1/policies/units/{a.county['id']}", headers=city.admin_a)

@@ -107,7 +107,7 @@ async def alert_official(
     if contact_index >= len(contacts):
         alert.channel = AlertChannel.sms
         alert.recipient = ""
-        alert.text = await _text(session, "sms", template, fields)
+        alert.text = await _text(session, official.unit_id, "sms", template, fields)
         alert.status = AlertStatus.failed
         alert.last_error = "official has no contact"
         AlertRepository(session).add(alert)
@@ -115,7 +115,7 @@ async def alert_official(
     contact = contacts[contact_index]
     alert.channel = AlertChannel(contact["channel"])
     alert.recipient = shown_address(str(contact["address"]))
-    alert.text = await _text(session, alert.channel.value, template, fields)
+    alert.text = await _text(session, official.unit_id, alert.channel.value, template, fields)
     if alert.channel is AlertChannel.webhook:
         alert.event = f"alert.{purpose}"
         alert.payload = _official_webhook_body(alert)
@@ -130,11 +130,16 @@ async def alert_official(
 
 
 async def _text(
-    session: AsyncSession, channel: str, template: str | None, fields: Mapping[str, Any]
+    session: AsyncSession,
+    unit_id: uuid.UUID | None,
+    channel: str,
+    template: str | None,
+    fields: Mapping[str, Any],
 ) -> str:
     if template is None:
         return str(fields["text"])
-    templates = (await current_policy(session)).policy.templates
+    # the templates in force where the official is: a county may word its own messages
+    templates = (await current_policy(session, unit_id)).policy.templates
     return render(templates.pick(channel, template), fields)
 
 
