@@ -218,15 +218,23 @@ async def service_token(
 
 
 async def higher_office(
-    client: httpx.AsyncClient, admin: dict[str, str], unit: dict[str, Any], level: str = "city"
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    unit: dict[str, Any],
+    level: str = "city",
+    office_unit: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """A newly registered higher office and the headers of its system's token (role
-    `higher_office`, bound to it), handing cases down to `unit`, good for a day."""
-    office = await client.post(
-        "/v1/higher-offices",
-        json={"name": f"{level}信访局", "level": level, "code": f"office-{uuid.uuid4().hex[:10]}"},
-        headers=admin,
-    )
+    """A newly registered higher office (the deployment's `office_unit`, if given) and the
+    headers of its system's token (role `higher_office`, bound to it), handing cases down to
+    `unit`, good for a day."""
+    body: dict[str, Any] = {
+        "name": f"{level}信访局",
+        "level": level,
+        "code": f"office-{uuid.uuid4().hex[:10]}",
+    }
+    if office_unit is not None:
+        body["unit_id"] = office_unit["id"]
+    office = await client.post("/v1/higher-offices", json=body, headers=admin)
     assert office.status_code == 201, office.text
     expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     body = {

@@ -12,7 +12,7 @@ import pytest
 
 from api.kit.timeutil import CHINA
 from api.reports.service import current_period
-from tests.conftest import County, arrivals, login, make_county, visit_body
+from tests.conftest import County, arrivals, higher_office, login, make_county, visit_body
 
 
 async def _unit(
@@ -329,6 +329,29 @@ async def test_a_city_bureau_reads_its_own_cases_and_a_county_s_only_when_grante
     assert theirs.status_code == 404
     listed = await client.get("/v1/cases", params={"limit": 200}, headers=reader)
     assert county_case.json()["id"] not in {c["id"] for c in listed.json()["items"]}
+    # the city's bureau as a higher office (its system's token) hands a case down to A: its
+    # officials read it; an office must be a unit of its own level
+    wrong = await client.post(
+        "/v1/higher-offices",
+        json={"name": "错", "level": "province", "code": "x-1", "unit_id": city.city["id"]},
+        headers=admin,
+    )
+    assert wrong.status_code == 422
+    _, system = await higher_office(client, admin, a.county, office_unit=city.city)
+    handed = await client.post(
+        "/v1/transfers",
+        json={
+            "kind": "assigned",
+            "reference": f"QZ-{uuid.uuid4().hex[:6]}",
+            "petitioners": [{"name": "王五"}],
+            "title": "宅基地纠纷",
+            "content": "界址争议",
+        },
+        headers=system,
+    )
+    assert handed.status_code == 201, handed.text
+    down = await client.get(f"/v1/cases/{handed.json()['case_id']}", headers=reader)
+    assert down.status_code == 200, down.text
     # the city's policy grants its bureau the subtree's cases
     granted = await client.put(
         f"/v1/policies/units/{city.city['id']}",

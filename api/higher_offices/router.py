@@ -33,11 +33,13 @@ def _read(office: object) -> HigherOfficeRead:
     **needs(Permission.manage_policy),
 )
 async def create_higher_office(
-    body: HigherOfficeCreate, session: DbSession, _: CurrentPrincipal
+    body: HigherOfficeCreate, session: DbSession, principal: CurrentPrincipal
 ) -> HigherOfficeRead:
     """Register a higher office (市信访局, 省信访局, 国家信访局, a leader's office) whose cases
-    come down to the county transferred (转送) or assigned (交办)."""
-    return _read(await service.create(session, body))
+    come down to the county transferred (转送) or assigned (交办); a city's or a province's
+    bureau of this deployment names its unit (`unit_id`), whose officials then read the cases
+    it handed down."""
+    return _read(await service.create(session, body, principal))
 
 
 @router.get("", **needs(Permission.read_directory))

@@ -24,6 +24,12 @@ class HigherOfficeCreate(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
         description="Its code in the petition information system; unique.",
     )
+    unit_id: uuid.UUID | None = Field(
+        default=None,
+        description="The unit of this deployment the office is (a city's or a province's, of "
+        "the same level): its officials then read the cases it handed down. Omitted: an "
+        "office outside the deployment (国家信访局, another province's).",
+    )
 
 
 class HigherOfficeUpdate(BaseModel):
@@ -45,6 +51,7 @@ class HigherOfficeRead(BaseModel):
     level: OfficeLevel
     code: str
     active: bool
+    unit_id: uuid.UUID | None = Field(description="The unit of this deployment it is, if any.")
     created_at: datetime
     updated_at: datetime
 

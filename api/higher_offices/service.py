@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.principal import Principal
 from api.higher_offices.repository import HigherOfficeRepository
 from api.higher_offices.schemas import (
     HigherOfficeCreate,
@@ -17,14 +18,31 @@ from api.kit.db import utcnow
 from api.kit.errors import Conflict, InvalidInput, NotFound
 from api.kit.i18n import Message
 from api.models.higher_office import HigherOffice
+from api.units.service import named_unit
 
 
-async def create(session: AsyncSession, body: HigherOfficeCreate) -> HigherOffice:
-    """Register an office; its code is unique (409 when taken)."""
+async def create(
+    session: AsyncSession, body: HigherOfficeCreate, principal: Principal
+) -> HigherOffice:
+    """Register an office; its code is unique (409 when taken); the unit it is, when given,
+    is one the caller reaches, of the office's level (422 at `/unit_id` otherwise)."""
     repo = HigherOfficeRepository(session)
+    if body.unit_id is not None:
+        unit = await named_unit(session, body.unit_id, principal)
+        if unit.level.value != body.level.value:
+            raise InvalidInput(
+                Message(
+                    "A {level} office is a {level} unit, not a {unit_level}.",
+                    level=body.level.value,
+                    unit_level=unit.level.value,
+                ),
+                pointer="/unit_id",
+            )
     if await repo.by_code(body.code) is not None:
         raise Conflict(Message("Code {code!r} is taken.", code=body.code))
-    office = HigherOffice(id=uuid.uuid4(), name=body.name, level=body.level, code=body.code)
+    office = HigherOffice(
+        id=uuid.uuid4(), name=body.name, level=body.level, code=body.code, unit_id=body.unit_id
+    )
     repo.add(office)
     try:
         await session.flush()

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from api.kit.db import Base, RecordModel, utcnow
+from api.models.higher_office import HigherOffice
 
 
 class Channel(enum.StrEnum):
@@ -290,6 +291,9 @@ class Reader(Protocol):
     @property
     def case_reach(self) -> frozenset[uuid.UUID] | None: ...
 
+    @property
+    def bureau(self) -> frozenset[uuid.UUID] | None: ...
+
 
 def complains_about(reader: Reader) -> ColumnElement[bool]:
     """Cases that complain about the reader or the reader's unit (被反映人): hidden from them
@@ -302,8 +306,12 @@ def complains_about(reader: Reader) -> ColumnElement[bool]:
 
 def readable_by(reader: Reader) -> ColumnElement[bool]:
     """Cases the reader may see: in their territory (a bureau above the counties: its own
-    units', `Principal.case_reach`) and not about them."""
-    return and_(in_reach(reader.case_reach), not_(complains_about(reader)))
+    units' and those its office handed down, `Principal.case_reach`) and not about them."""
+    reach = in_reach(reader.case_reach)
+    if reader.bureau:
+        offices = select(HigherOffice.id).where(HigherOffice.unit_id.in_(list(reader.bureau)))
+        reach = or_(reach, Case.higher_office_id.in_(offices))
+    return and_(reach, not_(complains_about(reader)))
 
 
 def hidden_case(

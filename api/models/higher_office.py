@@ -1,11 +1,12 @@
-"""Higher petition offices (上级信访部门) that hand cases down: a registry of their own until a
-province runs them as administered units (issue 24)."""
+"""Higher petition offices (上级信访部门) that hand cases down: a registry of their own, each
+mapped onto the city's or the province's unit when the deployment administers it (issue 24)."""
 
 from __future__ import annotations
 
 import enum
+import uuid
 
-from sqlalchemy import Enum, String
+from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.kit.db import RecordModel
@@ -29,3 +30,6 @@ class HigherOffice(RecordModel):
     level: Mapped[OfficeLevel] = mapped_column(Enum(OfficeLevel, name="office_level"))
     code: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The administered unit this office is (a city's or a province's bureau in this
+    # deployment): its officials read the cases it handed down.
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("units.id"), index=True)
