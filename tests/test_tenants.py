@@ -77,7 +77,9 @@ async def test_the_tree_takes_provinces_and_cities_in_their_order(
     assert wrong.status_code == 422
 
 
-async def test_a_county_admin_keeps_to_their_county(client: httpx.AsyncClient, city: City) -> None:
+async def test_a_county_admin_keeps_to_their_county(
+    client: httpx.AsyncClient, admin: dict[str, str], city: City
+) -> None:
     a, b = city.a, city.b
     # their own county: a town, an official, a service token
     town = await _unit(client, city.admin_a, "新镇", "town", a.county["id"])
@@ -131,6 +133,18 @@ async def test_a_county_admin_keeps_to_their_county(client: httpx.AsyncClient, c
         "/v1/calendar/2031-10-08", json={"is_workday": True}, headers=city.admin_a
     )
     assert day.status_code == 403
+    # nor the vocabulary every county files under, nor the registry of higher offices
+    category = await client.put(
+        "/v1/categories/land.quarry",
+        json={"name": "采石", "name_en": "Quarrying"},
+        headers=city.admin_a,
+    )
+    assert category.status_code == 403, category.text
+    office, _ = await higher_office(client, admin, a.county)
+    renamed = await client.patch(
+        f"/v1/higher-offices/{office['id']}", json={"name": "改名"}, headers=city.admin_a
+    )
+    assert renamed.status_code == 403
     # the audit trail: what their county's officials did, not the other county's
     trail = await client.get("/v1/audit", params={"limit": 200}, headers=city.admin_a)
     assert trail.status_code == 200, trail.text

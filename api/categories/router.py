@@ -43,12 +43,17 @@ async def get_category(code: Code, session: DbSession, _: CurrentPrincipal) -> C
     **needs(Permission.manage_policy),
 )
 async def put_category(
-    code: Code, body: CategoryPut, session: DbSession, _: CurrentPrincipal, response: Response
+    code: Code,
+    body: CategoryPut,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    response: Response,
 ) -> CategoryRead:
     """Add a class (a code under an existing top-level class, `land.quarry`, or a new
     top-level one), rename it, reorder it, or retire it (`active` false: no new case is filed
-    under it, and the cases already filed keep it and its name). Codes are never deleted."""
-    read, created = await service.put(session, code, body)
+    under it, and the cases already filed keep it and its name). Codes are never deleted. The
+    vocabulary is the whole deployment's: its admin's to change (403 for a unit's admin)."""
+    read, created = await service.put(session, code, body, principal)
     if created:
         response.status_code = 201
     return read

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.principal import Principal
 from api.categories.repository import CategoryRepository
 from api.categories.schemas import CategoryPut, CategoryRead
 from api.categories.vocabulary import OTHER, UNCLASSIFIED
-from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.kit.i18n import Message
 from api.kit.uow import Resource, Slot, unit_of
 from api.models.category import Category
@@ -145,9 +146,14 @@ async def filed_under(session: AsyncSession, text: str | None) -> tuple[str, str
     return UNCLASSIFIED, text
 
 
-async def put(session: AsyncSession, code: str, body: CategoryPut) -> tuple[CategoryRead, bool]:
+async def put(
+    session: AsyncSession, code: str, body: CategoryPut, principal: Principal
+) -> tuple[CategoryRead, bool]:
     """Add the class `code` (its parent is the part before the dot, which must exist as a
-    top-level class) or change its names, order or whether it is offered. True when added."""
+    top-level class) or change its names, order or whether it is offered (the deployment's
+    admin only: every county files under one vocabulary). True when added."""
+    if not principal.deployment_wide:
+        raise Forbidden(Message("Only the deployment's admin may change the category vocabulary."))
     repo = CategoryRepository(session)
     found = await repo.get(code)
     created = found is None

@@ -61,7 +61,8 @@ async def get_higher_office(
 
 @router.patch("/{office_id}", **needs(Permission.manage_policy))
 async def update_higher_office(
-    office_id: uuid.UUID, body: HigherOfficeUpdate, session: DbSession, _: CurrentPrincipal
+    office_id: uuid.UUID, body: HigherOfficeUpdate, session: DbSession, principal: CurrentPrincipal
 ) -> HigherOfficeRead:
-    """Rename a higher office, or make it inactive (it hands down nothing new)."""
-    return _read(await service.update(session, office_id, body))
+    """Rename a higher office, or make it inactive (it hands down nothing new): the
+    deployment's admin only, as the registry serves every county (403 for a unit's admin)."""
+    return _read(await service.update(session, office_id, body, principal))

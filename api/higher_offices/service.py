@@ -15,7 +15,7 @@ from api.higher_offices.schemas import (
     HigherOfficeUpdate,
 )
 from api.kit.db import utcnow
-from api.kit.errors import Conflict, InvalidInput, NotFound
+from api.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.kit.i18n import Message
 from api.models.higher_office import HigherOffice
 from api.units.service import named_unit
@@ -60,9 +60,11 @@ async def get(session: AsyncSession, office_id: uuid.UUID) -> HigherOffice:
 
 
 async def update(
-    session: AsyncSession, office_id: uuid.UUID, body: HigherOfficeUpdate
+    session: AsyncSession, office_id: uuid.UUID, body: HigherOfficeUpdate, principal: Principal
 ) -> HigherOffice:
-    """Rename an office or (de)activate it."""
+    """Rename an office or (de)activate it (the deployment's admin only)."""
+    if not principal.deployment_wide:
+        raise Forbidden(Message("Only the deployment's admin may change a registered office."))
     office = await get(session, office_id)
     if body.name is not None:
         office.name = body.name
