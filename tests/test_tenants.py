@@ -22,21 +22,21 @@ async def _unit(
     return await client.post("/v1/units", json=body, headers=headers)
 
 
-async def _admin_of(
-    client: httpx.AsyncClient, admin: dict[str, str], unit: dict[str, Any]
+async def _official_of(
+    client: httpx.AsyncClient, admin: dict[str, str], unit: dict[str, Any], role: str
 ) -> dict[str, str]:
-    """A new admin of `unit` (a county's 系统管理员 with every permission there), logged in."""
-    name = f"admin-{uuid.uuid4().hex[:8]}"
+    """A new official of `unit` in `role` (`admin`: the unit's 系统管理员), logged in."""
+    name = f"{role}-{uuid.uuid4().hex[:8]}"
     body = {
         "name": name,
         "unit_id": unit["id"],
-        "role": "admin",
+        "role": role,
         "username": name,
-        "password": "county-admin-password-1",
+        "password": "tenant-password-long-1",
     }
     made = await client.post("/v1/officials", json=body, headers=admin)
     assert made.status_code == 201, made.text
-    return await login(client, name, "county-admin-password-1")
+    return await login(client, name, "tenant-password-long-1")
 
 
 class City:
@@ -57,8 +57,8 @@ async def city(client: httpx.AsyncClient, admin: dict[str, str]) -> City:
     found = City(
         city, await make_county(client, admin, city), await make_county(client, admin, city)
     )
-    found.admin_a = await _admin_of(client, admin, found.a.county)
-    found.admin_b = await _admin_of(client, admin, found.b.county)
+    found.admin_a = await _official_of(client, admin, found.a.county, "admin")
+    found.admin_b = await _official_of(client, admin, found.b.county, "admin")
     return found
 
 
@@ -279,15 +279,7 @@ async def test_the_city_bureau_sees_the_sum_of_its_counties(
                 "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
             )
             assert made.status_code == 201, made.text
-    bureau = {
-        "name": "市信访局",
-        "unit_id": city.city["id"],
-        "role": "petition_staff",
-        "username": f"bureau-{uuid.uuid4().hex[:8]}",
-        "password": "bureau-password-long-1",
-    }
-    assert (await client.post("/v1/officials", json=bureau, headers=admin)).status_code == 201
-    bureau_headers = await login(client, bureau["username"], bureau["password"])
+    bureau_headers = await _official_of(client, admin, city.city, "petition_staff")
 
     async def summary(unit: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         got = await client.get("/v1/stats/summary", params={"unit_id": unit["id"]}, headers=headers)
@@ -328,15 +320,7 @@ async def test_a_city_bureau_reads_its_own_cases_and_a_county_s_only_when_grante
     )
     assert at_the_city.status_code == 201, at_the_city.text
     assert at_the_city.json()["lodged_level"] == "city"
-    bureau = {
-        "name": "市信访局干部",
-        "unit_id": city.city["id"],
-        "role": "petition_staff",
-        "username": f"bureau-{uuid.uuid4().hex[:8]}",
-        "password": "bureau-password-long-1",
-    }
-    assert (await client.post("/v1/officials", json=bureau, headers=admin)).status_code == 201
-    reader = await login(client, bureau["username"], bureau["password"])
+    reader = await _official_of(client, admin, city.city, "petition_staff")
     mine = await client.get(f"/v1/cases/{at_the_city.json()['id']}", headers=reader)
     assert mine.status_code == 200, mine.text
     theirs = await client.get(f"/v1/cases/{county_case.json()['id']}", headers=reader)
