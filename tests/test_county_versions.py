@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from api.kit import polling
 from api.kit.uow import UnitOfWork
-from tests.conftest import login
+from tests.conftest import login, service_token
 
 POLLED = ("/v1/stats/summary", "/v1/cases")
 
@@ -107,12 +107,14 @@ async def test_a_countys_change_reaches_the_polls_that_cover_it_only(
         staff.append(await _official(client, admin, county, "petition_staff"))
         grid.append(await _official(client, admin, village, "grid_worker"))
     city_chief = await _official(client, admin, city, "chief")
+    board_b = await service_token(client, admin, "县信访局大屏", counties[1])  # B's dashboard
 
     pollers = {
         "A": await _poller(client, grid[0], villages[0]),  # a village grid worker: county A
         "B": await _poller(client, staff[1], counties[1]),  # county B's petition office
         "city": await _poller(client, city_chief, city),
         "deployment": await _poller(client, admin, city),
+        "B board": await _poller(client, board_b, counties[1]),
     }
     # what each token's polls compare, as Redis keeps it (set from the auth's one statement)
     redis, namespace = app.state.desk.arq, app.state.desk.settings.arq_queue
@@ -124,6 +126,7 @@ async def test_a_countys_change_reaches_the_polls_that_cover_it_only(
 
     assert await scope_of(grid[0]) == counties[0]["id"].encode()
     assert await scope_of(staff[1]) == counties[1]["id"].encode()
+    assert await scope_of(board_b) == counties[1]["id"].encode()  # a service token too
     both = ",".join(sorted(c["id"] for c in counties)).encode()
     assert await scope_of(city_chief) == both
     assert await scope_of(admin) is None  # everything: the "any change" version, nothing kept
@@ -151,6 +154,7 @@ async def test_a_countys_change_reaches_the_polls_that_cover_it_only(
     for name in ("A", "city", "deployment"):
         assert set((await pollers[name].poll(client)).values()) == {200}, name
     assert set((await pollers["B"].poll(client)).values()) == {304}
+    assert set((await pollers["B board"].poll(client)).values()) == {304}
     # the deployment's admin writes for no county of its own: what it wrote names its county
     install, in_a, in_b = await redis.mget(keys)
     by_admin = await client.post(
@@ -162,6 +166,7 @@ async def test_a_countys_change_reaches_the_polls_that_cover_it_only(
     assert accepted.status_code == 200, accepted.text
     assert await redis.mget(keys) == [install, in_a, str(int(in_b or 0) + 2).encode()]
     await pollers["B"].poll(client)
+    await pollers["B board"].poll(client)
     await pollers["A"].poll(client)
     await pollers["deployment"].poll(client)
     await pollers["city"].poll(client)

@@ -78,7 +78,7 @@ async def current_principal(
     elif subtree is not None:
         reach = subtree
     elif official.unit_id is not None:
-        reach, bureau_units = await UnitRepository(session).subtree_and_bureau(official.unit_id)
+        reach, counties, bureau_units = await UnitRepository(session).reach_of(official.unit_id)
     else:
         reach = frozenset()
     bureau = None
@@ -87,7 +87,7 @@ async def current_principal(
         if granted is None or not await granted(session, official.unit_id):
             bureau = bureau_units
     # Whose data versions cover the caller's reads and writes: its counties, or everything (the
-    # deployment's admin, a service token, a unit above any county); no statement of its own.
+    # deployment's admin, a unit with no county); no statement of its own.
     watched = counties if reach is not None and counties else None
     unit_of(session).caller_counties = watched
     note_caller(request, watched)

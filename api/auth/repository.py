@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select, union, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.models.higher_office import HigherOffice
 from api.models.official import Official
 from api.models.token import Login, RefreshToken, ServiceToken
-from api.models.unit import Unit, UnitLevel
-from api.units.repository import bureau_of
+from api.units.repository import bureau_of, reach_and_counties
 
 
 class CallerOfLogin(NamedTuple):
@@ -69,24 +68,11 @@ class TokenRepository:
         round trip of every request)."""
         unit_of_caller = select(Official.unit_id).where(Official.id == official_id)
         start = unit_of_caller.scalar_subquery()
-        tree = select(Unit.id, Unit.level).where(Unit.id == start).cte("reach", recursive=True)
-        tree = tree.union(select(Unit.id, Unit.level).join(tree, Unit.parent_id == tree.c.id))
-        up = (
-            select(Unit.id, Unit.parent_id, Unit.level)
-            .where(Unit.id == start)
-            .cte("up", recursive=True)
-        )
-        up = up.union(
-            select(Unit.id, Unit.parent_id, Unit.level).join(up, Unit.id == up.c.parent_id)
-        )
-        counties = union(
-            select(tree.c.id).where(tree.c.level == UnitLevel.county),
-            select(up.c.id).where(up.c.level == UnitLevel.county),
-        )
+        tree, counties = reach_and_counties(start)
         stmt = (
             select(
                 Official,
-                func.array(select(tree.c.id).scalar_subquery()),
+                func.array(tree.scalar_subquery()),
                 func.array(counties.scalar_subquery()),
                 func.array(bureau_of(start).scalar_subquery()),
             )

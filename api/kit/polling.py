@@ -15,14 +15,16 @@ bucket, and a version bump lost to a Redis outage costs at most one bucket of st
   directory, the policy, categories …) or one whose county could not be told: every ETag
   carries it, so such a change reaches every poller;
 - the "any change" version (`…:data-version:any`), bumped with every change: what the
-  deployment's pollers (the deployment's admin, service tokens, a province bureau) compare.
+  deployment's pollers (the deployment's admin, a province bureau of more counties than
+  `SCOPE_COUNTIES_MAX`) compare.
 
 All of one transaction's bumps go in one pipelined MULTI after its commit.
 
 **How the scope travels to the 304, which runs before auth.** The auth dependency already
 has, from its one statement, the counties the caller's unit lies in or holds
-(`auth.repository.TokenRepository.caller_of_login`: the county above a village worker's
-village, a county official's county, a city's counties; no statement of its own). It leaves
+(`auth.repository.TokenRepository.caller_of_login`, and for a service token, such as a
+county's dashboard, `units.repository.UnitRepository.reach_of`: the county above a village
+worker's village, a county official's county, a city's counties; no statement of its own). It leaves
 them on the request (`note_caller`); when a 200 is answered the middleware stores them in
 Redis under a hash of the `Authorization` header (`…:poll-scope:<hash>`, a TTL). A poll
 reads that scope and its versions in one round trip (a small Lua script: GET the scope, MGET

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kit.pagination import fetch_page
@@ -41,6 +41,22 @@ def subtrees_of(roots: Collection[uuid.UUID]) -> Select[Any]:
     walk = select(Unit.id).where(Unit.id.in_(list(roots))).cte("subtrees", recursive=True)
     walk = walk.union(select(Unit.id).join(walk, Unit.parent_id == walk.c.id))
     return select(walk.c.id)
+
+
+def reach_and_counties(start: Any) -> tuple[Select[Any], Select[Any]]:
+    """The ids of the subtree at `start` (a unit id or a scalar subquery), and of the counties
+    it lies in or holds (its county up the tree, or the counties below a city or province):
+    whose data versions a caller's polls compare (`api.kit.polling`)."""
+    tree = select(Unit.id, Unit.level).where(Unit.id == start).cte("reach", recursive=True)
+    tree = tree.union(select(Unit.id, Unit.level).join(tree, Unit.parent_id == tree.c.id))
+    walked = (Unit.id, Unit.parent_id, Unit.level)
+    up = select(*walked).where(Unit.id == start).cte("up", recursive=True)
+    up = up.union(select(*walked).join(up, Unit.id == up.c.parent_id))
+    counties = union(
+        select(tree.c.id).where(tree.c.level == UnitLevel.county),
+        select(up.c.id).where(up.c.level == UnitLevel.county),
+    )
+    return select(tree.c.id), select(counties.subquery().c.id)
 
 
 class UnitRepository:
@@ -92,19 +108,20 @@ class UnitRepository:
         tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
         return frozenset((await self.session.execute(select(tree.c.id))).scalars())
 
-    async def subtree_and_bureau(
+    async def reach_of(
         self, unit_id: uuid.UUID
-    ) -> tuple[frozenset[uuid.UUID], frozenset[uuid.UUID]]:
-        """The unit's subtree, and the units of its bureau when it is a city or a province
-        (itself and what hangs below it outside the counties), in one statement."""
-        tree = select(Unit.id).where(Unit.id == unit_id).cte("tree", recursive=True)
-        tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+    ) -> tuple[frozenset[uuid.UUID], frozenset[uuid.UUID], frozenset[uuid.UUID]]:
+        """What a service token of the unit reaches, in one statement: the unit's subtree, its
+        counties (`reach_and_counties`) and the units of its bureau when it is a city or a
+        province (`bureau_of`)."""
+        tree, counties = reach_and_counties(unit_id)
         stmt = select(
-            func.array(select(tree.c.id).scalar_subquery()),
+            func.array(tree.scalar_subquery()),
+            func.array(counties.scalar_subquery()),
             func.array(bureau_of(unit_id).scalar_subquery()),
         )
-        subtree, units = (await self.session.execute(stmt)).one()
-        return frozenset(subtree or ()), frozenset(units or ())
+        subtree, in_counties, units = (await self.session.execute(stmt)).one()
+        return frozenset(subtree or ()), frozenset(in_counties or ()), frozenset(units or ())
 
     async def children(self, unit_id: uuid.UUID) -> Sequence[Unit]:
         """The units directly below a unit, by name."""
