@@ -402,111 +402,116 @@ async def load_stage(database_url: str, first: int, last: int) -> dict[str, floa
             "UPDATE bench_case SET collective = channel = 'visit' AND r5 < 0.08",
             "ANALYZE bench_case",
         )
-        await step(
-            "cases",
-            """
-            INSERT INTO cases (id, number, county_id, channel, status, origin_unit_id,
-                lodged_level, petitioners, headcount, is_collective, category, title, content,
-                demands, received_at, intake_unit_id, repeat_of_id, outcome, satisfied,
-                reviewed_at, closed_at, skip_level, created_at, updated_at)
-            SELECT id, 'G-' || n, county, CAST(channel AS case_channel),
-                CAST(status AS case_status), village, CAST(lodged_level AS lodged_level),
-                '[{"name": "某某", "address": "本村", "is_representative": true}]'::jsonb,
-                CASE WHEN collective THEN 5 + floor(r6 * 40)::int ELSE 1 END, collective,
-                category, title,
-                repeat('群众反映的问题至今未解决，多次找村里和镇里，请求尽快处理。', 6),
-                '尽快解决', received_at, town, repeat_of, CAST(outcome AS case_outcome),
-                satisfied, reviewed_at, closed_at,
-                lodged_level IN ('city', 'province', 'national'), received_at,
-                coalesce(closed_at, received_at)
-            FROM bench_case
-            """,
-        )
-        deadlines = [
-            ("disposition", "petition_staff", 15),
-            ("handling", "chief", 60),
-            ("arrival", "chief", 1),
-        ]
-        await step(
-            "deadlines",
-            *(
-                f"""
-                INSERT INTO deadlines (id, case_id, kind, role, unit_id, starts_at, due_at,
-                    status, closed_at, flags, created_at, updated_at)
-                SELECT gen_random_uuid(), id, '{kind}', '{role}', town, received_at,
-                    received_at + interval '{days} days', CAST({kind} AS deadline_status),
-                    CASE {kind} WHEN 'met' THEN received_at + r11 * interval '{days} days'
-                                WHEN 'missed' THEN received_at + interval '{days} days' END,
-                    '[]'::jsonb, received_at,
-                    CASE WHEN {kind} = 'open' THEN received_at
-                         ELSE received_at + interval '{days} days' END
-                FROM bench_case WHERE {kind} IS NOT NULL
+        # One transaction from the cases to their facts: the sweep flags and reminds on the
+        # new deadlines as soon as it sees them, and its counting gives a case without facts
+        # a facts row of its own.
+        async with conn.transaction():
+            await step(
+                "cases",
                 """
-                for kind, role, days in deadlines
-            ),
-        )
-        steps = ", ".join(f"({rank}, '{action}', {days})" for rank, action, days in STEPS)
-        ranks = " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in RANKS.items())
-        await step(
-            "events",
-            f"""
-            INSERT INTO case_events (id, case_id, at, action, data)
-            SELECT gen_random_uuid(), c.id,
-                least(now(), c.received_at + s.days * (0.5 + c.r14) * interval '1 day'),
-                CASE WHEN s.rank < 5 THEN s.action
-                     WHEN c.outcome = 'rejected' THEN 'reject'
-                     WHEN c.outcome = 'redirected' THEN 'redirect'
-                     WHEN c.status = 'review' THEN 'request_review'
-                     WHEN c.status = 'terminated' THEN 'terminate'
-                     ELSE s.action END,
-                CASE WHEN s.rank = 1
-                     THEN jsonb_build_object('number', 'G-' || c.n, 'channel', c.channel,
-                                             'headcount', 1)
-                     ELSE jsonb_build_object('step', s.rank) END
-            FROM bench_case c
-            JOIN (VALUES {steps}) AS s(rank, action, days)
-              ON s.rank <= (CASE c.status {ranks} END)
-             AND (s.rank IN (1, 5) OR c.outcome IS NULL
-                  OR c.outcome NOT IN ('rejected', 'redirected'))
-            """,
-        )
-        await step(
-            "facts",
-            """
-            INSERT INTO case_stat_facts (case_id, facts)
-            SELECT id, jsonb_strip_nulls(jsonb_build_object(
-                'cases', 1, 'status:' || status, 1, 'channel:' || channel, 1,
-                'category:' || category, 1, 'level:' || lodged_level, 1,
-                'repeat', CASE WHEN repeat_of IS NOT NULL THEN 1 END,
-                'collective', CASE WHEN collective THEN 1 END,
-                'skip_level', CASE WHEN lodged_level IN ('city', 'province', 'national')
-                                   THEN 1 END,
-                'feedback', CASE WHEN satisfied IS NOT NULL THEN 1 END,
-                'satisfied', CASE WHEN satisfied THEN 1 END,
-                'first_done', CASE WHEN done THEN 1 END,
-                'first_resolved', CASE WHEN done AND reviewed_at IS NULL
-                                       AND status <> 'terminated' THEN 1 END,
-                'disposition_on_time', CASE WHEN disposition = 'met' THEN 1 END,
-                'disposition_settled', CASE WHEN disposition <> 'open' THEN 1 END,
-                'completion_on_time', CASE WHEN handling = 'met' THEN 1 END,
-                'completion_settled', CASE WHEN handling <> 'open' THEN 1 END,
-                'arrival_on_time', CASE WHEN arrival = 'met' THEN 1 END,
-                'arrival_missed', CASE WHEN arrival = 'missed' THEN 1 END,
-                'open_overdue', CASE WHEN handling = 'missed'
-                    AND status NOT IN ('closed', 'terminated', 'archived') THEN 1 END))
-            FROM (SELECT *, repeat_of IS NULL
-                            AND status IN ('closed', 'terminated', 'archived')
-                            AND outcome IN ('resolved', 'stabilized', 'terminated') AS done
-                  FROM bench_case) c
-            """,
-        )
+                INSERT INTO cases (id, number, county_id, channel, status, origin_unit_id,
+                    lodged_level, petitioners, headcount, is_collective, category, title, content,
+                    demands, received_at, intake_unit_id, repeat_of_id, outcome, satisfied,
+                    reviewed_at, closed_at, skip_level, created_at, updated_at)
+                SELECT id, 'G-' || n, county, CAST(channel AS case_channel),
+                    CAST(status AS case_status), village, CAST(lodged_level AS lodged_level),
+                    '[{"name": "某某", "address": "本村", "is_representative": true}]'::jsonb,
+                    CASE WHEN collective THEN 5 + floor(r6 * 40)::int ELSE 1 END, collective,
+                    category, title,
+                    repeat('群众反映的问题至今未解决，多次找村里和镇里，请求尽快处理。', 6),
+                    '尽快解决', received_at, town, repeat_of, CAST(outcome AS case_outcome),
+                    satisfied, reviewed_at, closed_at,
+                    lodged_level IN ('city', 'province', 'national'), received_at,
+                    coalesce(closed_at, received_at)
+                FROM bench_case
+                """,
+            )
+            deadlines = [
+                ("disposition", "petition_staff", 15),
+                ("handling", "chief", 60),
+                ("arrival", "chief", 1),
+            ]
+            await step(
+                "deadlines",
+                *(
+                    f"""
+                    INSERT INTO deadlines (id, case_id, kind, role, unit_id, starts_at, due_at,
+                        status, closed_at, flags, created_at, updated_at)
+                    SELECT gen_random_uuid(), id, '{kind}', '{role}', town, received_at,
+                        received_at + interval '{days} days', CAST({kind} AS deadline_status),
+                        CASE {kind} WHEN 'met' THEN received_at + r11 * interval '{days} days'
+                                    WHEN 'missed' THEN received_at + interval '{days} days' END,
+                        '[]'::jsonb, received_at,
+                        CASE WHEN {kind} = 'open' THEN received_at
+                             ELSE received_at + interval '{days} days' END
+                    FROM bench_case WHERE {kind} IS NOT NULL
+                    """
+                    for kind, role, days in deadlines
+                ),
+            )
+            steps = ", ".join(f"({rank}, '{action}', {days})" for rank, action, days in STEPS)
+            ranks = " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in RANKS.items())
+            await step(
+                "events",
+                f"""
+                INSERT INTO case_events (id, case_id, at, action, data)
+                SELECT gen_random_uuid(), c.id,
+                    least(now(), c.received_at + s.days * (0.5 + c.r14) * interval '1 day'),
+                    CASE WHEN s.rank < 5 THEN s.action
+                         WHEN c.outcome = 'rejected' THEN 'reject'
+                         WHEN c.outcome = 'redirected' THEN 'redirect'
+                         WHEN c.status = 'review' THEN 'request_review'
+                         WHEN c.status = 'terminated' THEN 'terminate'
+                         ELSE s.action END,
+                    CASE WHEN s.rank = 1
+                         THEN jsonb_build_object('number', 'G-' || c.n, 'channel', c.channel,
+                                                 'headcount', 1)
+                         ELSE jsonb_build_object('step', s.rank) END
+                FROM bench_case c
+                JOIN (VALUES {steps}) AS s(rank, action, days)
+                  ON s.rank <= (CASE c.status {ranks} END)
+                 AND (s.rank IN (1, 5) OR c.outcome IS NULL
+                      OR c.outcome NOT IN ('rejected', 'redirected'))
+                """,
+            )
+            await step(
+                "facts",
+                """
+                INSERT INTO case_stat_facts (case_id, facts)
+                SELECT id, jsonb_strip_nulls(jsonb_build_object(
+                    'cases', 1, 'status:' || status, 1, 'channel:' || channel, 1,
+                    'category:' || category, 1, 'level:' || lodged_level, 1,
+                    'repeat', CASE WHEN repeat_of IS NOT NULL THEN 1 END,
+                    'collective', CASE WHEN collective THEN 1 END,
+                    'skip_level', CASE WHEN lodged_level IN ('city', 'province', 'national')
+                                       THEN 1 END,
+                    'feedback', CASE WHEN satisfied IS NOT NULL THEN 1 END,
+                    'satisfied', CASE WHEN satisfied THEN 1 END,
+                    'first_done', CASE WHEN done THEN 1 END,
+                    'first_resolved', CASE WHEN done AND reviewed_at IS NULL
+                                           AND status <> 'terminated' THEN 1 END,
+                    'disposition_on_time', CASE WHEN disposition = 'met' THEN 1 END,
+                    'disposition_settled', CASE WHEN disposition <> 'open' THEN 1 END,
+                    'completion_on_time', CASE WHEN handling = 'met' THEN 1 END,
+                    'completion_settled', CASE WHEN handling <> 'open' THEN 1 END,
+                    'arrival_on_time', CASE WHEN arrival = 'met' THEN 1 END,
+                    'arrival_missed', CASE WHEN arrival = 'missed' THEN 1 END,
+                    'open_overdue', CASE WHEN handling = 'missed'
+                        AND status NOT IN ('closed', 'terminated', 'archived') THEN 1 END))
+                FROM (SELECT *, repeat_of IS NULL
+                                AND status IN ('closed', 'terminated', 'archived')
+                                AND outcome IN ('resolved', 'stabilized', 'terminated') AS done
+                      FROM bench_case) c
+                """,
+            )
         await step("indexes", *dropped)
         key = await conn.fetchval(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_stat_counters'"
         )
         series = await conn.fetchval("SELECT pg_get_indexdef('ix_stat_counters_series'::regclass)")
         depth = await levels_below_root(conn)
-        await step("counters", *counter_statements(depth, key, series))
+        async with conn.transaction():  # the app's counting waits for the counters' keys
+            await step("counters", *counter_statements(depth, key, series))
         await step(
             "vacuum analyze",
             *(f"VACUUM ANALYZE {t}" for t in TABLES),
@@ -586,6 +591,8 @@ async def check_sample(database_url: str, province: Province) -> tuple[int, list
     what disagreed."""
     conn = await asyncpg.connect(asyncpg_url(database_url))
     problems: list[str] = []
+    snapshot = conn.transaction(isolation="repeatable_read", readonly=True)
+    await snapshot.start()
     try:
         cases = await conn.fetch(
             f"SELECT {', '.join(CaseRow._fields)} FROM cases WHERE county_id = $1",
@@ -645,6 +652,7 @@ async def check_sample(database_url: str, province: Province) -> tuple[int, list
         if total != counted:
             problems.append(f"province counts {counted} cases of {total}")
     finally:
+        await snapshot.rollback()
         await conn.close()
     return len(cases), problems
 
