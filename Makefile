@@ -19,12 +19,15 @@
 #   make demo      load a demo county with a year of petition work into that database (once)
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
 #   make reindex-search   recompute every case's search tokens (after migration 0030, or a new PII_HASH_KEY)
-#   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak, bench-search)
+#   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak, bench-search,
+#                  bench-province)
 #   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
 #   make bench-dashboard  the county summary and a 304 poll at 10k, 100k and 1M cases
 #   make bench-intake     POST /v1/cases under wrk against a bare Starlette+asyncpg INSERT
 #   make bench-search     the case search at 10k, 100k and 1M cases beside its bare SQL
 #   make bench-soak       10 minutes at a steady rate: errors and the RSS of API and worker
+#   make bench-province   a province (100 counties, 30,000 villages): summaries at 100k and 2M cases,
+#                         registration beside a single county, storage per million cases (~30 min)
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
 
 SHELL := /bin/bash
@@ -43,7 +46,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search reindex-search client-ts
+.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -144,7 +147,7 @@ reindex-search: $(STAMP)
 	$(PY) -m shared.devrun reindex-search
 
 BENCH_ARGS ?=
-bench: bench-delivery bench-dashboard bench-intake bench-soak bench-search
+bench: bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province
 
 bench-delivery: $(STAMP)
 	$(PY) -m tests.bench.bench_delivery $(BENCH_ARGS)
@@ -160,6 +163,11 @@ bench-search: $(STAMP)
 
 bench-soak: $(STAMP)
 	$(PY) -m tests.bench.bench_soak $(BENCH_ARGS)
+
+# Not part of CI or `make test`: about half an hour and some 20 GB of disk (BENCH_ARGS=--quick:
+# 100k then 300k cases).
+bench-province: $(STAMP)
+	$(PY) -m tests.bench.bench_province $(BENCH_ARGS)
 
 clean:
 	rm -rf .data

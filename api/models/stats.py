@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.kit.db import Base
@@ -24,6 +24,9 @@ class StatCounter(Base):
     __tablename__ = "stat_counters"
     __table_args__ = (
         CheckConstraint("period IN ('d', 'm')", name="period"),
+        # a summary's spans of days and months: ranges of the key, answered from the index
+        # alone (migration 0035)
+        PrimaryKeyConstraint("unit_id", "period", "day", "key", postgresql_include=["value"]),
         # the daily series of a few keys (cases per day by channel)
         Index(
             "ix_stat_counters_series",
@@ -35,10 +38,10 @@ class StatCounter(Base):
         ),
     )
 
-    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), primary_key=True)
-    period: Mapped[str] = mapped_column(String(1), primary_key=True)
-    day: Mapped[date] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(1))
+    day: Mapped[date] = mapped_column()
+    key: Mapped[str] = mapped_column(String(100))
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -38,7 +38,6 @@ import asyncpg
 import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.cases.search_tokens import case_tokens, query_of
@@ -46,7 +45,7 @@ from api.privacy.crypto import Vault
 from api.search.repository import search_statement
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.bench.bench_dashboard import Territory, build_territory
-from tests.bench.common import pct
+from tests.bench.common import bare_sql, pct
 from tests.conftest import migrate
 from tests.processes import api_command, wait_ready
 
@@ -254,7 +253,6 @@ async def bare(
 ) -> tuple[list[float], list[int]]:
     """Seconds of `n` runs of the search's SQL through asyncpg (queries in turn), and hits."""
     conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
-    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
     prepared = []
     for q in qs:
         stmt = search_statement(
@@ -265,9 +263,7 @@ async def bare(
             offset=0,
             max_ranked=MAX_RANKED,
         )
-        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        params = [compiled.params[name] for name in compiled.positiontup or []]
-        prepared.append((str(compiled), params))
+        prepared.append(bare_sql(stmt))
     out, hits = [], []
     try:
         for sql, params in prepared[:5]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from shared.embedded import create_fresh_database, drop_database, start_services
 from tests.conftest import migrate
@@ -57,6 +58,19 @@ def pct(values: Sequence[float], q: float) -> float:
 def ms(values: Sequence[float], q: float) -> str:
     """A percentile in milliseconds, or a dash without samples."""
     return f"{pct(values, q) * 1000:.1f}" if values else "-"
+
+
+def bare_sql(stmt: Any) -> tuple[str, list[Any]]:
+    """A SQLAlchemy statement as asyncpg runs it: its SQL (`$1` …) and positional parameters,
+    so a benchmark can time the app's own SQL bare beside the API."""
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    return str(compiled), [compiled.params[name] for name in compiled.positiontup or []]
+
+
+def asyncpg_url(database_url: str) -> str:
+    """The SQLAlchemy URL of a database as asyncpg takes it."""
+    return database_url.replace("postgresql+asyncpg", "postgresql")
 
 
 def wait_listening(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -232,10 +246,11 @@ def token(client: httpx.Client, username: str, password: str) -> str:
     return str(resp.json()["access_token"])
 
 
-def make_territory(base: str, villages: int = 20) -> Territory:
-    """A county, a town and `villages` villages under it through the API, with a chief in every
-    unit, a deputy in the town and petition staff in the town and the county (whom escalations
-    and summons reach), and the town staff's token."""
+def make_territory(base: str, villages: int = 20, county: str | None = None) -> Territory:
+    """A county (or, given `county`, a new town in that existing county), a town and `villages`
+    villages under it through the API, with a chief in every unit, a deputy in the town and
+    petition staff in the town and the county (whom escalations and summons reach), and the
+    town staff's token."""
     with httpx.Client(base_url=base, timeout=30) as client:
         admin = token(client, "admin", ADMIN_PASSWORD)
         auth = {"Authorization": f"Bearer {admin}"}
@@ -260,7 +275,7 @@ def make_territory(base: str, villages: int = 20) -> Territory:
                 body |= {"username": username, "password": STAFF_PASSWORD}
             client.post("/v1/officials", json=body, headers=auth).raise_for_status()
 
-        county = unit("基准县", "county", None)
+        county = county or unit("基准县", "county", None)
         town = unit("基准镇", "town", county)
         official(county, "chief")
         official(county, "petition_staff")
