@@ -71,8 +71,11 @@ run: $(STAMP) fonts
 fonts: $(STAMP)
 	$(PY) -m shared.fonts
 
+# Two pytest-xdist workers, each with its own embedded PostgreSQL and Redis; a file's tests stay
+# on one worker (TEST_WORKERS=0 runs them in one process).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The `browser` extra (Playwright's Python client; it drives /usr/bin/chromium, downloads none).
 BROWSER_STAMP := $(VENV)/.installed-browser-extra

@@ -40,9 +40,11 @@ SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 @pytest.fixture(scope="session")
 def services() -> Iterator[Services]:
-    """PostgreSQL and Redis: from DATABASE_URL/REDIS_URL, or embedded under `.data/test`."""
+    """PostgreSQL and Redis: from DATABASE_URL/REDIS_URL, or embedded under `.data/test` (one
+    pair per pytest-xdist worker, `.data/test-gw0` …: `make test` runs two)."""
     embedded_redis = not os.environ.get("REDIS_URL")
-    running = start_services(ROOT / ".data" / "test")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    running = start_services(ROOT / ".data" / (f"test-{worker}" if worker else "test"))
     if embedded_redis:  # our own test Redis: drop jobs queued by earlier runs
         redis.Redis.from_url(running.redis_url).flushdb()
     yield running

@@ -1219,6 +1219,9 @@ async def test_every_route_has_a_matrix_entry(app: FastAPI) -> None:
     assert set(MATRIX) >= PUBLIC
 
 
+# Every route tried by a dozen callers, with a snapshot of 36 tables around each route: minutes
+# on a loaded 2-core machine, more than the suite's 120 s per test.
+@pytest.mark.timeout(480)
 async def test_nobody_reaches_an_object_they_do_not_own(
     app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], county: County
 ) -> None:
