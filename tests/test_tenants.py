@@ -386,11 +386,17 @@ async def test_the_sweep_opens_report_deadlines_on_each_county_s_own_days(
         headers=city.admin_a,
     )
     assert put.status_code == 200, put.text
+    # the city overrides something else: its territory holds county B, not county A
+    above = await client.put(
+        f"/v1/policies/units/{city.city['id']}", json={"max_representatives": 4}, headers=admin
+    )
+    assert above.status_code == 200, above.text
     try:
         swept = await client.post("/v1/internal/sweep", headers=worker_headers)
         assert swept.status_code == 200, swept.text
     finally:
         await client.delete(f"/v1/policies/units/{city.a.county['id']}", headers=city.admin_a)
+        await client.delete(f"/v1/policies/units/{city.city['id']}", headers=admin)
     today = datetime.now(UTC).astimezone(CHINA).date()
     for key, days in (("a", [7]), ("b", [15, 30])):
         rows = (

@@ -84,9 +84,9 @@ class ReportRepository:
             ~has_filed,
         )
         if under is not None:
-            stmt = stmt.where(Official.unit_id.in_(subtrees_of([under])))
+            stmt = stmt.where(Official.unit_id.in_(subtrees_of([under], "under")))
         if cut:
-            stmt = stmt.where(Official.unit_id.not_in(subtrees_of(cut)))
+            stmt = stmt.where(Official.unit_id.not_in(subtrees_of(cut, "cut")))
         return (await self.session.execute(stmt)).scalars().all()
 
     async def deadline_for(self, official_id: uuid.UUID, due_at: datetime) -> Deadline | None:

@@ -36,9 +36,10 @@ def bureau_of(start: Any) -> Select[Any]:
     return select(walk.c.id)
 
 
-def subtrees_of(roots: Collection[uuid.UUID]) -> Select[Any]:
-    """The ids of the units at and below `roots`, for another query to filter by."""
-    walk = select(Unit.id).where(Unit.id.in_(list(roots))).cte("subtrees", recursive=True)
+def subtrees_of(roots: Collection[uuid.UUID], name: str = "subtrees") -> Select[Any]:
+    """The ids of the units at and below `roots`, for another query to filter by (`name`: the
+    CTE's, distinct for each use in one statement)."""
+    walk = select(Unit.id).where(Unit.id.in_(list(roots))).cte(name, recursive=True)
     walk = walk.union(select(Unit.id).join(walk, Unit.parent_id == walk.c.id))
     return select(walk.c.id)
 
