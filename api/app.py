@@ -72,6 +72,7 @@ from api.stats.counting import count_uncounted, settle_before_commit
 from api.stats.router import router as stats_router
 from api.timeline.owners import attribute_before_commit
 from api.transfers.router import router as transfers_router
+from api.units.repository import KNOWN_SUBTREES, KnownSubtrees
 from api.units.router import router as units_router
 from shared import logs
 from shared.settings import Settings, get_settings
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 PASSWORD_MIN_LENGTH: settings.password_min_length,
                 MATERIAL_STORE: store,
                 PARSED_POLICY: ParsedPolicy(),
+                KNOWN_SUBTREES: KnownSubtrees(),
                 SUBTREE_CASES_GRANTED: bureau_reads_subtree,
                 KEPT_VOCABULARY: KeptVocabulary(),
             },

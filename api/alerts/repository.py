@@ -10,6 +10,7 @@ from sqlalchemy import func, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.schemas import AlertQuery
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.models.alert import Alert, AlertChannel, AlertStatus
 from api.models.case import Case, Reader, hidden_case
@@ -84,7 +85,7 @@ class AlertRepository:
         """These alerts, locked in id order (two batches cannot deadlock)."""
         if not ids:
             return {}
-        stmt = select(Alert).where(Alert.id.in_(list(ids))).order_by(Alert.id).with_for_update()
+        stmt = select(Alert).where(among(Alert.id, ids)).order_by(Alert.id).with_for_update()
         return {a.id: a for a in (await self.session.execute(stmt)).scalars()}
 
     async def claim_bundled(self, channel: AlertChannel, recipient: str) -> Sequence[Alert]:
@@ -106,7 +107,7 @@ class AlertRepository:
         """The alerts with these ids (unknown ids are left out)."""
         if not ids:
             return []
-        stmt = select(Alert).where(Alert.id.in_(list(ids)))
+        stmt = select(Alert).where(among(Alert.id, ids))
         return list((await self.session.execute(stmt)).scalars())
 
     async def subscriptions(
@@ -115,14 +116,14 @@ class AlertRepository:
         """The subscriptions events were delivered to, by id."""
         if not ids:
             return {}
-        stmt = select(WebhookSubscription).where(WebhookSubscription.id.in_(list(ids)))
+        stmt = select(WebhookSubscription).where(among(WebhookSubscription.id, ids))
         return {s.id: s for s in (await self.session.execute(stmt)).scalars()}
 
     async def case_numbers(self, case_ids: Collection[uuid.UUID]) -> set[str]:
         """The numbers of these cases (named in a bundle's text)."""
         if not case_ids:
             return set()
-        stmt = select(Case.number).where(Case.id.in_(list(case_ids)))
+        stmt = select(Case.number).where(among(Case.id, case_ids))
         return set((await self.session.execute(stmt)).scalars())
 
     async def oldest_pending(self) -> datetime | None:
@@ -146,7 +147,7 @@ class AlertRepository:
         them; none of a case that complains about them), matching the query, newest first."""
         stmt = select(Alert).where(not_(hidden_case(reader, Alert.case_id)))
         if reader.reach is not None:
-            in_territory = select(Official.id).where(Official.unit_id.in_(list(reader.reach)))
+            in_territory = select(Official.id).where(among(Official.unit_id, reader.reach))
             stmt = stmt.where(
                 or_(Alert.official_id.in_(in_territory), Alert.official_id == reader.id)
             )

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from api.kit.db import among, id_array
 from api.models.case import Case, CaseEvent, CaseSource, Channel, LodgedLevel, Outcome
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.reception import RosterEntry
@@ -90,7 +91,7 @@ def _within(
     column: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
     scope: frozenset[uuid.UUID] | None,
 ) -> ColumnElement[bool]:
-    return column.in_(list(scope)) if scope is not None else true()
+    return among(column, scope) if scope is not None else true()
 
 
 def _blank(column: InstrumentedAttribute[str | None]) -> ColumnElement[bool]:
@@ -119,7 +120,7 @@ class AssessmentRepository:
         """The units in `scope` (None: all), to rank and to walk up from."""
         stmt = select(Unit)
         if scope is not None:
-            stmt = stmt.where(Unit.id.in_(list(scope)))
+            stmt = stmt.where(among(Unit.id, scope))
         return (await self.session.execute(stmt)).scalars().all()
 
     async def collective_visits(
@@ -156,8 +157,10 @@ class AssessmentRepository:
             or_(Case.outcome.is_(None), Case.outcome != Outcome.duplicate),
         )
         if scope is not None:
-            units = list(scope)
-            stmt = stmt.where(or_(Case.origin_unit_id.in_(units), Case.assigned_unit_id.in_(units)))
+            units = id_array(scope)
+            stmt = stmt.where(
+                or_(among(Case.origin_unit_id, units), among(Case.assigned_unit_id, units))
+            )
         rows = await self.session.execute(stmt.order_by(Case.received_at, Case.id))
         return [
             Visit(
@@ -181,7 +184,7 @@ class AssessmentRepository:
             return []
         stmt = (
             select(Deadline)
-            .where(Deadline.case_id.in_(list(case_ids)), Deadline.kind == DeadlineKind.arrival)
+            .where(among(Deadline.case_id, case_ids), Deadline.kind == DeadlineKind.arrival)
             .order_by(Deadline.due_at, Deadline.id)
         )
         return [_fact(d) for d in (await self.session.execute(stmt)).scalars()]
@@ -198,7 +201,7 @@ class AssessmentRepository:
             Deadline.due_at < end,
         )
         if scope is not None:
-            stmt = stmt.where(Deadline.unit_id.in_(list(scope)))
+            stmt = stmt.where(among(Deadline.unit_id, scope))
         rows = await self.session.execute(stmt.order_by(Deadline.due_at, Deadline.id))
         return [_fact(d) for d in rows.scalars()]
 
@@ -344,7 +347,7 @@ class AssessmentRepository:
         if not unit_ids:
             return set()
         stmt = select(RosterEntry.unit_id, RosterEntry.day).where(
-            RosterEntry.unit_id.in_(list(unit_ids)),
+            among(RosterEntry.unit_id, unit_ids),
             RosterEntry.day >= first,
             RosterEntry.day <= last,
         )

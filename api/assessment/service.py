@@ -537,8 +537,11 @@ async def scores(session: AsyncSession, query: ScoreQuery, principal: Principal)
     named |= {f.case_id for u in units for d in u.deductions for f in d.facts if f.case_id}
     _hide_cases(units, await CaseRepository(session).about(principal, named))
     units.sort(key=lambda u: (-u.score, LEVEL_ORDER[u.level], u.name, str(u.unit_id)))
-    for item in units:
-        item.rank = 1 + sum(other.score > item.score for other in units)
+    # competition ranking (1, 2, 2, 4): sorted best first, a score's rank is where it first
+    # appears (a province scores 30,000 villages: no pairwise count)
+    first_at: dict[float, int] = {}
+    for n, item in enumerate(units, start=1):
+        item.rank = first_at.setdefault(item.score, n)
     return ScoreReport(
         year=year,
         unit_id=query.unit_id,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit.schemas import AuditQuery
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.models.audit import AuditEntry
 from api.models.official import Official
@@ -30,6 +31,6 @@ class AuditRepository:
         every entry, the anonymous and the worker's too)."""
         stmt = select(AuditEntry)
         if reach is not None:
-            officials = select(Official.id).where(Official.unit_id.in_(list(reach)))
+            officials = select(Official.id).where(among(Official.unit_id, reach))
             stmt = stmt.where(AuditEntry.official_id.in_(officials))
         return await fetch_page(self.session, stmt, AuditEntry, query)

@@ -10,10 +10,19 @@ from typing import NamedTuple
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among
+from api.kit.uow import unit_of
 from api.models.higher_office import HigherOffice
 from api.models.official import Official
 from api.models.token import Login, RefreshToken, ServiceToken
-from api.units.repository import bureau_of, reach_and_counties
+from api.units.repository import (
+    KNOWN_SUBTREES,
+    bureau_of,
+    counties_of,
+    settle_subtree,
+    subtree_unless_known,
+    tree_generation,
+)
 
 
 class CallerOfLogin(NamedTuple):
@@ -65,15 +74,18 @@ class TokenRepository:
         polls compare, `api.kit.polling`) and, for a city's or a province's official, the units
         of their bureau (their own, above the counties: `Principal.bureau`): one statement,
         the one every request with an access token pays (issue 22: the subtree was a second
-        round trip of every request)."""
-        unit_of_caller = select(Official.unit_id).where(Official.id == official_id)
-        start = unit_of_caller.scalar_subquery()
-        tree, counties = reach_and_counties(start)
+        round trip of every request). The subtree comes back only when this process does not
+        already know it at the tree's generation (`units.repository.KnownSubtrees`): a
+        province's official reaches 35,000 units."""
+        kept = unit_of(self.session).resources.get(KNOWN_SUBTREES)
+        known = kept.of_official(official_id) if kept is not None else None
+        start = select(Official.unit_id).where(Official.id == official_id).scalar_subquery()
         stmt = (
             select(
                 Official,
-                func.array(tree.scalar_subquery()),
-                func.array(counties.scalar_subquery()),
+                tree_generation(),
+                subtree_unless_known(start, known),
+                func.array(counties_of(start).scalar_subquery()),
                 func.array(bureau_of(start).scalar_subquery()),
             )
             .join(Login, Login.official_id == Official.id)
@@ -82,9 +94,12 @@ class TokenRepository:
         row = (await self.session.execute(stmt)).one_or_none()
         if row is None:
             return None
-        official, reach, in_counties, bureau = row
+        official, generation, sent, in_counties, bureau = row
+        subtree = settle_subtree(
+            self.session, official.unit_id, generation, sent, known, official_id
+        )
         return CallerOfLogin(
-            official, frozenset(reach or ()), frozenset(in_counties or ()), frozenset(bureau or ())
+            official, subtree, frozenset(in_counties or ()), frozenset(bureau or ())
         )
 
     async def revoke_logins(
@@ -138,6 +153,6 @@ class TokenRepository:
         stmt = select(ServiceToken).order_by(ServiceToken.created_at.desc())
         if units is not None:
             stmt = stmt.join(Official, Official.id == ServiceToken.official_id).where(
-                Official.unit_id.in_(list(units))
+                among(Official.unit_id, units)
             )
         return (await self.session.execute(stmt)).scalars().all()

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among
 from api.models.case import Case
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.notice import Notice
@@ -119,7 +120,7 @@ class BulletinRepository:
             .where(
                 Deadline.kind == kind,
                 Deadline.status == DeadlineStatus.missed,
-                Deadline.unit_id.in_(list(units)),
+                among(Deadline.unit_id, units),
                 *conditions,
             )
             .order_by(Deadline.due_at, Deadline.id)
@@ -130,7 +131,7 @@ class BulletinRepository:
         """The human numbers of these cases."""
         if not case_ids:
             return {}
-        stmt = select(Case.id, Case.number).where(Case.id.in_(list(case_ids)))
+        stmt = select(Case.id, Case.number).where(among(Case.id, case_ids))
         return {case_id: number for case_id, number in await self.session.execute(stmt)}
 
     async def notice_lapses(
@@ -167,7 +168,7 @@ class BulletinRepository:
             .join(Unit, Unit.id == Notice.unit_id)
             .join(Case, Case.id == Notice.case_id)
             .where(
-                Notice.unit_id.in_(list(units)),
+                among(Notice.unit_id, units),
                 Notice.superseded_at.is_(None),
                 or_(late, not_served, no_proof),
             )

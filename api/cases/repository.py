@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.cases.schemas import CaseQuery
-from api.kit.db import utcnow
+from api.kit.db import among, utcnow
 from api.kit.pagination import fetch_page
 from api.models.case import (
     DONE_STATUSES,
@@ -49,7 +49,7 @@ class CaseRepository:
         them, but never name them to the reader."""
         if not case_ids:
             return set()
-        stmt = select(Case.id).where(Case.id.in_(list(case_ids)), complains_about(reader))
+        stmt = select(Case.id).where(among(Case.id, case_ids), complains_about(reader))
         return set((await self.session.execute(stmt)).scalars())
 
     async def by_reference(self, office_id: uuid.UUID, reference: str) -> uuid.UUID | None:
@@ -76,7 +76,7 @@ class CaseRepository:
         """Cases by id."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Case).where(Case.id.in_(list(ids))))
+        rows = await self.session.execute(select(Case).where(among(Case.id, ids)))
         return {c.id: c for c in rows.scalars()}
 
     async def related_on_intake(

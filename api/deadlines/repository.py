@@ -10,7 +10,7 @@ from sqlalchemy import not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deadlines.schemas import DeadlineQuery
-from api.kit.db import ROWS_NOTED, note_rows
+from api.kit.db import ROWS_NOTED, among, note_rows
 from api.kit.pagination import fetch_page
 from api.models.case import Reader, hidden_case
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
@@ -101,10 +101,7 @@ class DeadlineRepository:
         if not ids:
             return []
         stmt = (
-            select(Deadline)
-            .where(Deadline.id.in_(list(ids)))
-            .order_by(Deadline.id)
-            .with_for_update()
+            select(Deadline).where(among(Deadline.id, ids)).order_by(Deadline.id).with_for_update()
         )
         return (await self.session.execute(stmt)).scalars().all()
 
@@ -113,7 +110,7 @@ class DeadlineRepository:
         none of a case that complains about the reader."""
         stmt = select(Deadline).where(not_(hidden_case(reader, Deadline.case_id)))
         if reader.reach is not None:
-            stmt = stmt.where(Deadline.unit_id.in_(list(reader.reach)))
+            stmt = stmt.where(among(Deadline.unit_id, reader.reach))
         if query.flag is not None:
             stmt = stmt.where(Deadline.flags.contains([query.flag]))
         return await fetch_page(self.session, stmt, Deadline, query)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.decisions.schemas import DecisionQuery
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.models.case import Case, Reader, readable_by
 from api.models.deadline import Deadline, DeadlineStatus
@@ -19,7 +20,7 @@ from api.models.decision import DecisionAssessment, DecisionCase, DecisionStatus
 
 def _of_units(units: frozenset[uuid.UUID]) -> ColumnElement[bool]:
     """The condition that a decision belongs to one of `units`."""
-    return DecisionAssessment.unit_id.in_(list(units))
+    return among(DecisionAssessment.unit_id, units)
 
 
 class DecisionRepository:
@@ -43,7 +44,7 @@ class DecisionRepository:
         leak); locked for the transaction when `for_update`."""
         stmt = select(DecisionAssessment).where(DecisionAssessment.id == decision_id)
         if reach is not None:
-            stmt = stmt.where(DecisionAssessment.unit_id.in_(list(reach)))
+            stmt = stmt.where(among(DecisionAssessment.unit_id, reach))
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -78,7 +79,7 @@ class DecisionRepository:
         stmt = (
             select(DecisionCase.decision_id, Case)
             .join(Case, Case.id == DecisionCase.case_id)
-            .where(DecisionCase.decision_id.in_(list(decision_ids)), readable_by(reader))
+            .where(among(DecisionCase.decision_id, decision_ids), readable_by(reader))
             .order_by(DecisionCase.linked_at, DecisionCase.id)
         )
         out: dict[uuid.UUID, list[Case]] = {}
@@ -92,7 +93,7 @@ class DecisionRepository:
         """A page of the territory's assessments matching the query, newest first."""
         stmt = select(DecisionAssessment)
         if reach is not None:
-            stmt = stmt.where(DecisionAssessment.unit_id.in_(list(reach)))
+            stmt = stmt.where(among(DecisionAssessment.unit_id, reach))
         return await fetch_page(self.session, stmt, DecisionAssessment, query)
 
 

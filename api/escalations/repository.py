@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, insert, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.escalations.schemas import EscalationQuery
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.models.case import Arrival, Case, Reader, hidden_case
 from api.models.deadline import Deadline
@@ -41,7 +42,7 @@ def _visible(reach: frozenset[uuid.UUID], official_id: uuid.UUID) -> ColumnEleme
     discipline office sits outside the county's tree)."""
     in_territory = (
         select(Deadline.id)
-        .where(Deadline.id == Escalation.deadline_id, Deadline.unit_id.in_(list(reach)))
+        .where(Deadline.id == Escalation.deadline_id, among(Deadline.unit_id, reach))
         .exists()
     )
     return or_(in_territory, Escalation.recipients.contains([str(official_id)]))
@@ -107,7 +108,7 @@ class EscalationRepository:
         if not deadline_ids:
             return set()
         stmt = select(Escalation.deadline_id).where(
-            Escalation.deadline_id.in_(list(deadline_ids)), Escalation.step == step
+            among(Escalation.deadline_id, deadline_ids), Escalation.step == step
         )
         return set((await self.session.execute(stmt)).scalars())
 
@@ -127,7 +128,7 @@ class EscalationRepository:
         """The cases whose deadlines escalate, by id (their number and title go in the texts)."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Case).where(Case.id.in_(list(ids))))
+        rows = await self.session.execute(select(Case).where(among(Case.id, ids)))
         return {c.id: c for c in rows.scalars()}
 
     async def has_arrived(self, case_id: uuid.UUID, official_id: uuid.UUID) -> bool:

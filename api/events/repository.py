@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.events.schemas import SubscriptionQuery
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.kit.uow import Slot, unit_of
 from api.models.higher_office import HigherOffice
@@ -68,5 +69,5 @@ class SubscriptionRepository:
         deployment-scoped ones too)."""
         stmt = select(WebhookSubscription)
         if reach is not None:
-            stmt = stmt.where(WebhookSubscription.unit_id.in_(list(reach)))
+            stmt = stmt.where(among(WebhookSubscription.unit_id, reach))
         return await fetch_page(self.session, stmt, WebhookSubscription, query)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among
 from api.models.case import Case, in_reach
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.follow_up import FollowUp
@@ -52,7 +53,7 @@ class FollowUpFiguresRepository:
         """Call-back deadlines of the units due in [start, end) by status, and those open
         past due now (`open_overdue`)."""
         kind = Deadline.kind == DeadlineKind.follow_up
-        units = Deadline.unit_id.in_(list(unit_ids))
+        units = among(Deadline.unit_id, unit_ids)
         stmt = (
             select(Deadline.status, func.count())
             .where(kind, units, Deadline.due_at >= start, Deadline.due_at < end)
@@ -76,7 +77,7 @@ class FollowUpFiguresRepository:
                 func.count().filter(FollowUp.satisfied.is_(True)),
             )
             .join(Case, Case.id == FollowUp.case_id)
-            .where(Case.intake_unit_id.in_(list(unit_ids)), FollowUp.at >= start, FollowUp.at < end)
+            .where(among(Case.intake_unit_id, unit_ids), FollowUp.at >= start, FollowUp.at < end)
         )
         calls, reached, satisfied = (await self.session.execute(stmt)).one()
         return CallCounts(int(calls), int(reached), int(satisfied))

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, event, func, inspect
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    DateTime,
+    MetaData,
+    Uuid,
+    any_,
+    event,
+    func,
+    inspect,
+    literal,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -170,6 +181,21 @@ def _note_statement(state: ORMExecuteState) -> None:
 def _write_before_commit(session: Session) -> None:
     for write in unit_of(session).take_before_commit():
         write(session)
+
+
+def id_array(ids: Collection[uuid.UUID]) -> BindParameter[Any]:
+    """Ids as one array parameter (`$1::uuid[]`), for `among`."""
+    return literal(list(ids), ARRAY(Uuid()))
+
+
+def among(column: Any, ids: Collection[uuid.UUID] | BindParameter[Any]) -> ColumnElement[bool]:
+    """`column` is one of `ids`, sent as one array (`= ANY($1::uuid[])`), not one parameter
+    each: a province's official reaches 35,000 units, past the protocol's 32,767 parameters,
+    and the statement's text (and its prepared plan) no longer depends on how many there are.
+    Give several columns the same `id_array` and it is sent once."""
+    array = ids if isinstance(ids, BindParameter) else id_array(ids)
+    clause: ColumnElement[bool] = column == any_(array)
+    return clause
 
 
 def utcnow() -> datetime:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
-from api.kit.db import Base, RecordModel, utcnow
+from api.kit.db import Base, RecordModel, among, id_array, utcnow
 from api.models.higher_office import HigherOffice
 
 
@@ -309,7 +309,7 @@ def readable_by(reader: Reader) -> ColumnElement[bool]:
     units' and those its office handed down, `Principal.case_reach`) and not about them."""
     reach = in_reach(reader.case_reach)
     if reader.bureau:
-        offices = select(HigherOffice.id).where(HigherOffice.unit_id.in_(list(reader.bureau)))
+        offices = select(HigherOffice.id).where(among(HigherOffice.unit_id, reader.bureau))
         reach = or_(reach, Case.higher_office_id.in_(offices))
     return and_(reach, not_(complains_about(reader)))
 
@@ -327,12 +327,14 @@ def in_reach(reach: frozenset[uuid.UUID] | None) -> ColumnElement[bool]:
     (alone or jointly) by a unit in it. `None` reaches everything."""
     if reach is None:
         return true()
-    units = list(reach)
-    joint = select(CaseUnit.case_id).where(CaseUnit.case_id == Case.id, CaseUnit.unit_id.in_(units))
+    units = id_array(reach)
+    joint = select(CaseUnit.case_id).where(
+        CaseUnit.case_id == Case.id, among(CaseUnit.unit_id, units)
+    )
     return or_(
-        Case.origin_unit_id.in_(units),
-        Case.lodged_unit_id.in_(units),
-        Case.intake_unit_id.in_(units),
-        Case.assigned_unit_id.in_(units),
+        among(Case.origin_unit_id, units),
+        among(Case.lodged_unit_id, units),
+        among(Case.intake_unit_id, units),
+        among(Case.assigned_unit_id, units),
         joint.exists(),
     )

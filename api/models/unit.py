@@ -6,10 +6,10 @@ import enum
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.kit.db import RecordModel
+from api.kit.db import Base, RecordModel
 
 
 class UnitLevel(enum.StrEnum):
@@ -38,6 +38,18 @@ class Unit(RecordModel):
     )
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+
+
+class UnitTreeGeneration(Base):
+    """The tree's generation (one row): bumped by a trigger on `units` whenever a unit is added,
+    removed or moved, in the writer's transaction; a process keeps officials' subtrees while it
+    stands (`api.units.repository.KnownSubtrees`)."""
+
+    __tablename__ = "unit_tree_generations"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 def county_in(chain: Sequence[Unit]) -> Unit | None:

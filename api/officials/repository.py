@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.kit.uow import Slot, unit_of
 from api.models.official import Official, Role
@@ -31,7 +32,7 @@ class OfficialRepository:
         """Officials by id."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Official).where(Official.id.in_(list(ids))))
+        rows = await self.session.execute(select(Official).where(among(Official.id, ids)))
         return {o.id: o for o in rows.scalars()}
 
     async def get_by_username(self, username: str) -> Official | None:
@@ -103,5 +104,5 @@ class OfficialRepository:
         """A page of the officials of `units` (None: all) matching the query, newest first."""
         stmt = select(Official)
         if units is not None:
-            stmt = stmt.where(Official.unit_id.in_(list(units)))
+            stmt = stmt.where(among(Official.unit_id, units))
         return await fetch_page(self.session, stmt, Official, query)

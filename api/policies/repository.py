@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.kit.db import utcnow
+from api.kit.db import among, utcnow
 from api.kit.pagination import ListQuery, fetch_page
 from api.models.policy import PolicyChange, PolicyDocument, PolicyOverride
 
@@ -96,7 +96,7 @@ class PolicyRepository:
         the deployment's document when `deployment`."""
         stmt = select(PolicyChange)
         if units is not None:
-            wanted = PolicyChange.unit_id.in_(list(units))
+            wanted = among(PolicyChange.unit_id, units)
             stmt = stmt.where(wanted | PolicyChange.unit_id.is_(None) if deployment else wanted)
         elif not deployment:
             stmt = stmt.where(PolicyChange.unit_id.is_not(None))

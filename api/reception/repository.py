@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.models.case import Case, Reader, readable_by
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
@@ -62,7 +63,7 @@ def _within(
     column: InstrumentedAttribute[Any], units: Collection[uuid.UUID] | None
 ) -> ColumnElement[bool]:
     """`column` names one of `units` (None: any)."""
-    return true() if units is None else column.in_(list(units))
+    return true() if units is None else among(column, units)
 
 
 class ReceptionRepository:
@@ -98,11 +99,16 @@ class ReceptionRepository:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def units(self, ids: Collection[uuid.UUID]) -> Sequence[Unit]:
-        """The units with these ids."""
-        if not ids:
+    async def units(
+        self, ids: Collection[uuid.UUID], levels: Collection[UnitLevel] | None = None
+    ) -> Sequence[Unit]:
+        """The units with these ids (of these levels, if given: a province's 30,000 villages
+        owe no reception days)."""
+        if not ids or (levels is not None and not levels):
             return []
-        stmt = select(Unit).where(Unit.id.in_(list(ids)))
+        stmt = select(Unit).where(among(Unit.id, ids))
+        if levels is not None:
+            stmt = stmt.where(Unit.level.in_(list(levels)))
         return (await self.session.execute(stmt)).scalars().all()
 
     # --- the duty roster ----------------------------------------------------------------
@@ -188,7 +194,7 @@ class ReceptionRepository:
         """Deadlines by id."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Deadline).where(Deadline.id.in_(list(ids))))
+        rows = await self.session.execute(select(Deadline).where(among(Deadline.id, ids)))
         return {d.id: d for d in rows.scalars()}
 
     async def appointments(
@@ -213,7 +219,7 @@ class ReceptionRepository:
             .select_from(Appointment)
             .join(Deadline, Deadline.id == Appointment.deadline_id)
             .where(
-                Appointment.unit_id.in_(list(units)),
+                among(Appointment.unit_id, units),
                 Appointment.at >= start,
                 Appointment.at <= end,
             )
@@ -236,7 +242,7 @@ class ReceptionRepository:
         if visit_ids:
             stmt = (
                 select(FieldVisitCase.field_visit_id, FieldVisitCase.case_id)
-                .where(FieldVisitCase.field_visit_id.in_(list(visit_ids)))
+                .where(among(FieldVisitCase.field_visit_id, visit_ids))
                 .order_by(FieldVisitCase.case_id)
             )
             for visit_id, case_id in (await self.session.execute(stmt)).all():
@@ -265,7 +271,7 @@ class ReceptionRepository:
         stmt = (
             select(FieldVisit.official_id, func.count())
             .where(
-                FieldVisit.official_id.in_(list(official_ids)),
+                among(FieldVisit.official_id, official_ids),
                 FieldVisit.day >= first,
                 FieldVisit.day <= last,
             )
@@ -278,7 +284,7 @@ class ReceptionRepository:
     ) -> tuple[int, int]:
         """(field visits, distinct cases carried) of `units` from `first` to `last`."""
         in_period = (
-            FieldVisit.unit_id.in_(list(units)),
+            among(FieldVisit.unit_id, units),
             FieldVisit.day >= first,
             FieldVisit.day <= last,
         )
@@ -316,9 +322,7 @@ class ReceptionRepository:
         stmt = (
             select(FieldVisitDuty.official_id, Deadline)
             .join(Deadline, Deadline.id == FieldVisitDuty.deadline_id)
-            .where(
-                FieldVisitDuty.official_id.in_(list(official_ids)), FieldVisitDuty.month == month
-            )
+            .where(among(FieldVisitDuty.official_id, official_ids), FieldVisitDuty.month == month)
         )
         if for_update:
             stmt = stmt.with_for_update(of=Deadline)

@@ -719,7 +719,8 @@ async def figures(
     on_duty = await _roster_views(session, await repo.roster(unit_ids, today, today))
     owed = set()
     work = await load_calendar(session, first, last)
-    for unit in await repo.units(unit_ids):
+    owing = {d.unit_level for d in policy.reception.days}
+    for unit in await repo.units(unit_ids, owing):
         rule = policy.reception.days_for(unit.level)
         if rule is not None:
             owed |= {(unit.id, d) for d in reception_days(rule, work, first, last, policy)}

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.models.deadline import Deadline, DeadlineKind
 from api.models.official import Official, Role
@@ -43,7 +44,7 @@ class ReportRepository:
         """A page of the reports filed in `units` (None: all), newest first."""
         stmt = select(SituationReport)
         if units is not None:
-            stmt = stmt.where(SituationReport.unit_id.in_(list(units)))
+            stmt = stmt.where(among(SituationReport.unit_id, units))
         return await fetch_page(self.session, stmt, SituationReport, query)
 
     async def try_lock_generation(self) -> bool:

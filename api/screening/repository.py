@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among
 from api.kit.pagination import fetch_page
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.official import Official, Role
@@ -38,7 +39,7 @@ class ScreeningRepository:
         """The entry if its unit lies in `reach` (None: everywhere); locked when asked."""
         stmt = select(ScreeningItem).where(ScreeningItem.id == item_id)
         if reach is not None:
-            stmt = stmt.where(ScreeningItem.unit_id.in_(list(reach)))
+            stmt = stmt.where(among(ScreeningItem.unit_id, reach))
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -49,9 +50,9 @@ class ScreeningRepository:
         """Those of `ids` that are entries in `reach`."""
         if not ids:
             return set()
-        stmt = select(ScreeningItem.id).where(ScreeningItem.id.in_(list(ids)))
+        stmt = select(ScreeningItem.id).where(among(ScreeningItem.id, ids))
         if reach is not None:
-            stmt = stmt.where(ScreeningItem.unit_id.in_(list(reach)))
+            stmt = stmt.where(among(ScreeningItem.unit_id, reach))
         return set((await self.session.execute(stmt)).scalars())
 
     async def list_items(
@@ -60,7 +61,7 @@ class ScreeningRepository:
         """A page of the entries in `reach` matching the query, newest first."""
         stmt = select(ScreeningItem)
         if reach is not None:
-            stmt = stmt.where(ScreeningItem.unit_id.in_(list(reach)))
+            stmt = stmt.where(among(ScreeningItem.unit_id, reach))
         return await fetch_page(self.session, stmt, ScreeningItem, query)
 
     # --- weekly rounds --------------------------------------------------------------------
@@ -78,7 +79,7 @@ class ScreeningRepository:
         """A page of the rounds filed for units in `reach`, newest first."""
         stmt = select(ScreeningRound)
         if reach is not None:
-            stmt = stmt.where(ScreeningRound.unit_id.in_(list(reach)))
+            stmt = stmt.where(among(ScreeningRound.unit_id, reach))
         return await fetch_page(self.session, stmt, ScreeningRound, query)
 
     async def try_lock_round_deadlines(self) -> bool:
@@ -151,7 +152,7 @@ class ScreeningFiguresRepository:
                 func.count(),
             )
             .where(
-                ScreeningItem.unit_id.in_(list(unit_ids)),
+                among(ScreeningItem.unit_id, unit_ids),
                 ScreeningItem.screened_on.between(first, last),
             )
             .group_by(
@@ -169,7 +170,7 @@ class ScreeningFiguresRepository:
         stmt = (
             select(ScreeningItem.risk_level, overdue.label("overdue"), func.count())
             .where(
-                ScreeningItem.unit_id.in_(list(unit_ids)),
+                among(ScreeningItem.unit_id, unit_ids),
                 ScreeningItem.status == ScreeningStatus.open,
             )
             .group_by(ScreeningItem.risk_level, overdue)
@@ -184,7 +185,7 @@ class ScreeningFiguresRepository:
         stmt = (
             select(ScreeningItem.status, func.count())
             .where(
-                ScreeningItem.unit_id.in_(list(unit_ids)),
+                among(ScreeningItem.unit_id, unit_ids),
                 ScreeningItem.closed_at >= start,
                 ScreeningItem.closed_at < end,
             )
@@ -202,7 +203,7 @@ class ScreeningFiguresRepository:
             select(Deadline.unit_id, Deadline.status, filed.label("filed"), func.count())
             .where(
                 Deadline.kind == DeadlineKind.screening_round,
-                Deadline.unit_id.in_(list(unit_ids)),
+                among(Deadline.unit_id, unit_ids),
                 Deadline.due_at >= start,
                 Deadline.due_at < end,
                 Deadline.status != DeadlineStatus.cancelled,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, Select
 
 from api.cases.search_tokens import Query
+from api.kit.db import among
 from api.models.case import Case, Reader, readable_by
 
 
@@ -112,7 +113,7 @@ class SearchRepository:
         """The cases of a page, to say where each hit matched."""
         if not case_ids:
             return {}
-        rows = await self.session.execute(select(Case).where(Case.id.in_(list(case_ids))))
+        rows = await self.session.execute(select(Case).where(among(Case.id, case_ids)))
         return {c.id: c for c in rows.scalars()}
 
     async def sharing(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from api.kit.db import among
 from api.kit.timeutil import CHINA
 from api.models.case import Case, LodgedLevel
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
@@ -41,7 +42,7 @@ class SensitiveFiguresRepository:
         stmt = (
             select(day, Case.lodged_level, Case.is_collective, Case.skip_level, func.count())
             .where(
-                Case.origin_unit_id.in_(list(unit_ids)),
+                among(Case.origin_unit_id, unit_ids),
                 Case.received_at >= start,
                 Case.received_at < end,
             )
@@ -64,7 +65,7 @@ class SensitiveFiguresRepository:
             select(day, Deadline.status, func.count())
             .where(
                 Deadline.kind == kind,
-                Deadline.unit_id.in_(list(unit_ids)),
+                among(Deadline.unit_id, unit_ids),
                 Deadline.due_at >= start,
                 Deadline.due_at < end,
             )
@@ -85,7 +86,7 @@ class SensitiveFiguresRepository:
                 func.count(),
             )
             .where(
-                SituationReport.unit_id.in_(list(unit_ids)),
+                among(SituationReport.unit_id, unit_ids),
                 SituationReport.period_day.between(first, last),
             )
             .group_by(SituationReport.period_day, SituationReport.zero, SituationReport.on_time)
@@ -106,7 +107,7 @@ class SensitiveFiguresRepository:
             .where(
                 Official.role.in_(list(roles)),
                 Official.active.is_(True),
-                Official.unit_id.in_(list(unit_ids)),
+                among(Official.unit_id, unit_ids),
                 ~filed,
             )
             .order_by(Unit.name, Official.name, Official.id)

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, func, insert, select, text, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among, id_array
 from api.models.case import Case, CaseStatus, Channel, LodgedLevel, Outcome
 from api.models.deadline import Deadline, DeadlineKind, DeadlineStatus
 from api.models.stats import CaseFacts, StatCounter
@@ -75,7 +76,7 @@ class StatsRepository:
     async def cases(self, case_ids: Collection[uuid.UUID]) -> Sequence[CaseRow]:
         """What the figures read of these cases as they are now (this transaction's flushed
         changes included), without loading whole cases."""
-        stmt = select(*CASE_COLUMNS).where(Case.id.in_(list(case_ids)))
+        stmt = select(*CASE_COLUMNS).where(among(Case.id, case_ids))
         rows = await self.session.execute(stmt)
         return [CaseRow(*row) for row in rows]
 
@@ -84,7 +85,7 @@ class StatsRepository:
     ) -> dict[uuid.UUID, list[tuple[DeadlineKind, DeadlineStatus]]]:
         """Kind and status of every deadline of these cases."""
         stmt = select(Deadline.case_id, Deadline.kind, Deadline.status).where(
-            Deadline.case_id.in_(list(case_ids))
+            among(Deadline.case_id, case_ids)
         )
         found: dict[uuid.UUID, list[tuple[DeadlineKind, DeadlineStatus]]] = {}
         for case_id, kind, status in await self.session.execute(stmt):
@@ -193,9 +194,10 @@ def sums_statement(
         spans.append(("m", *months))
     if not spans:
         return None
+    units = id_array(unit_ids)
     parts = [
         select(StatCounter.unit_id, StatCounter.key, StatCounter.value).where(
-            StatCounter.unit_id.in_(list(unit_ids)),
+            among(StatCounter.unit_id, units),
             StatCounter.period == period,
             StatCounter.day.between(a, b),
         )

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, union
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Uuid,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kit.db import among
 from api.kit.pagination import fetch_page
-from api.kit.uow import Slot, unit_of
-from api.models.unit import Unit, UnitLevel
+from api.kit.uow import Resource, Slot, unit_of
+from api.models.unit import Unit, UnitLevel, UnitTreeGeneration
 from api.units.schemas import UnitQuery
 
 ANCESTRY: Slot[dict[uuid.UUID, list[Unit]]] = Slot("units up the tree", dict)
@@ -39,25 +54,127 @@ def bureau_of(start: Any) -> Select[Any]:
 def subtrees_of(roots: Collection[uuid.UUID], name: str = "subtrees") -> Select[Any]:
     """The ids of the units at and below `roots`, for another query to filter by (`name`: the
     CTE's, distinct for each use in one statement)."""
-    walk = select(Unit.id).where(Unit.id.in_(list(roots))).cte(name, recursive=True)
+    walk = select(Unit.id).where(among(Unit.id, roots)).cte(name, recursive=True)
     walk = walk.union(select(Unit.id).join(walk, Unit.parent_id == walk.c.id))
     return select(walk.c.id)
 
 
-def reach_and_counties(start: Any) -> tuple[Select[Any], Select[Any]]:
-    """The ids of the subtree at `start` (a unit id or a scalar subquery), and of the counties
-    it lies in or holds (its county up the tree, or the counties below a city or province):
-    whose data versions a caller's polls compare (`api.kit.polling`)."""
-    tree = select(Unit.id, Unit.level).where(Unit.id == start).cte("reach", recursive=True)
-    tree = tree.union(select(Unit.id, Unit.level).join(tree, Unit.parent_id == tree.c.id))
+def subtree_of(start: Any, name: str = "reach") -> Select[Any]:
+    """The ids of the unit at `start` (a unit id or a scalar subquery) and every unit below it."""
+    tree = select(Unit.id).where(Unit.id == start).cte(name, recursive=True)
+    tree = tree.union(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def counties_of(start: Any) -> Select[Any]:
+    """The ids of the counties the unit at `start` lies in or holds (its county up the tree, or
+    the counties below a city or a province): whose data versions a caller's polls compare
+    (`api.kit.polling`). Walks down only through the levels above the counties (a province's
+    cities, a city's counties), never into a county: a province holds 35,000 units, 100 of
+    them counties."""
+    above = (UnitLevel.province, UnitLevel.city)
     walked = (Unit.id, Unit.parent_id, Unit.level)
+    down = select(*walked).where(Unit.id == start).cte("down", recursive=True)
+    down = down.union(
+        select(*walked).join(down, Unit.parent_id == down.c.id).where(down.c.level.in_(above))
+    )
     up = select(*walked).where(Unit.id == start).cte("up", recursive=True)
     up = up.union(select(*walked).join(up, Unit.id == up.c.parent_id))
     counties = union(
-        select(tree.c.id).where(tree.c.level == UnitLevel.county),
+        select(down.c.id).where(down.c.level == UnitLevel.county),
         select(up.c.id).where(up.c.level == UnitLevel.county),
     )
-    return select(tree.c.id), select(counties.subquery().c.id)
+    return select(counties.subquery().c.id)
+
+
+def tree_generation() -> ScalarSelect[Any]:
+    """The unit tree's generation (`UnitTreeGeneration`), as a scalar subquery."""
+    return select(UnitTreeGeneration.value).where(UnitTreeGeneration.id == 1).scalar_subquery()
+
+
+def subtree_unless_known(start: Any, known: KnownSubtree | None) -> ColumnElement[Any]:
+    """The array of the subtree's ids at `start`, or NULL when `known` is that unit's subtree
+    at the current generation: PostgreSQL walks the tree only in the branch it takes."""
+    unit_id, generation = (known.unit_id, known.generation) if known else (None, None)
+    return case(
+        (
+            and_(
+                start == literal(unit_id, Uuid()),
+                tree_generation() == literal(generation, BigInteger()),
+            ),
+            null(),
+        ),
+        else_=func.array(subtree_of(start).scalar_subquery()),
+    )
+
+
+@dataclass(frozen=True)
+class KnownSubtree:
+    """A unit's subtree as read at a generation of the tree."""
+
+    unit_id: uuid.UUID
+    generation: int
+    ids: frozenset[uuid.UUID]
+
+
+class KnownSubtrees:
+    """The subtrees this process read lately, by unit, and which unit each official was of.
+
+    A province's official reaches 35,000 units; the auth statement sends the subtree again only
+    when the tree's generation moved (a unit added, removed or moved anywhere) or the official
+    changed unit. Units are added a few times a year; the officials of a unit share its entry.
+    """
+
+    def __init__(self, limit: int = 2048) -> None:
+        self._limit = limit
+        self._subtrees: dict[uuid.UUID, KnownSubtree] = {}
+        self._unit_of: dict[uuid.UUID, uuid.UUID] = {}
+
+    def of_official(self, official_id: uuid.UUID) -> KnownSubtree | None:
+        """The subtree kept for the official's unit when last seen, if any."""
+        unit_id = self._unit_of.get(official_id)
+        return self._subtrees.get(unit_id) if unit_id is not None else None
+
+    def of_unit(self, unit_id: uuid.UUID) -> KnownSubtree | None:
+        """The subtree kept for the unit, if any."""
+        return self._subtrees.get(unit_id)
+
+    def keep(self, subtree: KnownSubtree, official_id: uuid.UUID | None = None) -> None:
+        """Keep `subtree` (and that the official is of its unit), forgetting the oldest past
+        the limit."""
+        self._subtrees.pop(subtree.unit_id, None)
+        self._subtrees[subtree.unit_id] = subtree
+        if official_id is not None:
+            self._unit_of.pop(official_id, None)
+            self._unit_of[official_id] = subtree.unit_id
+        for kept in (self._subtrees, self._unit_of):
+            while len(kept) > self._limit:
+                del kept[next(iter(kept))]
+
+
+KNOWN_SUBTREES: Resource[KnownSubtrees] = Resource("known subtrees")
+
+
+def settle_subtree(
+    session: AsyncSession,
+    unit_id: uuid.UUID | None,
+    generation: int | None,
+    sent: Sequence[uuid.UUID] | None,
+    known: KnownSubtree | None,
+    official_id: uuid.UUID | None = None,
+) -> frozenset[uuid.UUID]:
+    """The subtree of `unit_id` from a statement of `subtree_unless_known`: what it `sent`, or
+    the `known` one when it sent none (NULL), keeping what was sent for the next request."""
+    if sent is None and known is not None:
+        subtree = known
+    elif unit_id is not None and generation is not None:
+        subtree = KnownSubtree(unit_id, generation, frozenset(sent or ()))
+    else:
+        return frozenset(sent or ())
+    kept = unit_of(session).resources.get(KNOWN_SUBTREES)
+    if kept is not None:
+        kept.keep(subtree, official_id)
+    return subtree.ids
 
 
 class UnitRepository:
@@ -112,17 +229,21 @@ class UnitRepository:
     async def reach_of(
         self, unit_id: uuid.UUID
     ) -> tuple[frozenset[uuid.UUID], frozenset[uuid.UUID], frozenset[uuid.UUID]]:
-        """What a service token of the unit reaches, in one statement: the unit's subtree, its
-        counties (`reach_and_counties`) and the units of its bureau when it is a city or a
-        province (`bureau_of`)."""
-        tree, counties = reach_and_counties(unit_id)
+        """What a service token of the unit reaches, in one statement: the unit's subtree (sent
+        only when this process does not know it at the tree's generation: `KnownSubtrees`), its
+        counties (`counties_of`) and the units of its bureau when it is a city or a province
+        (`bureau_of`)."""
+        kept = unit_of(self.session).resources.get(KNOWN_SUBTREES)
+        known = kept.of_unit(unit_id) if kept is not None else None
         stmt = select(
-            func.array(tree.scalar_subquery()),
-            func.array(counties.scalar_subquery()),
+            tree_generation(),
+            subtree_unless_known(unit_id, known),
+            func.array(counties_of(unit_id).scalar_subquery()),
             func.array(bureau_of(unit_id).scalar_subquery()),
         )
-        subtree, in_counties, units = (await self.session.execute(stmt)).one()
-        return frozenset(subtree or ()), frozenset(in_counties or ()), frozenset(units or ())
+        generation, sent, in_counties, units = (await self.session.execute(stmt)).one()
+        subtree = settle_subtree(self.session, unit_id, generation, sent, known)
+        return subtree, frozenset(in_counties or ()), frozenset(units or ())
 
     async def children(self, unit_id: uuid.UUID) -> Sequence[Unit]:
         """The units directly below a unit, by name."""
@@ -133,7 +254,7 @@ class UnitRepository:
         """Units by id."""
         if not ids:
             return {}
-        rows = await self.session.execute(select(Unit).where(Unit.id.in_(list(ids))))
+        rows = await self.session.execute(select(Unit).where(among(Unit.id, ids)))
         return {u.id: u for u in rows.scalars()}
 
     async def _ancestry(self, unit_id: uuid.UUID) -> list[Unit]:
@@ -156,5 +277,5 @@ class UnitRepository:
         """A page of `units` (None: all) matching the query, newest first."""
         stmt = select(Unit)
         if units is not None:
-            stmt = stmt.where(Unit.id.in_(list(units)))
+            stmt = stmt.where(among(Unit.id, units))
         return await fetch_page(self.session, stmt, Unit, query)
