@@ -18,6 +18,8 @@
 #   make migrate   alembic upgrade head (same database as `make run`)
 #   make demo      load a demo county with a year of petition work into that database (once)
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
+#   make archive-audit BEFORE=YYYY-MM   detach, dump (.data/archive) and drop the audit
+#                     trail's months before BEFORE (see deploy/README: Keeping years of data)
 #   make reindex-search   recompute every case's search tokens (after migration 0030, or a new PII_HASH_KEY)
 #   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak, bench-search,
 #                  bench-province)
@@ -46,7 +48,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-fuzz lint format openapi messages migrate rotate-pii clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province reindex-search client-ts
+.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-fuzz lint format openapi messages migrate rotate-pii archive-audit clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -145,6 +147,9 @@ demo: $(STAMP)
 
 rotate-pii: $(STAMP)
 	$(PY) -m shared.devrun rotate-pii
+
+archive-audit: $(STAMP)
+	AUDIT_ARCHIVE_BEFORE=$(BEFORE) $(PY) -m shared.devrun archive-audit
 
 reindex-search: $(STAMP)
 	$(PY) -m shared.devrun reindex-search

@@ -155,6 +155,7 @@ class SweepReport(BaseModel):
     outbox_relayed: int
     alerts_requeued: int
     idempotency_keys_purged: int = 0
+    outbox_rows_purged: int = 0
     report_deadlines_opened: int = 0
     duty_deadlines_opened: int = 0
 

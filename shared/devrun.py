@@ -3,6 +3,7 @@
     python -m shared.devrun              # migrate, then run the API and the worker
     python -m shared.devrun migrate      # only `alembic upgrade head`
     python -m shared.devrun rotate-pii   # only `python -m api.privacy rotate`
+    python -m shared.devrun archive-audit  # `python -m api.audit.archive` ($AUDIT_ARCHIVE_BEFORE)
     python -m shared.devrun reindex-search   # only `python -m api.search reindex`
     python -m shared.devrun demo         # migrate, then load the demo county (`python -m api.demo`)
 
@@ -309,6 +310,11 @@ AFTER_MIGRATING = {
         ["api.search", "reindex"],
         "reindexing",
     ),
+    "archive-audit": (
+        "archiving old months of the audit trail: python -m api.audit.archive",
+        ["api.audit.archive"],
+        "archiving",
+    ),
     "demo": (
         "loading the demo county (a year of its petition work, about a minute): python -m api.demo",
         ["api.demo"],
@@ -359,8 +365,8 @@ def migrate(*, then: str | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``run`` (default), ``migrate``, ``rotate-pii``, ``reindex-search`` or
-    ``demo``."""
+    """Entry point: ``run`` (default), ``migrate``, ``rotate-pii``, ``reindex-search``,
+    ``archive-audit`` or ``demo``."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "run"
     if command not in ("run", "migrate", *AFTER_MIGRATING) or len(args) > 1:

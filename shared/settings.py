@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     idempotency_retention_days: int = Field(
         default=7, ge=7, description="How long Idempotency-Key responses are kept (≥ 7 days)."
     )
+    outbox_retention_days: int = Field(
+        default=7,
+        ge=2,
+        description="How long outbox rows are kept once handed to Redis and past their time "
+        "(≥ 2 days: the Redis-loss recovery hands out again what was recorded in the last day).",
+    )
     font_dir: str = Field(
         default=".data/fonts",
         description="Where the CJK font of the written notices is cached (relative to the "

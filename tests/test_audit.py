@@ -3,6 +3,11 @@ which client and which address; append-only in the database; readable by admins 
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from api.audit.archive import archive, server_tool
+from api.kit.timeutil import local_today
 from tests.conftest import County, visit_body
 
 
@@ -74,11 +81,87 @@ async def test_worker_calls_and_plain_lists_of_units_are_not_audited(
     assert not any(e["route"] == "/v1/units" and e["method"] == "GET" for e in recent)
 
 
+def _run(command: list[str]) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def _this_month() -> str:
+    return f"audit_entries_{local_today():%Y_%m}"
+
+
 @pytest.mark.parametrize(
-    "statement", ["UPDATE audit_entries SET status = 200", "DELETE FROM audit_entries"]
+    "statement",
+    [
+        "UPDATE audit_entries SET status = 200",
+        "DELETE FROM audit_entries",
+        "TRUNCATE audit_entries",
+        "UPDATE {month} SET status = 200",
+        "DELETE FROM {month}",
+        "TRUNCATE {month}",
+    ],
 )
 async def test_the_table_is_append_only(app: FastAPI, statement: str) -> None:
     async with app.state.desk.sessionmaker() as session:
         with pytest.raises(DBAPIError, match="append-only"):
-            await session.execute(text(statement))
+            await session.execute(text(statement.format(month=_this_month())))
         await session.rollback()
+
+
+async def test_the_sweep_keeps_months_of_partitions_ahead(
+    app: FastAPI, client: httpx.AsyncClient, worker_headers: dict[str, str]
+) -> None:
+    """The trail is partitioned by month; the sweep makes the coming months' partitions (here
+    after the one four months ahead was dropped while empty)."""
+    today = local_today().replace(day=1)
+    year, month = divmod(today.month - 1 + 3, 12)
+    ahead = f"audit_entries_{year + today.year:04d}_{month + 1:02d}"
+    async with app.state.desk.sessionmaker() as session:
+        await session.execute(text(f"DROP TABLE IF EXISTS {ahead}"))
+        await session.commit()
+    swept = await client.post("/v1/internal/sweep", headers=worker_headers)
+    assert swept.status_code == 200, swept.text
+    async with app.state.desk.sessionmaker() as session:
+        made = await session.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": ahead})
+        assert made.scalar_one() is True
+        parent = await session.execute(
+            text(
+                "SELECT p.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent WHERE c.relname = :name"
+            ),
+            {"name": ahead},
+        )
+        assert parent.scalar_one() == "audit_entries"
+
+
+async def test_an_old_month_is_archived_whole_and_can_be_read_back(
+    app: FastAPI, database_url: str, tmp_path: Path
+) -> None:
+    """`make archive-audit`: a month before the one named is detached, dumped with the server's
+    own pg_dump, checked, and dropped; its file restores the rows."""
+    entry = uuid.uuid4()
+    async with app.state.desk.sessionmaker() as session:
+        await session.execute(text("SELECT audit_entries_ensure_partition('2020-01-01')"))
+        await session.execute(
+            text(
+                "INSERT INTO audit_entries (id, action, method, route, path, status, query, "
+                "created_at, updated_at) VALUES (:id, 'read', 'GET', '/v1/cases/{case_id}', "
+                "'/v1/cases/x', 200, '{}', :at, :at)"
+            ),
+            {"id": entry, "at": datetime(2020, 1, 15, 4, tzinfo=UTC)},
+        )
+        await session.commit()
+    done = await archive(database_url, date(2020, 2, 1), tmp_path, drop=True)
+    assert [(d.table, d.rows, d.dropped) for d in done] == [("audit_entries_2020_01", 1, True)]
+    async with app.state.desk.sessionmaker() as session:
+        gone = await session.execute(text("SELECT to_regclass('audit_entries_2020_01')"))
+        assert gone.scalar_one() is None
+        left = await session.execute(
+            text("SELECT count(*) FROM audit_entries WHERE id = :id"), {"id": entry}
+        )
+        assert left.scalar_one() == 0
+    restored = await asyncio.to_thread(
+        _run, [server_tool("pg_restore"), "--data-only", "--file", "-", str(done[0].file)]
+    )
+    assert str(entry) in restored
+    # nothing before the first month kept is left to archive
+    assert await archive(database_url, date(2020, 2, 1), tmp_path, drop=True) == []

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.models.outbox import OutboxMessage
 from api.outbox.service import DispatchAfterCommit, relay_undispatched
-from api.sweeps.service import SWEPT_MARK, sweep
+from api.sweeps.service import SWEPT_MARK, purge_outbox, sweep
 from shared.contracts import flag_due_job_id, flag_due_tick
 from shared.jobs import DELIVER_ALERT, FLAG_DUE
 from shared.settings import Settings
@@ -225,7 +225,7 @@ async def test_redis_that_lost_its_jobs_is_refilled_by_a_sweep_that_commits(
     await arq.delete(mark, ARQ_JOB_PREFIX + job_id)
 
     async with app.state.desk.sessionmaker() as session:
-        await sweep(session, arq, timedelta(0), timedelta(days=7))
+        await sweep(session, arq, timedelta(0), timedelta(days=7), timedelta(days=7))
         await session.rollback()
     assert not await arq.exists(mark)
 
@@ -237,3 +237,53 @@ async def test_redis_that_lost_its_jobs_is_refilled_by_a_sweep_that_commits(
         again = await session.get(OutboxMessage, row.id)
         assert again is not None and again.dispatched_at is not None
         assert again.dispatched_at > now
+
+
+async def test_the_sweep_purges_outbox_rows_handed_out_and_past_their_time(
+    app: FastAPI, client: httpx.AsyncClient, worker_headers: dict[str, str]
+) -> None:
+    """Rows handed to Redis longer ago than the retention and not waiting their time go; a row
+    still deferred, one never handed out, and a recent one (the recovery's rerun window) stay,
+    whatever the retention asked for."""
+    now = datetime.now(UTC)
+    old = now - timedelta(days=10)
+
+    def row(tag: str, **fields: Any) -> OutboxMessage:
+        return OutboxMessage(
+            job=FLAG_DUE.name,
+            job_id=f"purge-{tag}-{now.timestamp()}",
+            payload={"args": []},
+            **fields,
+        )
+
+    rows = {
+        "handed out long ago": row("gone", created_at=old, dispatched_at=old),
+        "its time passed": row(
+            "passed", created_at=old, dispatched_at=old, defer_until=now - timedelta(days=5)
+        ),
+        "still deferred": row(
+            "deferred", created_at=old, dispatched_at=old, defer_until=now + timedelta(days=1)
+        ),
+        "never handed out": row("waiting", created_at=old, dispatched_at=None),
+        "recent": row(
+            "recent", created_at=now - timedelta(hours=30), dispatched_at=now - timedelta(hours=30)
+        ),
+    }
+    async with app.state.desk.sessionmaker() as session:
+        session.add_all(rows.values())
+        await session.commit()
+    ids = {name: r.id for name, r in rows.items()}
+    async with app.state.desk.sessionmaker() as session:
+        purged = await purge_outbox(session, timedelta(0))
+        await session.commit()
+    assert purged >= 2
+    async with app.state.desk.sessionmaker() as session:
+        left = {
+            name
+            for name, row_id in ids.items()
+            if await session.get(OutboxMessage, row_id) is not None
+        }
+    assert left == {"still deferred", "never handed out", "recent"}
+    resp = await client.post("/v1/internal/sweep", headers=worker_headers)
+    assert resp.status_code == 200, resp.text
+    assert "outbox_rows_purged" in resp.json()

@@ -438,3 +438,48 @@ async def test_a_county_words_its_own_summons(
         assert texts["b"] and all(t.startswith("【到位通知】") for t in texts["b"])
     finally:
         await client.delete(f"/v1/policies/units/{a.county['id']}", headers=city.admin_a)
+
+
+async def test_a_city_reads_each_countys_veto_by_that_countys_thresholds(
+    client: httpx.AsyncClient, admin: dict[str, str], city: City
+) -> None:
+    """The veto over a city judges each village by its own county's rules: county B lets a
+    village have one collective visit at the county before it is vetoed (at least 2)."""
+    a, b = city.a, city.b
+    rules = [
+        {**r, "at_least": 2} if r["key"] == "village_county" else r
+        for r in (await client.get("/v1/policies", headers=admin)).json()["policy"]["veto"]["rules"]
+    ]
+    put = await client.put(
+        f"/v1/policies/units/{b.county['id']}", json={"veto": {"rules": rules}}, headers=admin
+    )
+    assert put.status_code == 200, put.text
+    try:
+        for county in (a, b):
+            staff = await county.headers(client, "county_staff")
+            made = await client.post(
+                "/v1/cases", json=visit_body(county.village2, county.county, 6), headers=staff
+            )
+            assert made.status_code == 201, made.text
+        got = await client.get("/v1/stats/veto", params={"unit_id": city.city["id"]}, headers=admin)
+        assert got.status_code == 200, got.text
+        units = {u["unit_id"]: u for u in got.json()["units"]}
+
+        def village_rule(county: County) -> dict[str, Any]:
+            unit = units[county.village2["id"]]
+            rule = next(r for r in unit["rules"] if r["key"] == "village_county")
+            return {**rule, "vetoed": unit["vetoed"]}
+
+        assert village_rule(a) | {"case_ids": None} == {
+            **village_rule(a),
+            "count": 1,
+            "at_least": 1,
+            "applies": True,
+            "vetoed": True,
+            "case_ids": None,
+        }
+        assert village_rule(b)["count"] == 1 and village_rule(b)["at_least"] == 2
+        assert village_rule(b)["applies"] is False and village_rule(b)["vetoed"] is False
+    finally:
+        dropped = await client.delete(f"/v1/policies/units/{b.county['id']}", headers=admin)
+        assert dropped.status_code == 200, dropped.text

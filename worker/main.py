@@ -239,7 +239,12 @@ async def sweep(ctx: dict[str, Any]) -> None:
         log.warning("sweep failed: %s", exc)
         return
     ctx.pop("started_at", None)  # the API answered: from now on a failure is a failure
-    if report.deadlines_missed or report.outbox_relayed or report.alerts_requeued:
+    if (
+        report.deadlines_missed
+        or report.outbox_relayed
+        or report.alerts_requeued
+        or report.outbox_rows_purged
+    ):
         log.info("sweep: %s", report.model_dump())
 
 

@@ -49,7 +49,7 @@ from api.models.unit import Unit, UnitLevel
 from api.policies.reception import ReceptionDays
 from api.policies.schemas import Policy
 from api.policies.scoring import ScoreEvent, ScoreRule, ScoreTable, ScoringPolicy
-from api.policies.service import current_policy
+from api.policies.service import current_policy, policies_for
 from api.reception.service import reception_days
 from api.units.repository import UnitRepository
 
@@ -137,14 +137,16 @@ async def veto(
         end = min(end, until)
     repo = AssessmentRepository(session)
     tree = _Tree(await repo.units(scope))
-    lodged = sorted(
-        {lv for r in policy.veto.rules for lv in r.lodged_levels}, key=lambda lv: LODGED_ORDER[lv]
-    )
+    # each unit is judged by its own policy (a county may set its own thresholds); the visits
+    # read are those any of them counts
+    own_policy = await policies_for(session, tree.units)
+    policies = {id(p): p for p in own_policy.values()} or {id(policy): policy}
+    lodged_all = {lv for p in policies.values() for r in p.veto.rules for lv in r.lodged_levels}
     visits = await repo.collective_visits(
         start=start,
         end=end,
-        levels=lodged,
-        channels=policy.collective_visit_channels,
+        levels=sorted(lodged_all, key=lambda lv: LODGED_ORDER[lv]),
+        channels=sorted({c for p in policies.values() for c in p.collective_visit_channels}),
         scope=scope,
     )
     by_unit: dict[uuid.UUID, list[Visit]] = defaultdict(list)
@@ -152,14 +154,16 @@ async def veto(
         for unit in tree.answerable(visit):
             by_unit[unit.id].append(visit)
 
-    levels = {r.unit_level for r in policy.veto.rules}
     units: list[UnitVeto] = []
-    for unit in sorted((u for u in tree.units.values() if u.level in levels), key=_unit_order):
-        own = by_unit.get(unit.id, [])
+    for unit in sorted(tree.units.values(), key=_unit_order):
+        judged_by = own_policy.get(unit.id, policy)
+        rules = [r for r in judged_by.veto.rules if r.unit_level is unit.level]
+        if not rules:
+            continue
+        channels = set(judged_by.collective_visit_channels)
+        own = [v for v in by_unit.get(unit.id, []) if v.channel in channels]
         verdicts = []
-        for rule in policy.veto.rules:
-            if rule.unit_level is not unit.level:
-                continue
+        for rule in rules:
             counted = [v.id for v in own if v.lodged_level in rule.lodged_levels]
             verdicts.append(
                 VetoRuleVerdict(
@@ -173,7 +177,10 @@ async def veto(
                 )
             )
         counts = []
-        for level in lodged:
+        for level in sorted(
+            {lv for r in judged_by.veto.rules for lv in r.lodged_levels},
+            key=lambda lv: LODGED_ORDER[lv],
+        ):
             ids = [v.id for v in own if v.lodged_level is level]
             counts.append(LodgedCount(lodged_level=level, count=len(ids), case_ids=ids))
         units.append(

@@ -108,6 +108,7 @@ async def _sweep(session: AsyncSession, _body: SweepRequest, state: AppState) ->
         state.arq,
         timedelta(seconds=state.settings.outbox_relay_grace_seconds),
         timedelta(days=state.settings.idempotency_retention_days),
+        timedelta(days=state.settings.outbox_retention_days),
     )
 
 

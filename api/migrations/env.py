@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.models import Base
+from api.models.audit import not_a_partition
 from shared.settings import get_settings
 
 config = context.config
@@ -32,7 +33,9 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, include_object=not_a_partition
+    )
     with context.begin_transaction():
         context.run_migrations()
 

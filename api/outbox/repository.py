@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -90,4 +91,23 @@ class OutboxRepository:
             .values(dispatched_at=None)
         )
         result = await self.session.execute(stmt)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def purge_handed_out(self, before: datetime, now: datetime, limit: int) -> int:
+        """Delete up to `limit` messages handed to Redis, recorded before `before` and not
+        deferred past `now` (a job still waiting its time keeps its row: the Redis-loss
+        recovery hands it out again). Returns how many."""
+        doomed = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.dispatched_at.is_not(None),
+                OutboxMessage.created_at < before,
+                or_(OutboxMessage.defer_until.is_(None), OutboxMessage.defer_until <= now),
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(doomed))
+        )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

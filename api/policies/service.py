@@ -300,14 +300,7 @@ async def set_override(
     chain = await UnitRepository(session).ancestry(unit.id)
     trial.effective(trial.applicable(chain))  # a ValidationError: 422 at the value's pointer
     await _check_every_override(session, trial, pointer="", below=unit.id)
-    repo = PolicyRepository(session)
-    row = await repo.next_generation(principal.id)
-    await repo.save_override(unit.id, document, row.version, principal.id)
-    repo.record_change(row.version, unit.id, document, principal.id)
-    await session.flush()
-    state = PolicyState(row.version, _saved(before), list(overrides.values()))
-    unit_of(session).put(POLICY_STATE, state)
-    return await _unit_read(session, state, unit)
+    return await _commit_overrides(session, before, overrides, unit, document, principal)
 
 
 async def drop_override(
@@ -322,10 +315,26 @@ async def drop_override(
     overrides = {k: v for k, v in before.overrides.items() if k != unit.id}
     trial = PolicyState(before.version + 1, _saved(before), list(overrides.values()))
     await _check_every_override(session, trial, pointer="", below=unit.id)
+    return await _commit_overrides(session, before, overrides, unit, None, principal)
+
+
+async def _commit_overrides(
+    session: AsyncSession,
+    before: PolicyState,
+    overrides: dict[uuid.UUID, Override],
+    unit: Unit,
+    document: dict[str, Any] | None,
+    principal: Principal,
+) -> UnitPolicyRead:
+    """Write a unit's override (`document`, or its removal: None) as the policy's next
+    generation, record the change, and read the unit's policy in force as it now stands."""
     repo = PolicyRepository(session)
     row = await repo.next_generation(principal.id)
-    await repo.drop_override(unit.id)
-    repo.record_change(row.version, unit.id, None, principal.id)
+    if document is None:
+        await repo.drop_override(unit.id)
+    else:
+        await repo.save_override(unit.id, document, row.version, principal.id)
+    repo.record_change(row.version, unit.id, document, principal.id)
     await session.flush()
     state = PolicyState(row.version, _saved(before), list(overrides.values()))
     unit_of(session).put(POLICY_STATE, state)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.alerts.service import stale_pending_messages
+from api.audit.repository import AuditRepository
 from api.escalations.misses import flag_overdue
 from api.idempotency.repository import IdempotencyRepository
 from api.kit.db import utcnow
+from api.kit.timeutil import local_today
 from api.kit.uow import unit_of
 from api.outbox.repository import OutboxRepository
 from api.outbox.service import relay_undispatched
@@ -50,6 +52,24 @@ RERUNNABLE_JOBS = frozenset(
     }
 )
 RERUN_WINDOW = timedelta(days=1)
+# Outbox rows handed to Redis and past their time are deleted this many at a time, at most
+# this many times a sweep: a backlog (a first upgrade) drains over several sweeps, each sweep's
+# transaction stays short.
+OUTBOX_PURGE_BATCH = 5_000
+OUTBOX_PURGE_BATCHES = 4
+# The audit trail's partitions are kept made this many months ahead (this month and the next
+# three): a month's is made once, weeks before its first row.
+AUDIT_MONTHS_AHEAD = 4
+
+
+def months_ahead(today: date, count: int) -> list[date]:
+    """The first days of `count` months from `today`'s on."""
+    first = today.replace(day=1)
+    months = []
+    for n in range(count):
+        year, month = divmod(first.month - 1 + n, 12)
+        months.append(date(first.year + year, month + 1, 1))
+    return months
 
 
 async def _redis_lost_jobs(session: AsyncSession, arq: ArqRedis) -> bool:
@@ -65,11 +85,30 @@ async def _redis_lost_jobs(session: AsyncSession, arq: ArqRedis) -> bool:
     return True
 
 
+async def purge_outbox(session: AsyncSession, retention: timedelta) -> int:
+    """Delete outbox rows handed to Redis more than `retention` ago (never less than the
+    recovery's rerun window) and past their time, in batches; returns how many."""
+    now = utcnow()
+    before = now - max(retention, RERUN_WINDOW + timedelta(days=1))
+    repo = OutboxRepository(session)
+    purged = 0
+    for _ in range(OUTBOX_PURGE_BATCHES):
+        done = await repo.purge_handed_out(before, now, OUTBOX_PURGE_BATCH)
+        purged += done
+        if done < OUTBOX_PURGE_BATCH:
+            break
+    return purged
+
+
 async def sweep(
-    session: AsyncSession, arq: ArqRedis, outbox_grace: timedelta, idempotency_retention: timedelta
+    session: AsyncSession,
+    arq: ArqRedis,
+    outbox_grace: timedelta,
+    idempotency_retention: timedelta,
+    outbox_retention: timedelta,
 ) -> SweepReport:
     """Flag overdue deadlines, relay undispatched outbox rows, re-enqueue stale alerts, and
-    forget Idempotency-Key responses past their retention.
+    forget Idempotency-Key responses and handed-out outbox rows past their retention.
 
     Every step is idempotent and safe to run from several workers at once (SKIP LOCKED,
     arq job ids).
@@ -107,11 +146,18 @@ async def sweep(
         if not lost or len(found) < STALE_BATCH:
             break
     forgotten = await IdempotencyRepository(session).purge_before(utcnow() - idempotency_retention)
+    # after the recovery above: what it hands out again is undispatched, never purged
+    purged = await purge_outbox(session, outbox_retention)
+    # last: making a month's partition locks the trail until this transaction ends
+    await AuditRepository(session).ensure_partitions(
+        months_ahead(local_today(), AUDIT_MONTHS_AHEAD)
+    )
     return SweepReport(
         deadlines_missed=missed,
         outbox_relayed=relayed,
         alerts_requeued=len(stale),
         idempotency_keys_purged=forgotten,
+        outbox_rows_purged=purged,
         report_deadlines_opened=opened,
         duty_deadlines_opened=duties,
     )

@@ -206,9 +206,8 @@ class UnitRepository:
         wanted = [u for u in set(unit_ids) if u not in cache]
         if not wanted:
             return
-        walk = (
-            select(Unit.id, Unit.parent_id).where(Unit.id.in_(wanted)).cte("walk", recursive=True)
-        )
+        start = select(Unit.id, Unit.parent_id).where(among(Unit.id, wanted))
+        walk = start.cte("walk", recursive=True)
         walk = walk.union(select(Unit.id, Unit.parent_id).join(walk, Unit.id == walk.c.parent_id))
         stmt = select(Unit).join(walk, Unit.id == walk.c.id)
         units = {u.id: u for u in (await self.session.execute(stmt)).scalars()}
