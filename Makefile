@@ -5,6 +5,7 @@
 #   make test      pytest (PYTEST_ARGS="-k foo -x" to pass options)
 #   make test-browser   the dashboard in headless Chromium (needs Debian's chromium; screenshot in artifacts/)
 #   make test-faults    servers killed and restarted under load: nothing lost, nothing doubled
+#   make test-ha        Redis behind Sentinel failed over: the API and the worker follow the new master
 #   make test-docs      the README's walkthrough as written, and the TypeScript client against the contract
 #   make test-demo      make demo into a database of its own: the shapes of the dashboard, bulletin, scores
 #   make test-fuzz      schemathesis: every check and the stateful phase against the running API,
@@ -48,7 +49,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-fuzz lint format openapi messages migrate rotate-pii archive-audit clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province reindex-search client-ts
+.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-ha test-fuzz lint format openapi messages migrate rotate-pii archive-audit clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -101,6 +102,10 @@ test-demo: $(STAMP)
 # Its own PostgreSQL and Redis on spare ports (it kills them); KEEP_FAULT_LOGS=1 keeps the logs.
 test-faults: $(STAMP)
 	$(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+
+# Failover of the engines themselves: a Redis master, its replica and a Sentinel (issue 25).
+test-ha: $(STAMP)
+	$(PY) -m pytest -q tests/ha $(PYTEST_ARGS)
 
 # FUZZ_ARGS="--max-examples 100 --seed 3" to look further than CI does
 FUZZ_ARGS ?=

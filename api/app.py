@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from arq.connections import ArqRedis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.alerts.router import router as alerts_router
@@ -75,6 +74,7 @@ from api.transfers.router import router as transfers_router
 from api.units.repository import KNOWN_SUBTREES, KnownSubtrees
 from api.units.router import router as units_router
 from shared import logs
+from shared.redis_connect import api_pool
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("api")
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 KEPT_VOCABULARY: KeptVocabulary(),
             },
         )
-        pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
+        pool = api_pool(settings)
         arq = ArqRedis(pool, default_queue_name=settings.arq_queue)
         dispatch = DispatchAfterCommit(sessionmaker)
         app.state.desk = AppState(

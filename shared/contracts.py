@@ -156,6 +156,11 @@ class SweepReport(BaseModel):
     alerts_requeued: int
     idempotency_keys_purged: int = 0
     outbox_rows_purged: int = 0
+    jobs_handed_out_again: int = Field(
+        default=0,
+        description="Jobs Redis had lost (it came back empty, or a failover lost the last "
+        "writes), handed out again.",
+    )
     report_deadlines_opened: int = 0
     duty_deadlines_opened: int = 0
 

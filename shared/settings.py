@@ -32,7 +32,19 @@ class Settings(BaseSettings):
         description="PostgreSQL connections one API process keeps; it may open as many again "
         "under load, so size max_connections for API processes × 2 × this.",
     )
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0")
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Redis, one endpoint that is always the master; with REDIS_SENTINELS only "
+        "its database number and password are used.",
+    )
+    redis_sentinels: str = Field(
+        default="",
+        description="Sentinels to ask for the master, host:port,host:port (empty: REDIS_URL "
+        "is the master).",
+    )
+    redis_sentinel_master: str = Field(
+        default="petition-desk", description="The master's name the Sentinels monitor."
+    )
     api_url: str = Field(
         default="http://127.0.0.1:8000", description="Where the worker reaches the API."
     )

@@ -3,6 +3,7 @@ is down at that moment."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -287,3 +288,54 @@ async def test_the_sweep_purges_outbox_rows_handed_out_and_past_their_time(
     resp = await client.post("/v1/internal/sweep", headers=worker_headers)
     assert resp.status_code == 200, resp.text
     assert "outbox_rows_purged" in resp.json()
+
+
+async def test_a_failover_that_lost_the_last_jobs_is_caught_by_the_next_sweep(
+    app: FastAPI, client: httpx.AsyncClient, county: County, worker_headers: dict[str, str]
+) -> None:
+    """A failover keeps `…:swept` but loses the jobs written last: the sweep looks for the
+    jobs handed out since its last check, hands out again those Redis no longer holds, and
+    leaves the others alone."""
+    arq = app.state.desk.arq
+    first = await client.post("/v1/internal/sweep", headers=worker_headers)
+    assert first.status_code == 200, first.text  # the marks are set
+    staff = await county.headers(client, "town_staff")
+    made = await client.post(
+        "/v1/cases", json=visit_body(county.village2, county.town, 3), headers=staff
+    )
+    assert made.status_code == 201, made.text
+    await _dispatch(app).flush()
+    async with app.state.desk.sessionmaker() as session:
+        rows = [
+            r
+            for r in (await session.execute(select(OutboxMessage))).scalars()
+            if r.job == FLAG_DUE.name
+            and r.dispatched_at is not None
+            and r.payload["args"]
+            and r.payload["args"][0] in {d["id"] for d in made.json()["deadlines"]}
+        ]
+    assert rows
+    lost = rows[0]
+    kept = [r for r in rows[1:] if r.job_id != lost.job_id]
+    # the write the failover lost: the job's key and its queue entry
+    await arq.delete(ARQ_JOB_PREFIX + lost.job_id)
+    await arq.zrem(arq.default_queue_name, lost.job_id)
+    assert await arq.exists(SWEPT_MARK.format(queue=arq.default_queue_name))
+    # past the relay's grace (it leaves the newest rows to the API's own dispatch)
+    await asyncio.sleep(2.5)
+
+    swept = await client.post("/v1/internal/sweep", headers=worker_headers)
+    assert swept.status_code == 200, swept.text
+    assert swept.json()["jobs_handed_out_again"] >= 1, swept.json()
+    assert await arq.exists(ARQ_JOB_PREFIX + lost.job_id)
+    assert await arq.zscore(arq.default_queue_name, lost.job_id) is not None
+    async with app.state.desk.sessionmaker() as session:
+        again = await session.get(OutboxMessage, lost.id)
+        assert again is not None and again.dispatched_at is not None
+        assert again.dispatched_at > lost.dispatched_at
+        for row in kept:
+            same = await session.get(OutboxMessage, row.id)
+            assert same is not None and same.dispatched_at == row.dispatched_at
+    # checked once: the next sweep starts from the mark and finds nothing lost
+    again_swept = await client.post("/v1/internal/sweep", headers=worker_headers)
+    assert again_swept.json()["jobs_handed_out_again"] == 0

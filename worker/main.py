@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from arq import Retry
-from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 from arq.worker import func
 
@@ -34,6 +33,7 @@ from shared.contracts import (
     deliver_alert_job_id,
 )
 from shared.jobs import ALERT_ADDRESSES, DELIVER_ALERT, DELIVER_ALERTS, JOBS, SWEEP, Job
+from shared.redis_connect import worker_settings
 from shared.settings import Settings, get_settings
 from worker import alive
 from worker.channels.base import ADDRESSED_CHANNELS, Outgoing, Sender, SendError
@@ -331,7 +331,7 @@ class WorkerSettings:
     ]
     on_startup = startup
     on_shutdown = shutdown
-    redis_settings = RedisSettings.from_dsn(_settings.redis_url)
+    redis_settings = worker_settings(_settings)
     queue_name = _settings.arq_queue
     poll_delay = _settings.worker_poll_seconds
     max_jobs = 50

@@ -21,6 +21,8 @@ class OutboxMessage(Base):
         # the purge's range: a BRIN index is a few pages and costs an insert next to nothing
         # (rows arrive in time order)
         Index("ix_outbox_created_brin", "created_at", postgresql_using="brin"),
+        # the sweep's check of recent handouts (rows are handed out about in the order made)
+        Index("ix_outbox_dispatched_brin", "dispatched_at", postgresql_using="brin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -111,3 +111,21 @@ class OutboxRepository:
             delete(OutboxMessage).where(OutboxMessage.id.in_(doomed))
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def handed_out_since(
+        self, since: datetime, jobs: Collection[str]
+    ) -> Sequence[tuple[uuid.UUID, str]]:
+        """(row id, job id) of the messages of these `jobs` handed to Redis since `since`."""
+        stmt = select(OutboxMessage.id, OutboxMessage.job_id).where(
+            OutboxMessage.dispatched_at >= since, OutboxMessage.job.in_(list(jobs))
+        )
+        return [(row_id, job_id) for row_id, job_id in (await self.session.execute(stmt)).all()]
+
+    async def undispatch(self, ids: Collection[uuid.UUID]) -> None:
+        """Mark these messages undispatched: the relay hands them out again."""
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid))))
+                .values(dispatched_at=None)
+            )

@@ -8,13 +8,13 @@ import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -279,6 +279,26 @@ class DispatchAfterCommit:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
+
+
+async def missing_from_redis(arq: ArqRedis, job_ids: Collection[str]) -> set[str]:
+    """Which of these jobs Redis holds no trace of: not queued or deferred, not running, no
+    result kept (a write a failover lost; arq writes a job's key and queue entry together,
+    and its result with the key's removal)."""
+    wanted = sorted(set(job_ids))
+    missing: set[str] = set()
+    for start in range(0, len(wanted), ENQUEUE_CHUNK):
+        chunk = wanted[start : start + ENQUEUE_CHUNK]
+        async with arq.pipeline(transaction=False) as pipe:
+            for job_id in chunk:
+                pipe.exists(
+                    job_key_prefix + job_id,
+                    in_progress_key_prefix + job_id,
+                    result_key_prefix + job_id,
+                )
+            found = await pipe.execute()
+        missing |= {job_id for job_id, n in zip(chunk, found, strict=True) if not n}
+    return missing
 
 
 async def relay_undispatched(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from api.kit.db import utcnow
 from api.kit.timeutil import local_today
 from api.kit.uow import unit_of
 from api.outbox.repository import OutboxRepository
-from api.outbox.service import relay_undispatched
+from api.outbox.service import missing_from_redis, relay_undispatched
 from api.policies.service import current_policy
 from api.reception.service import ensure_field_visit_deadlines
 from api.reports.service import ensure_report_deadlines
@@ -52,6 +52,17 @@ RERUNNABLE_JOBS = frozenset(
     }
 )
 RERUN_WINDOW = timedelta(days=1)
+# Up to when the jobs handed out were last found in Redis. A failover loses the last writes
+# but never an earlier one without the later ones (a replica applies the master's writes in
+# order): if this mark survived, so did every job handed out before it; if it was lost, it
+# went back in time and those jobs are looked for again.
+VERIFIED_MARK = "{queue}:handouts-verified"
+# Handouts are looked for again from this long before the mark (the API processes' clocks
+# differ a little), and never further back than the rerun window.
+VERIFY_MARGIN = timedelta(seconds=10)
+# With no mark yet (the first sweep of this version), the last 50 minutes: the worker keeps a
+# finished job's result an hour, so an older job that ran would look lost.
+VERIFY_FIRST = timedelta(minutes=50)
 # Outbox rows handed to Redis and past their time are deleted this many at a time, at most
 # this many times a sweep: a backlog (a first upgrade) drains over several sweeps, each sweep's
 # transaction stays short.
@@ -83,6 +94,36 @@ async def _redis_lost_jobs(session: AsyncSession, arq: ArqRedis) -> bool:
         return False
     unit_of(session).after_commit(lambda: arq.set(mark, utcnow().isoformat()))
     return True
+
+
+async def recheck_handouts(session: AsyncSession, arq: ArqRedis) -> int:
+    """Hand out again the re-runnable jobs handed to Redis since the last check that Redis no
+    longer holds (a failover that lost only the last writes leaves `SWEPT_MARK` in place, so
+    the full recovery does not run); returns how many. The mark moves after commit."""
+    now = utcnow()
+    raw = await arq.get(VERIFIED_MARK.format(queue=arq.default_queue_name))
+    since = now - VERIFY_FIRST
+    if raw is not None:
+        since = max(now - RERUN_WINDOW, datetime.fromisoformat(raw.decode()) - VERIFY_MARGIN)
+    repo = OutboxRepository(session)
+    handed = await repo.handed_out_since(since, RERUNNABLE_JOBS)
+    missing = await missing_from_redis(arq, {job_id for _, job_id in handed})
+    lost = [row_id for row_id, job_id in handed if job_id in missing]
+    await repo.undispatch(lost)
+    if lost:
+        log.warning(
+            "sweep: %d jobs handed out since %s are not in Redis; handed out again",
+            len(lost),
+            since.isoformat(),
+        )
+    mark_verified(session, arq, now)
+    return len(lost)
+
+
+def mark_verified(session: AsyncSession, arq: ArqRedis, now: datetime) -> None:
+    """After commit, note that the jobs handed out before `now` are in Redis."""
+    mark = VERIFIED_MARK.format(queue=arq.default_queue_name)
+    unit_of(session).after_commit(lambda: arq.set(mark, now.isoformat()))
 
 
 async def purge_outbox(session: AsyncSession, retention: timedelta) -> int:
@@ -130,6 +171,9 @@ async def sweep(
             log.warning("sweep: Redis lost its jobs; %d outbox jobs handed out again", undone)
         else:  # a first start, or an empty Redis that had nothing of ours: nothing to look into
             log.info("sweep: Redis holds no jobs of ours yet; none were waiting to run")
+        mark_verified(session, arq, now)
+    else:
+        recovered = await recheck_handouts(session, arq)
     relayed = await relay_undispatched(session, arq, outbox_grace)
     stale_before = utcnow() - (timedelta(0) if lost else STALE_ALERT_AFTER)
     stale: list[AlertMessage] = []
@@ -158,6 +202,7 @@ async def sweep(
         alerts_requeued=len(stale),
         idempotency_keys_purged=forgotten,
         outbox_rows_purged=purged,
+        jobs_handed_out_again=undone if lost else recovered,
         report_deadlines_opened=opened,
         duty_deadlines_opened=duties,
     )
