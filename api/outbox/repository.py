@@ -121,11 +121,22 @@ class OutboxRepository:
         )
         return [(row_id, job_id) for row_id, job_id in (await self.session.execute(stmt)).all()]
 
-    async def undispatch(self, ids: Collection[uuid.UUID]) -> None:
-        """Mark these messages undispatched: the relay hands them out again."""
+    async def lock_many(self, ids: Collection[uuid.UUID]) -> Sequence[OutboxMessage]:
+        """These messages, locked for this transaction (skipping those another holds)."""
+        if not ids:
+            return []
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid))))
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def mark_handed_out_again(self, ids: Sequence[uuid.UUID], at: datetime) -> None:
+        """Note that these messages reached Redis again, at `at`."""
         if ids:
             await self.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid))))
-                .values(dispatched_at=None)
+                .values(dispatched_at=at)
             )

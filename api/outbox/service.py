@@ -301,6 +301,17 @@ async def missing_from_redis(arq: ArqRedis, job_ids: Collection[str]) -> set[str
     return missing
 
 
+async def hand_out_again(session: AsyncSession, arq: ArqRedis, ids: Sequence[uuid.UUID]) -> int:
+    """Enqueue these handed-out messages again at once (Redis lost them: they are not left to
+    the relay, which goes oldest first); returns how many."""
+    repo = OutboxRepository(session)
+    messages = await repo.lock_many(ids)
+    if messages:
+        await enqueue_many(arq, [queued(m) for m in messages])
+        await repo.mark_handed_out_again([m.id for m in messages], utcnow())
+    return len(messages)
+
+
 async def relay_undispatched(
     session: AsyncSession, arq: ArqRedis, grace: timedelta, limit: int = 500
 ) -> int:

@@ -16,7 +16,7 @@ from api.kit.db import utcnow
 from api.kit.timeutil import local_today
 from api.kit.uow import unit_of
 from api.outbox.repository import OutboxRepository
-from api.outbox.service import missing_from_redis, relay_undispatched
+from api.outbox.service import hand_out_again, missing_from_redis, relay_undispatched
 from api.policies.service import current_policy
 from api.reception.service import ensure_field_visit_deadlines
 from api.reports.service import ensure_report_deadlines
@@ -109,15 +109,15 @@ async def recheck_handouts(session: AsyncSession, arq: ArqRedis) -> int:
     handed = await repo.handed_out_since(since, RERUNNABLE_JOBS)
     missing = await missing_from_redis(arq, {job_id for _, job_id in handed})
     lost = [row_id for row_id, job_id in handed if job_id in missing]
-    await repo.undispatch(lost)
-    if lost:
+    again = await hand_out_again(session, arq, lost)
+    if again:
         log.warning(
-            "sweep: %d jobs handed out since %s are not in Redis; handed out again",
-            len(lost),
+            "sweep: %d jobs handed out since %s were not in Redis; handed out again",
+            again,
             since.isoformat(),
         )
     mark_verified(session, arq, now)
-    return len(lost)
+    return again
 
 
 def mark_verified(session: AsyncSession, arq: ArqRedis, now: datetime) -> None:
