@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
+from api.audit.repository import AuditRepository
 from api.categories.vocabulary import OTHER
 from api.demo import duties, plan
 from api.demo.desk import Desk, Loaded, Script, clock
@@ -100,6 +101,7 @@ async def load(
     try:
         async with app.router.lifespan_context(app):
             await _commit_without_waiting(app.state.desk.engine)
+            await _audit_months(app, setup_at.date(), last)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as http:
                 passwords = {"admin": settings.admin_password}
@@ -132,6 +134,19 @@ async def load(
         seconds=_monotonic() - started,
         steps=desk.steps,
     )
+
+
+async def _audit_months(app: Any, first: date, last: date) -> None:
+    """The audit trail's month partitions of the year played (a live install only ever writes
+    this month's, made months ahead; the load writes a year back)."""
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    async with app.state.desk.sessionmaker() as session:
+        await AuditRepository(session).ensure_partitions(months)
+        await session.commit()
 
 
 async def _commit_without_waiting(engine: AsyncEngine) -> None:
