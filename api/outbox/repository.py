@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from api.kit.db import among
 from api.models.outbox import OutboxMessage
 
 
@@ -127,7 +128,7 @@ class OutboxRepository:
             return []
         stmt = (
             select(OutboxMessage)
-            .where(OutboxMessage.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid))))
+            .where(among(OutboxMessage.id, ids))
             .with_for_update(skip_locked=True)
         )
         return (await self.session.execute(stmt)).scalars().all()
@@ -136,7 +137,5 @@ class OutboxRepository:
         """Note that these messages reached Redis again, at `at`."""
         if ids:
             await self.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid))))
-                .values(dispatched_at=at)
+                update(OutboxMessage).where(among(OutboxMessage.id, ids)).values(dispatched_at=at)
             )
