@@ -38,9 +38,21 @@ class AuditRepository:
             stmt = stmt.where(AuditEntry.official_id.in_(officials))
         return await fetch_page(self.session, stmt, AuditEntry, query)
 
+    async def stranded_months(self) -> list[date]:
+        """The months of the rows in the default partition: dated where no month's partition
+        was made (read from an index-less table that is empty but for such rows)."""
+        found = await self.session.execute(
+            text(
+                "SELECT DISTINCT (date_trunc('month', created_at AT TIME ZONE 'Asia/Shanghai'))"
+                "::date FROM audit_entries_default"
+            )
+        )
+        return list(found.scalars())
+
     async def ensure_partitions(self, months: Sequence[date]) -> int:
         """Make the audit trail's partitions of these months where missing; returns how many
-        were made. Making one locks the trail against inserts until the transaction ends, so
+        were made, and moved into it the month's rows that had landed in the default partition.
+        Making one locks the trail against inserts until the transaction ends, so
         it waits at most 2 s for the lock and else gives up quietly (a savepoint: the caller's
         transaction goes on; the next sweep tries again, months ahead of need)."""
         names = [f"audit_entries_{m:%Y_%m}" for m in months]

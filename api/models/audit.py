@@ -16,16 +16,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from api.kit.db import RecordModel, utcnow
 
 # The name of a month's partition of the audit trail (made by the database's
-# `audit_entries_ensure_partition`, not by the models).
+# `audit_entries_ensure_partition`, not by the models), and of the one for rows of no month made.
 AUDIT_PARTITION = re.compile(r"^audit_entries_(\d{4})_(\d{2})$")
+AUDIT_DEFAULT_PARTITION = "audit_entries_default"
 
 
 def not_a_partition(
     _obj: object, name: str | None, kind: str, reflected: bool, _to: object
 ) -> bool:
     """For Alembic's `include_object`: compare every table but the audit trail's month
-    partitions, which the database makes (`audit_entries_ensure_partition`)."""
-    return not (kind == "table" and reflected and name and AUDIT_PARTITION.match(name))
+    partitions, which the database makes (`audit_entries_ensure_partition`), and the default
+    partition of migration 0040."""
+    partition = bool(name and (AUDIT_PARTITION.match(name) or name == AUDIT_DEFAULT_PARTITION))
+    return not (kind == "table" and reflected and partition)
 
 
 class AuditEntry(RecordModel):

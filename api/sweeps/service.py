@@ -193,8 +193,9 @@ async def sweep(
     # after the recovery above: what it hands out again is undispatched, never purged
     purged = await purge_outbox(session, outbox_retention)
     # last: making a month's partition locks the trail until this transaction ends
-    await AuditRepository(session).ensure_partitions(
-        months_ahead(local_today(), AUDIT_MONTHS_AHEAD)
+    audit = AuditRepository(session)
+    await audit.ensure_partitions(
+        [*months_ahead(local_today(), AUDIT_MONTHS_AHEAD), *await audit.stranded_months()]
     )
     return SweepReport(
         deadlines_missed=missed,
