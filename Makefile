@@ -5,7 +5,8 @@
 #   make test      pytest (PYTEST_ARGS="-k foo -x" to pass options)
 #   make test-browser   the dashboard in headless Chromium (needs Debian's chromium; screenshot in artifacts/)
 #   make test-faults    servers killed and restarted under load: nothing lost, nothing doubled
-#   make test-ha        Redis behind Sentinel failed over: the API and the worker follow the new master
+#   make test-ha        the engines fail over: PostgreSQL's synchronous standby promoted and the Redis
+#                       master killed mid-burst (2 APIs + 2 workers): nothing lost, nothing doubled
 #   make test-docs      the README's walkthrough as written, and the TypeScript client against the contract
 #   make test-demo      make demo into a database of its own: the shapes of the dashboard, bulletin, scores
 #   make test-fuzz      schemathesis: every check and the stateful phase against the running API,
@@ -103,7 +104,8 @@ test-demo: $(STAMP)
 test-faults: $(STAMP)
 	$(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
 
-# Failover of the engines themselves: a Redis master, its replica and a Sentinel (issue 25).
+# Failover of the engines themselves (issue 25): PostgreSQL primary + synchronous standby, Redis
+# master + replica + three Sentinels, from the embedded packages' binaries (about a minute).
 test-ha: $(STAMP)
 	$(PY) -m pytest -q tests/ha $(PYTEST_ARGS)
 

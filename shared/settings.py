@@ -24,7 +24,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/petition_desk",
-        description="PostgreSQL URL; `postgresql://` is accepted and used through asyncpg.",
+        description="PostgreSQL URL; `postgresql://` is accepted and used through asyncpg. "
+        "Several servers: `postgresql://u@/db?host=a:5432&host=b:5432"
+        "&target_session_attrs=read-write` (each new connection finds the primary).",
     )
     database_pool_size: int = Field(
         default=10,

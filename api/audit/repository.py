@@ -38,7 +38,7 @@ class AuditRepository:
             stmt = stmt.where(AuditEntry.official_id.in_(officials))
         return await fetch_page(self.session, stmt, AuditEntry, query)
 
-    async def stranded_months(self) -> list[date]:
+    async def stranded_months(self) -> Sequence[date]:
         """The months of the rows in the default partition: dated where no month's partition
         was made (read from an index-less table that is empty but for such rows)."""
         found = await self.session.execute(

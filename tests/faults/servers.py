@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -67,11 +68,13 @@ def _open_up(path: Path) -> None:
 class PostgresProcess:
     """One PostgreSQL server on a fixed port of 127.0.0.1, its data in `directory`."""
 
-    def __init__(self, directory: Path, port: int) -> None:
+    def __init__(self, directory: Path, port: int, options: Sequence[str] = ()) -> None:
         self.directory = directory
         self.pgdata = directory / "pgdata"
         self.log = directory / "postgres.log"
         self.port = port
+        # more `-c name=value` settings of this server (replication, for the HA suite)
+        self.options = list(options)
         self.proc: subprocess.Popen[bytes] | None = None
         self._user: str | None = None
 
@@ -80,8 +83,7 @@ class PostgresProcess:
         """URL of the `postgres` maintenance database."""
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def init(self) -> None:
-        """Create the cluster (trust authentication, UTF-8)."""
+    def _own_directory(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         if _as_root():
             user = _system_user()
@@ -89,6 +91,10 @@ class PostgresProcess:
             _open_up(pg_bin())
             _open_up(self.directory)
             os.chown(self.directory, user.pw_uid, user.pw_gid)
+
+    def init(self) -> None:
+        """Create the cluster (trust authentication, UTF-8)."""
+        self._own_directory()
         subprocess.run(
             [
                 str(pg_bin() / "initdb"),
@@ -100,6 +106,43 @@ class PostgresProcess:
                 "--encoding=UTF8",
                 "--no-sync",
             ],
+            check=True,
+            capture_output=True,
+            user=self._user,
+        )
+
+    def init_standby(self, primary: PostgresProcess, name: str) -> None:
+        """Clone `primary` with pg_basebackup as a streaming standby that connects as
+        `name` (its `application_name`, what `synchronous_standby_names` lists)."""
+        self._own_directory()
+        subprocess.run(
+            [
+                str(pg_bin() / "pg_basebackup"),
+                "--host=127.0.0.1",
+                f"--port={primary.port}",
+                "--username=postgres",
+                f"--pgdata={self.pgdata}",
+                "--wal-method=stream",
+                "--checkpoint=fast",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            user=self._user,
+        )
+        conninfo = f"host=127.0.0.1 port={primary.port} user=postgres application_name={name}"
+        with (self.pgdata / "postgresql.auto.conf").open("a") as conf:
+            conf.write(f"primary_conninfo = '{conninfo}'\n")
+        (self.pgdata / "standby.signal").touch()
+        if self._user is not None:
+            user = pwd.getpwnam(self._user)
+            for made in (self.pgdata / "postgresql.auto.conf", self.pgdata / "standby.signal"):
+                os.chown(made, user.pw_uid, user.pw_gid)
+
+    def promote(self) -> None:
+        """Make this standby the primary (`pg_ctl promote`, waiting until it takes writes)."""
+        subprocess.run(
+            [str(pg_bin() / "pg_ctl"), "promote", "--wait", "-D", str(self.pgdata)],
             check=True,
             capture_output=True,
             user=self._user,
@@ -128,6 +171,7 @@ class PostgresProcess:
                 "full_page_writes=off",
                 "-c",
                 "max_connections=200",
+                *(arg for option in self.options for arg in ("-c", option)),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
