@@ -24,12 +24,14 @@
 #                     trail's months before BEFORE (see deploy/README: Keeping years of data)
 #   make reindex-search   recompute every case's search tokens (after migration 0030, or a new PII_HASH_KEY)
 #   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak, bench-search,
-#                  bench-province)
+#                  bench-province, bench-retention)
 #   make bench-delivery   deadlines falling due together → flags and messages (BENCH_ARGS=...)
 #   make bench-dashboard  the county summary and a 304 poll at 10k, 100k and 1M cases
 #   make bench-intake     POST /v1/cases under wrk against a bare Starlette+asyncpg INSERT
 #   make bench-search     the case search at 10k, 100k and 1M cases beside its bare SQL
 #   make bench-soak       10 minutes at a steady rate: errors and the RSS of API and worker
+#   make bench-retention  a year of outbox, audit and idempotency rows: sizes before and after the purge,
+#                         VACUUM and archive-audit (BENCH_ARGS=--cases 100000)
 #   make bench-province   a province (100 counties, 30,000 villages): summaries at 100k and 2M cases,
 #                         registration beside a single county, storage per million cases (~30 min)
 #   make clean     delete .data (embedded databases, queued jobs, dev secrets)
@@ -50,7 +52,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-ha test-fuzz lint format openapi messages migrate rotate-pii archive-audit clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province reindex-search client-ts
+.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-ha test-fuzz lint format openapi messages migrate rotate-pii archive-audit clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province bench-retention reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -162,7 +164,7 @@ reindex-search: $(STAMP)
 	$(PY) -m shared.devrun reindex-search
 
 BENCH_ARGS ?=
-bench: bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province
+bench: bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province bench-retention
 
 bench-delivery: $(STAMP)
 	$(PY) -m tests.bench.bench_delivery $(BENCH_ARGS)
@@ -175,6 +177,9 @@ bench-intake: $(STAMP)
 
 bench-search: $(STAMP)
 	$(PY) -m tests.bench.bench_search $(BENCH_ARGS)
+
+bench-retention: $(STAMP)
+	$(PY) -m tests.bench.bench_retention $(BENCH_ARGS)
 
 bench-soak: $(STAMP)
 	$(PY) -m tests.bench.bench_soak $(BENCH_ARGS)
