@@ -22,6 +22,10 @@
 #   make rotate-pii   re-encrypt petitioners' numbers under the newest of PII_KEYS
 #   make archive-audit BEFORE=YYYY-MM   detach, dump (.data/archive) and drop the audit
 #                     trail's months before BEFORE (see deploy/README: Keeping years of data)
+#   make backup    the database (pg_dump), the embedded Redis's AOF and the dev secrets into
+#                  .data/backups/<UTC time>/ (see deploy/README: Backups)
+#   make restore FROM=.data/backups/<time>   that database into an empty one (CLEAN=1: replace
+#                  what is there); Redis's jobs are rebuilt from the outbox by the next sweep
 #   make reindex-search   recompute every case's search tokens (after migration 0030, or a new PII_HASH_KEY)
 #   make bench     every benchmark (bench-delivery, bench-dashboard, bench-intake, bench-soak, bench-search,
 #                  bench-province, bench-retention)
@@ -52,7 +56,7 @@ PYTHON_311 := $(shell \
 	     python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; \
 	then echo python3; fi)
 
-.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-ha test-fuzz lint format openapi messages migrate rotate-pii archive-audit clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province bench-retention reindex-search client-ts
+.PHONY: help venv .venv run demo fonts test test-browser test-docs test-demo test-faults test-ha test-fuzz lint format openapi messages migrate rotate-pii archive-audit backup restore clean bench bench-delivery bench-dashboard bench-intake bench-soak bench-search bench-province bench-retention reindex-search client-ts
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -159,6 +163,13 @@ rotate-pii: $(STAMP)
 
 archive-audit: $(STAMP)
 	AUDIT_ARCHIVE_BEFORE=$(BEFORE) $(PY) -m shared.devrun archive-audit
+
+backup: $(STAMP)
+	$(PY) -m shared.devrun backup
+
+restore: $(STAMP)
+	@if [ -z "$(FROM)" ]; then echo "make restore FROM=.data/backups/<time> (CLEAN=1 to replace)" >&2; exit 2; fi
+	$(PY) -m shared.devrun restore "$(FROM)" $(if $(CLEAN),--clean)
 
 reindex-search: $(STAMP)
 	$(PY) -m shared.devrun reindex-search

@@ -6,6 +6,8 @@
     python -m shared.devrun archive-audit  # `python -m api.audit.archive` ($AUDIT_ARCHIVE_BEFORE)
     python -m shared.devrun reindex-search   # only `python -m api.search reindex`
     python -m shared.devrun demo         # migrate, then load the demo county (`python -m api.demo`)
+    python -m shared.devrun backup       # `python -m api.backup backup` into .data/backups
+    python -m shared.devrun restore DIR [--clean]   # `python -m api.backup restore DIR`
 
 PostgreSQL and Redis come from `DATABASE_URL` / `REDIS_URL` when set, else they run embedded
 with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TOKEN`,
@@ -14,6 +16,12 @@ with their data in ``.data/`` (see `shared.embedded`).  `JWT_SECRET`, `WORKER_TO
 password and the encrypted petitioners' numbers stay valid across restarts.  Values in
 ``.env`` count as set in the environment.  `PORT` (default 8000) is the API's port, and
 `PUBLIC_BASE_URL` (the base of the links in SMS) follows it unless set.
+
+`backup` and `restore` do not migrate: a backup is of the database as it is, and a restore
+goes into an empty database (`make run` migrates it afterwards).  With the embedded Redis, a
+backup copies its append-only file too, and with ``.data/secrets.json`` that file (the keys of
+petitioners' numbers); a restore puts the backup's secrets file in place when ``.data`` has
+none.
 
 Ctrl-C (or SIGTERM) stops the API, the worker and the embedded servers; if the API or the
 worker dies by itself, the rest is stopped too and the exit status is non-zero.
@@ -25,6 +33,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -364,11 +373,83 @@ def migrate(*, then: str | None = None) -> int:
             services.stop()
 
 
+def backup_arguments(command: str, args: Sequence[str], data_dir: Path) -> list[str]:
+    """The arguments of `python -m api.backup` for ``backup`` or ``restore DIR [--clean]``:
+    the embedded Redis's directory and the secrets file when they are ``make run``'s."""
+    if command == "restore":
+        return ["restore", *args]
+    found = ["backup", "--out", str(data_dir / "backups")]
+    if not os.environ.get("REDIS_URL", "").strip():
+        found += ["--redis-dir", str(data_dir / "redis")]
+    if (data_dir / SECRETS_FILE).is_file():
+        found += ["--secrets", str(data_dir / SECRETS_FILE)]
+    return found
+
+
+def restore_secrets(backup: Path, data_dir: Path) -> None:
+    """Put a backup's secrets file in `data_dir` when it has none (before `load_secrets`
+    would make new ones the restored petitioners' numbers cannot be read with); say so when
+    `data_dir` holds other secrets."""
+    saved = backup / SECRETS_FILE
+    if not saved.is_file():
+        return
+    mine = data_dir / SECRETS_FILE
+    if not mine.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(saved, mine)
+        mine.chmod(0o600)
+        _say(f"secrets restored from {saved}")
+    elif mine.read_bytes() != saved.read_bytes():
+        _say(
+            f"{mine} differs from the backup's {saved}: the restored petitioners' numbers need"
+            " the backup's PII_KEYS (move that file into place to use them)"
+        )
+
+
+def backup_or_restore(command: str, args: Sequence[str]) -> int:
+    """``backup`` or ``restore DIR [--clean]`` (`python -m api.backup`) against the database
+    and Redis `run` uses, without migrating; the exit status."""
+    if command == "restore":
+        if len(args) not in (1, 2) or args[1:] not in ([], ["--clean"]):
+            _fail("name the backup to restore: make restore FROM=.data/backups/<time>")
+            return 2
+        if not Path(args[0]).is_dir():
+            _fail(f"no backup directory {args[0]}")
+            return 2
+    elif args:
+        print(__doc__, file=sys.stderr)
+        return 2
+    services: Services | None = None
+    try:
+        services = start_services(DATA_DIR)
+        if command == "restore":
+            restore_secrets(Path(args[0]), DATA_DIR)
+        env = child_environment(services, load_secrets(DATA_DIR, os.environ), _port())
+        module = ["api.backup", *backup_arguments(command, args, DATA_DIR)]
+        _say(f"{command}: python -m {' '.join(module)}")
+        result = subprocess.run([sys.executable, "-m", *module], cwd=ROOT, env=env)
+        return result.returncode
+    except (_Terminate, KeyboardInterrupt):
+        _say("interrupted")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, _on_signal_while_stopping)
+        signal.signal(signal.SIGTERM, _on_signal_while_stopping)
+        if services is not None:
+            services.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``run`` (default), ``migrate``, ``rotate-pii``, ``reindex-search``,
-    ``archive-audit`` or ``demo``."""
+    ``archive-audit``, ``demo``, ``backup`` or ``restore DIR [--clean]``."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "run"
+    if command in ("backup", "restore"):
+        os.chdir(ROOT)
+        load_dotenv(ROOT / ".env")
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+        return backup_or_restore(command, args[1:])
     if command not in ("run", "migrate", *AFTER_MIGRATING) or len(args) > 1:
         print(__doc__, file=sys.stderr)
         return 2

@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from api.audit.archive import archive, server_tool
+from api.audit.archive import archive
+from api.kit.pgtools import server_tool
 from api.kit.timeutil import local_today
 from tests.conftest import County, visit_body
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +22,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from api.kit.pgtools import libpq_of, run_tool, server_tool
 from shared.settings import get_settings
 
 
@@ -35,48 +34,6 @@ class Archived:
     rows: int
     file: Path
     dropped: bool
-
-
-def libpq_of(database_url: str) -> tuple[list[str], dict[str, str]]:
-    """The `pg_dump` connection options and environment of a SQLAlchemy URL."""
-    url = make_url(database_url)
-    host = url.query.get("host") or url.host
-    options = ["--dbname", url.database or "postgres"]
-    if host:
-        options += ["--host", str(host)]
-    port = url.query.get("port") or url.port
-    if port:
-        options += ["--port", str(port)]
-    if url.username:
-        options += ["--username", url.username]
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    return options, env
-
-
-def server_tool(name: str) -> str:
-    """A client of the server's own version: the embedded server's, else `PG_BIN`, else the
-    one on the PATH (pg_dump refuses a server newer than itself)."""
-    found = os.environ.get("PG_BIN")
-    if found:
-        return str(Path(found) / name)
-    try:
-        from pgserver._commands import POSTGRES_BIN_PATH
-
-        embedded = Path(POSTGRES_BIN_PATH) / name
-        if embedded.exists():
-            return str(embedded)
-    except ImportError:
-        pass
-    on_path = shutil.which(name)
-    if on_path is None:
-        raise SystemExit(f"{name} not found: set PG_BIN to the server's bin directory")
-    return on_path
-
-
-def _run(command: list[str], env: dict[str, str]) -> str:
-    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
 def _dsn(database_url: str) -> str:
@@ -108,9 +65,9 @@ async def archive(database_url: str, before: date, out: Path, *, drop: bool) -> 
             await conn.execute(f'ALTER TABLE audit_entries DETACH PARTITION "{table}"')
             file = out / f"{table}.dump"
             dump = [server_tool("pg_dump"), *options, "--format=custom", "--table", table]
-            await asyncio.to_thread(_run, [*dump, "--file", str(file)], env)
+            await asyncio.to_thread(run_tool, [*dump, "--file", str(file)], env)
             listed = await asyncio.to_thread(
-                _run, [server_tool("pg_restore"), "--list", str(file)], env
+                run_tool, [server_tool("pg_restore"), "--list", str(file)], env
             )
             if f"TABLE DATA public {table}" not in listed:
                 raise SystemExit(f"{file} does not hold the rows of {table}; {table} is kept")
