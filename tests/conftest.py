@@ -16,10 +16,12 @@ import pytest
 import redis
 from alembic import command
 from alembic.config import Config
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import update
 
 from api.app import create_app
+from api.auth import security
 from api.kit import polling
 from api.models.deadline import Deadline
 from shared.embedded import Services, create_fresh_database, drop_database, start_services
@@ -99,6 +101,20 @@ def one_etag_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
     milliseconds apart must not straddle a 30 s boundary (about one run in a hundred did).
     The bucket's own part in the ETag is tested in `test_polling`."""
     monkeypatch.setattr(polling, "ETAG_BUCKET_SECONDS", 10**9)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """The in-process app hashes and checks passwords with argon2id at its cheapest cost:
+    production's (64 MiB, 3 passes) is some 120 ms a hash or a login, deliberately, and the
+    suite makes and logs in thousands of officials. A hash carries its own parameters, so the
+    API processes of the end-to-end tests, at full cost, verify these and the reverse."""
+    production = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    security.dummy_hash.cache_clear()
+    yield
+    security._hasher = production
+    security.dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

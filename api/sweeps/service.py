@@ -37,9 +37,12 @@ log = logging.getLogger(__name__)
 # A pending alert untouched this long may have lost its job (e.g. Redis restarted empty).
 STALE_ALERT_AFTER = timedelta(minutes=2)
 STALE_BATCH = 500
-# Outbox rows one relay hands to Redis; a sweep relays one batch, or all after Redis lost its
-# jobs.
+# Outbox rows one relay hands to Redis, and the most batches a sweep relays while they come
+# back full: a backlog (a database restored into an empty Redis, a province's deferred checks
+# after Redis lost its jobs: ~13 a live case) drains at 10,000 rows a sweep, while one sweep's
+# transaction stays a second or two long.
 RELAY_BATCH = 500
+RELAY_BATCHES = 20
 # Present in Redis from the first sweep on; missing, it means Redis came back empty (a
 # restart without persistence, a failover, a flush) and every queued or deferred job is gone.
 SWEPT_MARK = "{queue}:swept"
@@ -178,16 +181,14 @@ async def sweep(
     else:
         recovered = await recheck_handouts(session, arq)
     relayed = 0
-    while True:
-        # After a loss, all it gave back, now: a database restored into an empty Redis has
-        # thousands of deferred checks, and a batch a sweep leaves the later ones out of Redis
-        # for minutes. No grace either: a row its own commit is still handing over goes twice
-        # under one job id, which Redis keeps once.
+    for _ in range(RELAY_BATCHES):
+        # After a loss, no grace: a row its own commit is still handing over goes twice under
+        # one job id, which Redis keeps once.
         done = await relay_undispatched(
             session, arq, timedelta(0) if lost else outbox_grace, RELAY_BATCH
         )
         relayed += done
-        if not lost or done < RELAY_BATCH:
+        if done < RELAY_BATCH:
             break
     stale_before = utcnow() - (timedelta(0) if lost else STALE_ALERT_AFTER)
     stale: list[AlertMessage] = []
