@@ -165,10 +165,12 @@ async def test_a_database_restored_alone_refills_an_empty_redis_in_one_sweep(
     job the outbox holds deferred into the future."""
     staff = await county.headers(client, "town_staff")
     mine: set[str] = set()
+    my_cases: list[uuid.UUID] = []
     for body in (visit_body(county.village2, county.town, 25), letter_body(county)):
         made = await client.post("/v1/cases", json=body, headers=staff)
         assert made.status_code == 201, made.text
         mine |= {d["id"] for d in made.json()["deadlines"]}
+        my_cases.append(uuid.UUID(made.json()["id"]))
     now = datetime.now(UTC)
     # deferred jobs beyond one relay batch, recorded (and handed to Redis) a while ago
     extra = [
@@ -244,8 +246,17 @@ async def test_a_database_restored_alone_refills_an_empty_redis_in_one_sweep(
             open_due = [d for d in open_deadlines if d.due_at > sweep_began]
             overdue = len(open_deadlines) - len(open_due)
             assert overdue == 0 or swept.json()["deadlines_missed"] == FLAG_BATCH
+            # this test's own: other tests of this database move deadlines by SQL, past the
+            # outbox (their checks were never jobs to rebuild)
+            open_due = [d for d in open_due if str(d.id) in mine]
             pending = (
-                (await session.execute(select(Alert.id).where(Alert.status == AlertStatus.pending)))
+                (
+                    await session.execute(
+                        select(Alert.id).where(
+                            Alert.status == AlertStatus.pending, Alert.case_id.in_(my_cases)
+                        )
+                    )
+                )
                 .scalars()
                 .all()
             )
@@ -260,7 +271,7 @@ async def test_a_database_restored_alone_refills_an_empty_redis_in_one_sweep(
                 .scalars()
                 .all()
             )
-        assert mine <= {str(d.id) for d in open_due}, "the test's deadlines are open"
+        assert mine == {str(d.id) for d in open_due}, "the test's deadlines are open"
         assert len(pending) >= 2  # the visit's summonses, never delivered
         assert len(deferred) >= EXTRA_DEFERRED + len(open_due) // 2
 
