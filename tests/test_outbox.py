@@ -242,9 +242,9 @@ async def test_redis_that_lost_its_jobs_is_refilled_by_a_sweep_that_commits(
 async def test_the_sweep_purges_outbox_rows_handed_out_and_past_their_time(
     app: FastAPI, client: httpx.AsyncClient, worker_headers: dict[str, str]
 ) -> None:
-    """Rows handed to Redis longer ago than the retention and not waiting their time go; a row
-    still deferred, one never handed out, and a recent one (the recovery's rerun window) stay,
-    whatever the retention asked for."""
+    """Rows handed to Redis and recorded, and due if deferred, longer ago than the retention
+    go; a row still deferred or due lately, one never handed out, and a recent one (the
+    recovery's rerun window) stay, whatever the retention asked for."""
     now = datetime.now(UTC)
     old = now - timedelta(days=10)
 
@@ -263,6 +263,10 @@ async def test_the_sweep_purges_outbox_rows_handed_out_and_past_their_time(
         ),
         "still deferred": row(
             "deferred", created_at=old, dispatched_at=old, defer_until=now + timedelta(days=1)
+        ),
+        # kept the retention after its time too: the recovery may run it again that long
+        "its time passed lately": row(
+            "lately", created_at=old, dispatched_at=old, defer_until=now - timedelta(hours=1)
         ),
         "never handed out": row("waiting", created_at=old, dispatched_at=None),
         "recent": row(
@@ -283,7 +287,7 @@ async def test_the_sweep_purges_outbox_rows_handed_out_and_past_their_time(
             for name, row_id in ids.items()
             if await session.get(OutboxMessage, row_id) is not None
         }
-    assert left == {"still deferred", "never handed out", "recent"}
+    assert left == {"still deferred", "its time passed lately", "never handed out", "recent"}
     resp = await client.post("/v1/internal/sweep", headers=worker_headers)
     assert resp.status_code == 200, resp.text
     assert "outbox_rows_purged" in resp.json()

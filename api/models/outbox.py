@@ -18,9 +18,12 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_pending", "created_at", postgresql_where=text("dispatched_at IS NULL")),
-        # the purge's range: a BRIN index is a few pages and costs an insert next to nothing
-        # (rows arrive in time order)
-        Index("ix_outbox_created_brin", "created_at", postgresql_using="brin"),
+        # the purge's rows, exactly: handed out, recorded and (if deferred) due before a time
+        Index(
+            "ix_outbox_purge",
+            func.greatest(text("created_at"), text("defer_until")),
+            postgresql_where=text("dispatched_at IS NOT NULL"),
+        ),
         # the sweep's check of recent handouts (rows are handed out about in the order made)
         Index("ix_outbox_dispatched_brin", "dispatched_at", postgresql_using="brin"),
     )

@@ -94,16 +94,15 @@ class OutboxRepository:
         result = await self.session.execute(stmt)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def purge_handed_out(self, before: datetime, now: datetime, limit: int) -> int:
-        """Delete up to `limit` messages handed to Redis, recorded before `before` and not
-        deferred past `now` (a job still waiting its time keeps its row: the Redis-loss
-        recovery hands it out again). Returns how many."""
+    async def purge_handed_out(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` messages handed to Redis, recorded before `before` and, if
+        deferred, due before it too (a job still waiting its time keeps its row: the Redis-loss
+        recovery hands it out again). Returns how many. Read by `ix_outbox_purge`."""
         doomed = (
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.dispatched_at.is_not(None),
-                OutboxMessage.created_at < before,
-                or_(OutboxMessage.defer_until.is_(None), OutboxMessage.defer_until <= now),
+                func.greatest(OutboxMessage.created_at, OutboxMessage.defer_until) < before,
             )
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -133,14 +133,14 @@ def mark_verified(session: AsyncSession, arq: ArqRedis, now: datetime) -> None:
 
 
 async def purge_outbox(session: AsyncSession, retention: timedelta) -> int:
-    """Delete outbox rows handed to Redis more than `retention` ago (never less than the
-    recovery's rerun window) and past their time, in batches; returns how many."""
-    now = utcnow()
-    before = now - max(retention, RERUN_WINDOW + timedelta(days=1))
+    """Delete outbox rows handed to Redis, recorded and (if deferred) due more than
+    `retention` ago (never less than the recovery's rerun window), in batches; returns how
+    many."""
+    before = utcnow() - max(retention, RERUN_WINDOW + timedelta(days=1))
     repo = OutboxRepository(session)
     purged = 0
     for _ in range(OUTBOX_PURGE_BATCHES):
-        done = await repo.purge_handed_out(before, now, OUTBOX_PURGE_BATCH)
+        done = await repo.purge_handed_out(before, OUTBOX_PURGE_BATCH)
         purged += done
         if done < OUTBOX_PURGE_BATCH:
             break
