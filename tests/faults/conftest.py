@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,20 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from shared.embedded import create_fresh_database
-from shared.settings import Settings
 from tests.conftest import (
     ADMIN_PASSWORD,
-    METRICS_TOKEN,
-    PII_HASH_KEY,
-    PII_KEYS,
-    WORKER_TOKEN,
     login,
     migrate,
 )
 from tests.faults.load import fault_policy
 from tests.faults.receiver import FaultyReceiver, Mode
 from tests.faults.servers import PostgresProcess, RedisProcess
-from tests.faults.stack import Stack
+from tests.faults.stack import Stack, suite_environment
 from tests.processes import free_port, tail
 
 
@@ -89,31 +83,7 @@ def stack(
     """One API and one worker, running; scenarios add, kill and restart processes."""
     logs = fault_dir / "logs"
     logs.mkdir()
-    # Nothing of the machine's own configuration (DATABASE_URL, REDIS_URL, …) leaks in.
-    inherited = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    env = inherited | {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_server.url,
-        "JWT_SECRET": "jwt-secret-for-faults-0123456789abcdef",
-        "WORKER_TOKEN": WORKER_TOKEN,
-        "PII_KEYS": PII_KEYS,
-        "METRICS_TOKEN": METRICS_TOKEN,
-        "PII_HASH_KEY": PII_HASH_KEY,
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "ARQ_QUEUE": f"pd-faults:{uuid.uuid4().hex[:8]}",
-        "SMS_PROVIDER": "generic",
-        "SMS_GATEWAY_URL": receiver.url,
-        # A hanging gateway must be noticed quickly; a slow one (2 s) still answers in time.
-        "SMS_TIMEOUT_SECONDS": "3",
-        "SWEEP_INTERVAL_SECONDS": "1",
-        # Retries every few seconds and enough of them to outlast any fault of a scenario.
-        "ALERT_RETRY_BASE_SECONDS": "0.2",
-        "ALERT_RETRY_MAX_SECONDS": "2",
-        "ALERT_MAX_ATTEMPTS": "60",
-        "REQUESTS_PER_MINUTE": "1000000",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = suite_environment(database_url, redis_server.url, receiver.url, "pd-faults")
     stack = Stack(env=env, logs=logs)
     stack.add_api(free_port()).start()
     stack.add_worker().start()

@@ -4,17 +4,58 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.settings import Settings
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    METRICS_TOKEN,
+    PII_HASH_KEY,
+    PII_KEYS,
+    WORKER_TOKEN,
+)
 from tests.processes import api_command, stop, tail, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def suite_environment(
+    database_url: str, redis_url: str, gateway_url: str, queue_prefix: str
+) -> dict[str, str]:
+    """The environment of a suite's API and worker processes: nothing of the machine's own
+    configuration (DATABASE_URL, REDIS_URL, …), the tests' secrets, a queue of the run's own,
+    SMS to the suite's gateway (a hanging one noticed within 3 s, a slow one answering in time),
+    a sweep every second, and retries every few seconds, enough of them to outlast any fault."""
+    inherited = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+    return inherited | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": f"jwt-secret-for-{queue_prefix}-0123456789abcdef",
+        "WORKER_TOKEN": WORKER_TOKEN,
+        "PII_KEYS": PII_KEYS,
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "PII_HASH_KEY": PII_HASH_KEY,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ARQ_QUEUE": f"{queue_prefix}:{uuid.uuid4().hex[:8]}",
+        "SMS_PROVIDER": "generic",
+        "SMS_GATEWAY_URL": gateway_url,
+        "SMS_TIMEOUT_SECONDS": "3",
+        "SWEEP_INTERVAL_SECONDS": "1",
+        "ALERT_RETRY_BASE_SECONDS": "0.2",
+        "ALERT_RETRY_MAX_SECONDS": "2",
+        "ALERT_MAX_ATTEMPTS": "100",
+        "REQUESTS_PER_MINUTE": "1000000",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 @dataclass

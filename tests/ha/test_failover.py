@@ -36,13 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from shared.embedded import create_fresh_database
-from shared.settings import Settings
 from tests.conftest import (
     ADMIN_PASSWORD,
-    METRICS_TOKEN,
-    PII_HASH_KEY,
-    PII_KEYS,
-    WORKER_TOKEN,
     login,
     migrate,
 )
@@ -57,7 +52,7 @@ from tests.faults.load import (
 )
 from tests.faults.receiver import FaultyReceiver
 from tests.faults.servers import PostgresProcess
-from tests.faults.stack import Stack
+from tests.faults.stack import Stack, suite_environment
 from tests.ha.redis_group import MASTER_NAME, RedisGroup
 from tests.processes import free_port
 
@@ -176,30 +171,10 @@ def stack(
     """Two APIs and two workers (each worker calls its own API)."""
     logs = ha_dir / "logs"
     logs.mkdir()
-    inherited = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    env = inherited | {
-        "DATABASE_URL": database_url,
-        # only the database number: the master is whoever the Sentinels name
-        "REDIS_URL": "redis://127.0.0.1:9/0",
+    # only the database number in REDIS_URL: the master is whoever the Sentinels name
+    env = suite_environment(database_url, "redis://127.0.0.1:9/0", receiver.url, "pd-ha") | {
         "REDIS_SENTINELS": redis_group.sentinel_setting,
         "REDIS_SENTINEL_MASTER": MASTER_NAME,
-        "JWT_SECRET": "jwt-secret-for-ha-0123456789abcdef",
-        "WORKER_TOKEN": WORKER_TOKEN,
-        "PII_KEYS": PII_KEYS,
-        "METRICS_TOKEN": METRICS_TOKEN,
-        "PII_HASH_KEY": PII_HASH_KEY,
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "ARQ_QUEUE": f"pd-ha:{uuid.uuid4().hex[:8]}",
-        "SMS_PROVIDER": "generic",
-        "SMS_GATEWAY_URL": receiver.url,
-        "SMS_TIMEOUT_SECONDS": "3",
-        "SWEEP_INTERVAL_SECONDS": "1",
-        "ALERT_RETRY_BASE_SECONDS": "0.2",
-        "ALERT_RETRY_MAX_SECONDS": "2",
-        "ALERT_MAX_ATTEMPTS": "100",
-        "REQUESTS_PER_MINUTE": "1000000",
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
     }
     stack = Stack(env=env, logs=logs)
     for _ in range(2):
