@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import redis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -48,7 +50,8 @@ from sqlalchemy.pool import NullPool
 
 from api.kit.pgtools import libpq_of, run_tool, server_tool
 from api.sweeps.service import SWEPT_MARK
-from shared.settings import get_settings
+from shared.redis_connect import api_pool
+from shared.settings import Settings, get_settings
 
 DUMP = "database.dump"
 MANIFEST = "manifest.json"
@@ -314,19 +317,21 @@ async def restore(database_url: str, directory: Path, *, clean: bool = False) ->
     return counts
 
 
-def forget_redis_jobs(redis_url: str, queue: str) -> None:
+async def forget_redis_jobs(settings: Settings) -> None:
     """Have the next sweep treat Redis as having lost every job (its recovery hands out again
-    what the restored outbox holds): Redis's jobs are not the restored database's."""
-    client = redis.Redis.from_url(redis_url, socket_timeout=10)
+    what the restored outbox holds): Redis's jobs are not the restored database's. Redis is
+    reached as the API reaches it (`REDIS_URL`, or the master its Sentinels name)."""
+    mark = SWEPT_MARK.format(queue=settings.arq_queue)
+    client = Redis(connection_pool=api_pool(settings))
     try:
-        client.delete(SWEPT_MARK.format(queue=queue))
-    except redis.RedisError as exc:
+        await client.delete(mark)
+    except RedisError as exc:
         raise BackupError(
-            f"database restored, but Redis at {redis_url} was not reached ({_first_line(exc)}): "
-            f"delete its key {SWEPT_MARK.format(queue=queue)!r} before the API's next sweep"
+            f"database restored, but Redis was not reached ({_first_line(exc)}): "
+            f"delete its key {mark!r} before the API's next sweep"
         ) from exc
     finally:
-        client.close()
+        await client.aclose(close_connection_pool=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -360,7 +365,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             directory = Path(args.directory)
             counts = asyncio.run(restore(settings.database_url, directory, clean=args.clean))
-            forget_redis_jobs(settings.redis_url, settings.arq_queue)
+            asyncio.run(forget_redis_jobs(settings))
             rows = ", ".join(f"{k} {v}" for k, v in counts.items())
             print(f"restored {directory} ({rows}); Redis's jobs come back with the next sweep")
     except BackupError as exc:

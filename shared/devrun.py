@@ -344,12 +344,28 @@ def after_migrating(env: Mapping[str, str], command: str) -> bool:
     return True
 
 
-def migrate(*, then: str | None = None) -> int:
-    """`alembic upgrade head` against the same database `run` uses, then the command `then`
-    of `AFTER_MIGRATING` if given; the exit status."""
+def _with_services(command: Callable[[Services], int]) -> int:
+    """Run a one-off `command` against the database and Redis `run` uses (embedded, unless
+    DATABASE_URL/REDIS_URL), stopping them afterwards; its exit status, 130 if interrupted."""
     services: Services | None = None
     try:
         services = start_services(DATA_DIR)
+        return command(services)
+    except (_Terminate, KeyboardInterrupt):
+        _say("interrupted")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, _on_signal_while_stopping)
+        signal.signal(signal.SIGTERM, _on_signal_while_stopping)
+        if services is not None:
+            services.stop()
+
+
+def migrate(*, then: str | None = None) -> int:
+    """`alembic upgrade head` against the same database `run` uses, then the command `then`
+    of `AFTER_MIGRATING` if given; the exit status."""
+
+    def migrating(services: Services) -> int:
         secret_values = load_secrets(DATA_DIR, os.environ)
         env = child_environment(services, secret_values, _port())
         done = run_migrations(env) and (then is None or after_migrating(env, then))
@@ -363,14 +379,8 @@ def migrate(*, then: str | None = None) -> int:
                 flush=True,
             )
         return 0 if done else 1
-    except (_Terminate, KeyboardInterrupt):
-        _say("interrupted")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, _on_signal_while_stopping)
-        signal.signal(signal.SIGTERM, _on_signal_while_stopping)
-        if services is not None:
-            services.stop()
+
+    return _with_services(migrating)
 
 
 def backup_arguments(command: str, args: Sequence[str], data_dir: Path) -> list[str]:
@@ -419,9 +429,8 @@ def backup_or_restore(command: str, args: Sequence[str]) -> int:
     elif args:
         print(__doc__, file=sys.stderr)
         return 2
-    services: Services | None = None
-    try:
-        services = start_services(DATA_DIR)
+
+    def taking_or_restoring(services: Services) -> int:
         if command == "restore":
             restore_secrets(Path(args[0]), DATA_DIR)
         env = child_environment(services, load_secrets(DATA_DIR, os.environ), _port())
@@ -429,14 +438,8 @@ def backup_or_restore(command: str, args: Sequence[str]) -> int:
         _say(f"{command}: python -m {' '.join(module)}")
         result = subprocess.run([sys.executable, "-m", *module], cwd=ROOT, env=env)
         return result.returncode
-    except (_Terminate, KeyboardInterrupt):
-        _say("interrupted")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, _on_signal_while_stopping)
-        signal.signal(signal.SIGTERM, _on_signal_while_stopping)
-        if services is not None:
-            services.stop()
+
+    return _with_services(taking_or_restoring)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -336,17 +336,22 @@ async def test_bad_input_writes_nothing(
             assert tables.scalar_one() == 0
 
 
-async def test_a_restore_makes_the_next_sweep_refill_redis(empty_redis: str) -> None:
+async def test_a_restore_makes_the_next_sweep_refill_redis(
+    settings: Settings, empty_redis: str
+) -> None:
     """Redis's jobs are not the restored database's: its sweep mark goes, so the next sweep
     hands out again everything the restored outbox holds."""
+    restored = settings.model_copy(
+        update={"redis_url": empty_redis, "arq_queue": "pd-restore-test"}
+    )
     client = redis.Redis.from_url(empty_redis)
     mark = SWEPT_MARK.format(queue="pd-restore-test")
     client.set(mark, "2026-01-01T00:00:00+00:00")
-    forget_redis_jobs(empty_redis, "pd-restore-test")
+    await forget_redis_jobs(restored)
     assert not client.exists(mark)
     client.close()
     with pytest.raises(BackupError, match="database restored, but Redis"):
-        forget_redis_jobs("redis://127.0.0.1:9/0", "pd-restore-test")
+        await forget_redis_jobs(restored.model_copy(update={"redis_url": "redis://127.0.0.1:9/0"}))
 
 
 def test_make_backup_takes_the_embedded_redis_and_secrets_and_restore_puts_secrets_back(

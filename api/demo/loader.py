@@ -35,7 +35,7 @@ from api.audit.repository import AuditRepository
 from api.categories.vocabulary import OTHER
 from api.demo import duties, plan
 from api.demo.desk import Desk, Loaded, Script, clock
-from api.kit.timeutil import CHINA, local_today
+from api.kit.timeutil import CHINA, local_today, months_from
 from api.sweeps.service import SWEPT_MARK
 from shared.settings import Settings
 
@@ -139,11 +139,8 @@ async def load(
 async def _audit_months(app: Any, first: date, last: date) -> None:
     """The audit trail's month partitions of the year played (a live install only ever writes
     this month's, made months ahead; the load writes a year back)."""
-    months = []
-    month = first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
+    count = (last.year - first.year) * 12 + last.month - first.month + 1
+    months = months_from(first, count)
     async with app.state.desk.sessionmaker() as session:
         await AuditRepository(session).ensure_partitions(months)
         await session.commit()

@@ -24,6 +24,12 @@ def month_days(day: date) -> tuple[date, date]:
     return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def months_from(first: date, count: int) -> list[date]:
+    """The first days of `count` months from `first`'s on."""
+    start = first.year * 12 + first.month - 1
+    return [date(n // 12, n % 12 + 1, 1) for n in range(start, start + count)]
+
+
 def month_span(month: str) -> tuple[date, date]:
     """The first and last day of a `YYYY-MM` month."""
     year, number = (int(part) for part in month.split("-"))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from api.audit.repository import AuditRepository
 from api.escalations.misses import flag_overdue
 from api.idempotency.repository import IdempotencyRepository
 from api.kit.db import utcnow
-from api.kit.timeutil import local_today
+from api.kit.timeutil import local_today, months_from
 from api.kit.uow import unit_of
 from api.outbox.repository import OutboxRepository
 from api.outbox.service import hand_out_again, missing_from_redis, relay_undispatched
@@ -79,14 +80,15 @@ OUTBOX_PURGE_BATCHES = 4
 AUDIT_MONTHS_AHEAD = 4
 
 
-def months_ahead(today: date, count: int) -> list[date]:
-    """The first days of `count` months from `today`'s on."""
-    first = today.replace(day=1)
-    months = []
-    for n in range(count):
-        year, month = divmod(first.month - 1 + n, 12)
-        months.append(date(first.year + year, month + 1, 1))
-    return months
+async def _in_batches(step: Callable[[int], Awaitable[int]], size: int, most: int) -> int:
+    """Run `step(size)` until it does less than `size`, at most `most` times; how much in all."""
+    done = 0
+    for _ in range(most):
+        did = await step(size)
+        done += did
+        if did < size:
+            break
+    return done
 
 
 async def _redis_lost_jobs(session: AsyncSession, arq: ArqRedis) -> bool:
@@ -138,13 +140,9 @@ async def purge_outbox(session: AsyncSession, retention: timedelta) -> int:
     many."""
     before = utcnow() - max(retention, RERUN_WINDOW + timedelta(days=1))
     repo = OutboxRepository(session)
-    purged = 0
-    for _ in range(OUTBOX_PURGE_BATCHES):
-        done = await repo.purge_handed_out(before, OUTBOX_PURGE_BATCH)
-        purged += done
-        if done < OUTBOX_PURGE_BATCH:
-            break
-    return purged
+    return await _in_batches(
+        lambda size: repo.purge_handed_out(before, size), OUTBOX_PURGE_BATCH, OUTBOX_PURGE_BATCHES
+    )
 
 
 async def sweep(
@@ -180,16 +178,12 @@ async def sweep(
         mark_verified(session, arq, now)
     else:
         recovered = await recheck_handouts(session, arq)
-    relayed = 0
-    for _ in range(RELAY_BATCHES):
-        # After a loss, no grace: a row its own commit is still handing over goes twice under
-        # one job id, which Redis keeps once.
-        done = await relay_undispatched(
-            session, arq, timedelta(0) if lost else outbox_grace, RELAY_BATCH
-        )
-        relayed += done
-        if done < RELAY_BATCH:
-            break
+    # After a loss, no grace: a row its own commit is still handing over goes twice under one
+    # job id, which Redis keeps once.
+    grace = timedelta(0) if lost else outbox_grace
+    relayed = await _in_batches(
+        lambda size: relay_undispatched(session, arq, grace, size), RELAY_BATCH, RELAY_BATCHES
+    )
     stale_before = utcnow() - (timedelta(0) if lost else STALE_ALERT_AFTER)
     stale: list[AlertMessage] = []
     while True:
@@ -205,12 +199,13 @@ async def sweep(
         if not lost or len(found) < STALE_BATCH:
             break
     forgotten = await IdempotencyRepository(session).purge_before(utcnow() - idempotency_retention)
-    # after the recovery above: what it hands out again is undispatched, never purged
+    # after the recovery above: what it hands out again was recorded inside the rerun window,
+    # which the purge never reaches
     purged = await purge_outbox(session, outbox_retention)
     # last: making a month's partition locks the trail until this transaction ends
     audit = AuditRepository(session)
     await audit.ensure_partitions(
-        [*months_ahead(local_today(), AUDIT_MONTHS_AHEAD), *await audit.stranded_months()]
+        [*months_from(local_today(), AUDIT_MONTHS_AHEAD), *await audit.stranded_months()]
     )
     return SweepReport(
         deadlines_missed=missed,
